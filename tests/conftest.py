@@ -1,0 +1,53 @@
+"""Fixtures shared by the whole suite.
+
+PostgreSQL: tests marked ``postgres`` use the real server at ``JILIN_TEST_PG_URL`` (default the local
+``test`` database). When it is unreachable they are skipped with a clear reason, except under CI
+(``CI=true``), where an unreachable server fails the run instead of silently skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("JILIN_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of the real PostgreSQL server (a fresh schema is the caller's business: see ``pg_schema_url``)."""
+    problem = _pg_reachable()
+    if problem:
+        message = f"PostgreSQL at {PG_URL} is unreachable ({problem})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " - CI requires it", pytrace=False)
+        pytest.skip(message + " - PostgreSQL tests skipped")
+    return PG_URL
+
+
+@pytest.fixture()
+def pg_schema_url(pg_url):
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    url = sa.engine.make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+    engine.dispose()
