@@ -1,0 +1,86 @@
+"""The ``jilin-pipelines`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from jilin_pipelines.runner import run_days
+
+    return run_days(start=args.start, end=args.end, force=args.force, out=sys.stdout)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from jilin_pipelines.sample import generate
+
+    started = time.perf_counter()
+    kwargs = {"start": args.start, "days": args.days, "seed": args.seed}
+    if args.scale is not None:
+        kwargs["scale"] = args.scale
+    summary = generate(Path(args.out), progress=lambda msg: print(msg, flush=True), **kwargs)
+    print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s: {summary}")
+    return 0
+
+
+def cmd_serve_sources(args: argparse.Namespace) -> int:
+    from jilin_pipelines.sources.api_server import serve
+
+    serve(
+        Path(args.root),
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        rate_limit_per_second=args.rate_limit,
+        fail_rate=args.fail_rate,
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialise every asset for every day of the sources through Dagster")
+    run.add_argument("--start", type=_day, help="first day (default: the first day in the sources)")
+    run.add_argument("--end", type=_day, help="last day (default: the last day in the sources)")
+    run.add_argument("--force", action="store_true", help="re-run days whose sources did not change")
+    run.set_defaults(func=cmd_run)
+
+    sample = sub.add_parser("sample", help="write a deterministic sample sources directory with known problems")
+    sample.add_argument("--out", required=True, help="the sources directory to write")
+    sample.add_argument("--start", type=_day, default=date(2025, 6, 2), help="first day (default 2025-06-02)")
+    sample.add_argument("--days", type=int, default=7, help="number of days (default 7)")
+    sample.add_argument("--scale", type=int, default=None, help="about this many delivered records per day")
+    sample.add_argument("--seed", type=int, default=20250602, help="random seed (default 20250602)")
+    sample.set_defaults(func=cmd_sample)
+
+    serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")
+    serve.add_argument("--root", required=True, help="the sources directory")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--token", required=True, help="the bearer token callers must present")
+    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before answering 429")
+    serve.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered with a 5xx")
+    serve.set_defaults(func=cmd_serve_sources)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The one ``dg.Definitions`` of the code location, generated from the catalogue."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.defs.partitions import DAILY
+from jilin_pipelines.defs.raw_assets import raw_asset
+from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.settings import Settings
+
+MAIN_JOB = "main"
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    assets = [raw_asset(entry) for entry in catalogue().entries]
+    main = dg.define_asset_job(
+        MAIN_JOB,
+        selection=dg.AssetSelection.all(),
+        partitions_def=DAILY,
+        description="Every asset for one day: what `make run` materialises for each day in the sources.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[main],
+        resources={"settings": PipelineSettings.from_settings(settings)},
+        # In-process by default: every step process would otherwise re-import Great Expectations (~3 s).
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

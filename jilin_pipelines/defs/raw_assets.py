@@ -1,0 +1,85 @@
+"""Raw landing assets, one per catalogue dataset: ``<department>/raw/<dataset>``, daily-partitioned."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.raw import land_day
+
+MAX_WARNINGS_LOGGED = 20
+FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "xml": "xml", "jsonl": "json", "api": "api", "frontdb": "sql"}
+
+
+def raw_key(entry: Entry) -> dg.AssetKey:
+    return dg.AssetKey([entry.department.department, "raw", entry.dataset.name])
+
+
+def catalogue_metadata(entry: Entry) -> dict:
+    ds = entry.dataset
+    return {
+        "resource_code": ds.resource_code,
+        "title": ds.title,
+        "provider": entry.department.provider,
+        "format": ds.format.kind,
+        "update_cycle": ds.update_cycle,
+        "update_time": f"{ds.update_time} Asia/Shanghai",
+        "sharing_class": ds.sharing_class.value,
+        "legal_basis": ds.legal_basis,
+        "key": ", ".join(ds.key),
+    }
+
+
+def source_schema(entry: Entry) -> dg.TableSchema:
+    """The delivery's columns as delivered (all text), plus the landing's bookkeeping columns."""
+    columns = [
+        dg.TableColumn(f.source, "string", description=f"{f.title or f.name} → {f.name}" + (" (personal)" if f.personal else ""))
+        for f in entry.dataset.fields
+    ]
+    columns += [
+        dg.TableColumn("_source_row", "int64", description="1-based position of the row in the delivery"),
+        dg.TableColumn("_error", "string", description="why the row could not be parsed (null when it parsed)"),
+        dg.TableColumn("_raw", "string", description="the raw text of an unparseable row"),
+    ]
+    return dg.TableSchema(columns=columns)
+
+
+def raw_asset(entry: Entry) -> dg.AssetsDefinition:
+    ds = entry.dataset
+
+    @dg.asset(
+        key=raw_key(entry),
+        partitions_def=DAILY,
+        backfill_policy=PER_DAY,
+        group_name=f"{entry.department.department}_raw",
+        kinds={"parquet", FORMAT_KINDS[ds.format.kind]},
+        description=f"{ds.title} — {ds.summary}\n\nLanded as delivered, row for row (format: {ds.format.kind}).",
+        metadata={**catalogue_metadata(entry), "dagster/column_schema": source_schema(entry)},
+        tags={"layer": "raw", "department": entry.department.department},
+    )
+    def _raw(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+        day = date.fromisoformat(context.partition_key)
+        landing = land_day(entry, day, settings.get())
+        facts = landing.summary()
+        warnings = facts.pop("warnings")
+        for w in warnings[:MAX_WARNINGS_LOGGED]:
+            context.log.warning(w)
+        if len(warnings) > MAX_WARNINGS_LOGGED:
+            context.log.warning(f"... and {len(warnings) - MAX_WARNINGS_LOGGED} more warnings (see metadata)")
+        if not landing.delivery.delivered:
+            context.log.info(f"{entry.id} {day}: no delivery")
+        metadata = {
+            "dagster/row_count": facts["delivered_rows"],
+            **{k: v for k, v in facts.items() if v is not None},
+            "status": "delivered" if landing.delivery.delivered else "no delivery",
+            "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
+            "warning_count": len(warnings),
+            "landing_path": dg.MetadataValue.path(facts["landing_path"]),
+        }
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _raw

@@ -1,0 +1,42 @@
+"""The pipeline's settings as a Dagster resource, bound once in ``definitions.py`` from the environment."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from jilin_pipelines.settings import Settings
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Where the sources and the data directory are, and how the departments are reached."""
+
+    sources_dir: str
+    data_dir: str
+    social_security_db_url: str
+    dagster_home: str
+    api_url: str | None = None
+    api_token: str | None = None
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> PipelineSettings:
+        return cls(
+            sources_dir=str(s.sources_dir),
+            data_dir=str(s.data_dir),
+            social_security_db_url=s.social_security_db_url,
+            dagster_home=str(s.dagster_home),
+            api_url=s.api_url,
+            # The token is a secret: read from the environment at run time, never stored in the definitions.
+            api_token=dg.EnvVar("JILIN_SOURCES_API_TOKEN") if s.api_token else None,
+        )
+
+    def get(self) -> Settings:
+        from pathlib import Path
+
+        return Settings(
+            sources_dir=Path(self.sources_dir),
+            data_dir=Path(self.data_dir),
+            api_url=self.api_url,
+            api_token=self.api_token,
+            social_security_db_url=self.social_security_db_url,
+            dagster_home=Path(self.dagster_home),
+        )

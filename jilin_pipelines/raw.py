@@ -1,0 +1,180 @@
+"""Raw landing: read one (dataset, day) delivery with the reader its catalogue format names, and keep it
+as delivered, row for row, as Parquet with the source's SHA-256, size and row counts.
+
+Pure: no Dagster import. The Dagster raw assets (``defs/``) are a thin layer over ``land_day``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
+from jilin_pipelines.settings import Settings
+from jilin_pipelines.sources import (
+    ApiClient,
+    read_csv,
+    read_frontdb,
+    read_jsonl,
+    read_xlsx,
+    read_xml,
+)
+from jilin_pipelines.sources.delivery import Delivery
+from jilin_pipelines.sources.files import delivery_path
+
+LAYER = "raw"
+META_KEY = b"jilin_delivery"
+
+
+def source_file(entry: Entry, day: date, settings: Settings) -> Path | None:
+    """Where the day's delivery file lies under the sources directory (None for front-end database datasets)."""
+    ext = FILE_EXTENSIONS.get(entry.dataset.format.kind)
+    if ext is None:
+        return None
+    return delivery_path(settings.sources_dir, entry.department.department, entry.dataset.name, day, ext)
+
+
+def reads_over_http(entry: Entry, settings: Settings) -> bool:
+    return entry.dataset.format.kind == "api" and settings.api_url is not None
+
+
+def read_delivery(entry: Entry, day: date, settings: Settings) -> Delivery:
+    """Read the day's delivery of one catalogue dataset, whatever its format."""
+    fmt = entry.dataset.format
+    columns = entry.dataset.source_columns
+    common = {"dataset": entry.id, "day": day, "columns": columns}
+    if fmt.kind == "frontdb":
+        keys = [entry.dataset.field(k).source for k in entry.dataset.key]
+        return read_frontdb(
+            settings.social_security_db_url, table=fmt.table, day_column=fmt.day_column, key_columns=keys, **common
+        )
+    if reads_over_http(entry, settings):
+        client = ApiClient(settings.api_url, settings.api_token)
+        return client.fetch(entry.department.department, entry.dataset.name, day, columns)
+    path = source_file(entry, day, settings)
+    if fmt.kind == "csv":
+        return read_csv(path, encoding=fmt.encoding, **common)
+    if fmt.kind == "xlsx":
+        return read_xlsx(path, sheet=fmt.sheet, **common)
+    if fmt.kind == "xml":
+        return read_xml(path, record_tag=fmt.record_tag, **common)
+    return read_jsonl(path, **common)  # jsonl, and api datasets read from their files
+
+
+def source_fingerprint(entry: Entry, day: date, settings: Settings) -> str | None:
+    """The SHA-256 the day's landing would record, computed as cheaply as the format allows.
+
+    Files are hashed without parsing; database and HTTP deliveries have to be read.
+    """
+    if entry.dataset.format.kind == "frontdb" or reads_over_http(entry, settings):
+        return read_delivery(entry, day, settings).sha256
+    path = source_file(entry, day, settings)
+    if not path.exists():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def landing_path(entry: Entry, day: date, settings: Settings, layer: str = LAYER) -> Path:
+    return settings.lake_dir / layer / entry.department.department / entry.dataset.name / f"{day.isoformat()}.parquet"
+
+
+@dataclass(frozen=True)
+class Landing:
+    path: Path
+    delivery: Delivery
+
+    def summary(self) -> dict:
+        """JSON-safe facts about the landing (no delivered values: nothing personal)."""
+        d = self.delivery
+        return {
+            "dataset": d.dataset,
+            "partition": d.day.isoformat(),
+            "delivered": d.delivered,
+            "location": d.location,
+            "source_sha256": d.sha256,
+            "source_size_bytes": d.size_bytes,
+            "delivered_rows": d.delivered_rows,
+            "landed_rows": d.landed_rows,
+            "unparseable_rows": d.unparseable_rows,
+            "warnings": [str(w) for w in d.warnings],
+            "landing_path": str(self.path),
+        }
+
+
+def write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    """Write to a temporary file beside the target and rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def land(delivery: Delivery, path: Path) -> Landing:
+    landing = Landing(path, delivery)
+    meta = dict(delivery.table.schema.metadata or {})
+    meta[META_KEY] = json.dumps(landing.summary(), ensure_ascii=False).encode()
+    write_parquet_atomically(delivery.table.replace_schema_metadata(meta), path)
+    return landing
+
+
+def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
+    """Read and land one (dataset, day). A day with no delivery lands an empty table that says so."""
+    return land(read_delivery(entry, day, settings), landing_path(entry, day, settings))
+
+
+def landed_summary(path: Path) -> dict | None:
+    """The facts recorded with a landed partition, or None if it was never landed."""
+    if not path.exists():
+        return None
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta[META_KEY]) if META_KEY in meta else None
+
+
+def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
+    """The partition days present in the sources: from the delivery file names, and from the range of the
+    front-end database's handling times. Days in between without any delivery are included (they
+    materialise as "no delivery")."""
+    import re
+
+    import sqlalchemy as sa
+
+    found: set[date] = set()
+    for entry in entries:
+        fmt = entry.dataset.format
+        if fmt.kind == "frontdb":
+            engine = sa.create_engine(settings.social_security_db_url)
+            try:
+                with engine.connect() as conn:
+                    col = sa.column(fmt.day_column)
+                    lo, hi = conn.execute(sa.select(sa.func.min(col), sa.func.max(col)).select_from(sa.table(fmt.table))).one()
+            except sa.exc.SQLAlchemyError:
+                continue  # no database or no table: nothing delivered that way
+            finally:
+                engine.dispose()
+            found |= {date.fromisoformat(str(v)[:10]) for v in (lo, hi) if v is not None}
+            continue
+        folder = settings.sources_dir / entry.department.department / entry.dataset.name
+        pattern = re.compile(rf"^{re.escape(entry.dataset.name)}_(\d{{8}})\.{FILE_EXTENSIONS[fmt.kind]}$")
+        for f in folder.glob("*") if folder.is_dir() else ():
+            m = pattern.match(f.name)
+            if m:
+                found.add(date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:])))
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]

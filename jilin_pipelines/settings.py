@@ -1,0 +1,75 @@
+"""The one place the environment is read: paths, URLs, embedded default versus production.
+
+Every setting has a default that needs nothing started by hand (the embedded default: the committed
+``sample_sources/``, a data directory in the checkout, SQLite). Production points the same variables at
+the departments' real endpoints and databases.
+
+| variable                        | default                                         |
+|---------------------------------|-------------------------------------------------|
+| JILIN_SOURCES_DIR               | ``<checkout>/sample_sources``                   |
+| JILIN_DATA_DIR                  | ``<checkout>/data`` (git-ignored)               |
+| JILIN_SOURCES_API_URL           | unset: API datasets read from their .jsonl files |
+| JILIN_SOURCES_API_TOKEN         | unset (required when the URL is set)            |
+| JILIN_SOCIAL_SECURITY_DB_URL    | ``sqlite:///<sources>/social_security/exchange.sqlite`` |
+| DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+DAGSTER_YAML = CHECKOUT / "dagster.yaml"
+
+
+def _path(value: str | None, default: Path) -> Path:
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources_dir: Path
+    data_dir: Path
+    api_url: str | None
+    api_token: str | None
+    social_security_db_url: str
+    dagster_home: Path
+
+    @property
+    def lake_dir(self) -> Path:
+        """The Parquet lake: ``<data>/lake/<layer>/<department>/<dataset>/<YYYY-MM-DD>.parquet``."""
+        return self.data_dir / "lake"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        sources = _path(env.get("JILIN_SOURCES_DIR"), CHECKOUT / "sample_sources")
+        api_url = env.get("JILIN_SOURCES_API_URL") or None
+        api_token = env.get("JILIN_SOURCES_API_TOKEN") or None
+        if api_url and not api_token:
+            raise ValueError("JILIN_SOURCES_API_URL is set but JILIN_SOURCES_API_TOKEN is not: the API needs a token")
+        return cls(
+            sources_dir=sources,
+            data_dir=_path(env.get("JILIN_DATA_DIR"), CHECKOUT / "data"),
+            api_url=api_url.rstrip("/") if api_url else None,
+            api_token=api_token,
+            social_security_db_url=env.get("JILIN_SOCIAL_SECURITY_DB_URL")
+            or f"sqlite:///{sources / 'social_security' / 'exchange.sqlite'}",
+            dagster_home=_path(env.get("DAGSTER_HOME"), CHECKOUT / ".dagster_home"),
+        )
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Make ``DAGSTER_HOME`` usable: the folder exists, holds a dagster.yaml, and the variable is set.
+
+    A dagster.yaml already in an existing DAGSTER_HOME is respected; otherwise the checkout's is copied.
+    """
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists():
+        target.write_text(DAGSTER_YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
