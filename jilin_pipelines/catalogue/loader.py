@@ -61,6 +61,8 @@ def _where(file: Path, raw: dict, loc: tuple) -> str:
             break
         if isinstance(step, int) and isinstance(node, dict):
             label = node.get("name") or node.get("source") or f"#{step + 1}"
+            if node.get("name") and node.get("source"):
+                label = f"{node['name']} ({node['source']})"
             kind = {"datasets": "dataset", "fields": "field"}.get(str(loc[i - 1]), "entry") if i else "entry"
             parts.append(f"{kind} {label}")
         elif not isinstance(step, int) and step not in ("datasets", "fields"):

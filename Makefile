@@ -1,0 +1,37 @@
+# The README's commands. `make run` and `make test` each set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(PYTHON) -m uv
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup run test ui sample bench-standards clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+	@touch $@
+
+run: setup
+	$(UV) run --frozen --no-sync jilin-pipelines run
+
+test: setup
+	$(UV) run --frozen --no-sync pytest
+
+ui: setup
+	@mkdir -p "$(DAGSTER_HOME)"; [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	$(UV) run --frozen --no-sync dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+sample: setup
+	rm -rf sample_sources
+	$(UV) run --frozen --no-sync jilin-pipelines sample --out sample_sources
+
+bench-standards: setup
+	$(UV) run --frozen --no-sync python benchmarks/bench_standards.py
+
+clean:
+	rm -rf data .dagster_home
