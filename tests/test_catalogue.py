@@ -107,7 +107,7 @@ def test_an_unknown_standard_names_the_field(tmp_path):
     with pytest.raises(CatalogueError) as err:
         load_catalogue(_broken_copy(tmp_path, mutate))
     message = str(err.value)
-    assert "dataset driving_licences" in message and "field sfzmhm" in message and "standard" in message
+    assert "dataset driving_licences" in message and "field id_number (sfzmhm)" in message and "standard" in message
 
 
 def test_invalid_yaml_names_the_file(tmp_path):
