@@ -1,0 +1,359 @@
+"""Helpers shared by the readers: paths, digests, decoding, table assembly, warnings.
+
+Nothing here knows the catalogue: callers pass the format parameters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from jilin_pipelines.sources.delivery import (
+    ERROR,
+    RAW,
+    SOURCE_ROW,
+    Delivery,
+    DeliveryError,
+    DeliveryWarning,
+    empty_table,
+)
+
+#: Row-level warnings kept per delivery; beyond that one summary warning counts the rest.
+MAX_ROW_WARNINGS = 20
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_EXT_RE = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def check_name(value: str, what: str) -> str:
+    """A department or dataset name must be a plain path segment (no separators, no ``..``)."""
+    if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
+        raise DeliveryError(f"refused {what} {value!r}: not a plain name")
+    return value
+
+
+def day_stamp(day: date) -> str:
+    if not isinstance(day, date):
+        raise TypeError(f"day must be a datetime.date, not {type(day).__name__}")
+    return day.strftime("%Y%m%d")
+
+
+def delivery_path(root: str | Path, department: str, dataset: str, day: date, ext: str) -> Path:
+    """``<root>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>``, refused if it resolves outside ``root``.
+
+    Names with separators or ``..`` are refused outright; the built path is then resolved (symlinks
+    included) and must still lie under the resolved root.
+    """
+    check_name(department, "department")
+    check_name(dataset, "dataset")
+    ext = ext.lstrip(".")
+    if not _EXT_RE.match(ext):
+        raise DeliveryError(f"refused extension {ext!r}: not a plain extension")
+    root_path = Path(root).resolve()
+    path = root_path / department / dataset / f"{dataset}_{day_stamp(day)}.{ext}"
+    ensure_inside(root_path, path)
+    return path
+
+
+def ensure_inside(root: str | Path, path: str | Path) -> Path:
+    """Return ``path`` resolved; raise :class:`DeliveryError` if it resolves outside ``root``."""
+    root_path = Path(root).resolve()
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(root_path):
+        raise DeliveryError(f"refused path {path}: it resolves outside the sources root {root_path}")
+    return resolved
+
+
+# --------------------------------------------------------------------------------------------------
+# warnings
+
+
+@dataclass
+class Warnings:
+    """Collects warnings for one delivery; row-level ones are capped at :data:`MAX_ROW_WARNINGS`."""
+
+    location: str
+    items: list[DeliveryWarning] = field(default_factory=list)
+    _row_warnings: int = 0
+    _suppressed: int = 0
+
+    def file(self, reason: str, *, row: int | None = None, field: str | None = None) -> None:
+        self.items.append(DeliveryWarning(self.location, reason, row=row, field=field))
+
+    def row(self, row: int, reason: str, *, field: str | None = None) -> None:
+        if self._row_warnings < MAX_ROW_WARNINGS:
+            self._row_warnings += 1
+            self.items.append(DeliveryWarning(self.location, reason, row=row, field=field))
+        else:
+            self._suppressed += 1
+
+    def rows(self, rows: Iterable[int], reasons: Iterable[str]) -> None:
+        for r, why in zip(rows, reasons):
+            self.row(int(r), why)
+
+    def done(self) -> list[DeliveryWarning]:
+        if self._suppressed:
+            self.items.append(
+                DeliveryWarning(
+                    self.location,
+                    f"{self._suppressed} more unparseable rows not listed "
+                    f"(only the first {MAX_ROW_WARNINGS} are named)",
+                )
+            )
+            self._suppressed = 0
+        return self.items
+
+
+# --------------------------------------------------------------------------------------------------
+# deliveries
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def no_delivery(dataset: str, day: date, columns: Sequence[str] | None, where: str, reason: str) -> Delivery:
+    """The empty delivery of a day without a file / rows: not an error, ``location=None``."""
+    return Delivery(
+        dataset=dataset,
+        day=day,
+        table=empty_table(list(columns or [])),
+        location=None,
+        warnings=[DeliveryWarning(where, f"no delivery: {reason}")],
+    )
+
+
+def read_file_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or None when it does not exist. A directory or unreadable file is an error."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError as exc:
+        raise DeliveryError(f"{path}: is a directory, not a delivery file") from exc
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def reconcile_columns(
+    location: str, delivered: Sequence[str], expected: Sequence[str] | None, *, what: str = "header"
+) -> tuple[list[str], list[str]]:
+    """Compare the delivered column names with the expected ones.
+
+    Returns ``(ordered, extra)``: the delivered columns in the expected order followed by the extra
+    ones in delivery order, and the extra ones. Duplicate or missing columns are a
+    :class:`DeliveryError` naming the location and the columns (a renamed column shows as one missing
+    and one unexpected). Extra columns are kept (nothing read is dropped); the caller warns.
+    """
+    seen: set[str] = set()
+    dups = []
+    for c in delivered:
+        if c in seen and c not in dups:
+            dups.append(c)
+        seen.add(c)
+    if dups:
+        raise DeliveryError(f"{location}: {what} repeats the columns {dups}")
+    if expected is None:
+        return list(delivered), []
+    missing = [c for c in expected if c not in seen]
+    extra = [c for c in delivered if c not in set(expected)]
+    if missing:
+        raise DeliveryError(
+            f"{location}: {what} does not match the expected columns: missing {missing}"
+            + (f", unexpected {extra}" if extra else "")
+            + f" (delivered {list(delivered)})"
+        )
+    return list(expected) + extra, extra
+
+
+def assemble(
+    columns: Sequence[str],
+    values: dict[str, pa.Array | pa.ChunkedArray],
+    source_row: np.ndarray | pa.Array,
+    error: pa.Array | None = None,
+    raw: pa.Array | None = None,
+) -> pa.Table:
+    """Build the delivery table: ``columns`` as strings (missing ones all null), then bookkeeping."""
+    n = len(source_row)
+    arrays = []
+    fields = []
+    for c in columns:
+        arr = values.get(c)
+        if arr is None:
+            arr = pa.nulls(n, pa.string())
+        elif arr.type != pa.string():
+            arr = arr.cast(pa.string())
+        arrays.append(arr)
+        fields.append(pa.field(c, pa.string()))
+    arrays.append(pa.array(source_row, pa.int64()))
+    arrays.append(error if error is not None else pa.nulls(n, pa.string()))
+    arrays.append(raw if raw is not None else pa.nulls(n, pa.string()))
+    fields += [pa.field(SOURCE_ROW, pa.int64()), pa.field(ERROR, pa.string()), pa.field(RAW, pa.string())]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def header_only_table(columns: Sequence[str]) -> pa.Table:
+    return empty_table(list(columns))
+
+
+# --------------------------------------------------------------------------------------------------
+# decoding
+
+_GB_FAMILY = {"gbk", "gb2312", "gb18030", "cp936", "hz"}
+_UTF8_FAMILY = {"utf-8", "utf-8-sig"}
+BOM = codecs.BOM_UTF8
+
+
+def canonical_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError as exc:
+        raise DeliveryError(f"unknown encoding {name!r}") from exc
+
+
+@dataclass
+class Decoded:
+    """A delivery's bytes decoded: ``text`` as UTF-8 bytes (BOM removed) and how it was decoded."""
+
+    utf8: bytes
+    declared: str
+    used: str
+    #: byte offset (in the original bytes) where the declared encoding first failed, when it did
+    fail_offset: int | None = None
+    #: why the declared encoding was not used
+    fail_reason: str | None = None
+    #: True when no candidate decoded the whole file and undecodable bytes were escaped
+    escaped: bool = False
+    #: a multi-byte character cut off at the very end of the file (then dropped from ``utf8``)
+    truncated_tail: bytes = b""
+    #: 1-based physical line of ``fail_offset``
+    fail_line: int | None = None
+
+    @property
+    def wrong_encoding(self) -> bool:
+        return self.used != self.declared or self.escaped
+
+
+# Undecodable bytes (no candidate encoding decodes the file) are mapped to private-use characters
+# U+F780..U+F7FF (byte 0x80..0xFF) so that they survive parsing and can be found and shown again.
+_ESCAPE_BASE = 0xF700
+ESCAPED_CHAR_PATTERN = "[\uf700-\uf7ff]"
+
+
+def _escape_handler(exc: UnicodeError):
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(chr(_ESCAPE_BASE + b) for b in bad), exc.end
+
+
+codecs.register_error("jilin-escape", _escape_handler)
+
+_UNESCAPE = {cp: f"\\x{cp - _ESCAPE_BASE:02x}" for cp in range(_ESCAPE_BASE, _ESCAPE_BASE + 0x100)}
+
+
+def unescape_bytes(text: str) -> str:
+    """Show escaped undecodable bytes as ``\\xNN``."""
+    return text.translate(_UNESCAPE)
+
+
+def _first_non_ascii(data: bytes) -> int:
+    m = re.search(rb"[\x80-\xff]", data)
+    return m.start() if m else 0
+
+
+def decode_strict(data: bytes, declared: str) -> Decoded:
+    decoded = _decode_strict(data, declared)
+    if decoded.fail_offset is not None:
+        # b"\n" never occurs inside a multi-byte character of UTF-8, GBK or GB18030
+        decoded.fail_line = data.count(b"\n", 0, decoded.fail_offset) + 1
+    return decoded
+
+
+def _decode_strict(data: bytes, declared: str) -> Decoded:
+    """Decode ``data`` strictly in ``declared``; on failure fall back to UTF-8 / GB18030.
+
+    * A file declared GBK (or GB2312/GB18030) that is valid UTF-8 and not pure ASCII is UTF-8 (GBK
+      text is practically never valid UTF-8, while UTF-8 text often "decodes" as GBK mojibake).
+    * A UTF-8 BOM is removed; on a file declared GBK it marks the file as UTF-8.
+    * A multi-byte character cut off at the very end of the file (a truncated file) is not an
+      encoding problem: it is kept aside in ``truncated_tail`` for the broken last row.
+    * When nothing decodes the whole file, undecodable bytes are escaped (see :func:`unescape_bytes`)
+      and ``escaped`` is set; the reader marks the rows holding them as unparseable.
+    """
+    enc = canonical_encoding(declared)
+    family = "gb" if enc in _GB_FAMILY else ("utf8" if enc in _UTF8_FAMILY else "other")
+    body = data[len(BOM) :] if data.startswith(BOM) else data
+    has_bom = body is not data
+
+    def attempt(encoding: str, payload: bytes) -> tuple[str | None, UnicodeDecodeError | None]:
+        try:
+            return payload.decode(encoding), None
+        except UnicodeDecodeError as exc:
+            return None, exc
+
+    def result(text: str, used: str, **kw) -> Decoded:
+        return Decoded(utf8=text.encode("utf-8"), declared=enc, used=used, **kw)
+
+    if family == "utf8":
+        text, err = attempt("utf-8", body)
+        if text is not None:
+            return Decoded(utf8=body, declared=enc, used=enc)
+        # a multi-byte character cut at the end of the file
+        if err.end == len(body) and err.reason == "unexpected end of data":
+            head, err2 = attempt("utf-8", body[: err.start])
+            if head is not None:
+                return Decoded(utf8=body[: err.start], declared=enc, used=enc, truncated_tail=body[err.start :])
+        fail = err.start + (len(BOM) if has_bom else 0)
+        alt, _ = attempt("gb18030", body)
+        if alt is not None:
+            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason)
+        return result(body.decode("utf-8", "jilin-escape"), enc, fail_offset=fail, fail_reason=err.reason, escaped=True)
+
+    if family == "gb":
+        if has_bom or not body.isascii():
+            text, _ = attempt("utf-8", body)
+            if text is not None:
+                _, gb_err = attempt(enc, data)
+                if gb_err is not None:
+                    fail, reason = gb_err.start, gb_err.reason
+                else:
+                    fail = 0 if has_bom else _first_non_ascii(body)
+                    reason = "the bytes are valid UTF-8 (they decode as GBK only as mojibake)"
+                return result(text, "utf-8", fail_offset=fail, fail_reason=reason)
+        text, err = attempt(enc, body)
+        if text is not None:
+            return result(text, enc)
+        if err.end == len(body) and err.reason == "incomplete multibyte sequence":
+            head, _ = attempt(enc, body[: err.start])
+            if head is not None:
+                return Decoded(
+                    utf8=head.encode("utf-8"), declared=enc, used=enc, truncated_tail=body[err.start :]
+                )
+        if enc != "gb18030":
+            alt, _ = attempt("gb18030", body)
+            if alt is not None:
+                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason)
+        return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
+
+    text, err = attempt(enc, body)
+    if text is not None:
+        return result(text, enc)
+    for alt_enc in ("utf-8", "gb18030"):
+        alt, _ = attempt(alt_enc, body)
+        if alt is not None:
+            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason)
+    return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
+
+
+def decode_tail(tail: bytes) -> str:
+    """Text for bytes that could not be decoded (shown as ``\\xNN``)."""
+    return tail.decode("utf-8", "backslashreplace") if tail else ""
