@@ -1,0 +1,118 @@
+"""Text normalisation: full-width to half-width, whitespace (U+3000 included), the middle dot of names.
+
+The two cleaning steps every other validator starts with live here too: :func:`clean_code` for codes
+(whitespace removed, upper case) and :func:`clean_text` for text (whitespace trimmed and collapsed).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._columns import STRING, Column, Verdicts, as_strings, to_numpy_bool
+from .result import Reason, Repair, StandardResult
+
+MIDDLE_DOT = "\u00b7"  # · the separator in transcribed minority and foreign names (阿卜杜拉·买买提)
+
+# Characters written for the middle dot: . (also full-width ． after half-width conversion), • ‧ ・ ･ and ⋅ ∙.
+MIDDLE_DOT_LOOKALIKES = ".\u2022\u2027\u30fb\uff65\u22c5\u2219"
+
+# Full-width ASCII variants U+FF01-U+FF5E to their ASCII counterparts (０ → 0, Ａ → A, ｘ → x, ． → .).
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+# Every Unicode whitespace character (U+3000, U+00A0, tabs, ...) to a plain space; zero-width characters dropped.
+_SPACES = {code: " " for code in range(0x10000) if chr(code).isspace() and code != 0x20}
+_SPACES.update({0x200B: None, 0xFEFF: None})  # zero-width space, byte-order mark
+
+_ASCII_WHITESPACE_RUN = r"\s+"  # after _SPACES, all whitespace left is ASCII
+
+
+def _changed(before: pa.Array, after: pa.Array):
+    """Return where ``after`` differs from ``before`` (numpy bool)."""
+    return to_numpy_bool(pc.not_equal(before, after))
+
+
+def _to_half_width(values: pa.Array, verdicts: Verdicts, where) -> pa.Array:
+    """Return ``values`` with, at ``where`` only, full-width characters made half-width and Unicode whitespace
+    made a plain space (zero-width characters dropped).
+
+    Records the repairs FULL_WIDTH and WHITESPACE where they changed a value.
+    """
+    if not where.any():
+        return values
+    subset = pd.Series(pd.arrays.ArrowStringArray(values.filter(where)))
+    for table, repair in ((_FULL_WIDTH, Repair.FULL_WIDTH), (_SPACES, Repair.WHITESPACE)):
+        translated = subset.str.translate(table)
+        changed = where.copy()
+        changed[where] = (translated != subset).to_numpy(bool, na_value=False)
+        verdicts.repaired(changed, repair)
+        subset = translated
+    return pc.replace_with_mask(values, pa.array(where), pa.array(subset.array, STRING))
+
+
+def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
+    """Return codes with full-width characters made half-width, all whitespace removed and letters upper-cased.
+
+    Records the repairs FULL_WIDTH, WHITESPACE and CASE. Only values that are not plain ASCII letters and
+    digits need the first two steps, so clean columns pass quickly.
+    """
+    dirty = ~to_numpy_bool(pc.ascii_is_alnum(values)) & to_numpy_bool(pc.is_valid(values))
+    if dirty.any():
+        values = _to_half_width(values, verdicts, dirty)
+        compact = pc.replace_substring_regex(values, _ASCII_WHITESPACE_RUN, "")
+        verdicts.repaired(_changed(values, compact), Repair.WHITESPACE)
+        values = compact
+    upper = pc.utf8_upper(values)
+    verdicts.repaired(_changed(values, upper), Repair.CASE)
+    return upper
+
+
+def clean_text(values: pa.Array, verdicts: Verdicts) -> pa.Array:
+    """Return text with full-width characters made half-width, whitespace trimmed and runs collapsed to one space.
+
+    Records the repairs FULL_WIDTH and WHITESPACE.
+    """
+    dirty = to_numpy_bool(pc.is_valid(values))
+    values = _to_half_width(values, verdicts, dirty)
+    collapsed = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ASCII_WHITESPACE_RUN, " "))
+    verdicts.repaired(_changed(values, collapsed), Repair.WHITESPACE)
+    return collapsed
+
+
+def _replace_until_stable(values: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    """Return ``values`` with ``pattern`` replaced until nothing matches (for matches that share characters)."""
+    while pc.any(pc.match_substring_regex(values, pattern)).as_py():
+        values = pc.replace_substring_regex(values, pattern, replacement)
+    return values
+
+
+def normalise_text(values: Column) -> StandardResult:
+    """Normalise free text: full-width characters to half-width, whitespace (U+3000 included) trimmed and collapsed.
+
+    Returns a :class:`StandardResult` whose ``value`` is the normalised text; valid unless empty.
+    """
+    strings, index = as_strings(values)
+    verdicts = Verdicts(len(strings))
+    text = clean_text(strings, verdicts)
+    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(text), 0)), Reason.EMPTY)
+    return verdicts.result(text, index)
+
+
+def normalise_name(values: Column) -> StandardResult:
+    """Normalise personal names: as :func:`normalise_text`, then every ``.``, ``•``, ``‧``, ``・`` (and full-width
+    ``．``) becomes the middle dot ``·``, and spaces next to the middle dot or between two Chinese characters go.
+
+    Returns a :class:`StandardResult` whose ``value`` is the normalised name; valid unless empty.
+    ``"　阿卜杜拉 • 买买提 "`` → ``"阿卜杜拉·买买提"``, ``"张 三"`` → ``"张三"``, ``"John Smith"`` stays.
+    """
+    strings, index = as_strings(values)
+    verdicts = Verdicts(len(strings))
+    text = clean_text(strings, verdicts)
+    dotted = pc.replace_substring_regex(text, f"[{MIDDLE_DOT_LOOKALIKES}]", MIDDLE_DOT)
+    verdicts.repaired(_changed(text, dotted), Repair.MIDDLE_DOT)
+    joined = pc.replace_substring_regex(dotted, f" ?{MIDDLE_DOT} ?", MIDDLE_DOT)
+    joined = _replace_until_stable(joined, r"(\p{Han}) (\p{Han})", r"\1\2")
+    verdicts.repaired(_changed(dotted, joined), Repair.WHITESPACE)
+    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(joined), 0)), Reason.EMPTY)
+    return verdicts.result(joined, index)
