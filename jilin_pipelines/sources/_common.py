@@ -183,6 +183,9 @@ def assemble(
 ) -> pa.Table:
     """Build the delivery table: ``columns`` as strings (missing ones all null), then bookkeeping."""
     n = len(source_row)
+    clash = [c for c in columns if c in (SOURCE_ROW, ERROR, RAW)]
+    if clash:
+        raise DeliveryError(f"delivered columns {clash} clash with the bookkeeping columns")
     arrays = []
     fields = []
     for c in columns:

@@ -1,0 +1,202 @@
+"""Excel (XLSX) deliveries: one named sheet, the first row is the header.
+
+Read with openpyxl in read-only mode, cached values of formulas (``data_only``). Every cell becomes
+text the way a person reading the sheet would write it down:
+
+* text cells as they are (not stripped); empty cells null;
+* whole numbers without ``.0`` (``2.0`` -> ``2``); other numbers to at most 15 significant digits, as
+  Excel shows them (``0.1 + 0.2`` -> ``0.3``), never in exponent notation;
+* date cells (a number with a date format) as ISO text: ``YYYY-MM-DD`` for a date format at
+  midnight, ``YYYY-MM-DD HH:MM:SS`` when the format shows a time or the time is not midnight, time
+  cells ``HH:MM:SS``;
+* a date typed as a plain number (an Excel serial such as ``45809`` in a date column) stays its number
+  text: repairing it is the standardisation layer's job;
+* booleans ``TRUE`` / ``FALSE``; error cells (``#N/A``) as their text.
+
+``_source_row`` is the data-row number (sheet row minus the header row), so it points at the sheet
+row a person sees. Wholly empty rows are no rows: empty rows after the data are ignored, empty rows
+between data rows are skipped with a warning (their numbers are simply absent). A value in a column
+that has no header makes its row unparseable, with the row's cells as a JSON array in ``_raw``.
+
+A missing sheet, or a file that is not a readable workbook (cut off, corrupt, another format), is a
+:class:`DeliveryError` naming the file (and the sheet).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from jilin_pipelines.sources._common import (
+    Warnings,
+    assemble,
+    no_delivery,
+    read_file_bytes,
+    reconcile_columns,
+    sha256_hex,
+)
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+
+
+def _format_shows_time(number_format: str | None) -> bool:
+    if not number_format:
+        return False
+    fmt = _FORMAT_NOISE.sub("", number_format).lower()
+    return "h" in fmt or "s" in fmt or "am/pm" in fmt
+
+
+def number_text(value: float) -> str:
+    """A number as Excel shows it: whole numbers without ``.0``, else <= 15 significant digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if float(value).is_integer():
+        return str(int(value))
+    text = format(value, ".15g")
+    if "e" in text:
+        text = np.format_float_positional(float(text), trim="-")
+    return text
+
+
+def cell_text(value, number_format: str | None = None) -> str | None:
+    """One cell's value as text (see the module docstring)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return number_text(value)
+    if isinstance(value, datetime):
+        if value.microsecond >= 999_500:  # float noise of an Excel serial just below a whole second
+            value = value.replace(microsecond=0) + timedelta(seconds=1)
+        elif value.microsecond and value.microsecond < 500:
+            value = value.replace(microsecond=0)
+        if value.time() == time(0) and not _format_shows_time(number_format):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def read_xlsx(
+    path: str | Path,
+    *,
+    dataset: str,
+    day: date,
+    sheet: str,
+    columns: Sequence[str] | None,
+) -> Delivery:
+    """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'."""
+    from openpyxl import load_workbook  # imported lazily: openpyxl is slow to import
+
+    path = Path(path)
+    location = str(path)
+    data = read_file_bytes(path)
+    if data is None:
+        return no_delivery(dataset, day, columns, location, "the file does not exist")
+    warn = Warnings(location)
+    delivery = Delivery(
+        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
+        sha256=sha256_hex(data), size_bytes=len(data),
+    )
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise DeliveryError(
+            f"{location}: not a readable XLSX workbook (cut off, corrupt or another format): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # openpyxl raises a variety of its own errors on broken files
+        raise DeliveryError(f"{location}: not a readable XLSX workbook: {type(exc).__name__}: {exc}") from exc
+    try:
+        if sheet not in workbook.sheetnames:
+            raise DeliveryError(
+                f"{location}: has no sheet {sheet!r} (sheets: {', '.join(map(repr, workbook.sheetnames))})"
+            )
+        worksheet = workbook[sheet]
+        try:
+            rows = worksheet.iter_rows()
+            header_cells = next(rows, None)
+            if header_cells is None:
+                warn.file(f"sheet {sheet!r} is empty: not even a header row")
+                delivery.warnings = warn.done()
+                return delivery
+            header = [cell_text(c.value, getattr(c, "number_format", None)) for c in header_cells]
+            while header and (header[-1] is None or header[-1].strip() == ""):
+                header.pop()
+            if any(h is None or h.strip() == "" for h in header):
+                blank = [i + 1 for i, h in enumerate(header) if h is None or h.strip() == ""]
+                raise DeliveryError(f"{location}, sheet {sheet!r}: header cells in columns {blank} are empty")
+            header = [h.strip() for h in header]
+            ordered, extra = reconcile_columns(f"{location}, sheet {sheet!r}", header, columns)
+            if extra:
+                warn.file(f"unexpected columns {extra} kept as delivered")
+
+            n = len(header)
+            values: list[list[str | None]] = [[] for _ in range(n)]
+            good_rows: list[int] = []
+            bad_rows: list[int] = []
+            bad_errors: list[str] = []
+            bad_raw: list[str] = []
+            blank_rows: list[int] = []
+            for number, cells in enumerate(rows, start=1):
+                texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
+                if all(t is None for t in texts):
+                    blank_rows.append(number)
+                    continue
+                if len(texts) > n and any(t is not None for t in texts[n:]):
+                    beyond = [i + 1 for i in range(n, len(texts)) if texts[i] is not None]
+                    bad_rows.append(number)
+                    bad_errors.append(f"values in columns {beyond}, which have no header")
+                    bad_raw.append(json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
+                    continue
+                texts += [None] * (n - len(texts))
+                for i in range(n):
+                    values[i].append(texts[i])
+                good_rows.append(number)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise DeliveryError(f"{location}, sheet {sheet!r}: cannot be read: {type(exc).__name__}: {exc}") from exc
+    finally:
+        workbook.close()
+
+    last = max(good_rows[-1] if good_rows else 0, bad_rows[-1] if bad_rows else 0)
+    interior_blank = [r for r in blank_rows if r < last]
+    if interior_blank:
+        shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")
+        warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {shown})")
+
+    good = assemble(ordered, {h: pa.array(values[i], pa.string()) for i, h in enumerate(header)},
+                    np.asarray(good_rows, dtype=np.int64))
+    if bad_rows:
+        bad = assemble(ordered, {}, np.asarray(bad_rows, dtype=np.int64),
+                       error=pa.array(bad_errors, pa.string()), raw=pa.array(bad_raw, pa.string()))
+        table = pa.concat_tables([good, bad]).sort_by("_source_row").combine_chunks()
+        for r, why in zip(bad_rows, bad_errors):
+            warn.row(r, f"unparseable: {why}")
+    else:
+        table = good
+    if table.num_rows == 0:
+        warn.file(f"sheet {sheet!r} is empty but for its header")
+    delivery.table = table
+    delivery.warnings = warn.done()
+    return delivery

@@ -1,0 +1,344 @@
+"""XML deliveries: a root element holding one element per record, one child element per field.
+
+Parsed with the stdlib expat parser the way ``defusedxml`` configures it, stricter: a document type
+declaration of any kind (internal subset, entity declarations, external DTD) is refused with a
+:class:`DeliveryError` before anything is expanded, so XXE and "billion laughs" deliveries never
+reach the data; external entity references and parameter entities are never resolved.
+
+Each record element (``record_tag``, wherever it sits, not nested in another record) is one row:
+
+* ``_source_row`` is the record element's 1-based position in the document;
+* each child element's text is the value of the column named like the child (``<Name> x </Name>``
+  -> ``" x "``, not stripped; ``<Owner/>`` -> ``""``; a child that is absent -> null); text of
+  elements nested deeper is flattened into the child's text, with a warning;
+* attributes are kept in extra columns ``<element>@<attribute>`` (``<ContractPrice unit="万元">``
+  -> column ``ContractPrice@unit``; attributes of the record element -> ``<record_tag>@<attr>``);
+* a child element that appears twice in one record makes the record unparseable (raw text kept).
+
+A document that stops being well-formed (cut off mid-element, an undefined entity, a stray ``&``)
+lands every complete record before the fault; the rest is split at the record start tags and each
+piece is parsed on its own: pieces that are complete records land, the others (the broken tail of a
+cut-off file) are unparseable rows with their raw text, and a warning gives the line and column.
+
+The declared encoding (XML declaration, UTF-8 by default) is checked strictly like the other
+readers: a file that does not decode in it is read in the encoding that does, with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from xml.parsers import expat
+
+import numpy as np
+import pyarrow as pa
+
+from jilin_pipelines.sources._common import (
+    BOM,
+    Warnings,
+    assemble,
+    decode_strict,
+    decode_tail,
+    no_delivery,
+    read_file_bytes,
+    sha256_hex,
+    unescape_bytes,
+)
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_CUT_OFF_ERRORS = {
+    expat.errors.codes[m]
+    for m in (
+        expat.errors.XML_ERROR_NO_ELEMENTS,
+        expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+        expat.errors.XML_ERROR_PARTIAL_CHAR,
+        expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
+    )
+}
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Parser:
+    """One expat pass over UTF-8 bytes, collecting records and their byte spans."""
+
+    def __init__(self, data: bytes, record_tag: str):
+        self.data = data
+        self.tag = record_tag
+        self.records: list[dict[str, str]] = []
+        self.problems: list[str | None] = []  # per record: why it is unparseable, or None
+        self.spans: list[tuple[int, int]] = []
+        self.root: str | None = None
+        self.after_root_start = 0
+        self.last_end = 0
+        self.depth = 0
+        self.in_record = False
+        self.rec_depth = 0
+        self.rec_start = 0
+        self.rec: dict[str, str] = {}
+        self.rec_problem: str | None = None
+        self.child: str | None = None
+        self.buf: list[str] = []
+        self.flattened: set[str] = set()
+        self.outside: dict[str, int] = {}
+
+        p = expat.ParserCreate(encoding="UTF-8")  # overrides the declaration: we feed UTF-8
+        p.buffer_text = True
+        p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        p.StartDoctypeDeclHandler = self._refuse_doctype
+        p.EntityDeclHandler = self._refuse_entity
+        p.UnparsedEntityDeclHandler = self._refuse_entity
+        p.ExternalEntityRefHandler = self._refuse_external
+        p.StartElementHandler = self._start
+        p.EndElementHandler = self._end
+        p.CharacterDataHandler = self._text
+        self.p = p
+
+    # refusals -------------------------------------------------------------------------------
+    def _refuse_doctype(self, name, sysid, pubid, has_internal_subset):
+        raise _Refused(
+            f"has a document type declaration (<!DOCTYPE {name}>"
+            + (" with an internal subset" if has_internal_subset else "")
+            + (f", external DTD {sysid!r}" if sysid else "")
+            + "): DTDs and entities are refused"
+        )
+
+    def _refuse_entity(self, name, *args):
+        raise _Refused(f"declares the entity {name!r}: DTDs and entities are refused")
+
+    def _refuse_external(self, context, base, sysid, pubid):
+        raise _Refused(f"references the external entity {sysid!r}: external entities are refused")
+
+    # content --------------------------------------------------------------------------------
+    def _start(self, name, attrs):
+        self.depth += 1
+        if self.depth == 1:
+            self.root = name
+            self.after_root_start = self.data.index(b">", self.p.CurrentByteIndex) + 1
+            self.last_end = self.after_root_start
+        if not self.in_record:
+            if name == self.tag:
+                self.in_record = True
+                self.rec_depth = self.depth
+                self.rec_start = self.p.CurrentByteIndex
+                self.rec = {f"{name}@{k}": v for k, v in attrs.items()}
+                self.rec_problem = None
+            elif self.depth > 1:
+                self.outside[name] = self.outside.get(name, 0) + 1
+            return
+        if self.depth == self.rec_depth + 1:
+            if name in self.rec and self.rec_problem is None:
+                self.rec_problem = f"element <{name}> appears more than once"
+            self.child = name
+            self.buf = []
+            for k, v in attrs.items():
+                self.rec[f"{name}@{k}"] = v
+        elif self.child is not None:
+            self.flattened.add(self.child)
+
+    def _text(self, text):
+        if self.child is not None:
+            self.buf.append(text)
+
+    def _end(self, name):
+        if self.in_record:
+            if self.depth == self.rec_depth + 1 and self.child is not None:
+                self.rec[self.child] = "".join(self.buf)
+                self.child = None
+            elif self.depth == self.rec_depth:
+                end = self.data.index(b">", self.p.CurrentByteIndex) + 1
+                self.records.append(self.rec)
+                self.problems.append(self.rec_problem)
+                self.spans.append((self.rec_start, end))
+                self.last_end = end
+                self.in_record = False
+        self.depth -= 1
+
+    def parse(self) -> expat.ExpatError | None:
+        try:
+            self.p.Parse(self.data, True)
+        except expat.ExpatError as exc:
+            return exc
+        return None
+
+
+def read_xml(
+    path: str | Path,
+    *,
+    dataset: str,
+    day: date,
+    record_tag: str,
+    columns: Sequence[str] | None,
+) -> Delivery:
+    """Read one XML delivery; see the module docstring for attributes, refusals and broken files."""
+    path = Path(path)
+    location = str(path)
+    data = read_file_bytes(path)
+    if data is None:
+        return no_delivery(dataset, day, columns, location, "the file does not exist")
+    warn = Warnings(location)
+    delivery = Delivery(
+        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
+        sha256=sha256_hex(data), size_bytes=len(data),
+    )
+    if not data.strip():
+        warn.file("the file is empty: no XML document at all")
+        delivery.warnings = warn.done()
+        return delivery
+
+    m = _DECLARED_ENCODING.match(data[len(BOM):] if data.startswith(BOM) else data)
+    declared = m.group(1).decode("ascii") if m else "utf-8"
+    dec = decode_strict(data, declared)
+    utf8 = dec.utf8
+    if dec.wrong_encoding:
+        warn.file(
+            f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
+            + ("undecodable bytes are shown as \\xNN" if dec.escaped else f"read as {dec.used}"),
+        )
+
+    parser = _Parser(utf8, record_tag)
+    try:
+        error = parser.parse()
+    except _Refused as exc:
+        raise DeliveryError(f"{location}: {exc}") from None
+
+    records = list(parser.records)
+    problems = list(parser.problems)
+    spans = list(parser.spans)
+    raws: list[str | None] = [None] * len(records)
+    for i, why in enumerate(problems):
+        if why is not None:
+            a, b = parser.spans[i]
+            raws[i] = utf8[a:b].decode("utf-8", "replace")
+
+    cut_off = bool(dec.truncated_tail)
+    if error is not None:
+        if parser.root is None:
+            raise DeliveryError(
+                f"{location}: not well-formed XML before the root element "
+                f"(line {error.lineno}, column {error.offset}: {expat.errors.messages[error.code]})"
+            )
+        cut_off = cut_off or error.code in _CUT_OFF_ERRORS
+        tail_start = parser.rec_start if parser.in_record else parser.last_end
+        before = len(records)
+        try:
+            _recover(utf8, tail_start, record_tag, parser.root, records, problems, raws, spans)
+        except _Refused as exc:
+            raise DeliveryError(f"{location}: {exc}") from None
+        if dec.truncated_tail:
+            if len(records) > before and problems[-1] is not None:
+                raws[-1] = (raws[-1] or "") + decode_tail(dec.truncated_tail)
+            else:
+                records.append({})
+                problems.append("the file ends inside this element (cut off)")
+                raws.append(decode_tail(dec.truncated_tail))
+                spans.append((len(utf8), len(utf8)))
+        recovered = len(records) - before
+        broken = sum(1 for p in problems[before:] if p is not None)
+        what = "the file is cut off" if cut_off else "the document is not well-formed"
+        warn.file(
+            f"{what} at line {error.lineno}, column {error.offset} ({expat.errors.messages[error.code]}): "
+            f"{before} complete <{record_tag}> elements before it landed; the rest was split into "
+            f"{recovered} pieces, {recovered - broken} parsed as records and {broken} kept as unparseable rows"
+        )
+    elif dec.truncated_tail:
+        records.append({})
+        problems.append("the file ends inside this element (cut off)")
+        raws.append(decode_tail(dec.truncated_tail))
+        spans.append((len(utf8), len(utf8)))
+        warn.file("the file is cut off inside a character after the document's end")
+
+    if dec.escaped:
+        for i, rec in enumerate(records):
+            if problems[i] is None and any(v and re.search("[\uf700-\uf7ff]", v) for v in rec.values()):
+                a, b = spans[i]
+                problems[i] = f"holds bytes that are not {dec.declared}"
+                raws[i] = unescape_bytes(utf8[a:b].decode("utf-8", "replace"))
+        raws = [unescape_bytes(r) if r else r for r in raws]
+
+    # columns: the expected ones first, then attributes and unexpected elements in order of appearance
+    seen: dict[str, None] = {}
+    for rec, why in zip(records, problems):
+        if why is None:
+            for k in rec:
+                seen.setdefault(k, None)
+    expected = list(columns) if columns is not None else []
+    expected_set = set(expected)
+    extra = [c for c in seen if c not in expected_set]
+    unexpected = [c for c in extra if "@" not in c or c.split("@", 1)[0] not in expected_set | {record_tag}]
+    if columns is not None and unexpected:
+        warn.file(f"unexpected elements {unexpected} kept as delivered")
+    landed = sum(1 for p in problems if p is None)
+    if columns is not None and landed:
+        absent = [c for c in expected if c not in seen]
+        if absent:
+            warn.file(f"expected elements {absent} occur in no <{record_tag}> element (all null)")
+    if parser.flattened:
+        warn.file(f"elements nested inside {sorted(parser.flattened)} were flattened to their text")
+    if parser.outside:
+        warn.file(f"elements outside <{record_tag}> records ignored: {parser.outside}")
+    ordered = expected + extra
+
+    values = {c: pa.array([rec.get(c) if why is None else None for rec, why in zip(records, problems)], pa.string())
+              for c in ordered}
+    error_arr = pa.array(problems, pa.string())
+    raw_arr = pa.array(raws, pa.string())
+    rows = np.arange(1, len(records) + 1, dtype=np.int64)
+    delivery.table = assemble(ordered, values, rows, error=error_arr, raw=raw_arr)
+    for i, why in enumerate(problems):
+        if why is not None:
+            warn.row(i + 1, f"unparseable: {why}")
+    if not records:
+        warn.file(f"the document holds no <{record_tag}> elements")
+    delivery.warnings = warn.done()
+    return delivery
+
+
+def _recover(utf8: bytes, tail_start: int, tag: str, root: str, records, problems, raws, spans) -> None:
+    """Split the part after the fault at record start tags and parse each piece on its own."""
+    tail = utf8[tail_start:]
+    starts = [m.start() for m in re.finditer(b"<" + re.escape(tag.encode()) + rb"(?=[\s/>])", tail)]
+    bounds: list[tuple[int, int]] = []
+    if not starts:
+        bounds.append((0, len(tail)))
+    else:
+        if tail[: starts[0]].strip():
+            bounds.append((0, starts[0]))
+        bounds += [(s, starts[i + 1] if i + 1 < len(starts) else len(tail)) for i, s in enumerate(starts)]
+    root_end = re.compile(rb"</" + re.escape(root.encode()) + rb"\s*>\s*\Z")
+    for i, (a, b) in enumerate(bounds):
+        piece = tail[a:b]
+        if i == len(bounds) - 1:
+            m = root_end.search(piece)
+            if m:
+                piece = piece[: m.start()]
+        lead = len(piece) - len(piece.lstrip())
+        piece = piece.strip()
+        if not piece:
+            continue
+        span = (tail_start + a + lead, tail_start + a + lead + len(piece))
+        sub = _Parser(piece, tag)
+        err = sub.parse()  # _Refused propagates
+        spans.append(span)
+        if err is None and len(sub.records) == 1 and sub.root == tag and sub.problems[0] is None:
+            records.append(sub.records[0])
+            problems.append(None)
+            raws.append(None)
+            continue
+        if err is not None:
+            why = (f"not well-formed: {expat.errors.messages[err.code]} "
+                   f"(line {err.lineno}, column {err.offset} of this element)")
+            if err.code in _CUT_OFF_ERRORS:
+                why = f"the file ends inside this element (cut off): {expat.errors.messages[err.code]}"
+        elif sub.root != tag:
+            why = f"not a <{tag}> element"
+        else:
+            why = sub.problems[0] or "not a single record"
+        records.append({})
+        problems.append(why)
+        raws.append(piece.decode("utf-8", "replace"))
