@@ -1,0 +1,207 @@
+"""Dates and date-times in every format the departments use, to one type; unparseable values reported.
+
+Accepted date forms (one column may mix them): ISO ``2025-06-01`` (also ``2025-6-1``), slashes ``2025/6/1``,
+compact ``20250601``, Chinese ``2025年6月1日``, and Excel serial numbers of five digits (``45809`` =
+2025-06-01; 10000-99999 is 1927-05-18 to 2173-10-14, so a year such as ``2025`` is not mistaken for one).
+A date-time is one of those date forms followed by `` HH:MM[:SS[.ffffff]]`` (or ``T``), optionally with a zone
+(``Z``, ``+08:00``), or an Excel serial with a day fraction. Times without a zone are Asia/Shanghai.
+A value that matches a form but names no real day or time (``2025-02-30``, ``25:00``) is reported as
+``date_invalid``, never rolled over.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._columns import Column, Verdicts, as_strings, to_numpy_bool
+from .result import Reason, Repair, StandardResult
+from .text import clean_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DATE_DTYPE = "datetime64[us]"
+DATETIME_DTYPE = pd.DatetimeTZDtype("us", SHANGHAI)
+
+_DATE_FORMS = (
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})",
+    r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})",
+    r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})",
+    r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})日",
+)
+_TIME = (
+    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?)?"
+)
+_EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "us")  # serial 0, so that serial 61 is 1900-03-01 as in Excel
+_CANONICAL_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_CANONICAL_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_MICROSECONDS_PER_DAY = 86_400 * 10**6
+
+
+def today_in_shanghai() -> date:
+    """Return today's date in Asia/Shanghai."""
+    return datetime.now(SHANGHAI).date()
+
+
+def real_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Return, element-wise, whether (year, month, day) is a day of the Gregorian calendar (years 1-9999)."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    days = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
+    return (year >= 1) & (year <= 9999) & month_ok & (day >= 1) & (day <= days)
+
+
+def date_values(year: np.ndarray, month: np.ndarray, day: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Return the days (year, month, day) as ``datetime64[us]`` at midnight, NaT where ``ok`` is False.
+
+    The parts must form real dates where ``ok`` is True (see :func:`real_date`).
+    """
+    year, month, day = (np.where(ok, part, fill) for part, fill in ((year, 1970), (month, 1), (day, 1)))
+    months = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1).astype("timedelta64[M]")
+    days = months.astype("datetime64[D]") + (day - 1).astype("timedelta64[D]")
+    return np.where(ok, days.astype(DATE_DTYPE), np.datetime64("NaT", "us"))
+
+
+def _integers(digits: pa.Array) -> np.ndarray:
+    """Return strings of digits as int64, 0 where empty or null (a regex group that did not take part)."""
+    return pc.fill_null(pc.cast(pc.if_else(pc.equal(digits, ""), None, digits), pa.int64()), 0).to_numpy(False)
+
+
+class _Parts:
+    """The fields read from a column of date(-time) text, positionally; ``found`` where some form matched."""
+
+    FIELDS = ("year", "month", "day", "hour", "minute", "second", "microsecond", "zone_minutes")
+
+    def __init__(self, size: int) -> None:
+        self.found = np.zeros(size, bool)
+        self.has_time = np.zeros(size, bool)
+        self.has_zone = np.zeros(size, bool)
+        self.serial_us = np.zeros(size, np.int64)  # Excel serials: microseconds after the Excel epoch
+        self.is_serial = np.zeros(size, bool)
+        for name in self.FIELDS:
+            setattr(self, name, np.zeros(size, np.int64))
+
+    def read(self, text: pa.Array) -> None:
+        """Fill the fields from ``text``, each value by the first form that matches it."""
+        for form in _DATE_FORMS:
+            parts = pc.extract_regex(text, f"^{form}{_TIME}$")
+            hit = to_numpy_bool(pc.is_valid(parts)) & ~self.found
+            if not hit.any():
+                continue
+            self.found |= hit
+            for name in ("year", "month", "day", "hour", "minute", "second"):
+                getattr(self, name)[hit] = _integers(pc.struct_field(parts, name))[hit]
+            fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")  # .5 -> 500000 microseconds
+            self.microsecond[hit] = _integers(fraction)[hit]
+            self.has_time[hit] = to_numpy_bool(pc.not_equal(pc.struct_field(parts, "minute"), ""))[hit]
+            zone = pc.struct_field(parts, "zone")
+            self.has_zone[hit] = to_numpy_bool(pc.not_equal(zone, ""))[hit]
+            self.zone_minutes[hit] = _zone_minutes(zone)[hit]
+        serial = to_numpy_bool(pc.match_substring_regex(text, _EXCEL_SERIAL)) & ~self.found
+        if serial.any():
+            days = pc.cast(pc.if_else(pa.array(serial), text, None), pa.float64()).to_numpy(False)
+            self.serial_us[serial] = np.rint(days[serial] * 86_400).astype(np.int64) * 10**6
+            self.is_serial |= serial
+            self.found |= serial
+
+    def real(self) -> np.ndarray:
+        """Return where the fields name a real day, time and zone offset (Excel serials always do)."""
+        time_ok = (self.hour <= 23) & (self.minute <= 59) & (self.second <= 59)
+        zone_ok = np.abs(self.zone_minutes) <= 14 * 60
+        return self.is_serial | (real_date(self.year, self.month, self.day) & time_ok & zone_ok)
+
+    def local_times(self, ok: np.ndarray) -> np.ndarray:
+        """Return the wall-clock time of each value as naive ``datetime64[us]`` (NaT where not ``ok``)."""
+        days = date_values(self.year, self.month, self.day, ok & ~self.is_serial)
+        seconds = self.hour * 3600 + self.minute * 60 + self.second
+        times = days + (seconds * 10**6 + self.microsecond).astype("timedelta64[us]")
+        serials = _EXCEL_EPOCH + self.serial_us.astype("timedelta64[us]")
+        return np.where(self.is_serial & ok, serials, times)
+
+
+def _zone_minutes(zone: pa.Array) -> np.ndarray:
+    """Return zone designators (``Z``, ``+08:00``, ``-0530``, or empty) as minutes east of UTC."""
+    digits = pc.replace_substring_regex(zone, r"[^0-9]", "")
+    padded = pc.if_else(pc.equal(digits, ""), "0000", digits)
+    hours = pc.cast(pc.utf8_slice_codeunits(padded, 0, 2), pa.int64()).to_numpy(False)
+    minutes = pc.cast(pc.utf8_slice_codeunits(padded, 2, 4), pa.int64()).to_numpy(False)
+    sign = np.where(to_numpy_bool(pc.starts_with(zone, "-")), -1, 1)
+    minutes = np.where(minutes < 60, minutes, 10**6)  # +08:75 is no zone: far beyond the ±14 h that are real
+    return sign * (hours * 60 + minutes)
+
+
+def _read(values: Column) -> tuple[pa.Array, pd.Index, Verdicts, _Parts, np.ndarray]:
+    """Clean and read a date(-time) column; reject empty, unreadable and unreal values.
+
+    Returns the cleaned text, the index, the verdicts, the parts and where the parts are real.
+    """
+    strings, index = as_strings(values)
+    verdicts = Verdicts(len(strings))
+    text = clean_text(strings, verdicts)
+    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(text), 0)), Reason.EMPTY)
+    parts = _Parts(len(strings))
+    parts.read(text)
+    verdicts.reject(~parts.found, Reason.FORMAT)
+    real = parts.real()
+    verdicts.reject(~real, Reason.DATE_INVALID)
+    return text, index, verdicts, parts, parts.found & real
+
+
+def _record_date_format(verdicts: Verdicts, text: pa.Array, parsed: np.ndarray, canonical: str) -> None:
+    """Record the DATE_FORMAT repair for parsed values not written in the ``canonical`` ISO 8601 form."""
+    verdicts.repaired(parsed & ~to_numpy_bool(pc.match_substring_regex(text, canonical)), Repair.DATE_FORMAT)
+
+
+def parse_date(values: Column, *, not_after: date | None = None) -> StandardResult:
+    """Parse a column of dates written in any of the accepted forms (see the module docstring).
+
+    Returns a :class:`StandardResult` whose ``value`` is ``datetime64[us]`` (midnight, no zone), NaT where not
+    parsed. A value with a time of day is accepted only at midnight (``2025-06-01 00:00:00``, as spreadsheets
+    render dates); otherwise it is ``format``. With ``not_after``, days after it are invalid with ``future``
+    (the value is kept).
+    """
+    text, index, verdicts, parts, ok = _read(values)
+    midnight = np.where(
+        parts.is_serial,
+        parts.serial_us % _MICROSECONDS_PER_DAY == 0,
+        (parts.hour == 0) & (parts.minute == 0) & (parts.second == 0) & (parts.microsecond == 0) & ~parts.has_zone,
+    )
+    verdicts.reject(parts.found & ~midnight, Reason.FORMAT)
+    ok &= midnight
+    _record_date_format(verdicts, text, ok, _CANONICAL_DATE)
+    days = parts.local_times(ok)
+    if not_after is not None:
+        verdicts.reject(ok & (days > np.datetime64(not_after, "us")), Reason.FUTURE)
+    return verdicts.result(pd.Series(days, dtype=DATE_DTYPE), index)
+
+
+def parse_datetime(values: Column, *, not_after: date | None = None) -> StandardResult:
+    """Parse a column of date-times written in any of the accepted forms (see the module docstring).
+
+    Returns a :class:`StandardResult` whose ``value`` is ``datetime64[us, Asia/Shanghai]``, NaT where not parsed.
+    A time is required (a bare date is ``format``), except for Excel serials. Times without a zone are
+    Asia/Shanghai; a local time that did not exist or was ambiguous there (the summer-time changes of
+    1986-1991) is ``date_invalid``. With ``not_after``, times after the end of that day in Asia/Shanghai are
+    invalid with ``future`` (the value is kept).
+    """
+    text, index, verdicts, parts, ok = _read(values)
+    verdicts.reject(parts.found & ~parts.has_time & ~parts.is_serial, Reason.FORMAT)
+    ok &= parts.has_time | parts.is_serial
+    _record_date_format(verdicts, text, ok, _CANONICAL_DATETIME)
+    local = parts.local_times(ok)
+    utc = local - (parts.zone_minutes * 60 * 10**6).astype("timedelta64[us]")
+    zoned = pd.Series(utc).dt.tz_localize("UTC").dt.tz_convert(SHANGHAI)
+    wall = pd.Series(local).dt.tz_localize(SHANGHAI, ambiguous="NaT", nonexistent="NaT")
+    times = zoned.where(parts.has_zone, wall).astype(DATETIME_DTYPE)
+    verdicts.reject(ok & times.isna().to_numpy(), Reason.DATE_INVALID)
+    if not_after is not None:
+        end_of_day = pd.Timestamp(not_after, tz=SHANGHAI) + pd.Timedelta(days=1)
+        verdicts.reject(ok & (times >= end_of_day).to_numpy(), Reason.FUTURE)
+    return verdicts.result(times, index)
