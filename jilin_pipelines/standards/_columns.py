@@ -77,8 +77,8 @@ def string_series(values: pa.Array, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(values.cast(STRING)), index=index, copy=False)
 
 
-def _decode_codes(codes: np.ndarray, names: list[str]) -> pa.Array:
-    """Return small integer codes (0 = null, k = names[k - 1]) as a string array."""
+def labels(codes: np.ndarray, names: list[str]) -> pa.Array:
+    """Return small integer codes (0 = null, k = names[k - 1]) as a pyarrow string array."""
     indices = pa.array(codes.astype(np.int32), mask=codes == 0)
     return pa.DictionaryArray.from_arrays(indices, pa.array([""] + names, STRING)).dictionary_decode()
 
@@ -136,8 +136,8 @@ class Verdicts:
         return StandardResult(
             value=value,
             valid=pd.Series(valid, index=index),
-            reason=string_series(_decode_codes(self._reason, [r.value for r in _REASONS]), index),
+            reason=string_series(labels(self._reason, [r.value for r in _REASONS]), index),
             repaired=pd.Series(self._repairs != 0, index=index),
-            repair=string_series(_decode_codes(repair_codes, names), index),
+            repair=string_series(labels(repair_codes, names), index),
             derived=frame,
         )
