@@ -1,0 +1,310 @@
+"""The social-security department's front-end exchange database (前置库), pulled with SQL.
+
+One parameterised query per (table, day), through SQLAlchemy 2.x Core, on SQLite or PostgreSQL::
+
+    SELECT <columns> FROM <table>
+    WHERE <day_column> >= :start AND <day_column> < :end
+    ORDER BY <key columns>, <the other columns> (ascending, NULLs first)
+
+* Table and column names come from our catalogue, are matched case-insensitively against the
+  database's own (reflected) names and are quoted by SQLAlchemy; nothing delivered is ever spliced
+  into SQL. A missing table or column is a :class:`DeliveryError`.
+* The day's bounds are the Asia/Shanghai calendar day, bound by the column's type: a text column
+  (``'YYYY-MM-DD HH:MM:SS'``, also ``'YYYY-MM-DD'`` or with a ``T``) is compared as text with the
+  bounds ``'YYYY-MM-DD'`` of the day and the next day (in the ``C`` collation on PostgreSQL, so the
+  comparison is bytewise); a ``timestamp`` with the naive local bounds; a ``timestamptz`` with the
+  bounds in Asia/Shanghai; a ``date`` with the two dates. Text in any other layout (``2025/6/1``,
+  ``20250601``) is never selected: :func:`count_unselectable` tells how many rows that would be.
+* The order defines ``_source_row`` (the 1-based position in it): key columns first, then every
+  other selected column as a tie-break, so that the order is total up to identical rows and the
+  same on both databases (text in the ``C`` collation, NULLs first).
+* Values are rendered as text: integers without ``.0``; other numbers as the shortest text that
+  reads back to the same value, trailing zeros dropped (``3500.50`` -> ``3500.5``, on SQLite's REAL
+  and PostgreSQL's NUMERIC alike); timestamps ``YYYY-MM-DD HH:MM:SS`` (zone-aware ones in
+  Asia/Shanghai); dates ``YYYY-MM-DD``; booleans ``true``/``false``; bytes as UTF-8 text (or hex).
+* ``location`` is ``<table>@<URL with the password masked>``; no rows for the day is no delivery
+  (``location`` None, a warning).
+* ``sha256`` / ``size_bytes`` are those of the delivery's **canonical text**: UTF-8, one line per row
+  in ``_source_row`` order preceded by a line of the column names, each line the values joined by
+  U+001F and ended by ``\\n``; within a value ``\\`` is written ``\\\\``, U+001F ``\\x1f``, a line
+  end ``\\n`` / ``\\r``, and a null is ``\\N``. Equal values in equal order give equal digests on any
+  database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_SEP = "\x1f"
+
+
+def masked_url(url: str | sa.URL) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _engine(url: str | sa.URL | sa.Engine) -> tuple[sa.Engine, bool]:
+    if isinstance(url, sa.Engine):
+        return url, False
+    u = sa.make_url(url)
+    if u.get_backend_name() == "sqlite":
+        database = u.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            if not Path(database).is_file():
+                raise DeliveryError(f"{masked_url(u)}: the database file does not exist")
+    return sa.create_engine(u), True
+
+
+def _match(names: Sequence[str], wanted: str) -> str | None:
+    if wanted in names:
+        return wanted
+    folded = [n for n in names if n.lower() == wanted.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _day_bounds(col_type: sa.types.TypeEngine, day: date, dialect: str):
+    """``(start, end, kind)`` bound to the column's type (SQLite keeps times as text whatever the type)."""
+    nxt = day + timedelta(days=1)
+    if dialect == "sqlite":
+        return day.isoformat(), nxt.isoformat(), "text"
+    if isinstance(col_type, sa.DateTime):
+        start, end = datetime.combine(day, time(0)), datetime.combine(nxt, time(0))
+        if getattr(col_type, "timezone", False):
+            return start.replace(tzinfo=SHANGHAI), end.replace(tzinfo=SHANGHAI), "timestamptz"
+        return start, end, "timestamp"
+    if isinstance(col_type, sa.Date):
+        return day, nxt, "date"
+    return day.isoformat(), nxt.isoformat(), "text"
+
+
+def _is_text(col_type: sa.types.TypeEngine) -> bool:
+    return isinstance(col_type, (sa.String, sa.Text)) or isinstance(col_type, sa.types.NullType)
+
+
+def _select(conn, table: str, schema: str | None, day_column: str, key_columns: Sequence[str],
+            columns: Sequence[str] | None, location: str):
+    inspector = sa.inspect(conn)
+    try:
+        tables = inspector.get_table_names(schema=schema)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DeliveryError(f"{location}: cannot list the tables ({type(exc).__name__})") from exc
+    actual_table = _match(tables, table)
+    if actual_table is None:
+        raise DeliveryError(f"{location}: no table {table!r} in the database")
+    reflected = inspector.get_columns(actual_table, schema=schema)
+    names = [c["name"] for c in reflected]
+    types = {c["name"]: c["type"] for c in reflected}
+    wanted = list(columns) if columns is not None else names
+    mapping = {}
+    missing = []
+    for c in [*wanted, day_column, *key_columns]:
+        m = _match(names, c)
+        if m is None:
+            missing.append(c)
+        mapping[c] = m
+    if missing:
+        raise DeliveryError(f"{location}: the table lacks the columns {sorted(set(missing))} (it has {names})")
+    tbl = sa.table(actual_table, *[sa.column(n) for n in names], schema=schema)
+    dialect = conn.dialect.name
+
+    def textual(expr, name):
+        if dialect == "postgresql" and _is_text(types[name]):
+            return sa.collate(expr, "C")
+        return expr
+
+    day_col = tbl.c[mapping[day_column]]
+    order_names = list(dict.fromkeys([*key_columns, *wanted]))
+    order_by = [textual(tbl.c[mapping[c]], mapping[c]).asc().nulls_first() for c in order_names]
+    return tbl, mapping, wanted, types, day_col, order_by
+
+
+def read_frontdb(
+    url: str | sa.URL | sa.Engine,
+    *,
+    dataset: str,
+    day: date,
+    table: str,
+    day_column: str = "AAE036",
+    key_columns: Sequence[str],
+    columns: Sequence[str] | None,
+    schema: str | None = None,
+) -> Delivery:
+    """The rows of ``table`` handled on ``day`` (see the module docstring for query, order and text)."""
+    engine, owned = _engine(url)
+    location = f"{table}@{masked_url(engine.url)}"
+    try:
+        try:
+            with engine.connect() as conn:
+                tbl, mapping, wanted, types, day_col, order_by = _select(
+                    conn, table, schema, day_column, key_columns, columns, location
+                )
+                start, end, kind = _day_bounds(types[day_col.name], day, conn.dialect.name)
+                if kind == "text" and conn.dialect.name == "postgresql":
+                    day_expr = sa.collate(day_col, "C")
+                else:
+                    day_expr = day_col
+                stmt = (
+                    sa.select(*[tbl.c[mapping[c]].label(f"c{i}") for i, c in enumerate(wanted)])
+                    .where(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
+                    .order_by(*order_by)
+                )
+                result = conn.execute(stmt, {"start": start, "end": end})
+                rows = result.fetchall()
+        except sa.exc.SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()
+            raise DeliveryError(f"{location}: {type(exc).__name__}: {first[0] if first else ''}") from exc
+    finally:
+        if owned:
+            engine.dispose()
+
+    if not rows:
+        return no_delivery(dataset, day, wanted, location, f"no rows with {day_column} on {day.isoformat()}")
+    columns_data = list(zip(*rows))
+    values = {c: render_column(columns_data[i]) for i, c in enumerate(wanted)}
+    n = len(rows)
+    tbl_out = assemble(wanted, values, np.arange(1, n + 1, dtype=np.int64))
+    digest, size = canonical_digest(tbl_out, wanted)
+    return Delivery(dataset=dataset, day=day, table=tbl_out, location=location, sha256=digest,
+                    size_bytes=size, warnings=Warnings(location).done())
+
+
+def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column: str = "AAE036",
+                       schema: str | None = None) -> int:
+    """How many rows have a text ``day_column`` not starting ``YYYY-MM-DD`` (no day ever selects them).
+
+    A full scan: meant for a periodic check, not for every daily read.
+    """
+    engine, owned = _engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            actual = _match(inspector.get_table_names(schema=schema), table)
+            if actual is None:
+                raise DeliveryError(f"{table}@{masked_url(engine.url)}: no table {table!r}")
+            names = [c["name"] for c in inspector.get_columns(actual, schema=schema)]
+            col_name = _match(names, day_column)
+            if col_name is None:
+                raise DeliveryError(f"{table}@{masked_url(engine.url)}: no column {day_column!r}")
+            col = sa.column(col_name)
+            tbl = sa.table(actual, col, schema=schema)
+            text = sa.cast(col, sa.String)
+            pattern = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]%"
+            if conn.dialect.name == "sqlite":
+                cond = sa.or_(col.is_(None), sa.not_(text.op("GLOB")(pattern.replace("%", "*"))))
+            else:
+                cond = sa.or_(col.is_(None), sa.not_(text.op("~")(r"^\d{4}-\d{2}-\d{2}")))
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tbl).where(cond)).scalar_one())
+    finally:
+        if owned:
+            engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------------
+# rendering
+
+
+def _number_text(value) -> str:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def value_text(value) -> str | None:
+    """One database value as text (see the module docstring)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, Decimal)):
+        return _number_text(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(SHANGHAI).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.hex()
+    return str(value)
+
+
+def render_column(values: Sequence) -> pa.Array:
+    """A column of database values as a string array; vectorised for plain text, int and float columns."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        arr = None
+    if arr is not None:
+        t = arr.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+            return arr.cast(pa.string())
+        if pa.types.is_integer(t):
+            return arr.cast(pa.string())
+        if pa.types.is_floating(t):
+            whole = pc.and_(
+                pc.is_finite(arr), pc.and_(pc.equal(pc.floor(arr), arr), pc.less(pc.abs(arr), 2.0**53))
+            )
+            if pc.all(whole).as_py() is not False:  # every non-null value is a whole number
+                return pc.cast(pc.cast(arr, pa.int64()), pa.string())
+    return pa.array([value_text(v) for v in values], pa.string())
+
+
+def _escape(col: pa.Array) -> pa.Array:
+    col = pc.replace_substring(col, "\\", "\\\\")
+    col = pc.replace_substring(col, _SEP, "\\x1f")
+    col = pc.replace_substring(col, "\n", "\\n")
+    col = pc.replace_substring(col, "\r", "\\r")
+    return pc.fill_null(col, "\\N")
+
+
+def canonical_digest(table: pa.Table, columns: Sequence[str]) -> tuple[str, int]:
+    """SHA-256 and byte size of the canonical text of ``columns`` of ``table`` (see the module docstring)."""
+    digest = hashlib.sha256()
+    header = (_SEP.join(_escape(pa.array(list(columns), pa.string())).to_pylist()) + "\n").encode("utf-8")
+    digest.update(header)
+    size = len(header)
+    if table.num_rows:
+        cols = [_escape(table.column(c).combine_chunks()) for c in columns]
+        lines = pc.binary_join_element_wise(*cols, _SEP) if len(cols) > 1 else cols[0]
+        lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.string()), "\n")
+        if isinstance(lines, pa.ChunkedArray):
+            lines = lines.combine_chunks()
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+        data = lines.buffers()[2]
+        chunk = memoryview(data)[int(offsets[0]) : int(offsets[-1])]
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
