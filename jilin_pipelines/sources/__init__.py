@@ -1,1 +1,42 @@
+"""Readers for every delivery format, the departments' HTTP API client and stand-in, the front-end
+database reader. Each returns a :class:`~jilin_pipelines.sources.delivery.Delivery`; none knows the
+catalogue (the caller passes the format parameters) and none imports Dagster."""
 
+from jilin_pipelines.sources._common import delivery_path
+from jilin_pipelines.sources.api_client import ApiClient
+from jilin_pipelines.sources.api_server import ApiServer, serve
+from jilin_pipelines.sources.csv_reader import read_csv
+from jilin_pipelines.sources.delivery import (
+    BOOKKEEPING_COLUMNS,
+    ERROR,
+    RAW,
+    SOURCE_ROW,
+    Delivery,
+    DeliveryError,
+    DeliveryWarning,
+    empty_table,
+)
+from jilin_pipelines.sources.frontdb import read_frontdb
+from jilin_pipelines.sources.jsonl_reader import read_jsonl
+from jilin_pipelines.sources.xlsx_reader import read_xlsx
+from jilin_pipelines.sources.xml_reader import read_xml
+
+__all__ = [
+    "BOOKKEEPING_COLUMNS",
+    "ERROR",
+    "RAW",
+    "SOURCE_ROW",
+    "ApiClient",
+    "ApiServer",
+    "Delivery",
+    "DeliveryError",
+    "DeliveryWarning",
+    "delivery_path",
+    "empty_table",
+    "read_csv",
+    "read_frontdb",
+    "read_jsonl",
+    "read_xlsx",
+    "read_xml",
+    "serve",
+]
