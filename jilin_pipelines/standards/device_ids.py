@@ -1,0 +1,33 @@
+"""Video device IDs of GB/T 28181: 20 digits, the first 6 a GB/T 2260 division code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._columns import Column, Verdicts, as_strings, to_numpy_bool
+from .divisions import division_last_years
+from .result import Reason, StandardResult
+from .text import clean_code
+
+
+def validate_device_id(values: Column) -> StandardResult:
+    """Validate and repair GB/T 28181 device IDs.
+
+    Repairs: full-width characters, spaces. Checks, in this order: 20 digits (``format``); the first six
+    digits are a GB/T 2260 code, current or retired (``division_unknown``: a camera keeps the code it was
+    installed under).
+
+    Returns a :class:`StandardResult` whose ``value`` is the 20-digit ID.
+    """
+    strings, index = as_strings(values)
+    verdicts = Verdicts(len(strings))
+    ids = clean_code(strings, verdicts)
+    length = pc.binary_length(ids)
+    verdicts.reject(~to_numpy_bool(pc.greater(length, 0)), Reason.EMPTY)
+    well_formed = to_numpy_bool(pc.and_(pc.equal(length, 20), pc.ascii_is_decimal(ids)))
+    verdicts.reject(~well_formed, Reason.FORMAT)
+    divisions = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(well_formed), ids, "0"), 0, 6), pa.int64())
+    verdicts.reject(division_last_years(divisions.to_numpy(False)) == 0, Reason.DIVISION_UNKNOWN)
+    return verdicts.result(ids, index)
