@@ -50,26 +50,35 @@ def to_numpy_bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def char_matrix(values: pa.LargeStringArray, width: int) -> np.ndarray:
-    """Return the bytes of values that are all exactly ``width`` bytes long as a (len, width) uint8 matrix.
+def char_columns(values: pa.LargeStringArray, width: int) -> np.ndarray:
+    """Return the bytes of values that are all exactly ``width`` bytes long as a (width, len) uint8 matrix.
 
-    The matrix is a view of the array's data buffer, not a copy; the array must hold no nulls.
+    Row i holds the i-th byte of every value: per-position arithmetic then runs over contiguous memory.
+    The array must hold no nulls.
     """
     if len(values) == 0:
-        return np.zeros((0, width), np.uint8)
+        return np.zeros((width, 0), np.uint8)
     offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset : values.offset + len(values) + 1]
     data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
     if data.size != len(values) * width:
-        raise ValueError(f"char_matrix: values are not all {width} bytes long")
-    return data.reshape(len(values), width)
+        raise ValueError(f"char_columns: values are not all {width} bytes long")
+    return np.ascontiguousarray(data.reshape(len(values), width).T)
 
 
-def strings_from_matrix(matrix: np.ndarray) -> pa.LargeStringArray:
-    """Return the rows of an ASCII uint8 matrix as a pyarrow large_string array."""
-    rows, width = matrix.shape
-    data = pa.py_buffer(np.ascontiguousarray(matrix, dtype=np.uint8).tobytes())
+def strings_from_columns(columns: np.ndarray) -> pa.LargeStringArray:
+    """Return the values of a (width, len) ASCII uint8 matrix (as :func:`char_columns` gives) as strings."""
+    width, rows = columns.shape
+    data = pa.py_buffer(np.ascontiguousarray(columns.T, dtype=np.uint8).tobytes())
     offsets = pa.py_buffer(np.arange(0, (rows + 1) * width, width, dtype=np.int64).tobytes())
     return pa.LargeStringArray.from_buffers(rows, offsets, data)
+
+
+def weighted_sum(columns: np.ndarray, weights: tuple[int, ...]) -> np.ndarray:
+    """Return, per value, the sum of ``columns[i] * weights[i]`` over the weights (int32)."""
+    total = np.zeros(columns.shape[1], np.int32)
+    for row, weight in zip(columns, weights):
+        total += row * np.int32(weight)
+    return total
 
 
 def string_series(values: pa.Array, index: pd.Index) -> pd.Series:
@@ -121,14 +130,11 @@ class Verdicts:
             value = value.set_axis(index)
         else:
             value = string_series(pc.if_else(pc.equal(value, ""), pa.scalar(None, STRING), value), index)
-        combos, inverse = np.unique(self._repairs, return_inverse=True)
-        names = [
-            REPAIR_SEPARATOR.join(r.value for k, r in enumerate(_REPAIRS) if combo >> k & 1) for combo in combos
-        ]
-        repair_codes = inverse.reshape(-1) + 1
-        if names and names[0] == "":  # combo 0: nothing repaired
-            repair_codes = inverse.reshape(-1)
-            names = names[1:]
+        combos = np.flatnonzero(np.bincount(self._repairs, minlength=1)[1:]) + 1  # the repair sets that occur
+        code_of_combo = np.zeros(combos.max(initial=0) + 1, np.int32)
+        code_of_combo[combos] = np.arange(1, len(combos) + 1)
+        repair_codes = code_of_combo[self._repairs]
+        names = [REPAIR_SEPARATOR.join(r.value for k, r in enumerate(_REPAIRS) if combo >> k & 1) for combo in combos]
         frame = pd.DataFrame(index=index)
         for name, column in (derived or {}).items():
             column = column.set_axis(index) if isinstance(column, pd.Series) else pd.Series(column, index=index)

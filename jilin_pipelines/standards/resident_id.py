@@ -18,11 +18,12 @@ from ._columns import (
     Column,
     Verdicts,
     as_strings,
-    char_matrix,
+    char_columns,
     labels,
     string_series,
-    strings_from_matrix,
+    strings_from_columns,
     to_numpy_bool,
+    weighted_sum,
 )
 from .dates import date_values, real_date, today_in_shanghai
 from .divisions import division_last_years
@@ -36,28 +37,25 @@ _ZERO = ord("0")
 
 
 def check_characters(digits: np.ndarray) -> np.ndarray:
-    """Return the MOD 11-2 check character (ASCII byte) for each row of a (n, 17) matrix of digit values 0-9."""
-    total = np.zeros(len(digits), np.int32)
-    for position, weight in enumerate(_WEIGHTS):
-        total += digits[:, position].astype(np.int32) * weight
-    return _CHECK_CHARACTERS[total % 11]
+    """Return the MOD 11-2 check character (ASCII byte) of each number, given as a (17, n) matrix of digit values."""
+    return _CHECK_CHARACTERS[weighted_sum(digits, _WEIGHTS) % 11]
 
 
 def _upgrade_legacy(numbers: np.ndarray) -> np.ndarray:
-    """Return 15-digit numbers (a (n, 15) ASCII matrix) as 18-character numbers: century 19 and check character."""
-    upgraded = np.empty((len(numbers), 18), np.uint8)
-    upgraded[:, :6] = numbers[:, :6]
-    upgraded[:, 6:8] = np.frombuffer(b"19", np.uint8)
-    upgraded[:, 8:17] = numbers[:, 6:]
-    upgraded[:, 17] = check_characters(upgraded[:, :17] - _ZERO)
+    """Return 15-digit numbers, a (15, n) ASCII matrix, as 18-character ones: century 19 and check character."""
+    upgraded = np.empty((18, numbers.shape[1]), np.uint8)
+    upgraded[:6] = numbers[:6]
+    upgraded[6:8] = np.frombuffer(b"19", np.uint8)[:, None]
+    upgraded[8:17] = numbers[6:]
+    upgraded[17] = check_characters(upgraded[:17] - _ZERO)
     return upgraded
 
 
 def _number(digits: np.ndarray) -> np.ndarray:
-    """Return the decimal number each row of a matrix of digit values spells."""
-    result = np.zeros(len(digits), np.int64)
-    for column in range(digits.shape[1]):
-        result = result * 10 + digits[:, column]
+    """Return the decimal number spelt by the digit values of each column of a (width, n) matrix (int64)."""
+    result = np.zeros(digits.shape[1], np.int64)
+    for row in digits:
+        result = result * 10 + row
     return result
 
 
@@ -83,35 +81,35 @@ def validate_resident_id(values: Column, *, today: date | None = None) -> Standa
 
     legacy = (length == 15) & to_numpy_bool(pc.ascii_is_decimal(numbers))
     if legacy.any():
-        upgraded = _upgrade_legacy(char_matrix(numbers.filter(legacy), 15))
-        numbers = pc.replace_with_mask(numbers, pa.array(legacy), strings_from_matrix(upgraded))
+        upgraded = _upgrade_legacy(char_columns(numbers.filter(legacy), 15))
+        numbers = pc.replace_with_mask(numbers, pa.array(legacy), strings_from_columns(upgraded))
         verdicts.repaired(legacy, Repair.LEGACY_15)
         length[legacy] = 18
 
     candidates = length == 18
     verdicts.reject(~candidates, Reason.FORMAT)
     at = np.flatnonzero(candidates)
-    chars = char_matrix(numbers.filter(candidates), 18)
-    digits = chars[:, :17] - _ZERO  # uint8: anything but 0-9 wraps to > 9
-    last = chars[:, 17]
-    well_formed = (digits <= 9).all(axis=1) & (((last >= _ZERO) & (last <= ord("9"))) | (last == ord("X")))
+    chars = char_columns(numbers.filter(candidates), 18)
+    digits = chars[:17] - _ZERO  # uint8: anything but 0-9 wraps to > 9
+    last = chars[17]
+    well_formed = (digits.max(axis=0, initial=0) <= 9) & (((last >= _ZERO) & (last <= ord("9"))) | (last == ord("X")))
     verdicts.reject_at(at, ~well_formed, Reason.FORMAT)
-    digits = np.where(well_formed[:, None], digits, 0)
+    digits[:, ~well_formed] = 0
     verdicts.reject_at(at, check_characters(digits) != last, Reason.CHECK_DIGIT)
 
-    year, month, day = _number(digits[:, 6:10]), _number(digits[:, 10:12]), _number(digits[:, 12:14])
+    year, month, day = _number(digits[6:10]), _number(digits[10:12]), _number(digits[12:14])
     real = real_date(year, month, day)
     verdicts.reject_at(at, ~real, Reason.BIRTH_DATE_INVALID)
     today = today or today_in_shanghai()
     born_after_today = year * 10_000 + month * 100 + day > today.year * 10_000 + today.month * 100 + today.day
     verdicts.reject_at(at, born_after_today, Reason.BIRTH_DATE_FUTURE)
-    last_in_force = division_last_years(_number(digits[:, :6]))
+    last_in_force = division_last_years(_number(digits[:6]))
     verdicts.reject_at(at, last_in_force == 0, Reason.DIVISION_UNKNOWN)
     verdicts.reject_at(at, last_in_force < year, Reason.DIVISION_NOT_IN_FORCE)
 
     birth_date = np.full(len(strings), np.datetime64("NaT", "us"))
     birth_date[at] = date_values(year, month, day, real)
     sex = np.zeros(len(strings), np.uint8)
-    sex[at] = np.where(digits[:, 16] % 2 == 1, 1, 2)
+    sex[at] = np.where(digits[16] % 2 == 1, 1, 2)
     sex = string_series(labels(sex, ["1", "2"]), pd.RangeIndex(len(strings)))
     return verdicts.result(numbers, index, derived={"birth_date": pd.Series(birth_date), "sex": sex})

@@ -6,6 +6,7 @@ The two cleaning steps every other validator starts with live here too: :func:`c
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,22 +34,25 @@ def _changed(before: pa.Array, after: pa.Array):
     return to_numpy_bool(pc.not_equal(before, after))
 
 
-def _to_half_width(values: pa.Array, verdicts: Verdicts, where) -> pa.Array:
-    """Return ``values`` with, at ``where`` only, full-width characters made half-width and Unicode whitespace
-    made a plain space (zero-width characters dropped).
+def _record(verdicts: Verdicts, where: np.ndarray, changed: np.ndarray, repair: Repair) -> None:
+    """Record ``repair`` for the values at ``where`` (bool mask) whose subset flag ``changed`` is set."""
+    positions = np.zeros_like(where)
+    positions[np.flatnonzero(where)[changed]] = True
+    verdicts.repaired(positions, repair)
+
+
+def _to_half_width(values: pa.Array, verdicts: Verdicts, where: np.ndarray) -> pa.Array:
+    """Return the values at ``where`` only (a shorter array), with full-width characters made half-width and
+    Unicode whitespace made a plain space (zero-width characters dropped).
 
     Records the repairs FULL_WIDTH and WHITESPACE where they changed a value.
     """
-    if not where.any():
-        return values
     subset = pd.Series(pd.arrays.ArrowStringArray(values.filter(where)))
     for table, repair in ((_FULL_WIDTH, Repair.FULL_WIDTH), (_SPACES, Repair.WHITESPACE)):
         translated = subset.str.translate(table)
-        changed = where.copy()
-        changed[where] = (translated != subset).to_numpy(bool, na_value=False)
-        verdicts.repaired(changed, repair)
+        _record(verdicts, where, (translated != subset).to_numpy(bool, na_value=False), repair)
         subset = translated
-    return pc.replace_with_mask(values, pa.array(where), pa.array(subset.array, STRING))
+    return pa.array(subset.array, STRING)
 
 
 def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
@@ -59,10 +63,10 @@ def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
     """
     dirty = ~to_numpy_bool(pc.ascii_is_alnum(values)) & to_numpy_bool(pc.is_valid(values))
     if dirty.any():
-        values = _to_half_width(values, verdicts, dirty)
-        compact = pc.replace_substring_regex(values, _ASCII_WHITESPACE_RUN, "")
-        verdicts.repaired(_changed(values, compact), Repair.WHITESPACE)
-        values = compact
+        half = _to_half_width(values, verdicts, dirty)
+        compact = pc.replace_substring_regex(half, _ASCII_WHITESPACE_RUN, "")
+        _record(verdicts, dirty, _changed(half, compact), Repair.WHITESPACE)
+        values = pc.replace_with_mask(values, pa.array(dirty), compact)
     upper = pc.utf8_upper(values)
     verdicts.repaired(_changed(values, upper), Repair.CASE)
     return upper
@@ -73,8 +77,9 @@ def clean_text(values: pa.Array, verdicts: Verdicts) -> pa.Array:
 
     Records the repairs FULL_WIDTH and WHITESPACE.
     """
-    dirty = to_numpy_bool(pc.is_valid(values))
-    values = _to_half_width(values, verdicts, dirty)
+    present = to_numpy_bool(pc.is_valid(values))
+    if present.any():
+        values = pc.replace_with_mask(values, pa.array(present), _to_half_width(values, verdicts, present))
     collapsed = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ASCII_WHITESPACE_RUN, " "))
     verdicts.repaired(_changed(values, collapsed), Repair.WHITESPACE)
     return collapsed

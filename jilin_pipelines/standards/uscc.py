@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
-from ._columns import Column, Verdicts, as_strings, char_matrix
+from ._columns import Column, Verdicts, as_strings, char_columns, weighted_sum
 from .result import Reason, StandardResult
 from .text import clean_code
 
@@ -19,20 +19,14 @@ FORBIDDEN_LETTERS = "IOZSV"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # 3^i mod 31
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714
 
-# Byte -> value lookups (-1: not allowed). GB 11714 values every letter A-Z as 10-35, GB 32100 only its alphabet.
-_VALUE = np.full(256, -1, np.int16)
+# Byte -> value lookups (NOT_ALLOWED elsewhere). GB 11714 values every letter A-Z as 10-35; GB 32100 only its alphabet.
+NOT_ALLOWED = 255
+_VALUE = np.full(256, NOT_ALLOWED, np.uint8)
 _VALUE[np.frombuffer(ALPHABET.encode(), np.uint8)] = np.arange(len(ALPHABET))
-_ORG_VALUE = np.full(256, -1, np.int16)
+_ORG_VALUE = np.full(256, NOT_ALLOWED, np.uint8)
 _ORG_VALUE[np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = np.arange(36)
 _ALPHABET_BYTES = np.frombuffer(ALPHABET.encode(), np.uint8)
 _ORG_CHECK_BYTES = np.frombuffer(b"0123456789X0", np.uint8)  # for 11 - sum mod 11 = 0..11
-
-
-def _weighted_sum(values: np.ndarray, weights: tuple[int, ...]) -> np.ndarray:
-    total = np.zeros(len(values), np.int32)
-    for position, weight in enumerate(weights):
-        total += values[:, position].astype(np.int32) * weight
-    return total
 
 
 def validate_uscc(values: Column) -> StandardResult:
@@ -53,16 +47,19 @@ def validate_uscc(values: Column) -> StandardResult:
     candidates = length == 18
     verdicts.reject(~candidates, Reason.FORMAT)
     at = np.flatnonzero(candidates)
-    chars = char_matrix(codes.filter(candidates), 18)
+    chars = char_columns(codes.filter(candidates), 18)
 
-    org_values = _ORG_VALUE[chars]
-    division_digits = (chars[:, 2:8] >= ord("0")) & (chars[:, 2:8] <= ord("9"))
-    verdicts.reject_at(at, (org_values < 0).any(axis=1) | ~division_digits.all(axis=1), Reason.FORMAT)
+    org_values = _ORG_VALUE[chars]  # every letter and digit has a value here
+    division_digits = org_values[2:8].max(axis=0, initial=0) <= 9
+    verdicts.reject_at(at, (org_values.max(axis=0, initial=0) == NOT_ALLOWED) | ~division_digits, Reason.FORMAT)
     code_values = _VALUE[chars]
-    verdicts.reject_at(at, (code_values < 0).any(axis=1), Reason.FORBIDDEN_LETTER)
+    allowed = code_values.max(axis=0, initial=0) != NOT_ALLOWED
+    verdicts.reject_at(at, ~allowed, Reason.FORBIDDEN_LETTER)
 
-    check = _ALPHABET_BYTES[(31 - _weighted_sum(np.maximum(code_values[:, :17], 0), _WEIGHTS) % 31) % 31]
-    verdicts.reject_at(at, check != chars[:, 17], Reason.CHECK_DIGIT)
-    org_check = _ORG_CHECK_BYTES[11 - _weighted_sum(np.maximum(org_values[:, 8:16], 0), _ORG_WEIGHTS) % 11]
-    verdicts.reject_at(at, org_check != chars[:, 16], Reason.ORG_CODE_CHECK_DIGIT)
+    code_values[:, ~allowed] = 0
+    org_values[:, ~allowed] = 0
+    check = _ALPHABET_BYTES[(31 - weighted_sum(code_values[:17], _WEIGHTS) % 31) % 31]
+    verdicts.reject_at(at, check != chars[17], Reason.CHECK_DIGIT)
+    org_check = _ORG_CHECK_BYTES[11 - weighted_sum(org_values[8:16], _ORG_WEIGHTS) % 11]
+    verdicts.reject_at(at, org_check != chars[16], Reason.ORG_CODE_CHECK_DIGIT)
     return verdicts.result(codes, index)
