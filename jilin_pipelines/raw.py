@@ -21,14 +21,14 @@ from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
 from jilin_pipelines.settings import Settings
 from jilin_pipelines.sources import (
     ApiClient,
+    Delivery,
+    delivery_path,
     read_csv,
     read_frontdb,
     read_jsonl,
     read_xlsx,
     read_xml,
 )
-from jilin_pipelines.sources.delivery import Delivery
-from jilin_pipelines.sources.files import delivery_path
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"

@@ -1,6 +1,5 @@
 """Raw landing assets, one per catalogue dataset: ``<department>/raw/<dataset>``, daily-partitioned."""
 
-from __future__ import annotations
 
 from datetime import date
 
