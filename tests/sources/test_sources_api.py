@@ -1,0 +1,233 @@
+"""The HTTP API client against the real stand-in server on loopback (SPEC §6)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from sources_testkit import DAY, check_invariants, data_rows
+
+from jilin_pipelines.sources import ApiClient, ApiServer, DeliveryError
+
+TOKEN = "s3cret-token-never-shown"
+COLUMNS = ["certNo", "idNumber", "name", "qualificationType", "issueDate", "validTo", "status", "updatedAt"]
+N_ITEMS = 2_345
+BAD_LINE = 1_001  # 1-based line of the file that is not JSON
+
+
+def qualification(i: int) -> dict:
+    return {"certNo": f"Q{i:06d}", "idNumber": f"22010219800101{i % 10000:04d}", "name": "张三",
+            "qualificationType": "freight_driver", "issueDate": "2020-01-01", "validTo": "2026-01-01",
+            "status": "valid", "updatedAt": "2025-06-01 10:00:00"}
+
+
+@pytest.fixture()
+def root(tmp_path):
+    root = tmp_path / "sources"
+    d = root / "transport" / "practitioner_qualifications"
+    d.mkdir(parents=True)
+    lines = [json.dumps(qualification(i), ensure_ascii=False) for i in range(1, N_ITEMS)]
+    lines.insert(BAD_LINE - 1, '{"certNo": "Q-BROKEN", "name": 张')
+    (d / "practitioner_qualifications_20250601.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "social_security" / "assistance_applications").mkdir(parents=True)
+    return root
+
+
+def fetch(url, **kw):
+    client = ApiClient(url, TOKEN, **({"backoff": 0.01} | kw))
+    try:
+        d = client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS)
+    finally:
+        client.close()
+    check_invariants(d)
+    return d
+
+
+def test_pagination_over_several_pages(root):
+    with ApiServer(root, token=TOKEN) as server:
+        d = fetch(server.url, page_size=500)
+        statuses = server.statuses
+
+    assert statuses == {200: 6}  # 5 pages with items, then the empty one
+    assert d.delivered_rows == N_ITEMS and d.unparseable_rows == 1
+    assert d.table.column("_source_row").to_pylist() == list(range(1, N_ITEMS + 1))
+    assert d.location == f"{server.url}/api/v1/transport/practitioner_qualifications?date=2025-06-01"
+    assert d.dataset == "transport.practitioner_qualifications"
+    bad = d.table.to_pylist()[BAD_LINE - 1]
+    assert bad["_raw"] == '{"certNo": "Q-BROKEN", "name": 张' and bad["_error"] is not None
+    rows = data_rows(d)
+    assert rows[0] == qualification(1) and rows[BAD_LINE] == qualification(BAD_LINE)
+    assert rows[-1] == qualification(N_ITEMS - 1)
+    assert [w.row for w in d.warnings] == [BAD_LINE]
+    # the digest is over the canonical JSON of the items received, in order
+    items = [qualification(i) for i in range(1, N_ITEMS)]
+    items.insert(BAD_LINE - 1, {"_unparseable": '{"certNo": "Q-BROKEN", "name": 张'})
+    canonical = "[" + ",".join(json.dumps(i, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+                               for i in items) + "]"
+    assert d.sha256 == hashlib.sha256(canonical.encode()).hexdigest() and d.size_bytes == len(canonical.encode())
+
+
+def test_same_items_same_digest_whatever_the_page_size(root):
+    with ApiServer(root, token=TOKEN) as server:
+        a = fetch(server.url, page_size=1000)
+        b = fetch(server.url, page_size=333)
+    assert a.sha256 == b.sha256 and a.table.equals(b.table)
+
+
+def test_429_retry_after_is_honoured(root):
+    with ApiServer(root, token=TOKEN, rate_limit_per_second=2, retry_after=1) as server:
+        started = time.monotonic()
+        d = fetch(server.url, page_size=1000, max_retries=3)
+        elapsed = time.monotonic() - started
+        statuses = server.statuses
+    assert d.delivered_rows == N_ITEMS
+    assert statuses[429] >= 1 and statuses[200] == 4
+    assert elapsed >= 1.0  # it waited as asked instead of hammering
+
+
+def test_429_wait_is_bounded(root):
+    with ApiServer(root, token=TOKEN, rate_limit_per_second=3, retry_after=3600) as server:
+        started = time.monotonic()
+        d = fetch(server.url, page_size=1000, max_retries=10, max_retry_after=0.3)
+        assert time.monotonic() - started < 10  # not an hour
+        assert server.statuses[429] >= 1
+    assert d.delivered_rows == N_ITEMS
+
+
+def test_5xx_is_retried_then_succeeds(root):
+    with ApiServer(root, token=TOKEN, fail_every=2) as server:
+        d = fetch(server.url, page_size=1000)
+        statuses = server.statuses
+    assert d.delivered_rows == N_ITEMS and d.table.column("_source_row").to_pylist()[-1] == N_ITEMS
+    assert statuses[503] >= 2 and statuses[200] == 4
+
+
+def test_random_5xx_with_a_seed_still_lands_everything(root):
+    with ApiServer(root, token=TOKEN, fail_rate=0.4, seed=7) as server:
+        d = fetch(server.url, page_size=200, max_retries=8)
+        assert server.statuses.get(503, 0) >= 1
+    assert d.delivered_rows == N_ITEMS
+
+
+def test_persistent_5xx_fails_clearly(root):
+    with ApiServer(root, token=TOKEN, fail_rate=1.0, fail_status=502) as server:
+        with pytest.raises(DeliveryError) as err:
+            fetch(server.url, max_retries=2)
+        assert server.statuses == {502: 3}
+    msg = str(err.value)
+    assert "HTTP 502" in msg and "3 attempts" in msg and "/api/v1/transport/practitioner_qualifications" in msg
+
+
+def test_bad_token_fails_fast_without_showing_it(root):
+    with ApiServer(root, token="the-right-one") as server:
+        with pytest.raises(DeliveryError) as err:
+            fetch(server.url, max_retries=5)
+        assert server.statuses == {401: 1}
+    msg = str(err.value)
+    assert "401" in msg and f"{server.url}/api/v1/transport/practitioner_qualifications" in msg
+    assert TOKEN not in msg and "the-right-one" not in msg
+    assert TOKEN not in repr(ApiClient(server.url, TOKEN))
+
+
+def test_credentials_in_the_base_url_never_reach_the_location(root):
+    with ApiServer(root, token=TOKEN) as server:
+        url = server.url.replace("http://", "http://user:pw@")
+        d = fetch(url)
+    assert "pw" not in d.location and "user" not in d.location
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        type(self).hits.append(self.headers.get("Authorization", ""))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_redirect_to_another_host_is_not_followed(root):
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.hits = []
+    try:
+        target = f"http://localhost:{other.server_address[1]}"
+        with ApiServer(root, token=TOKEN, redirect_to=target) as server:
+            with pytest.raises(DeliveryError) as err:
+                fetch(server.url)
+            assert server.statuses == {302: 1}
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert "another host" in str(err.value) and "localhost" in str(err.value)
+    assert _Recorder.hits == []  # the other host never saw a request, let alone the token
+    assert TOKEN not in str(err.value)
+
+
+def test_unknown_dataset_and_day_without_file(root):
+    with ApiServer(root, token=TOKEN) as server, ApiClient(server.url, TOKEN) as client:
+        with pytest.raises(DeliveryError, match="unknown dataset") as err:
+            client.fetch("transport", "no_such_dataset", DAY, None)
+        assert "/api/v1/transport/no_such_dataset" in str(err.value)
+        d = client.fetch("social_security", "assistance_applications", DAY, ["applicationId"])
+    assert d.location is None and d.delivered_rows == 0 and d.table.column_names[0] == "applicationId"
+    assert "no delivery" in str(d.warnings[0])
+
+
+def test_server_answers_bad_parameters_with_400(root):
+    with ApiServer(root, token=TOKEN) as server:
+        base = f"{server.url}/api/v1/transport/practitioner_qualifications"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for query in ["", "?date=2025-6-1", "?date=2025-02-30", "?date=2025-06-01&page=0",
+                      "?date=2025-06-01&page=x", "?date=2025-06-01&page_size=-1"]:
+            assert requests.get(base + query, headers=auth, timeout=5).status_code == 400, query
+        answer = requests.get(base + "?date=2025-06-01&page=2&page_size=5000", headers=auth, timeout=5).json()
+        assert answer["page_size"] == 1000 and answer["total"] == N_ITEMS and len(answer["items"]) == 1000
+        # page 2 starts with item 1001, the line that is not JSON, served so that nothing is lost
+        assert answer["items"][0] == {"_unparseable": '{"certNo": "Q-BROKEN", "name": 张'}
+        assert answer["items"][1]["certNo"] == "Q001001"
+        past = requests.get(base + "?date=2025-06-01&page=9", headers=auth, timeout=5).json()
+        assert past["items"] == [] and past["total"] == N_ITEMS
+        assert requests.get(base + "?date=2025-06-01", timeout=5).status_code == 401
+        assert requests.get(f"{server.url}/api/v1/transport/..%2F..", headers=auth, timeout=5).status_code == 404
+
+
+def test_total_mismatch_is_an_error(root):
+    """A server whose pages do not add up to its total (here: one that ignores paging)."""
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"date": "2025-06-01", "total": 3, "items": [qualification(1)]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(DeliveryError, match="more than the announced total 3"):
+            fetch(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_connection_refused_is_retried_then_fails(root):
+    with ApiServer(root, token=TOKEN) as server:
+        url = server.url
+    with pytest.raises(DeliveryError, match="ConnectionError after 3 attempts"):
+        fetch(url, max_retries=2)
