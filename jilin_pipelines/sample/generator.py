@@ -1,0 +1,298 @@
+"""``generate``: write a complete, deterministic sources directory with its ground truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jilin_pipelines.sample import codes
+from jilin_pipelines.sample.datasets import FILE_MISSING_SINGLE_DAY, FILE_PROBLEMS, SPECS, SQLITE_TYPES, DatasetSpec
+from jilin_pipelines.sample.problems import PROBLEMS, duplicate_positions, inject, validate_rates
+from jilin_pipelines.sample.util import rng_for
+from jilin_pipelines.sample.world import COLUMNS, DATASETS, KEYS, World
+from jilin_pipelines.sample.writers import FrontEndDatabase, csv_text, jsonl_text, truncate_csv, write_bytes, write_xlsx, xml_text
+
+DEFAULT_START = date(2025, 6, 2)
+DEFAULT_DAYS = 7
+DEFAULT_SCALE = 1000
+DEFAULT_SEED = 20250602
+GROUND_TRUTH = "_ground_truth"
+MANIFEST_COLUMNS = ("dataset", "day", "source_row", "field", "problem", "repairable")
+
+
+@dataclass
+class GenerationSummary:
+    """What was written: rows per dataset and day, problems per kind, and the parameters."""
+
+    out: Path
+    start: date
+    days: int
+    scale: int
+    seed: int
+    rates: dict[str, float]
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)  # dataset -> day -> delivered rows
+    problems: dict[str, int] = field(default_factory=dict)  # problem -> manifest lines
+    files: int = 0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(sum(d.values()) for d in self.rows.values())
+
+    def as_json(self) -> dict:
+        return {
+            "start": self.start.isoformat(),
+            "days": self.days,
+            "scale": self.scale,
+            "seed": self.seed,
+            "rates": dict(sorted(self.rates.items())),
+            "files": self.files,
+            "total_rows": self.total_rows,
+            "rows": {k: dict(sorted(v.items())) for k, v in sorted(self.rows.items())},
+            "problems": dict(sorted(self.problems.items())),
+        }
+
+    def __str__(self) -> str:
+        return (f"{self.total_rows} rows in {self.files} files, {sum(self.problems.values())} injected problems "
+                f"({len(self.problems)} kinds), days {self.start} +{self.days}, scale {self.scale}, seed {self.seed}")
+
+
+def generate(
+    out: Path,
+    start: date = DEFAULT_START,
+    days: int = DEFAULT_DAYS,
+    scale: int = DEFAULT_SCALE,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[str], None] | None = None,
+    *,
+    rates: Mapping[str, float] | None = None,
+) -> GenerationSummary:
+    """Write a sources directory in the layout and formats of ``sources/SPEC.md`` under ``out``.
+
+    * days ``start`` … ``start + days - 1`` (partition days, Asia/Shanghai);
+    * ``scale`` is the mean number of delivered rows per day over all datasets (the first day carries the
+      initial state and so more, later days fewer);
+    * ``seed``: the same arguments give byte-identical files;
+    * ``rates``: problem name -> rate, overriding :data:`~jilin_pipelines.sample.problems.DEFAULT_RATES`.
+
+    The ground truth goes to ``out/_ground_truth/`` (``manifest.jsonl``, ``clean/*.parquet``, ``world/*.parquet``,
+    ``summary.json``); the pipeline never reads it. Earlier output in ``out`` (the dataset folders, the
+    exchange database and the ground truth) is replaced; other files there are left alone.
+
+    ``source_row`` of the front-end database is the row's 1-based position among the rows whose ``AAE036`` falls
+    on the day, ``ORDER BY <key columns>, rowid`` (keys: SI_EMPLOYER ``AAB001``; SI_INSURED ``AAC002, AAE140,
+    AAB001``; SI_BENEFIT ``AAC002, AAE140, AAE002``), text compared byte-wise, nulls first.
+    """
+    out = Path(out)
+    say = progress or (lambda _msg: None)
+    rates_ = validate_rates(rates)
+    _clear(out)
+    world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"])
+    retired_codes = frozenset(codes.RETIRED_SUCCESSORS)
+    summary = GenerationSummary(out, start, days, scale, seed, rates_)
+    gt = out / GROUND_TRUTH
+    file_problems = _file_problem_days(days)
+    db = FrontEndDatabase(out / "social_security" / "exchange.sqlite", SQLITE_TYPES)
+    clean_writers: dict[str, pq.ParquetWriter] = {}
+    manifest: list[pd.DataFrame] = []
+    incons: list[pd.DataFrame] = []
+    carried: dict[str, pd.DataFrame] = {}
+    try:
+        for d in range(days):
+            day = start + timedelta(days=d)
+            ymd = day.strftime("%Y%m%d")
+            truths = world.deliveries(d)
+            for dataset in DATASETS:
+                spec = SPECS[dataset]
+                truth = truths[dataset]
+                if dataset in carried:  # the rows of a day without a usable file follow the next day
+                    truth = pd.concat([carried.pop(dataset), truth], ignore_index=True)
+                problem = file_problems.get((dataset, d))
+                if problem in ("file_missing", "file_header_only"):
+                    if d + 1 < days:
+                        carried[dataset] = truth
+                    manifest.append(_manifest_frame(dataset, day, np.array([], dtype=np.int64), [], [], file_problem=problem))
+                    if problem == "file_header_only":
+                        _write_file(out, spec, ymd, truth.iloc[:0], problem)
+                        summary.files += 1
+                    summary.rows.setdefault(dataset, {})[day.isoformat()] = 0
+                    say(f"{day} {dataset}: {problem}")
+                    continue
+                rng = rng_for(seed, "inject", dataset, d)
+                injected = inject(truth[list(COLUMNS[dataset])], spec.fields, rates_, rng, day, utf8=spec.utf8,
+                                  retired_id_codes=retired_codes)
+                order, is_copy = duplicate_positions(len(truth), ~injected.dirty, rates_["duplicate_in_file"], rng)
+                delivered = injected.delivered.iloc[order].reset_index(drop=True)
+                if spec.format == "sqlite":
+                    sort = _db_order(delivered, KEYS[dataset])
+                    order, is_copy, delivered = order[sort], is_copy[sort], delivered.iloc[sort].reset_index(drop=True)
+                source_row = np.arange(1, len(order) + 1)
+                # manifest: value problems at the first delivered position of their truth row
+                first_pos = np.full(len(truth), -1, dtype=np.int64)
+                orig = np.flatnonzero(~is_copy)
+                first_pos[order[orig]] = source_row[orig]
+                vp = injected.problems
+                rows_ = [first_pos[vp["row"].to_numpy(dtype=np.int64)]]
+                fields_ = [vp["field"].to_numpy(dtype=object)]
+                probs_ = [vp["problem"].to_numpy(dtype=object)]
+                kind = truth["_kind"].to_numpy(dtype=object)[order]
+                redeliv = np.flatnonzero((kind == "redelivery") & ~is_copy)
+                rows_.append(source_row[redeliv])
+                fields_.append(np.full(len(redeliv), None, dtype=object))
+                probs_.append(np.full(len(redeliv), "redelivery", dtype=object))
+                copies = np.flatnonzero(is_copy)
+                rows_.append(source_row[copies])
+                fields_.append(np.full(len(copies), None, dtype=object))
+                probs_.append(np.full(len(copies), "duplicate_in_file", dtype=object))
+                if problem == "file_truncated" and len(order):
+                    rows_.append(np.array([len(order)]))
+                    fields_.append(np.array([None], dtype=object))
+                    probs_.append(np.array(["row_truncated"], dtype=object))
+                manifest.append(_manifest_frame(dataset, day, np.concatenate(rows_), np.concatenate(fields_),
+                                                np.concatenate(probs_), file_problem=problem))
+                if "_incons" in truth.columns:
+                    inc = truth["_incons"].to_numpy(dtype=object)[order]
+                    has = np.flatnonzero(pd.notna(inc))
+                    if len(has):
+                        incons.append(pd.DataFrame({"dataset": dataset, "day": day.isoformat(), "source_row": source_row[has],
+                                                    "kind": inc[has]}))
+                # write the delivery and its clean truth
+                if spec.format == "sqlite":
+                    db.append(spec.table, COLUMNS[dataset], delivered)
+                else:
+                    _write_file(out, spec, ymd, delivered, problem)
+                    summary.files += 1
+                clean = _canonical(dataset, truth[list(COLUMNS[dataset])].iloc[order].reset_index(drop=True))
+                clean["day"] = day.isoformat()
+                clean["source_row"] = source_row.astype(np.int64)
+                _write_clean(clean_writers, gt / "clean" / f"{dataset}.parquet", clean)
+                summary.rows.setdefault(dataset, {})[day.isoformat()] = len(delivered)
+                say(f"{day} {dataset}: {len(delivered)} rows")
+    finally:
+        db.close()
+        for w in clean_writers.values():
+            w.close()
+    summary.files += 1  # the exchange database
+    _write_ground_truth(gt, world, manifest, incons, summary)
+    say(f"wrote {summary}")
+    return summary
+
+
+def _clear(out: Path) -> None:
+    for spec in SPECS.values():
+        target = out / spec.department / (spec.short if spec.format != "sqlite" else "exchange.sqlite")
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    if (out / GROUND_TRUTH).exists():
+        shutil.rmtree(out / GROUND_TRUTH)
+
+
+def _file_problem_days(days: int) -> dict[tuple[str, int], str]:
+    out = {}
+    for problem, dataset, preferred in FILE_PROBLEMS:
+        if problem == "file_missing" and days == 1:
+            dataset = FILE_MISSING_SINGLE_DAY
+        out[(dataset, min(preferred, days - 1))] = problem
+    return out
+
+
+def _db_order(frame: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:
+    """Positions in ``ORDER BY keys, rowid`` order (rows inserted in frame order): nulls first, text by code
+    point (= SQLite's byte-wise BINARY collation on UTF-8), ties in insertion order."""
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64)
+    keyed = pd.DataFrame({k: frame[k].astype(object) for k in keys}).reset_index(drop=True)
+    return keyed.sort_values(list(keys), na_position="first", kind="stable").index.to_numpy(dtype=np.int64)
+
+
+def _write_file(out: Path, spec: DatasetSpec, ymd: str, frame: pd.DataFrame, problem: str | None) -> None:
+    path = out / spec.relpath(ymd)
+    columns = COLUMNS[spec.name]
+    if spec.format == "csv":
+        text = csv_text(frame[list(columns)])
+        if problem == "file_truncated" and len(frame):
+            text = truncate_csv(text)
+        encoding = "utf-8" if problem == "file_wrong_encoding" else spec.encoding
+        write_bytes(path, text.encode(encoding))
+    elif spec.format == "xlsx":
+        write_xlsx(path, spec.sheet or "Sheet1", columns, frame)
+    elif spec.format == "xml":
+        attrs = {"ContractPrice": 'unit="万元"'} if spec.name == "municipal.construction_permits" else None
+        write_bytes(path, xml_text(spec.root_tag, spec.row_tag, columns, frame, attrs).encode("utf-8"))
+    elif spec.format == "jsonl":
+        write_bytes(path, jsonl_text(columns, frame, spec.json_ints).encode("utf-8"))
+    else:  # pragma: no cover
+        raise ValueError(spec.format)
+
+
+def _canonical(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The truth in canonical text: what a perfect standardisation of the delivered row gives."""
+    out = frame.copy()
+    if dataset == "social_security.insured_persons":
+        s = out["AAC006"].astype(str)
+        out["AAC006"] = s.str[0:4] + "-" + s.str[4:6] + "-" + s.str[6:8]
+    if dataset == "social_security.assistance_applications":
+        out["householdIdNumbers"] = [json.dumps(list(x), ensure_ascii=False, separators=(",", ":")) for x in out["householdIdNumbers"]]
+    for c in out.columns:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def _write_clean(writers: dict[str, pq.ParquetWriter], path: Path, frame: pd.DataFrame) -> None:
+    fields = [pa.field(c, pa.string()) for c in frame.columns if c != "source_row"] + [pa.field("source_row", pa.int64())]
+    schema = pa.schema(fields)
+    table = pa.Table.from_pandas(frame[[f.name for f in fields]], schema=schema, preserve_index=False).replace_schema_metadata(None)
+    key = str(path)
+    if key not in writers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writers[key] = pq.ParquetWriter(path, schema.remove_metadata(), compression="zstd")
+    writers[key].write_table(table)
+
+
+def _manifest_frame(dataset: str, day: date, rows, fields, problems, file_problem: str | None) -> pd.DataFrame:
+    frame = pd.DataFrame({"source_row": pd.array(np.asarray(rows, dtype=np.int64), dtype="Int64"),
+                          "field": np.asarray(fields, dtype=object), "problem": np.asarray(problems, dtype=object)})
+    if file_problem:
+        frame = pd.concat([frame, pd.DataFrame({"source_row": pd.array([None], dtype="Int64"), "field": [None],
+                                                "problem": [file_problem]})], ignore_index=True)
+    frame.insert(0, "day", day.isoformat())
+    frame.insert(0, "dataset", dataset)
+    return frame
+
+
+def _write_ground_truth(gt: Path, world: World, manifest: list[pd.DataFrame], incons: list[pd.DataFrame],
+                        summary: GenerationSummary) -> None:
+    gt.mkdir(parents=True, exist_ok=True)
+    man = pd.concat(manifest, ignore_index=True)
+    man["repairable"] = man["problem"].map(lambda p: PROBLEMS[p].repairable)
+    man["_field_sort"] = man["field"].fillna("")
+    man = man.sort_values(["dataset", "day", "source_row", "_field_sort", "problem"], na_position="first", kind="stable")
+    man = man.drop(columns="_field_sort")
+    lines = []
+    for rec in man.itertuples(index=False):
+        lines.append(json.dumps({"dataset": rec.dataset, "day": rec.day,
+                                 "source_row": None if pd.isna(rec.source_row) else int(rec.source_row),
+                                 "field": rec.field if isinstance(rec.field, str) else None, "problem": rec.problem,
+                                 "repairable": bool(rec.repairable)}, ensure_ascii=False))
+    (gt / "manifest.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    summary.problems = {k: int(v) for k, v in man["problem"].value_counts().sort_index().items()}
+    world_dir = gt / "world"
+    world_dir.mkdir(parents=True, exist_ok=True)
+    tables = world.world_tables()
+    tables["inconsistencies"] = (pd.concat(incons, ignore_index=True) if incons
+                                 else pd.DataFrame({"dataset": [], "day": [], "source_row": [], "kind": []}))
+    for name, frame in sorted(tables.items()):
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False).replace_schema_metadata(None)
+        pq.write_table(table, world_dir / f"{name}.parquet", compression="zstd")
+    (gt / "summary.json").write_text(json.dumps(summary.as_json(), ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+                                     encoding="utf-8")
