@@ -25,10 +25,11 @@ _REASONS = list(Reason)
 _REPAIRS = list(Repair)
 
 
-def as_strings(values: Column) -> tuple[pa.LargeStringArray, pd.Index]:
-    """Return the values as one pyarrow large_string array (non-strings rendered as text) and the index to answer with.
+def as_arrow(values: Column) -> tuple[pa.Array, pd.Index]:
+    """Return the values as one pyarrow array of their own type, and the index to answer with.
 
-    A pandas Series keeps its index; pyarrow arrays and plain sequences get a RangeIndex.
+    A pandas Series keeps its index; pyarrow arrays and plain sequences get a RangeIndex. Mixed Python
+    objects are rendered as text.
     """
     if not isinstance(values, (pd.Series, pa.Array, pa.ChunkedArray)):
         values = pd.Series(values)
@@ -39,9 +40,18 @@ def as_strings(values: Column) -> tuple[pa.LargeStringArray, pd.Index]:
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: let pandas render each as text
             values = pa.array(values.astype(STRING_DTYPE))
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks else pa.array([], STRING)
+        values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
+    return values, index
+
+
+def as_strings(values: Column) -> tuple[pa.LargeStringArray, pd.Index]:
+    """Return the values as one pyarrow large_string array (non-strings rendered as text) and the index to answer with.
+
+    A pandas Series keeps its index; pyarrow arrays and plain sequences get a RangeIndex.
+    """
+    values, index = as_arrow(values)
     return values.cast(STRING), index
 
 

@@ -2,7 +2,7 @@
 
 Accepted date forms (one column may mix them): ISO ``2025-06-01`` (also ``2025-6-1``), slashes ``2025/6/1``,
 compact ``20250601``, Chinese ``2025年6月1日``, and Excel serial numbers of five digits (``45809`` =
-2025-06-01; 10000-99999 is 1927-05-18 to 2173-10-14, so a year such as ``2025`` is not mistaken for one).
+2025-06-01; 10000-99999 is 1927-05-18 to 2173-10-13, so a year such as ``2025`` is not mistaken for one).
 A date-time is one of those date forms followed by `` HH:MM[:SS[.ffffff]]`` (or ``T``), optionally with a zone
 (``Z``, ``+08:00``), or an Excel serial with a day fraction. Times without a zone are Asia/Shanghai.
 A value that matches a form but names no real day or time (``2025-02-30``, ``25:00``) is reported as
@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._columns import Column, Verdicts, as_strings, to_numpy_bool
+from ._columns import STRING, Column, Verdicts, as_arrow, to_numpy_bool
 from .result import Reason, Repair, StandardResult
 from .text import clean_text
 
@@ -137,12 +137,28 @@ def _zone_minutes(zone: pa.Array) -> np.ndarray:
     return sign * (hours * 60 + minutes)
 
 
+def _as_text(values: Column) -> tuple[pa.Array, pd.Index, bool]:
+    """Return the column as text, its index, and whether it already had a date or time type.
+
+    Typed values (a datetime64 Series, pyarrow timestamps or dates) are rendered in ISO 8601; those with a
+    zone in UTC (``Z``), which keeps historical offsets with seconds (Shanghai's +08:05:43 before 1901) exact.
+    """
+    values, index = as_arrow(values)
+    if not (pa.types.is_timestamp(values.type) or pa.types.is_date(values.type)):
+        return values.cast(STRING), index, False
+    if pa.types.is_timestamp(values.type) and values.type.tz:
+        utc = values.cast(pa.timestamp(values.type.unit, "UTC"))
+        return pc.strftime(utc, "%Y-%m-%dT%H:%M:%SZ").cast(STRING), index, True
+    return pc.strftime(values, "%Y-%m-%dT%H:%M:%S").cast(STRING), index, True
+
+
 def _read(values: Column) -> tuple[pa.Array, pd.Index, Verdicts, _Parts, np.ndarray]:
     """Clean and read a date(-time) column; reject empty, unreadable and unreal values.
 
-    Returns the cleaned text, the index, the verdicts, the parts and where the parts are real.
+    Returns the cleaned text, the index, the verdicts, the parts and where the parts are real. For values that
+    already had a date or time type, the text is blanked for the DATE_FORMAT repair check (nothing was repaired).
     """
-    strings, index = as_strings(values)
+    strings, index, typed = _as_text(values)
     verdicts = Verdicts(len(strings))
     text = clean_text(strings, verdicts)
     verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(text), 0)), Reason.EMPTY)
@@ -151,12 +167,16 @@ def _read(values: Column) -> tuple[pa.Array, pd.Index, Verdicts, _Parts, np.ndar
     verdicts.reject(~parts.found, Reason.FORMAT)
     real = parts.real()
     verdicts.reject(~real, Reason.DATE_INVALID)
+    if typed:
+        text = pa.nulls(len(text), STRING)
     return text, index, verdicts, parts, parts.found & real
 
 
 def _record_date_format(verdicts: Verdicts, text: pa.Array, parsed: np.ndarray, canonical: str) -> None:
-    """Record the DATE_FORMAT repair for parsed values not written in the ``canonical`` ISO 8601 form."""
-    verdicts.repaired(parsed & ~to_numpy_bool(pc.match_substring_regex(text, canonical)), Repair.DATE_FORMAT)
+    """Record the DATE_FORMAT repair for parsed values not written in the ``canonical`` ISO 8601 form
+    (null text: the value had a date type, nothing to repair)."""
+    written_otherwise = pc.invert(pc.match_substring_regex(text, canonical))
+    verdicts.repaired(parsed & to_numpy_bool(written_otherwise), Repair.DATE_FORMAT)
 
 
 def parse_date(values: Column, *, not_after: date | None = None) -> StandardResult:
