@@ -203,8 +203,30 @@ def assemble(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def header_only_table(columns: Sequence[str]) -> pa.Table:
-    return empty_table(list(columns))
+def interleave(good: pa.Table, bad: pa.Table) -> pa.Table:
+    """Merge parsed and unparseable rows (each in ``_source_row`` order) into one table in row order.
+
+    With few unparseable rows, the parsed rows are sliced around them (zero-copy) instead of sorted.
+    """
+    if bad.num_rows == 0:
+        return good
+    bad = bad.sort_by(SOURCE_ROW)
+    if good.num_rows == 0:
+        return bad
+    if bad.num_rows > 10_000:
+        return pa.concat_tables([good, bad]).sort_by(SOURCE_ROW).combine_chunks()
+    good_rows = good.column(SOURCE_ROW).to_numpy()
+    cuts = np.searchsorted(good_rows, bad.column(SOURCE_ROW).to_numpy())
+    pieces = []
+    prev = 0
+    for i, cut in enumerate(cuts.tolist()):
+        if cut > prev:
+            pieces.append(good.slice(prev, cut - prev))
+        pieces.append(bad.slice(i, 1))
+        prev = cut
+    if prev < good.num_rows:
+        pieces.append(good.slice(prev))
+    return pa.concat_tables(pieces).combine_chunks()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,63 +319,60 @@ def _decode_strict(data: bytes, declared: str) -> Decoded:
     body = data[len(BOM) :] if data.startswith(BOM) else data
     has_bom = body is not data
 
-    def attempt(encoding: str, payload: bytes) -> tuple[str | None, UnicodeDecodeError | None]:
+    def attempt(encoding: str, payload: bytes) -> tuple[str | None, bytes, UnicodeDecodeError | None]:
+        """Strict decoding in one pass; an incomplete character at the very end is returned apart."""
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
         try:
-            return payload.decode(encoding), None
+            text = decoder.decode(payload, final=False)
         except UnicodeDecodeError as exc:
-            return None, exc
+            return None, b"", exc
+        pending = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
+        return text, bytes(pending), None
 
     def result(text: str, used: str, **kw) -> Decoded:
         return Decoded(utf8=text.encode("utf-8"), declared=enc, used=used, **kw)
 
+    def cut(payload: bytes, pending: bytes) -> bytes:
+        return payload[: len(payload) - len(pending)] if pending else payload
+
     if family == "utf8":
-        text, err = attempt("utf-8", body)
+        text, pending, err = attempt("utf-8", body)
         if text is not None:
-            return Decoded(utf8=body, declared=enc, used=enc)
-        # a multi-byte character cut at the end of the file
-        if err.end == len(body) and err.reason == "unexpected end of data":
-            head, err2 = attempt("utf-8", body[: err.start])
-            if head is not None:
-                return Decoded(utf8=body[: err.start], declared=enc, used=enc, truncated_tail=body[err.start :])
+            return Decoded(utf8=cut(body, pending), declared=enc, used=enc, truncated_tail=pending)
         fail = err.start + (len(BOM) if has_bom else 0)
-        alt, _ = attempt("gb18030", body)
+        alt, pending, _ = attempt("gb18030", body)
         if alt is not None:
-            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason)
+            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason, truncated_tail=pending)
         return result(body.decode("utf-8", "jilin-escape"), enc, fail_offset=fail, fail_reason=err.reason, escaped=True)
 
     if family == "gb":
         if has_bom or not body.isascii():
-            text, _ = attempt("utf-8", body)
+            text, pending, _ = attempt("utf-8", body)
             if text is not None:
-                _, gb_err = attempt(enc, data)
+                _, _, gb_err = attempt(enc, data)
                 if gb_err is not None:
                     fail, reason = gb_err.start, gb_err.reason
                 else:
                     fail = 0 if has_bom else _first_non_ascii(body)
                     reason = "the bytes are valid UTF-8 (they decode as GBK only as mojibake)"
-                return result(text, "utf-8", fail_offset=fail, fail_reason=reason)
-        text, err = attempt(enc, body)
+                return Decoded(utf8=cut(body, pending), declared=enc, used="utf-8", fail_offset=fail,
+                               fail_reason=reason, truncated_tail=pending)
+        text, pending, err = attempt(enc, body)
         if text is not None:
-            return result(text, enc)
-        if err.end == len(body) and err.reason == "incomplete multibyte sequence":
-            head, _ = attempt(enc, body[: err.start])
-            if head is not None:
-                return Decoded(
-                    utf8=head.encode("utf-8"), declared=enc, used=enc, truncated_tail=body[err.start :]
-                )
+            return result(text, enc, truncated_tail=pending)
         if enc != "gb18030":
-            alt, _ = attempt("gb18030", body)
+            alt, pending, _ = attempt("gb18030", body)
             if alt is not None:
-                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason)
+                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason, truncated_tail=pending)
         return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
 
-    text, err = attempt(enc, body)
+    text, pending, err = attempt(enc, body)
     if text is not None:
-        return result(text, enc)
+        return result(text, enc, truncated_tail=pending)
     for alt_enc in ("utf-8", "gb18030"):
-        alt, _ = attempt(alt_enc, body)
+        alt, pending, _ = attempt(alt_enc, body)
         if alt is not None:
-            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason)
+            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason, truncated_tail=pending)
     return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
 
 

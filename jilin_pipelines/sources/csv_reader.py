@@ -47,6 +47,7 @@ from jilin_pipelines.sources._common import (
     Decoded,
     Warnings,
     assemble,
+    interleave,
     decode_strict,
     decode_tail,
     no_delivery,
@@ -58,7 +59,19 @@ from jilin_pipelines.sources._common import (
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
 
 _BLOCK_SIZE = 1 << 24
-_TRAILING_BLANK = re.compile(rb"(\r\n|\n|\r)(?:[ \t]*(?:\r\n|\n|\r))+\Z")
+_FIRST_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\n|\r)")
+_NOT_LINE_END = re.compile(rb"[^\r\n]")
+
+
+def _drop_trailing_blank_lines(utf8: bytes) -> bytes:
+    """Blank lines at the very end are no rows: keep the last row's own line end only."""
+    end = len(utf8)
+    while end and utf8[end - 1] in b" \t\r\n":
+        end -= 1
+    m = _FIRST_LINE_END.match(utf8, end)
+    if m and m.end() < len(utf8):
+        return utf8[: m.end()]
+    return utf8
 
 
 def read_csv(
@@ -86,7 +99,7 @@ def read_csv(
         dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
         sha256=sha256_hex(data), size_bytes=len(data),
     )
-    if not data.strip():
+    if not data or data.isspace():
         warn.file("the file is empty: not even a header row")
         delivery.warnings = warn.done()
         return delivery
@@ -94,9 +107,7 @@ def read_csv(
     dec = decode_strict(data, encoding)
     utf8 = dec.utf8
     ends_with_line_end = not dec.truncated_tail and utf8.endswith((b"\n", b"\r"))
-    m = _TRAILING_BLANK.search(utf8)
-    if m:
-        utf8 = utf8[: m.start()] + m.group(1)
+    utf8 = _drop_trailing_blank_lines(utf8)
 
     raw_header, header_text = _parse_header(utf8, delimiter, quote_char, location)
     header = [h.strip().lstrip("\ufeff").strip() for h in raw_header]
@@ -105,7 +116,7 @@ def read_csv(
         warn.file(f"unexpected columns {extra} kept as delivered")
 
     body_start = len(header_text)
-    has_rows = body_start < len(utf8) and utf8[body_start:].strip(b"\r\n") != b""
+    has_rows = _NOT_LINE_END.search(utf8, body_start) is not None
     if not has_rows and not dec.truncated_tail:
         _encoding_warning(warn, dec, None)
         warn.file("the file is empty but for its header")
@@ -209,7 +220,7 @@ def read_csv(
     good = assemble(ordered, {c: parsed.column(c) for c in header}, good_rows)
     if len(bad_rows):
         bad = assemble(ordered, {}, bad_rows, error=pa.array(bad_errors, pa.string()), raw=pa.array(bad_texts, pa.string()))
-        table = pa.concat_tables([good, bad]).sort_by("_source_row").combine_chunks()
+        table = interleave(good, bad)
         order = np.argsort(bad_rows, kind="stable")
         for i in order:
             if int(bad_rows[i]) != cut_row:
@@ -321,10 +332,10 @@ class _RecordLines:
 
     def record_of_line(self, line: int) -> int | None:
         """The data record holding physical line ``line`` (None: the header)."""
-        if self._starts is None:
-            self._build()
         if line <= self._header_lines:
             return None
+        if self._starts is None:
+            self._build()
         r = int(np.searchsorted(self._starts[1 : self._total + 1], line, side="right"))
         return max(1, min(r, self._total))
 

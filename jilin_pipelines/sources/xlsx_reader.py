@@ -38,6 +38,7 @@ import pyarrow as pa
 from jilin_pipelines.sources._common import (
     Warnings,
     assemble,
+    interleave,
     no_delivery,
     read_file_bytes,
     reconcile_columns,
@@ -190,7 +191,7 @@ def read_xlsx(
     if bad_rows:
         bad = assemble(ordered, {}, np.asarray(bad_rows, dtype=np.int64),
                        error=pa.array(bad_errors, pa.string()), raw=pa.array(bad_raw, pa.string()))
-        table = pa.concat_tables([good, bad]).sort_by("_source_row").combine_chunks()
+        table = interleave(good, bad)
         for r, why in zip(bad_rows, bad_errors):
             warn.row(r, f"unparseable: {why}")
     else:
