@@ -251,7 +251,7 @@ CERT_TYPES = ("driving_licence", "road_transport_permit", "practitioner_qualific
 # Values outside each code list, used for the code_out_of_list problem.
 OUT_OF_LIST: dict[str, tuple[str, ...]] = {
     "plate_type": ("99", "03", "2"),
-    "vehicle_type": ("Z99", "X00"),
+    "vehicle_type": ("K3", "999", "XYZ"),
     "use": ("Z", "X", "0"),
     "owner_id_type": ("C", "9"),
     "vehicle_status": ("X", "Z", "9"),

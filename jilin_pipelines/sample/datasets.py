@@ -59,7 +59,7 @@ SPECS: dict[str, DatasetSpec] = {
                 F("sfzmhm", "id", required=True), F("xm", "person_name", required=True), F("xb", "code", codes="sex12"),
                 F("csrq", "date"), F("zjcx", "code", codes="licence_classes"), F("cclzrq", "date"), F("yxqs", "date"),
                 F("yxqz", "date", future_ok=True, required=True), F("zt", "code", required=True, codes="licence_status"),
-                F("ljjf", "amount", absurd=999), F("djzsxzqh", "division", codes="division"),
+                F("ljjf", "amount", absurd=9999), F("djzsxzqh", "division", codes="division"),
             ),
         ),
         DatasetSpec(
@@ -67,7 +67,7 @@ SPECS: dict[str, DatasetSpec] = {
             fields=(
                 F("违法编号", "text", required=True), F("号牌号码", "plate", required=True), F("号牌种类", "code", codes="plate_type"),
                 F("违法时间", "event_time", required=True), F("行政区划", "division", codes="division"),
-                F("违法行为代码", "code", codes="offence"), F("罚款金额", "amount", absurd=2_000_000),
+                F("违法行为代码", "code", codes="offence"), F("罚款金额", "amount", absurd=5_000_000),
                 F("当事人证件号码", "id"), F("处理状态", "code", codes="processed"),
             ),
         ),

@@ -95,11 +95,12 @@ def generate(
     say = progress or (lambda _msg: None)
     rates_ = validate_rates(rates)
     _clear(out)
-    world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"])
+    file_problems = _file_problem_days(days)
+    late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
+    world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"], late)
     retired_codes = frozenset(codes.RETIRED_SUCCESSORS)
     summary = GenerationSummary(out, start, days, scale, seed, rates_)
     gt = out / GROUND_TRUTH
-    file_problems = _file_problem_days(days)
     db = FrontEndDatabase(out / "social_security" / "exchange.sqlite", SQLITE_TYPES)
     clean_writers: dict[str, pq.ParquetWriter] = {}
     manifest: list[pd.DataFrame] = []

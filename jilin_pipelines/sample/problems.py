@@ -77,7 +77,7 @@ PROBLEMS: dict[str, Problem] = {
         _P("division_code_retired", "value", True, "division-code field holding a recently retired code (repair: its successor)"),
         _P("code_out_of_list", "value", False, "a code outside its code list (division codes: in no GB/T 2260 edition)"),
         _P("amount_negative", "value", False, "negative amount"),
-        _P("amount_absurd", "value", False, "absurdly large amount (1000 x the field's maximum or more)"),
+        _P("amount_absurd", "value", False, "absurdly large amount (over 250 times the largest plausible value)"),
         _P("required_empty", "value", False, "a required field left empty"),
         # rows
         _P("duplicate_in_file", "row", True, "the same record a second time in the same file (this row is the copy)"),
@@ -310,7 +310,8 @@ def _one(problem: str, v: str, field: Field, r: float, k: int, day: date, utf8: 
     if problem == "amount_negative":
         return "-" + v
     if problem == "amount_absurd":
-        return _fmt_amount(field.absurd * (1 + r * 9))
+        x = field.absurd * (1 + r * 9)
+        return _fmt_amount(x if "." in v else round(x))  # integers stay integers
     raise ValueError(problem)
 
 

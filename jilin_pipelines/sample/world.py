@@ -157,7 +157,10 @@ def _d(arr) -> np.ndarray:
 class World:
     """The registers and their day-by-day evolution; see the module docstring."""
 
-    def __init__(self, start: date, days: int, scale: int, seed: int, retired_share: float, redelivery_rate: float):
+    def __init__(self, start: date, days: int, scale: int, seed: int, retired_share: float, redelivery_rate: float,
+                 late: frozenset[tuple[str, int]] = frozenset()):
+        """``late``: (dataset, day index) whose rows reach the platform only the next day (no usable file); an
+        unchanged re-delivery is never drawn from them on that next day."""
         if days < 1:
             raise ValueError("days must be at least 1")
         if scale < 50:
@@ -168,6 +171,7 @@ class World:
         self.plan = Plan(scale, days)
         self.retired_share = retired_share
         self.redelivery_rate = redelivery_rate
+        self.late = late
         self.day0 = d64(start)
         self.inconsistencies: list[dict] = []
         self._delivered: dict[str, np.ndarray] = {}
@@ -1019,6 +1023,8 @@ class World:
         redelivered = np.zeros(0, dtype=np.int64)
         if d > 0:
             seen = np.flatnonzero((appear < d) & ~reg["_anchor"].to_numpy())
+            if "_last" in reg.columns and (dataset, d - 1) in self.late:
+                seen = seen[reg["_last"].to_numpy()[seen] != d - 1]
             budget = int(round(self.plan.churn * change_share))
             if dataset == "social_security.insured_persons":
                 seen = seen[reg["_incons"].isna().to_numpy()[seen]]
@@ -1036,6 +1042,9 @@ class World:
             kind[redelivered] = "redelivery"
         reg["_t"] = t
         rows = np.concatenate([new, changed, redelivered])
+        last = reg["_last"].to_numpy().copy() if "_last" in reg.columns else np.full(len(reg), -1, dtype=np.int64)
+        last[rows] = d
+        reg["_last"] = last
         frame = reg.iloc[rows].copy()
         frame["_kind"] = kind[rows]
         frame[UPDATE_COLUMN[dataset]] = time_text(frame["_t"].to_numpy())
@@ -1085,9 +1094,9 @@ class World:
             if zt[i] == "B":  # renewed
                 zt[i] = "A"
                 yxqs[i] = day.isoformat()
-                vz[i] = np.datetime64(day.replace(year=day.year + 10) if not (day.month == 2 and day.day == 29)
-                                      else day.replace(year=day.year + 10, day=28), "D")
-                yxqz[i] = str(vz[i])
+                end = day.replace(year=day.year + 10, day=28 if (day.month, day.day) == (2, 29) else day.day)
+                vz[i] = np.datetime64(end, "D")
+                yxqz[i] = end.isoformat()
             elif zt[i] == "G":
                 zt[i] = "A"
             elif ri < 0.6:
@@ -1189,7 +1198,7 @@ class World:
         )
         # unchanged re-deliveries of earlier payments
         if d > 0 and hasattr(self, "_benefit_history") and len(self._benefit_history):
-            hist = self._benefit_history
+            hist = self._history("social_security.benefit_payments", self._benefit_history, d)
             k = int(rng.binomial(len(hist), self.redelivery_rate))
             if k:
                 again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
@@ -1197,10 +1206,16 @@ class World:
                 again["_kind"] = "redelivery"
                 frame = pd.concat([frame, again], ignore_index=True)
         self._benefit_history = pd.concat([getattr(self, "_benefit_history", frame.iloc[:0]),
-                                           frame[frame["_kind"] != "redelivery"]], ignore_index=True)
+                                           frame[frame["_kind"] != "redelivery"].assign(_day=d)], ignore_index=True)
         frame["AAE036"] = time_text(frame["_t"].to_numpy())
         frame = frame.sort_values(["_t", "AAC002", "AAE140", "AAE002"], kind="stable")
         return frame[[*COLUMNS["social_security.benefit_payments"], "_kind"]].reset_index(drop=True)
+
+    def _history(self, dataset: str, hist: pd.DataFrame, d: int) -> pd.DataFrame:
+        """Rows that may be re-delivered unchanged on day ``d``: delivered on an earlier day."""
+        if (dataset, d - 1) in self.late:
+            return hist[hist["_day"].to_numpy() != d - 1].reset_index(drop=True)
+        return hist
 
     def _empty(self, dataset: str) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in (*COLUMNS[dataset], "_kind")})
@@ -1277,7 +1292,7 @@ class World:
                 parts.append(upd)
             self.pending_violations = pend[~done]
         if d > 0 and len(getattr(self, "_violation_history", ())):
-            hist = self._violation_history
+            hist = self._history("traffic_police.violations", self._violation_history, d)
             k = int(rng.binomial(len(hist), self.redelivery_rate))
             if k:
                 again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
@@ -1287,7 +1302,8 @@ class World:
         out = pd.concat(parts, ignore_index=True)
         self.pending_violations = pd.concat([self.pending_violations, frame[~processed]], ignore_index=True)
         done_rows = out[(out["处理状态"] == "1") & (out["_kind"] != "redelivery")]
-        self._violation_history = pd.concat([getattr(self, "_violation_history", done_rows.iloc[:0]), done_rows], ignore_index=True)
+        self._violation_history = pd.concat([getattr(self, "_violation_history", done_rows.iloc[:0]), done_rows.assign(_day=d)],
+                                            ignore_index=True)
         out = out.sort_values(["_t", "违法编号"], kind="stable")
         return out[[*COLUMNS["traffic_police.violations"], "_kind"]].reset_index(drop=True)
 
@@ -1338,7 +1354,7 @@ class World:
                 parts.append(upd)
             self.open_cases = oc[~close]
         if d > 0 and len(getattr(self, "_case_history", ())):
-            hist = self._case_history
+            hist = self._history("municipal.urban_cases", self._case_history, d)
             k = int(rng.binomial(len(hist), self.redelivery_rate))
             if k:
                 again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
@@ -1348,7 +1364,7 @@ class World:
         out = pd.concat(parts, ignore_index=True)
         self.open_cases = pd.concat([self.open_cases, frame[~closed_now]], ignore_index=True)
         closed = out[(out["status"] == "closed") & (out["_kind"] != "redelivery")]
-        self._case_history = pd.concat([getattr(self, "_case_history", closed.iloc[:0]), closed], ignore_index=True)
+        self._case_history = pd.concat([getattr(self, "_case_history", closed.iloc[:0]), closed.assign(_day=d)], ignore_index=True)
         out = out.sort_values(["_t", "case_no"], kind="stable")
         return out[[*COLUMNS["municipal.urban_cases"], "_kind"]].reset_index(drop=True)
 
