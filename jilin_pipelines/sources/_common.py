@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -94,10 +94,6 @@ class Warnings:
             self.items.append(DeliveryWarning(self.location, reason, row=row, field=field))
         else:
             self._suppressed += 1
-
-    def rows(self, rows: Iterable[int], reasons: Iterable[str]) -> None:
-        for r, why in zip(rows, reasons):
-            self.row(int(r), why)
 
     def done(self) -> list[DeliveryWarning]:
         if self._suppressed:
@@ -296,14 +292,6 @@ def _first_non_ascii(data: bytes) -> int:
 
 
 def decode_strict(data: bytes, declared: str) -> Decoded:
-    decoded = _decode_strict(data, declared)
-    if decoded.fail_offset is not None:
-        # b"\n" never occurs inside a multi-byte character of UTF-8, GBK or GB18030
-        decoded.fail_line = data.count(b"\n", 0, decoded.fail_offset) + 1
-    return decoded
-
-
-def _decode_strict(data: bytes, declared: str) -> Decoded:
     """Decode ``data`` strictly in ``declared``; on failure fall back to UTF-8 / GB18030.
 
     * A file declared GBK (or GB2312/GB18030) that is valid UTF-8 and not pure ASCII is UTF-8 (GBK
@@ -314,6 +302,14 @@ def _decode_strict(data: bytes, declared: str) -> Decoded:
     * When nothing decodes the whole file, undecodable bytes are escaped (see :func:`unescape_bytes`)
       and ``escaped`` is set; the reader marks the rows holding them as unparseable.
     """
+    decoded = _decode_strict(data, declared)
+    if decoded.fail_offset is not None:
+        # b"\n" never occurs inside a multi-byte character of UTF-8, GBK or GB18030
+        decoded.fail_line = data.count(b"\n", 0, decoded.fail_offset) + 1
+    return decoded
+
+
+def _decode_strict(data: bytes, declared: str) -> Decoded:  # noqa: C901 - one branch per family
     enc = canonical_encoding(declared)
     family = "gb" if enc in _GB_FAMILY else ("utf8" if enc in _UTF8_FAMILY else "other")
     body = data[len(BOM) :] if data.startswith(BOM) else data

@@ -42,7 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from jilin_pipelines.sources._common import check_name, delivery_path, ensure_inside
+from jilin_pipelines.sources._common import check_name, decode_strict, decode_tail, delivery_path, ensure_inside
 from jilin_pipelines.sources.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,8 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def load_items(path: Path) -> list:
     """The items of one day file: parsed objects, or ``{"_unparseable": line}`` for bad lines."""
     items: list = []
-    with path.open("rb") as fh:
-        data = fh.read()
-    text = data.decode("utf-8-sig", errors="backslashreplace")
+    decoded = decode_strict(path.read_bytes(), "utf-8")  # a GB18030 file is read as such
+    text = decoded.utf8.decode("utf-8") + decode_tail(decoded.truncated_tail)
     for line in text.split("\n"):
         line = line[:-1] if line.endswith("\r") else line
         if not line.strip():

@@ -231,3 +231,59 @@ def test_connection_refused_is_retried_then_fails(root):
         url = server.url
     with pytest.raises(DeliveryError, match="ConnectionError after 3 attempts"):
         fetch(url, max_retries=2)
+
+
+def test_redirect_on_the_same_host_is_followed_with_the_token():
+    seen = []
+
+    class Moved(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path.split("?")[0], self.headers.get("Authorization")))
+            if self.path.startswith("/old/"):
+                self.send_response(301)
+                self.send_header("Location", "/new/" + self.path[len("/old/"):])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            page = int(self.path.split("page=")[1].split("&")[0])
+            items = [qualification(1)] if page == 1 else []
+            body = json.dumps({"date": "2025-06-01", "page": page, "total": 1, "items": items}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        d = fetch(f"http://127.0.0.1:{server.server_address[1]}/old")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert d.delivered_rows == 1 and data_rows(d) == [qualification(1)]
+    assert "/old/api/v1/transport/practitioner_qualifications" in d.location
+    assert [p for p, _ in seen] == ["/old/api/v1/transport/practitioner_qualifications",
+                                    "/new/api/v1/transport/practitioner_qualifications"] * 2
+    assert all(auth == f"Bearer {TOKEN}" for _, auth in seen)
+
+
+def test_serve_runs_in_the_foreground_for_the_command(root):
+    """``serve`` is what ``jilin-pipelines serve-sources`` runs: a blocking server printing its URL."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from jilin_pipelines.sources import serve; "
+            "serve(sys.argv[1], host='127.0.0.1', port=0, token=sys.argv[2])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(root), TOKEN], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving ") and "http://127.0.0.1:" in line
+        url = line.split(" on ")[1].split("/api/v1/")[0]
+        d = fetch(url, page_size=1000)
+        assert d.delivered_rows == N_ITEMS
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

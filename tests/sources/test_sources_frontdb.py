@@ -190,3 +190,29 @@ def test_postgres_text_collation_does_not_change_the_order(pg_schema_url, sqlite
     lite, pg = read(sqlite_url), read(pg_schema_url)
     assert [r["AAB001"] for r in data_rows(lite)][:3] == ["E002", "e001", "e001"]
     assert pg.table.equals(lite.table)
+
+
+def test_rows_no_day_ever_selects_are_counted(sqlite_url):
+    from jilin_pipelines.sources.frontdb import count_unselectable
+
+    assert count_unselectable(sqlite_url, table="SI_INSURED") == 0
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'2025/6/1 10:00:00\' WHERE "AAC001" = \'P3\''))
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = NULL WHERE "AAC001" = \'P4\''))
+    engine.dispose()
+    assert count_unselectable(sqlite_url, table="SI_INSURED") == 2
+    assert read(sqlite_url).delivered_rows == 4
+
+
+@pytest.mark.postgres
+def test_rows_no_day_ever_selects_are_counted_on_postgres(pg_schema_url):
+    from jilin_pipelines.sources.frontdb import count_unselectable
+
+    load(pg_schema_url)
+    assert count_unselectable(pg_schema_url, table="SI_INSURED") == 0
+    engine = sa.create_engine(pg_schema_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'20250601\' WHERE "AAC001" = \'P3\''))
+    engine.dispose()
+    assert count_unselectable(pg_schema_url, table="SI_INSURED") == 1
