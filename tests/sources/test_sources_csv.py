@@ -295,3 +295,33 @@ def test_many_rows_with_bad_rows_scattered(tmp_path):
     assert t.column("_raw")[4_999].as_py() == "吉A05000,02,坏"
     assert t.column("所有人名称")[999].as_py() == "多\n行"
     assert elapsed < 15, f"{n} rows took {elapsed:.1f}s"
+
+
+def test_raw_texts_located_exactly_at_scale(tmp_path):
+    """Blank lines, undecodable bytes and a cut-off last row, after many multi-line values."""
+    n = 200_000
+    parts = [",".join(VEHICLE_COLUMNS).encode("gbk")]
+    for i in range(1, n + 1):
+        if i == 150_000:
+            parts.append(b"")
+        elif i == 180_001:
+            parts.append(b"\xff" + ",".join(vehicle_row(i)).encode("gbk"))
+        elif i % 997 == 0:
+            parts.append((",".join(vehicle_row(i)[:6]) + ',"多\r\n行",' + ",".join(vehicle_row(i)[7:])).encode("gbk"))
+        else:
+            parts.append(",".join(vehicle_row(i)).encode("gbk"))
+    payload = b"\n".join(parts)[:-3]  # no line end, last field cut: "...10:11:12" -> "...10:1"
+    d = read_gbk(write(tmp_path, "big.csv", payload))
+
+    assert d.delivered_rows == n and d.unparseable_rows == 3
+    t = d.table
+    bad = {i + 1: (t.column("_error")[i].as_py(), t.column("_raw")[i].as_py())
+           for i, e in enumerate(t.column("_error").to_pylist()) if e is not None}
+    assert sorted(bad) == [150_000, 180_001, n]
+    assert bad[150_000] == ("blank line", "")
+    assert bad[180_001][1] == "\\xff" + ",".join(vehicle_row(180_001))
+    assert bad[n][1] == ",".join(vehicle_row(n))[:-3] and "cut off" in bad[n][0]
+    assert t.column("所有人名称")[996].as_py() == "多\r\n行"
+    assert t.column("号牌号码")[180_001].as_py() == "吉A180002"
+    enc = [w for w in d.warnings if "wrong encoding" in w.reason]
+    assert len(enc) == 1 and enc[0].row == 180_001
