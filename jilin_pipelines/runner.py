@@ -15,6 +15,10 @@ from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, s
 from jilin_pipelines.settings import Settings, ensure_dagster_home
 
 
+# The console shows warnings (bad deliveries) and errors; the full event log is in the UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dict | None:
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
@@ -85,7 +89,9 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> 
                 out.flush()
                 continue
             began = time.perf_counter()
-            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
+            result = job.execute_in_process(
+                partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET
+            )
             took = time.perf_counter() - began
             if result.success:
                 out.write(f"{prefix}: run {result.run_id[:8]} succeeded in {took:.1f} s\n")

@@ -1,0 +1,35 @@
+"""`jilin-pipelines run` (what `make run` calls) materialises every day of the sample through Dagster on the
+instance in DAGSTER_HOME, prints the summary, and a second run is quick and changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import dagster as dg
+
+from jilin_pipelines.runner import run_days
+
+
+def test_run_twice(settings, monkeypatch):
+    monkeypatch.setenv("JILIN_SOURCES_DIR", str(settings.sources_dir))
+    monkeypatch.setenv("JILIN_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))
+
+    first = io.StringIO()
+    assert run_days(start=None, end=None, force=False, out=first) == 0, first.getvalue()
+    text = first.getvalue()
+    assert text.count("succeeded") == 7, text
+    assert "traffic_police.motor_vehicles" in text and "social_security.insured_persons" in text
+
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 7
+        assert {r.tags.get("dagster/partition") for r in runs} == {f"2025-06-0{d}" for d in range(2, 9)}
+
+    second = io.StringIO()
+    assert run_days(start=None, end=None, force=False, out=second) == 0
+    assert second.getvalue().count("unchanged, skipped") == 7, second.getvalue()
+    # the summary is the same, and no new run was made
+    assert text.split("dataset", 1)[1] == second.getvalue().split("dataset", 1)[1]
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        assert len(instance.get_runs()) == 7
