@@ -59,6 +59,7 @@ def test_years_outside_the_data_read_as_its_first_or_last_year():
         ("222221", "220581", "梅河口市"),  # 海龙县 renamed 梅河口市 1985: an explicit override, then the data
         ("510202", "500103", "渝中区"),  # Chongqing left Sichuan in 1997: same name, another province
         ("222100", "220300", "四平市"),  # 四平地区 [-1983] -> 四平市 [1983-]
+        ("222421", "222405", "龙井市"),  # 2421 "[-1982]延吉县,[1983-1987]龙井县" -> 2405 "[1988-]龙井市": the year after
     ],
 )
 def test_retired_codes_are_replaced_by_their_current_successor(retired, current, name):
@@ -75,6 +76,12 @@ def test_current_codes_are_kept_and_unsuccessed_codes_are_reported():
     assert result["value"].tolist() == ["220184", "110103", "220111"]
     assert result["reason"].fillna("").tolist() == ["", "division_retired", "division_retired"]
     assert not result["repaired"].any()
+
+
+def test_a_prefecture_is_not_taken_over_by_a_county_of_the_same_name():
+    # 2600 county="[1982-1983]永吉地区" went into 吉林市; 0221 county="[1983-]永吉县" is only its namesake county
+    result = frame(["222600", "222500"], to_current=True)  # 2500 county="[1982-1983]德惠地区", 0124 "[1983-1994]德惠县"
+    assert result["reason"].tolist() == ["division_retired", "division_retired"]
 
 
 def test_year_is_checked_on_the_delivered_code_before_it_is_replaced():

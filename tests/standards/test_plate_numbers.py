@@ -45,6 +45,8 @@ def test_letters_i_and_o_are_rejected(plate):
         ("AA12345", "format"),  # no province
         ("吉AX12345", "format"),  # 6 characters that are no new-energy form
         ("吉A1234DD", "format"),
+        ("吉A12345G", "format"),  # large new-energy plates end in D or F only
+        ("吉AG12345", "format"),  # small new-energy plates start with D or F only
         ("港A12345", "province_unknown"),
         ("中A12345", "province_unknown"),
         ("吉L12345", "issuer_unknown"),  # Jilin uses A-K (no I)

@@ -86,8 +86,10 @@ def test_spaces_inside_are_removed(spaced):
 
 def test_retired_code_220381_stays_valid_in_an_old_number():
     # 公主岭市 was 220381 in 1989-2020 and is 220184 since 2020 (moved from 四平 to 长春).
-    frame = check(["220381199503150016", "220381198501011237", "220381202101011237", "220184201901011239"])
-    assert frame["valid"].tolist() == [True, True, False, True]
+    frame = check(
+        ["220381199503150016", "220381198501011237", "220381202101011237", "220184201901011239", "220381202012310024"]
+    )
+    assert frame["valid"].tolist() == [True, True, False, True, True]  # the years are inclusive: 2020 is in
     assert frame["reason"].tolist()[2] == "division_not_in_force"  # born 2021, after the code was retired
     assert frame["value"].tolist()[0] == "220381199503150016"  # the number keeps the code it was issued with
 
