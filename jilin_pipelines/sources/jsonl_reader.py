@@ -68,45 +68,45 @@ class ColumnCollector:
     def __init__(self, location: str, columns: Sequence[str] | None):
         self.location = location
         self.expected = list(columns) if columns is not None else None
-        self.columns: dict[str, list[str | None]] = {c: [] for c in (columns or [])}
+        self.names: dict[str, None] = dict.fromkeys(columns or [])
+        self.objects: list[dict[str, str | None] | None] = []
         self.rows: list[int] = []
         self.errors: list[str | None] = []
         self.raws: list[str | None] = []
-
-    def _column(self, name: str) -> list[str | None]:
-        col = self.columns.get(name)
-        if col is None:
-            col = self.columns[name] = [None] * len(self.rows)
-        return col
+        self._last_keys = None
 
     def add(self, row: int, texts: dict[str, str | None]) -> None:
-        n = len(self.rows)
-        for k, v in texts.items():
-            self._column(k).append(v)
-        for col in self.columns.values():
-            if len(col) == n:
-                col.append(None)
+        keys = texts.keys()
+        if keys != self._last_keys:  # rows mostly share their keys: look at new ones only then
+            names = self.names
+            for k in keys:
+                if k not in names:
+                    names[k] = None
+            self._last_keys = keys
+        self.objects.append(texts)
         self.rows.append(row)
         self.errors.append(None)
         self.raws.append(None)
 
     def add_unparseable(self, row: int, error: str, raw: str) -> None:
-        for col in self.columns.values():
-            col.append(None)
+        self.objects.append(None)
         self.rows.append(row)
         self.errors.append(error)
         self.raws.append(raw)
 
     def table(self, warn: Warnings, *, what: str = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
-        names = list(self.columns)
+        names = list(self.names)
+        # one C++ conversion of the dicts into a struct array, split into its string columns
+        struct = pa.array(self.objects, type=pa.struct([pa.field(c, pa.string()) for c in names]))
+        columns = dict(zip(names, struct.flatten())) if names else {}
         if self.expected is not None:
             expected = set(self.expected)
             extra = [c for c in names if c not in expected]
             if extra:
                 warn.file(f"unexpected {what} {extra} kept as delivered")
-            landed = sum(1 for e in self.errors if e is None)
+            landed = len(self.errors) - sum(1 for e in self.errors if e is not None)
             if landed:
-                absent = [c for c in self.expected if all(v is None for v in self.columns[c])]
+                absent = [c for c in self.expected if columns[c].null_count == len(self.objects)]
                 if absent:
                     warn.file(f"expected {what} {absent} are absent or null in every row")
         quiet = set(quiet_rows)
@@ -115,7 +115,7 @@ class ColumnCollector:
                 warn.row(r, f"unparseable: {e}")
         return assemble(
             names,
-            {c: pa.array(v, pa.string()) for c, v in self.columns.items()},
+            columns,
             np.asarray(self.rows, dtype=np.int64),
             error=pa.array(self.errors, pa.string()),
             raw=pa.array(self.raws, pa.string()),
@@ -125,6 +125,11 @@ class ColumnCollector:
 def object_texts(obj: dict, line: str | None = None) -> dict[str, str | None]:
     """The texts of one parsed object. With ``line`` given (parsed with number literals kept),
     nested values are re-read from the line so their numbers are real JSON numbers again."""
+    for v in obj.values():
+        if v is not None and type(v) is not str:
+            break
+    else:
+        return obj  # the common case: strings and nulls only
     texts: dict[str, str | None] = {}
     plain = None
     for k, v in obj.items():
@@ -139,22 +144,32 @@ def object_texts(obj: dict, line: str | None = None) -> dict[str, str | None]:
     return texts
 
 
+_DECODER = json.JSONDecoder(parse_float=_NumberText, parse_int=_NumberText, parse_constant=_constant)
+
+
 def parse_lines(lines: Iterable[tuple[int, str]], collector: ColumnCollector, *, last_line: int | None,
                 cut_off: bool) -> None:
     """Parse ``(line number, text)`` pairs into the collector."""
+    scan = _DECODER.scan_once
+    add = collector.add
     for number, line in lines:
         try:
-            obj = json.loads(line, parse_float=_NumberText, parse_int=_NumberText, parse_constant=_constant)
+            try:
+                obj, end = scan(line, 0)
+            except StopIteration:
+                obj, end = None, -1
+            if end != len(line) and line[end:].strip(" \t\r") != "" or end < 0:
+                obj = _DECODER.decode(line)  # raises the JSONDecodeError that says what is wrong
         except ValueError as exc:
             why = f"not valid JSON: {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             if cut_off and number == last_line:
                 why = f"the file ends inside this line (cut off): {why}"
             collector.add_unparseable(number, why, line)
             continue
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             collector.add_unparseable(number, f"not a JSON object but a {type(obj).__name__}", line)
             continue
-        collector.add(number, object_texts(obj, line))
+        add(number, object_texts(obj, line))
 
 
 def read_jsonl(
