@@ -1,0 +1,57 @@
+"""The standardised layer's contract: what ``<data>/lake/standardised/<department>/<dataset>/<day>.parquet``
+holds, for everything downstream (the base-database merge, the scenarios).
+
+One row per delivered record that passed every blocking rule, de-duplicated within its delivery (the newest
+``updated_field`` wins), with the catalogue's standard field names and types:
+
+| catalogue type | Arrow type                               | value                                             |
+|----------------|------------------------------------------|---------------------------------------------------|
+| string, code   | string                                   | normalised text (IDs 18 characters upper-case, current division codes, names with ·) |
+| date           | date32                                   |                                                   |
+| datetime       | timestamp[us, tz=Asia/Shanghai]          |                                                   |
+| integer        | int64                                    |                                                   |
+| decimal        | float64                                  |                                                   |
+| json_list      | string                                   | a JSON array of normalised strings                |
+
+A ``party_id`` field ``f`` (a resident ID or a USCC) comes with ``f_type``: ``A`` resident ID, ``B`` USCC.
+Bookkeeping columns: ``_partition`` (date32, the delivery day), ``_source_row`` (int64, the row's position in
+the delivery, as in the raw landing) and ``_source_sha256`` (string, the delivery's SHA-256): together with the
+dataset they name the delivered row behind every value (provenance).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from jilin_pipelines.catalogue.models import Dataset, FieldType, Standard
+
+PARTITION = "_partition"
+SOURCE_ROW = "_source_row"
+SOURCE_SHA256 = "_source_sha256"
+TIMEZONE = "Asia/Shanghai"
+PARTY_TYPE_SUFFIX = "_type"
+
+ARROW_TYPES = {
+    FieldType.string: pa.string(),
+    FieldType.code: pa.string(),
+    FieldType.date: pa.date32(),
+    FieldType.datetime: pa.timestamp("us", tz=TIMEZONE),
+    FieldType.integer: pa.int64(),
+    FieldType.decimal: pa.float64(),
+    FieldType.json_list: pa.string(),
+}
+
+
+def standard_schema(dataset: Dataset) -> pa.Schema:
+    """The Arrow schema of a dataset's standardised partitions."""
+    fields: list[pa.Field] = []
+    for f in dataset.fields:
+        fields.append(pa.field(f.name, ARROW_TYPES[f.type]))
+        if f.standard is Standard.party_id:
+            fields.append(pa.field(f.name + PARTY_TYPE_SUFFIX, pa.string()))
+    fields += [
+        pa.field(PARTITION, pa.date32()),
+        pa.field(SOURCE_ROW, pa.int64()),
+        pa.field(SOURCE_SHA256, pa.string()),
+    ]
+    return pa.schema(fields)
