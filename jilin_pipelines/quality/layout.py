@@ -13,8 +13,10 @@ One row per delivered record that passed every blocking rule, de-duplicated with
 | decimal        | float64                                  |                                                   |
 | json_list      | string                                   | a JSON array of normalised strings                |
 
-A ``party_id`` field ``f`` (a resident ID or a USCC) comes with ``f_type``: ``A`` resident ID, ``B`` USCC.
-Bookkeeping columns: ``_partition`` (date32, the delivery day), ``_source_row`` (int64, the row's position in
+A ``party_id`` field ``f`` (a resident ID or a USCC) without an id-type field of its own comes with ``f_type``:
+``A`` resident ID, ``B`` USCC (the codes of the traffic police's 所有人证件类型).
+Bookkeeping columns: ``_warnings`` (string, a JSON array of the warning rules the row failed, sorted, ``[]`` when
+none: rows of scenario inputs flow on with their problems so the scenario can answer them), ``_partition`` (date32, the delivery day), ``_source_row`` (int64, the row's position in
 the delivery, as in the raw landing) and ``_source_sha256`` (string, the delivery's SHA-256): together with the
 dataset they name the delivered row behind every value (provenance).
 """
@@ -25,6 +27,7 @@ import pyarrow as pa
 
 from jilin_pipelines.catalogue.models import Dataset, FieldType, Standard
 
+WARNINGS = "_warnings"
 PARTITION = "_partition"
 SOURCE_ROW = "_source_row"
 SOURCE_SHA256 = "_source_sha256"
@@ -47,9 +50,10 @@ def standard_schema(dataset: Dataset) -> pa.Schema:
     fields: list[pa.Field] = []
     for f in dataset.fields:
         fields.append(pa.field(f.name, ARROW_TYPES[f.type]))
-        if f.standard is Standard.party_id:
+        if f.standard is Standard.party_id and f.id_type_field is None:
             fields.append(pa.field(f.name + PARTY_TYPE_SUFFIX, pa.string()))
     fields += [
+        pa.field(WARNINGS, pa.string()),
         pa.field(PARTITION, pa.date32()),
         pa.field(SOURCE_ROW, pa.int64()),
         pa.field(SOURCE_SHA256, pa.string()),
