@@ -11,6 +11,7 @@ the departments' real endpoints and databases.
 | JILIN_SOURCES_API_URL           | unset: API datasets read from their .jsonl files |
 | JILIN_SOURCES_API_TOKEN         | unset (required when the URL is set)            |
 | JILIN_SOCIAL_SECURITY_DB_URL    | ``sqlite:///<sources>/social_security/exchange.sqlite`` |
+| JILIN_BASE_DB_URL               | ``sqlite:///<data>/base.sqlite``                |
 | DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
 """
 
@@ -35,6 +36,7 @@ class Settings:
     api_url: str | None
     api_token: str | None
     social_security_db_url: str
+    base_db_url: str
     dagster_home: Path
 
     @property
@@ -50,13 +52,15 @@ class Settings:
         api_token = env.get("JILIN_SOURCES_API_TOKEN") or None
         if api_url and not api_token:
             raise ValueError("JILIN_SOURCES_API_URL is set but JILIN_SOURCES_API_TOKEN is not: the API needs a token")
+        data_dir = _path(env.get("JILIN_DATA_DIR"), CHECKOUT / "data")
         return cls(
             sources_dir=sources,
-            data_dir=_path(env.get("JILIN_DATA_DIR"), CHECKOUT / "data"),
+            data_dir=data_dir,
             api_url=api_url.rstrip("/") if api_url else None,
             api_token=api_token,
             social_security_db_url=env.get("JILIN_SOCIAL_SECURITY_DB_URL")
             or f"sqlite:///{sources / 'social_security' / 'exchange.sqlite'}",
+            base_db_url=env.get("JILIN_BASE_DB_URL") or f"sqlite:///{data_dir / 'base.sqlite'}",
             dagster_home=_path(env.get("DAGSTER_HOME"), CHECKOUT / ".dagster_home"),
         )
 

@@ -13,6 +13,7 @@ class PipelineSettings(dg.ConfigurableResource):
     sources_dir: str
     data_dir: str
     social_security_db_url: str
+    base_db_url: str
     dagster_home: str
     api_url: str | None = None
     api_token: str | None = None
@@ -23,6 +24,7 @@ class PipelineSettings(dg.ConfigurableResource):
             sources_dir=str(s.sources_dir),
             data_dir=str(s.data_dir),
             social_security_db_url=s.social_security_db_url,
+            base_db_url=s.base_db_url,
             dagster_home=str(s.dagster_home),
             api_url=s.api_url,
             # The token is a secret: read from the environment at run time, never stored in the definitions.
@@ -38,5 +40,6 @@ class PipelineSettings(dg.ConfigurableResource):
             api_url=self.api_url,
             api_token=self.api_token,
             social_security_db_url=self.social_security_db_url,
+            base_db_url=self.base_db_url,
             dagster_home=Path(self.dagster_home),
         )
