@@ -244,8 +244,6 @@ def _canonical(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
         out["AAC006"] = s.str[0:4] + "-" + s.str[4:6] + "-" + s.str[6:8]
     if dataset == "social_security.assistance_applications":
         out["householdIdNumbers"] = [json.dumps(list(x), ensure_ascii=False, separators=(",", ":")) for x in out["householdIdNumbers"]]
-    for c in out.columns:
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
 
 
@@ -279,13 +277,15 @@ def _write_ground_truth(gt: Path, world: World, manifest: list[pd.DataFrame], in
     man["_field_sort"] = man["field"].fillna("")
     man = man.sort_values(["dataset", "day", "source_row", "_field_sort", "problem"], na_position="first", kind="stable")
     man = man.drop(columns="_field_sort")
-    lines = []
-    for rec in man.itertuples(index=False):
-        lines.append(json.dumps({"dataset": rec.dataset, "day": rec.day,
-                                 "source_row": None if pd.isna(rec.source_row) else int(rec.source_row),
-                                 "field": rec.field if isinstance(rec.field, str) else None, "problem": rec.problem,
-                                 "repairable": bool(rec.repairable)}, ensure_ascii=False))
-    (gt / "manifest.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    # one JSON object per line, built column-wise (the values are plain: names, digits, booleans)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    field = man["field"].to_numpy(dtype=object)
+    field_json = np.array(["null" if not isinstance(f, str) else dumps(f) for f in field], dtype=object)
+    row_json = man["source_row"].astype(object).where(man["source_row"].notna(), "null").astype(str).to_numpy(dtype=object)
+    lines = ('{"dataset": "' + man["dataset"].to_numpy(dtype=object) + '", "day": "' + man["day"].to_numpy(dtype=object)
+             + '", "source_row": ' + row_json + ', "field": ' + field_json + ', "problem": "' + man["problem"].to_numpy(dtype=object)
+             + '", "repairable": ' + np.where(man["repairable"].to_numpy(dtype=bool), "true", "false").astype(object) + "}\n")
+    (gt / "manifest.jsonl").write_text("".join(lines.tolist()), encoding="utf-8")
     summary.problems = {k: int(v) for k, v in man["problem"].value_counts().sort_index().items()}
     world_dir = gt / "world"
     world_dir.mkdir(parents=True, exist_ok=True)
