@@ -82,6 +82,7 @@ class FieldSpec(Strict):
     minimum: float | None = None
     maximum: float | None = None
     id_type_field: str | None = Field(None, description="for party_id: the field saying A (resident ID) or B (USCC)")
+    future_allowed: bool = Field(False, description="a date that may lie after the delivery day (ends of validity)")
     severity: Severity = Severity.block
 
     @model_validator(mode="after")
@@ -154,7 +155,10 @@ class Dataset(Strict):
     legal_basis: str
     allowed_purposes: tuple[str, ...] = ()
     scenario_input: bool = Field(
-        False, description="rows are requests a scenario must answer: never quarantined for a bad identifier"
+        False, description="rows are requests a scenario must answer: never quarantined, their problems are warnings"
+    )
+    max_blocked_share: float = Field(
+        0.2, ge=0, le=1, description="above this share of blocked rows the partition stops: downstream does not run"
     )
     key: tuple[str, ...]
     updated_field: str | None = Field(None, description="the field whose newest value wins among versions")
