@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.defs.automation import build_schedules, build_sensors
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -25,6 +26,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         jobs=[main],
+        schedules=build_schedules(catalogue().entries),
+        sensors=build_sensors(catalogue().entries),
         resources={"settings": PipelineSettings.from_settings(settings)},
         # In-process by default: every step process would otherwise re-import Great Expectations (~3 s).
         executor=dg.in_process_executor,

@@ -1,0 +1,347 @@
+"""The operations layer, generated from the catalogue: one daily schedule per department, the file-arrival
+sensor on the sources directory, and the run-failure alert.
+
+- **Schedules**: ``<department>_daily`` runs the job ``<department>_load`` (the department's raw assets) for
+  the previous day's partition at the department's catalogue update time (Asia/Shanghai). A department whose
+  datasets are due at different times is loaded once, at the latest of them, when all of them are due.
+- **File arrival**: ``source_file_arrival`` watches ``<sources>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>``
+  and requests that one raw partition when a file appears or changes. Its cursor (JSON) holds every file it
+  has handled with its modification time, size and SHA-256; the run key is
+  ``<dataset>:<day>:<sha256>:<mtime_ns>``: a file touched without a change is not requested again, a
+  re-delivery is, and a file whose content is already landed (by the schedule) is not requested at all.
+- **Run failure**: ``run_failure_alert`` appends one JSON line per failed run to ``<data>/alerts/alerts.jsonl``
+  naming the asset keys of the failed steps, the partition and the reason (the error's first line, with
+  identifiers masked), and logs it.
+
+Everything is derived from the catalogue entries passed in; the downstream layers get declarative automation
+of their own, so nothing here lists assets by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import defaultdict
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
+from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
+from jilin_pipelines.defs.raw_assets import raw_key
+from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.standards.masking import mask_value
+
+FILE_SENSOR = "source_file_arrival"
+FAILURE_SENSOR = "run_failure_alert"
+ALERTS_FILE = Path("alerts") / "alerts.jsonl"
+#: At most this many run requests per file-sensor tick; the rest are picked up by the next ticks.
+MAX_REQUESTS_PER_TICK = 100
+CURSOR_VERSION = 1
+
+
+def load_job_name(department: str) -> str:
+    return f"{department}_load"
+
+
+def schedule_name(department: str) -> str:
+    return f"{department}_daily"
+
+
+def _by_department(entries) -> dict[str, list[Entry]]:
+    grouped: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        grouped[entry.department.department].append(entry)
+    return dict(grouped)
+
+
+def department_update_time(entries: list[Entry]) -> tuple[int, int]:
+    """The department's daily load time: the latest ``update_time`` of its datasets (all are due by then)."""
+    latest = max(e.dataset.update_time for e in entries)  # "HH:MM" strings sort as times
+    hour, minute = latest.split(":")
+    return int(hour), int(minute)
+
+
+@cache
+def _load_job(department: str, keys: tuple[dg.AssetKey, ...]) -> dg.UnresolvedAssetJobDefinition:
+    # Cached: the schedule and the file sensor must target the very same job object.
+    return dg.define_asset_job(
+        load_job_name(department),
+        selection=dg.AssetSelection.assets(*keys),
+        partitions_def=DAILY,
+        tags={"department": department},
+        description=f"The raw landing of every dataset of {department} for one day.",
+    )
+
+
+def load_jobs(entries) -> dict[str, dg.UnresolvedAssetJobDefinition]:
+    """One job per department over its raw assets, keyed by department."""
+    return {
+        dep: _load_job(dep, tuple(sorted((raw_key(e) for e in dep_entries), key=lambda k: k.path)))
+        for dep, dep_entries in _by_department(entries).items()
+    }
+
+
+def build_schedules(entries) -> list:
+    """One schedule per department: the previous day's partition at the department's catalogue update time."""
+    jobs = load_jobs(entries)
+    schedules = []
+    for dep, dep_entries in _by_department(entries).items():
+        hour, minute = department_update_time(dep_entries)
+        due = ", ".join(f"{e.dataset.name} {e.dataset.update_time}" for e in dep_entries)
+        schedules.append(
+            dg.build_schedule_from_partitioned_job(
+                jobs[dep],
+                name=schedule_name(dep),
+                hour_of_day=hour,
+                minute_of_hour=minute,
+                description=(
+                    f"The daily load of {dep}: the previous day's partition at {hour:02d}:{minute:02d} {TIMEZONE}, "
+                    f"when every delivery is due ({due})."
+                ),
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                tags={"trigger": "schedule"},
+            )
+        )
+    return schedules
+
+
+# ---------------------------------------------------------------------------------------------------------
+# File arrival
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_cursor(cursor: str | None) -> dict[str, list]:
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except json.JSONDecodeError:
+        return {}
+    return data.get("files", {}) if isinstance(data, dict) and data.get("v") == CURSOR_VERSION else {}
+
+
+def _write_cursor(files: dict[str, list]) -> str:
+    return json.dumps({"v": CURSOR_VERSION, "files": dict(sorted(files.items()))}, separators=(",", ":"))
+
+
+def _landed_sha256(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("source_sha256")
+    return getattr(value, "value", None)
+
+
+def file_sensor(entries) -> dg.SensorDefinition:
+    watched = [
+        e for e in entries if e.dataset.format.kind in FILE_EXTENSIONS
+    ]  # front-end database datasets have no files: the schedule loads them
+    jobs = load_jobs(entries)
+    patterns = {
+        e.id: re.compile(rf"^{re.escape(e.dataset.name)}_(\d{{4}})(\d{{2}})(\d{{2}})\.{FILE_EXTENSIONS[e.dataset.format.kind]}$")
+        for e in watched
+    }
+    first_day = DAILY.start.date()
+
+    @dg.sensor(
+        name=FILE_SENSOR,
+        jobs=[jobs[dep] for dep in sorted({e.department.department for e in watched})],
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=(
+            "Requests the raw partition of a delivery when its file appears (or changes) under the sources "
+            "directory: <sources>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>. Stopped by default: on its "
+            "first tick it requests every file not landed yet with the same content."
+        ),
+    )
+    def source_file_arrival(context: dg.SensorEvaluationContext, settings: PipelineSettings):
+        s = settings.get()
+        seen = _read_cursor(context.cursor)
+        last_key = DAILY.get_last_partition_key()
+        requests: list[dg.RunRequest] = []
+        present: set[str] = set()
+        for entry in watched:
+            if entry.dataset.format.kind == "api" and s.api_url:
+                continue  # delivered over HTTP, not as files
+            folder = s.sources_dir / entry.department.department / entry.dataset.name
+            if not folder.is_dir():
+                continue
+            with os.scandir(folder) as it:
+                files = sorted((f for f in it if f.is_file()), key=lambda f: f.name)
+            for f in files:
+                m = patterns[entry.id].match(f.name)
+                if not m:
+                    continue
+                rel = f"{entry.department.department}/{entry.dataset.name}/{f.name}"
+                present.add(rel)
+                st = f.stat()
+                previous = seen.get(rel)
+                if previous and previous[0] == st.st_mtime_ns and previous[1] == st.st_size:
+                    continue  # unchanged since it was handled
+                try:
+                    day = datetime(int(m[1]), int(m[2]), int(m[3])).date()
+                except ValueError:
+                    context.log.warning(f"{rel}: the file name holds no valid date; ignored")
+                    seen[rel] = [st.st_mtime_ns, st.st_size, None]
+                    continue
+                partition = day.isoformat()
+                if day < first_day:
+                    context.log.warning(f"{rel}: {partition} is before the first partition {first_day}; ignored")
+                    seen[rel] = [st.st_mtime_ns, st.st_size, None]
+                    continue
+                if last_key is None or partition > last_key:
+                    continue  # the day's partition does not exist yet: left for a later tick
+                if len(requests) >= MAX_REQUESTS_PER_TICK:
+                    continue  # not recorded: picked up by the next tick
+                sha = _sha256(Path(f.path))
+                seen[rel] = [st.st_mtime_ns, st.st_size, sha]
+                if previous and previous[2] == sha:
+                    continue  # touched, same content
+                key = raw_key(entry)
+                if _landed_sha256(context.instance, key, partition) == sha:
+                    continue  # already landed with this very content (e.g. by the daily schedule)
+                requests.append(
+                    dg.RunRequest(
+                        # The content and its delivery time: a touched file is no new request, a re-delivery is.
+                        run_key=f"{entry.id}:{partition}:{sha}:{st.st_mtime_ns}",
+                        job_name=load_job_name(entry.department.department),
+                        partition_key=partition,
+                        asset_selection=[key],
+                        tags={"trigger": "file_arrival", "source_file": rel, "source_sha256": sha},
+                    )
+                )
+        # Forget files that are gone, so the cursor stays the size of the sources directory.
+        seen = {rel: v for rel, v in seen.items() if rel in present}
+        if not requests:
+            return dg.SensorResult(skip_reason="no new or changed delivery files", cursor=_write_cursor(seen))
+        context.log.info(f"{len(requests)} new delivery file(s): " + ", ".join(":".join(r.run_key.split(":")[:2]) for r in requests))
+        return dg.SensorResult(run_requests=requests, cursor=_write_cursor(seen))
+
+    return source_file_arrival
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Run failure
+
+# Resident ID numbers (18 and 15 digits) and USCCs, delimited by anything but ASCII letters and digits.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z])")
+
+
+def mask_identifiers(text: str) -> str:
+    """Mask every resident ID number and USCC in a free text (an error message) before it is stored."""
+    text = _RESIDENT_ID.sub(lambda m: mask_value(m[0], "resident_id"), text)
+    return _USCC.sub(lambda m: mask_value(m[0], "uscc"), text)
+
+
+def _first_line(text: str | None) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _innermost_message(error) -> str:
+    """The message of the innermost cause: the user's exception rather than Dagster's wrapper around it."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return _first_line(getattr(error, "message", None))
+
+
+def _step_assets(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, list[str]]:
+    """Step key → the asset keys it materialises, from the run's execution plan snapshot."""
+    if not run.execution_plan_snapshot_id:
+        return {}
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    return {
+        step.key: [o.properties.asset_key.to_user_string() for o in step.outputs if o.properties and o.properties.asset_key]
+        for step in plan.steps
+    }
+
+
+def _partition(run: dg.DagsterRun) -> str | None:
+    tags = run.tags
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return start if start == end else f"{start}...{end}"
+    return None
+
+
+def failure_alert(context: dg.RunFailureSensorContext) -> dict:
+    """The alert record of a failed run: datasets (asset keys of the failed steps), partition, reason."""
+    run = context.dagster_run
+    step_assets = _step_assets(context.instance, run)
+    datasets: list[str] = []
+    reasons: list[str] = []
+    failed_steps: list[str] = []
+    for event in context.get_step_failure_events():
+        failed_steps.append(event.step_key)
+        datasets += step_assets.get(event.step_key, [])
+        data = event.event_specific_data
+        reason = _innermost_message(getattr(data, "error", None)) or _first_line(event.message)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    if not failed_steps:  # the run failed outside any step (launch, resources, a killed process)
+        datasets = sorted(k.to_user_string() for k in (run.asset_selection or ()))
+        reasons = [_first_line(context.failure_event.message) or "the run failed"]
+    return {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "datasets": sorted(set(datasets)),
+        "partition": _partition(run),
+        "failed_steps": sorted(failed_steps),
+        "reason": mask_identifiers("; ".join(reasons)),
+    }
+
+
+def append_alert(data_dir: Path, record: dict) -> Path:
+    """Append one JSON line (one write of a whole line, so concurrent writers do not interleave)."""
+    path = data_dir / ALERTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+    return path
+
+
+def failure_sensor() -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name=FAILURE_SENSOR,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Appends an alert (datasets, partition, reason) to <data>/alerts/alerts.jsonl for every failed run.",
+    )
+    def run_failure_alert(context: dg.RunFailureSensorContext, settings: PipelineSettings):
+        record = failure_alert(context)
+        path = append_alert(settings.get().data_dir, record)
+        context.log.error(
+            f"run {record['run_id'][:8]} of {record['job']} failed: {', '.join(record['datasets']) or 'no asset step'}"
+            f" [{record['partition'] or 'unpartitioned'}]: {record['reason']} (alert written to {path})"
+        )
+
+    return run_failure_alert
+
+
+def build_sensors(entries) -> list:
+    """The file-arrival sensor over the catalogue's file datasets and the run-failure alert."""
+    return [file_sensor(entries), failure_sensor()]
