@@ -106,14 +106,12 @@ class Verdicts:
     """Collects, positionally, the first failed check and the repairs of each value, then builds the result."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._reason = np.zeros(size, np.uint8)  # 0 = no failure yet, k = _REASONS[k - 1]
         self._repairs = np.zeros(size, np.uint16)  # bit k = _REPAIRS[k]
 
-    @property
-    def failed(self) -> np.ndarray:
-        """Return where a check has already failed."""
-        return self._reason != 0
+    def reject_empty(self, values: pa.Array) -> None:
+        """Record ``empty`` for null and empty strings among the (cleaned) ``values``; always the first check."""
+        self.reject(~to_numpy_bool(pc.greater(pc.binary_length(values), 0)), Reason.EMPTY)
 
     def reject(self, where: np.ndarray, reason: Reason) -> None:
         """Record ``reason`` for the values at ``where`` (bool mask) that have not failed an earlier check."""

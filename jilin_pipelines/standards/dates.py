@@ -89,27 +89,31 @@ class _Parts:
             setattr(self, name, np.zeros(size, np.int64))
 
     def read(self, text: pa.Array) -> None:
-        """Fill the fields from ``text``, each value by the first form that matches it."""
+        """Fill the fields from ``text``, each value by the first form that matches it.
+
+        Each form is tried on the values no earlier form matched, so a column in one form is read in one pass.
+        """
         for form in _DATE_FORMS:
-            parts = pc.extract_regex(text, f"^{form}{_TIME}$")
-            hit = to_numpy_bool(pc.is_valid(parts)) & ~self.found
-            if not hit.any():
-                continue
-            self.found |= hit
+            pending = np.flatnonzero(~self.found)
+            parts = pc.extract_regex(text.take(pending), f"^{form}{_TIME}$")
+            matched = to_numpy_bool(pc.is_valid(parts))
+            at = pending[matched]
+            self.found[at] = True
             for name in ("year", "month", "day", "hour", "minute", "second"):
-                getattr(self, name)[hit] = _integers(pc.struct_field(parts, name))[hit]
+                getattr(self, name)[at] = _integers(pc.struct_field(parts, name))[matched]
             fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")  # .5 -> 500000 microseconds
-            self.microsecond[hit] = _integers(fraction)[hit]
-            self.has_time[hit] = to_numpy_bool(pc.not_equal(pc.struct_field(parts, "minute"), ""))[hit]
+            self.microsecond[at] = _integers(fraction)[matched]
+            self.has_time[at] = to_numpy_bool(pc.not_equal(pc.struct_field(parts, "minute"), ""))[matched]
             zone = pc.struct_field(parts, "zone")
-            self.has_zone[hit] = to_numpy_bool(pc.not_equal(zone, ""))[hit]
-            self.zone_minutes[hit] = _zone_minutes(zone)[hit]
-        serial = to_numpy_bool(pc.match_substring_regex(text, _EXCEL_SERIAL)) & ~self.found
-        if serial.any():
-            days = pc.cast(pc.if_else(pa.array(serial), text, None), pa.float64()).to_numpy(False)
-            self.serial_us[serial] = np.rint(days[serial] * 86_400).astype(np.int64) * 10**6
-            self.is_serial |= serial
-            self.found |= serial
+            self.has_zone[at] = to_numpy_bool(pc.not_equal(zone, ""))[matched]
+            self.zone_minutes[at] = _zone_minutes(zone)[matched]
+        pending = np.flatnonzero(~self.found)
+        candidates = text.take(pending)
+        at = pending[to_numpy_bool(pc.match_substring_regex(candidates, _EXCEL_SERIAL))]
+        days = pc.cast(text.take(at), pa.float64()).to_numpy(False)
+        self.serial_us[at] = np.rint(days * 86_400).astype(np.int64) * 10**6
+        self.is_serial[at] = True
+        self.found[at] = True
 
     def real(self) -> np.ndarray:
         """Return where the fields name a real day, time and zone offset (Excel serials always do)."""
@@ -127,14 +131,15 @@ class _Parts:
 
 
 def _zone_minutes(zone: pa.Array) -> np.ndarray:
-    """Return zone designators (``Z``, ``+08:00``, ``-0530``, or empty) as minutes east of UTC."""
-    digits = pc.replace_substring_regex(zone, r"[^0-9]", "")
-    padded = pc.if_else(pc.equal(digits, ""), "0000", digits)
-    hours = pc.cast(pc.utf8_slice_codeunits(padded, 0, 2), pa.int64()).to_numpy(False)
-    minutes = pc.cast(pc.utf8_slice_codeunits(padded, 2, 4), pa.int64()).to_numpy(False)
+    """Return zone designators (``Z``, ``+08:00``, ``-0530``, or empty) as minutes east of UTC.
+
+    Minutes of 60 or more give an offset far beyond the real ±14 hours, so that :meth:`_Parts.real` rejects it.
+    """
+    offset = to_numpy_bool(pc.greater_equal(pc.binary_length(zone), 5))  # not "" or "Z"
+    hours = _integers(pc.if_else(pa.array(offset), pc.utf8_slice_codeunits(zone, 1, 3), ""))
+    minutes = _integers(pc.if_else(pa.array(offset), pc.utf8_slice_codeunits(zone, -2), ""))
     sign = np.where(to_numpy_bool(pc.starts_with(zone, "-")), -1, 1)
-    minutes = np.where(minutes < 60, minutes, 10**6)  # +08:75 is no zone: far beyond the ±14 h that are real
-    return sign * (hours * 60 + minutes)
+    return sign * (hours * 60 + np.where(minutes < 60, minutes, 10**6))
 
 
 def _as_text(values: Column) -> tuple[pa.Array, pd.Index, bool]:
@@ -161,7 +166,7 @@ def _read(values: Column) -> tuple[pa.Array, pd.Index, Verdicts, _Parts, np.ndar
     strings, index, typed = _as_text(values)
     verdicts = Verdicts(len(strings))
     text = clean_text(strings, verdicts)
-    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(text), 0)), Reason.EMPTY)
+    verdicts.reject_empty(text)
     parts = _Parts(len(strings))
     parts.read(text)
     verdicts.reject(~parts.found, Reason.FORMAT)
@@ -170,6 +175,21 @@ def _read(values: Column) -> tuple[pa.Array, pd.Index, Verdicts, _Parts, np.ndar
     if typed:
         text = pa.nulls(len(text), STRING)
     return text, index, verdicts, parts, parts.found & real
+
+
+def _shanghai_to_utc(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return Asia/Shanghai wall-clock times (naive ``datetime64[us]``) as UTC instants, and where a wall-clock
+    time did not exist or was ambiguous (summer time; the end of local mean time in 1901): there the earliest
+    and the latest reading differ.
+    """
+    wall = pa.array(local)
+    readings = [
+        pc.assume_timezone(wall, timezone=SHANGHAI.key, ambiguous=choice, nonexistent=choice)
+        for choice in ("earliest", "latest")
+    ]
+    unreal = ~to_numpy_bool(pc.equal(*readings)) & to_numpy_bool(pc.is_valid(wall))
+    utc = readings[0].cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    return utc, unreal
 
 
 def _record_date_format(verdicts: Verdicts, text: pa.Array, parsed: np.ndarray, canonical: str) -> None:
@@ -216,11 +236,12 @@ def parse_datetime(values: Column, *, not_after: date | None = None) -> Standard
     ok &= parts.has_time | parts.is_serial
     _record_date_format(verdicts, text, ok, _CANONICAL_DATETIME)
     local = parts.local_times(ok)
-    utc = local - (parts.zone_minutes * 60 * 10**6).astype("timedelta64[us]")
-    zoned = pd.Series(utc).dt.tz_localize("UTC").dt.tz_convert(SHANGHAI)
-    wall = pd.Series(local).dt.tz_localize(SHANGHAI, ambiguous="NaT", nonexistent="NaT")
-    times = zoned.where(parts.has_zone, wall).astype(DATETIME_DTYPE)
-    verdicts.reject(ok & times.isna().to_numpy(), Reason.DATE_INVALID)
+    shanghai_utc, unreal = _shanghai_to_utc(local)
+    verdicts.reject(ok & ~parts.has_zone & unreal, Reason.DATE_INVALID)
+    ok &= parts.has_zone | ~unreal
+    offset_utc = local - (parts.zone_minutes * 60 * 10**6).astype("timedelta64[us]")
+    utc = np.where(ok, np.where(parts.has_zone, offset_utc, shanghai_utc), np.datetime64("NaT", "us"))
+    times = pd.Series(utc).dt.tz_localize("UTC").dt.tz_convert(SHANGHAI)
     if not_after is not None:
         end_of_day = pd.Timestamp(not_after, tz=SHANGHAI) + pd.Timedelta(days=1)
         verdicts.reject(ok & (times >= end_of_day).to_numpy(), Reason.FUTURE)

@@ -25,7 +25,7 @@ def validate_device_id(values: Column) -> StandardResult:
     verdicts = Verdicts(len(strings))
     ids = clean_code(strings, verdicts)
     length = pc.binary_length(ids)
-    verdicts.reject(~to_numpy_bool(pc.greater(length, 0)), Reason.EMPTY)
+    verdicts.reject_empty(ids)
     well_formed = to_numpy_bool(pc.and_(pc.equal(length, 20), pc.ascii_is_decimal(ids)))
     verdicts.reject(~well_formed, Reason.FORMAT)
     divisions = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(well_formed), ids, "0"), 0, 6), pa.int64())

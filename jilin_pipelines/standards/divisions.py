@@ -208,7 +208,7 @@ def validate_division(values: Column, *, year=None, to_current: bool = False) ->
     verdicts = Verdicts(len(strings))
     codes = clean_code(strings, verdicts)
     length = pc.binary_length(codes)
-    verdicts.reject(~to_numpy_bool(pc.greater(length, 0)), Reason.EMPTY)
+    verdicts.reject_empty(codes)
     six_digits = to_numpy_bool(pc.and_(pc.equal(length, 6), pc.ascii_is_decimal(codes)))
     verdicts.reject(~six_digits, Reason.FORMAT)
     table = _table()

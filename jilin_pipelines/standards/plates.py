@@ -68,7 +68,7 @@ def validate_plate(plates: Column, plate_types: Column | None = None) -> Standar
     spaced = clean_code(strings, verdicts)
     numbers = pc.replace_substring_regex(spaced, f"[{MIDDLE_DOT}{MIDDLE_DOT_LOOKALIKES}]", "")
     verdicts.repaired(to_numpy_bool(pc.not_equal(spaced, numbers)), Repair.SEPARATOR)
-    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(numbers), 0)), Reason.EMPTY)
+    verdicts.reject_empty(numbers)
 
     parts = pc.extract_regex(numbers, _STRUCTURE)
     verdicts.reject(~to_numpy_bool(pc.is_valid(parts)), Reason.FORMAT)

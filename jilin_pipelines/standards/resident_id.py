@@ -77,7 +77,7 @@ def validate_resident_id(values: Column, *, today: date | None = None) -> Standa
     verdicts = Verdicts(len(strings))
     numbers = clean_code(strings, verdicts)
     length = pc.fill_null(pc.binary_length(numbers), 0).to_numpy(False).copy()
-    verdicts.reject(length == 0, Reason.EMPTY)
+    verdicts.reject_empty(numbers)
 
     legacy = (length == 15) & to_numpy_bool(pc.ascii_is_decimal(numbers))
     if legacy.any():

@@ -26,10 +26,14 @@ _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _SPACES = {code: " " for code in range(0x10000) if chr(code).isspace() and code != 0x20}
 _SPACES.update({0x200B: None, 0xFEFF: None})  # zero-width space, byte-order mark
 
+# The characters the two tables change, as a regex class: only values containing one need translating.
+_TRANSLATED = "[" + "".join(f"\\x{{{code:04X}}}" for code in sorted(_FULL_WIDTH.keys() | _SPACES.keys())) + "]"
+
 _ASCII_WHITESPACE_RUN = r"\s+"  # after _SPACES, all whitespace left is ASCII
+_NOT_ONE_SPACE = r"\s\s|[\t\n\v\f\r]"  # whitespace that collapsing would change
 
 
-def _changed(before: pa.Array, after: pa.Array):
+def _changed(before: pa.Array, after: pa.Array) -> np.ndarray:
     """Return where ``after`` differs from ``before`` (numpy bool)."""
     return to_numpy_bool(pc.not_equal(before, after))
 
@@ -41,18 +45,23 @@ def _record(verdicts: Verdicts, where: np.ndarray, changed: np.ndarray, repair: 
     verdicts.repaired(positions, repair)
 
 
-def _to_half_width(values: pa.Array, verdicts: Verdicts, where: np.ndarray) -> pa.Array:
-    """Return the values at ``where`` only (a shorter array), with full-width characters made half-width and
-    Unicode whitespace made a plain space (zero-width characters dropped).
+def _to_half_width(values: pa.Array, verdicts: Verdicts, candidates: np.ndarray) -> pa.Array:
+    """Return ``values`` with full-width characters made half-width and Unicode whitespace made a plain space
+    (zero-width characters dropped), looking only at the ``candidates`` (bool mask; every value holding a
+    non-ASCII character must be among them).
 
     Records the repairs FULL_WIDTH and WHITESPACE where they changed a value.
     """
+    where = candidates.copy()
+    where[candidates] = to_numpy_bool(pc.match_substring_regex(values.filter(candidates), _TRANSLATED))
+    if not where.any():
+        return values
     subset = pd.Series(pd.arrays.ArrowStringArray(values.filter(where)))
     for table, repair in ((_FULL_WIDTH, Repair.FULL_WIDTH), (_SPACES, Repair.WHITESPACE)):
         translated = subset.str.translate(table)
         _record(verdicts, where, (translated != subset).to_numpy(bool, na_value=False), repair)
         subset = translated
-    return pa.array(subset.array, STRING)
+    return pc.replace_with_mask(values, pa.array(where), pa.array(subset.array, STRING))
 
 
 def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
@@ -63,9 +72,10 @@ def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
     """
     dirty = ~to_numpy_bool(pc.ascii_is_alnum(values)) & to_numpy_bool(pc.is_valid(values))
     if dirty.any():
-        half = _to_half_width(values, verdicts, dirty)
-        compact = pc.replace_substring_regex(half, _ASCII_WHITESPACE_RUN, "")
-        _record(verdicts, dirty, _changed(half, compact), Repair.WHITESPACE)
+        values = _to_half_width(values, verdicts, dirty)
+        spaced = values.filter(dirty)
+        compact = pc.replace_substring_regex(spaced, _ASCII_WHITESPACE_RUN, "")
+        _record(verdicts, dirty, _changed(spaced, compact), Repair.WHITESPACE)
         values = pc.replace_with_mask(values, pa.array(dirty), compact)
     upper = pc.utf8_upper(values)
     verdicts.repaired(_changed(values, upper), Repair.CASE)
@@ -77,10 +87,12 @@ def clean_text(values: pa.Array, verdicts: Verdicts) -> pa.Array:
 
     Records the repairs FULL_WIDTH and WHITESPACE.
     """
-    present = to_numpy_bool(pc.is_valid(values))
-    if present.any():
-        values = pc.replace_with_mask(values, pa.array(present), _to_half_width(values, verdicts, present))
-    collapsed = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, _ASCII_WHITESPACE_RUN, " "))
+    non_ascii = ~to_numpy_bool(pc.string_is_ascii(values)) & to_numpy_bool(pc.is_valid(values))
+    values = _to_half_width(values, verdicts, non_ascii)
+    trimmed = pc.utf8_trim_whitespace(values)
+    messy = to_numpy_bool(pc.match_substring_regex(trimmed, _NOT_ONE_SPACE))
+    collapsed = pc.replace_substring_regex(trimmed.filter(messy), _ASCII_WHITESPACE_RUN, " ")
+    collapsed = pc.replace_with_mask(trimmed, pa.array(messy), collapsed)
     verdicts.repaired(_changed(values, collapsed), Repair.WHITESPACE)
     return collapsed
 
@@ -100,7 +112,7 @@ def normalise_text(values: Column) -> StandardResult:
     strings, index = as_strings(values)
     verdicts = Verdicts(len(strings))
     text = clean_text(strings, verdicts)
-    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(text), 0)), Reason.EMPTY)
+    verdicts.reject_empty(text)
     return verdicts.result(text, index)
 
 
@@ -119,5 +131,5 @@ def normalise_name(values: Column) -> StandardResult:
     joined = pc.replace_substring_regex(dotted, f" ?{MIDDLE_DOT} ?", MIDDLE_DOT)
     joined = _replace_until_stable(joined, r"(\p{Han}) (\p{Han})", r"\1\2")
     verdicts.repaired(_changed(dotted, joined), Repair.WHITESPACE)
-    verdicts.reject(~to_numpy_bool(pc.greater(pc.binary_length(joined), 0)), Reason.EMPTY)
+    verdicts.reject_empty(joined)
     return verdicts.result(joined, index)

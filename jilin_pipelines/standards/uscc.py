@@ -43,7 +43,7 @@ def validate_uscc(values: Column) -> StandardResult:
     verdicts = Verdicts(len(strings))
     codes = clean_code(strings, verdicts)
     length = pc.fill_null(pc.binary_length(codes), 0).to_numpy(False)
-    verdicts.reject(length == 0, Reason.EMPTY)
+    verdicts.reject_empty(codes)
     candidates = length == 18
     verdicts.reject(~candidates, Reason.FORMAT)
     at = np.flatnonzero(candidates)
