@@ -1,0 +1,147 @@
+"""The base databases' schema as SQLAlchemy Core metadata, built from ``catalogue/base/tables.yaml``.
+
+The database itself is created and changed only by the Alembic migrations in ``base/migrations`` (see
+``base.migrate.upgrade``); this metadata is what the merge and the queries use, and a test checks that the
+migrated database and this metadata agree (so a YAML change without a migration fails).
+
+Per base table ``<t>`` (key ``K``, attributes ``A``):
+
+``<t>`` — the golden records, SCD type 2: one row per key and version.
+    ``K``, ``A``; ``placeholder`` (true when no source delivering the entity itself, only references to it, has
+    been seen); ``provenance`` (JSON text: per attribute ``{"dataset", "role", "partition", "source_row",
+    "sha256"}`` of the delivered row that supplied the value, or null); ``_valid_from`` (the partition day the
+    version starts, inclusive), ``_valid_to`` (the day the next version starts, exclusive; null for the current
+    version); ``_record_hash`` (a fingerprint of the version, used to tell what a merge changed).
+    Primary key (``K``, ``_valid_from``).
+``<t>_source_version`` — every delivered version, keyed by (``K``, ``_dataset``, ``_role``, ``_partition``):
+    ``_source_row``, ``_source_sha256``, ``_updated_at`` (the dataset's update-time field), ``_reference``
+    (the row only mentions the entity) and the mapped attributes. Re-merging a partition replaces exactly that
+    partition's rows; the golden versions are derived from these.
+
+Datetimes are stored as naive Asia/Shanghai wall-clock time on both backends; ``as_of`` returns them tz-aware.
+Plus ``quarantine`` for the quality layer.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sqlalchemy as sa
+
+from jilin_pipelines.base.config import BaseConfig, TableSpec, base_config
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQL_TYPES = {
+    "string": sa.Text,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+    "integer": sa.BigInteger,
+    "decimal": lambda: sa.Float(precision=53),
+}
+
+VERSION_SUFFIX = "_source_version"
+# bookkeeping columns of the golden table and of the delivered versions
+PLACEHOLDER = "placeholder"
+PROVENANCE = "provenance"
+VALID_FROM = "_valid_from"
+VALID_TO = "_valid_to"
+RECORD_HASH = "_record_hash"
+DATASET = "_dataset"
+ROLE = "_role"
+PARTITION = "_partition"
+SOURCE_ROW = "_source_row"
+SOURCE_SHA256 = "_source_sha256"
+UPDATED_AT = "_updated_at"
+REFERENCE = "_reference"
+VERSION_META = (DATASET, ROLE, PARTITION, SOURCE_ROW, SOURCE_SHA256, UPDATED_AT, REFERENCE)
+QUARANTINE = "quarantine"
+
+
+def version_table_name(table: str) -> str:
+    return table + VERSION_SUFFIX
+
+
+def _columns(spec: TableSpec) -> list[sa.Column]:
+    return [
+        sa.Column(c, SQL_TYPES[t](), nullable=c not in spec.key)
+        for c, t in spec.columns.items()
+    ]
+
+
+def _checks(spec: TableSpec) -> list[sa.CheckConstraint]:
+    out = []
+    for column, codes in sorted(spec.checks.items()):
+        listed = ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
+        out.append(sa.CheckConstraint(f"{column} IN ({listed})", name=column))
+    return out
+
+
+def build_metadata(config: BaseConfig) -> sa.MetaData:
+    md = sa.MetaData(naming_convention=NAMING)
+    for name, spec in config.tables.items():
+        sa.Table(
+            name,
+            md,
+            *_columns(spec),
+            sa.Column(PLACEHOLDER, sa.Boolean(), nullable=False),
+            sa.Column(PROVENANCE, sa.Text(), nullable=False),
+            sa.Column(VALID_FROM, sa.Date(), nullable=False),
+            sa.Column(VALID_TO, sa.Date(), nullable=True),
+            sa.Column(RECORD_HASH, sa.String(16), nullable=False),
+            sa.PrimaryKeyConstraint(*spec.key, VALID_FROM),
+            *_checks(spec),
+            comment=spec.title,
+        )
+        sa.Table(
+            version_table_name(name),
+            md,
+            *_columns(spec),
+            sa.Column(DATASET, sa.Text(), nullable=False),
+            sa.Column(ROLE, sa.Text(), nullable=False),
+            sa.Column(PARTITION, sa.Date(), nullable=False),
+            sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
+            sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
+            sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
+            sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+            sa.PrimaryKeyConstraint(*spec.key, DATASET, ROLE, PARTITION),
+            sa.Index(None, DATASET, PARTITION),
+            comment=f"delivered versions of {name}",
+        )
+    sa.Table(
+        QUARANTINE,
+        md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("dataset", sa.Text(), nullable=False, comment="<department>.<dataset>"),
+        sa.Column("partition", sa.Date(), nullable=False, comment="the delivery day"),
+        sa.Column("source_row", sa.Text(), nullable=False, comment="row number, or key columns joined by |"),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("dimension", sa.Text(), nullable=True),
+        sa.Column("severity", sa.Text(), nullable=True),
+        sa.Column("raw", sa.Text(), nullable=True, comment="JSON text of the raw record"),
+        sa.Index(None, "dataset", "partition"),
+        comment="rows the quality layer rejected",
+    )
+    return md
+
+
+@cache
+def metadata() -> sa.MetaData:
+    """The project's base-database metadata (from ``base_config()``)."""
+    return build_metadata(base_config())
+
+
+def golden_table(name: str) -> sa.Table:
+    base_config().table(name)
+    return metadata().tables[name]
+
+
+def version_table(name: str) -> sa.Table:
+    base_config().table(name)
+    return metadata().tables[version_table_name(name)]
