@@ -9,7 +9,7 @@ For example ``validate_resident_id(pd.Series(["11010519491231002x", "11010549123
 ``11010519491231002X`` twice, both valid, repaired by ``case`` and ``legacy_15``.
 """
 
-from .dates import SHANGHAI, parse_date, parse_datetime, today_in_shanghai
+from .dates import DATE_DTYPE, DATETIME_DTYPE, SHANGHAI, parse_date, parse_datetime, today_in_shanghai
 from .device_ids import validate_device_id
 from .divisions import division_periods, validate_division
 from .masking import MASK_RULES, MaskRule, mask, mask_value
@@ -20,6 +20,8 @@ from .text import normalise_name, normalise_text
 from .uscc import validate_uscc
 
 __all__ = [
+    "DATETIME_DTYPE",
+    "DATE_DTYPE",
     "MASK_RULES",
     "PLATE_TYPES",
     "SHANGHAI",

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from .result import REPAIR_SEPARATOR, Reason, Repair, StandardResult
 
 Column = Union[pd.Series, pa.Array, pa.ChunkedArray]
-"""What every validator accepts: a pandas Series, or a pyarrow Array or ChunkedArray (a sequence is read via pd.Series)."""
+"""What every validator accepts: a pandas Series, a pyarrow Array or ChunkedArray (a sequence goes via pd.Series)."""
 
 STRING = pa.large_string()  # the storage of pandas' "string[pyarrow]" dtype
 STRING_DTYPE = pd.StringDtype("pyarrow")

@@ -24,8 +24,8 @@ from .result import Reason, Repair, StandardResult
 from .text import clean_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DATE_DTYPE = "datetime64[us]"
-DATETIME_DTYPE = pd.DatetimeTZDtype("us", SHANGHAI)
+DATE_DTYPE = "datetime64[us]"  # what parse_date gives: midnight, no zone (microseconds, as PostgreSQL)
+DATETIME_DTYPE = pd.DatetimeTZDtype("us", SHANGHAI)  # what parse_datetime gives
 
 _DATE_FORMS = (
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})",
@@ -38,7 +38,7 @@ _TIME = (
     r"(?P<zone>Z|[+-]\d{2}:?\d{2})?)?"
 )
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
-_EXCEL_EPOCH = np.datetime64("1899-12-30", "us")  # serial 0, so that serial 61 is 1900-03-01 as in Excel
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "us")  # serial 0 (Excel's fictitious 1900-02-29 is no concern from 61 on)
 _CANONICAL_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _CANONICAL_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])

@@ -109,7 +109,7 @@ def validate_resident_id(values: Column, *, today: date | None = None) -> Standa
 
     birth_date = np.full(len(strings), np.datetime64("NaT", "us"))
     birth_date[at] = date_values(year, month, day, real)
-    sex = np.zeros(len(strings), np.uint8)
-    sex[at] = np.where(digits[16] % 2 == 1, 1, 2)
-    sex = string_series(labels(sex, ["1", "2"]), pd.RangeIndex(len(strings)))
+    sex_codes = np.zeros(len(strings), np.uint8)
+    sex_codes[at] = np.where(digits[16] % 2 == 1, 1, 2)  # the sequence number: odd for men
+    sex = string_series(labels(sex_codes, ["1", "2"]), pd.RangeIndex(len(strings)))
     return verdicts.result(numbers, index, derived={"birth_date": pd.Series(birth_date), "sex": sex})

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._columns import STRING, Column, Verdicts, as_strings, to_numpy_bool
-from .result import Reason, Repair, StandardResult
+from .result import Repair, StandardResult
 
 MIDDLE_DOT = "\u00b7"  # · the separator in transcribed minority and foreign names (阿卜杜拉·买买提)
 

@@ -26,7 +26,7 @@ _VALUE[np.frombuffer(ALPHABET.encode(), np.uint8)] = np.arange(len(ALPHABET))
 _ORG_VALUE = np.full(256, NOT_ALLOWED, np.uint8)
 _ORG_VALUE[np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = np.arange(36)
 _ALPHABET_BYTES = np.frombuffer(ALPHABET.encode(), np.uint8)
-_ORG_CHECK_BYTES = np.frombuffer(b"0123456789X0", np.uint8)  # for 11 - sum mod 11 = 0..11
+_ORG_CHECK_BYTES = np.frombuffer(b"0123456789X0", np.uint8)  # indexed by 11 - (sum mod 11), which is 1..11
 
 
 def validate_uscc(values: Column) -> StandardResult:

@@ -20,7 +20,13 @@ def test_ordinary_and_new_energy_plates():
     result = frame(["吉A12345", "吉AD12345", "吉AFA1234", "吉A12345D", "吉B1C2D3", "京N8H8H8", "吉HF12345"])
     assert result["valid"].all()
     assert result["kind"].tolist() == [
-        "ordinary", "new_energy_small", "new_energy_small", "new_energy_large", "ordinary", "ordinary", "new_energy_small"
+        "ordinary",
+        "new_energy_small",
+        "new_energy_small",
+        "new_energy_large",
+        "ordinary",
+        "ordinary",
+        "new_energy_small",
     ]
 
 
@@ -28,7 +34,9 @@ def test_spaces_lower_case_and_separator_dots_are_repaired():
     result = frame(["吉A 12345", " 吉a12345", "吉A·12345", "吉ad 12345", "吉Ａ１２３４５", "吉A\u300012345"])
     assert result["value"].tolist() == ["吉A12345", "吉A12345", "吉A12345", "吉AD12345", "吉A12345", "吉A12345"]
     assert result["valid"].all()
-    assert result["repair"].tolist() == ["whitespace", "whitespace,case", "separator", "whitespace,case", "full_width", "whitespace"]
+    assert result["repair"].tolist() == [
+        "whitespace", "whitespace,case", "separator", "whitespace,case", "full_width", "whitespace"
+    ]
 
 
 @pytest.mark.parametrize("plate", ["吉AI2345", "吉A1O345", "吉AD1I234", "吉A12O45D", "吉ai2345", "吉I12345"])

@@ -41,7 +41,7 @@ def test_valid_numbers_pass_with_birth_date_and_sex():
     frame = check(["11010519491231002X", "220102198810124562", "360426199101010071"])
     assert frame["valid"].tolist() == [True, True, True]
     assert frame["reason"].isna().all() and not frame["repaired"].any()
-    assert frame["birth_date"].tolist() == [pd.Timestamp("1949-12-31"), pd.Timestamp("1988-10-12"), pd.Timestamp("1991-01-01")]
+    assert frame["birth_date"].tolist() == [pd.Timestamp(d) for d in ("1949-12-31", "1988-10-12", "1991-01-01")]
     assert frame["sex"].tolist() == ["2", "2", "1"]  # sequence 002, 456, 007: even, even, odd
 
 
@@ -75,7 +75,8 @@ def test_full_width_digits_are_made_half_width():
 
 
 @pytest.mark.parametrize(
-    "spaced", ["110105 19491231002X", " 11010519491231002X ", "110105\u300019491231\u3000002X", "1101 0519 4912 3100 2X"]
+    "spaced",
+    ["110105 19491231002X", " 11010519491231002X ", "110105\u300019491231\u3000002X", "1101 0519 4912 3100 2X"],
 )
 def test_spaces_inside_are_removed(spaced):
     frame = check([spaced])
@@ -164,7 +165,7 @@ def test_result_keeps_the_index_and_accepts_pyarrow():
 
 
 def stdnum_verdict(number: str) -> str:
-    """Return python-stdnum's verdict: ``valid``, or which of its checks failed: ``structure``, ``birth_date``, ``place``."""
+    """Return python-stdnum's verdict: ``valid``, or the check that failed: ``structure``, ``birth_date``, ``place``."""
     try:
         ric.validate(number)
         return "valid"
