@@ -175,7 +175,7 @@ def database_source_namespace(url: str) -> str:
     if not parts.scheme:
         raise ValueError(f"not a database URL: {url!r}")
     scheme = parts.scheme.split("+", 1)[0]
-    return urlunsplit((scheme, _host_port(parts) if parts.hostname else "", parts.path, "", ""))
+    return f"{scheme}://{_host_port(parts)}{parts.path}"  # by hand: urlunsplit drops the // of sqlite:///path
 
 
 def _host_port(parts) -> str:
@@ -708,7 +708,7 @@ def _facet_problems(event: Mapping[str, Any], spec: _Spec) -> list[str]:
                 continue
             base = _base_kind(resolved)
             if base is not None and base not in kinds:
-                problems.append(f"at {at}: a {base} cannot stand among {where[-1]} (expected {' or '.join(kinds)})")
+                problems.append(f"at {at}: a {base} cannot stand among {_path(where)} (expected {' or '.join(kinds)})")
             problems += _problems({"$ref": target}, facet, spec, [*where, name])
             problems += _problems(doc, {name: facet}, spec, where)
     return problems
