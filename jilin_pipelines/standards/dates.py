@@ -61,12 +61,17 @@ def real_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarra
 def date_values(year: np.ndarray, month: np.ndarray, day: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Return the days (year, month, day) as ``datetime64[us]`` at midnight, NaT where ``ok`` is False.
 
-    The parts must form real dates where ``ok`` is True (see :func:`real_date`).
+    The parts must form real dates where ``ok`` is True (see :func:`real_date`). The day count is the
+    proleptic Gregorian "days from civil" arithmetic (H. Hinnant), in int64 throughout.
     """
-    year, month, day = (np.where(ok, part, fill) for part, fill in ((year, 1970), (month, 1), (day, 1)))
-    months = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1).astype("timedelta64[M]")
-    days = months.astype("datetime64[D]") + (day - 1).astype("timedelta64[D]")
-    return np.where(ok, days.astype(DATE_DTYPE), np.datetime64("NaT", "us"))
+    year = np.where(ok, year, 1970).astype(np.int64) - (month <= 2)
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146_097 + day_of_era - 719_468  # days since 1970-01-01
+    microseconds = np.where(ok, days * _MICROSECONDS_PER_DAY, np.iinfo(np.int64).min)  # int64 min is NaT
+    return microseconds.view(DATE_DTYPE)
 
 
 def _integers(digits: pa.Array) -> np.ndarray:
