@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from stdnum import numdb
 
-from ._columns import Column, Verdicts, as_strings, to_numpy_bool
+from ._columns import Column, Verdicts, as_strings, labels, string_series, to_numpy_bool
 from .result import Reason, Repair, StandardResult
 from .text import clean_code
 
@@ -147,6 +147,7 @@ class _DivisionTable:
 
 @functools.cache
 def _table() -> _DivisionTable:
+    """Return the history as arrays, built once per process (about half a second)."""
     periods = division_periods()
     codes = np.array(sorted(periods["code"].unique()))
     row_by_code = {code: row for row, code in enumerate(codes)}
@@ -167,12 +168,12 @@ def _table() -> _DivisionTable:
     successors = _derive_successors(periods) | _successor_overrides()
     current_row = np.full(len(codes), -1, np.int32)
     for row, code in enumerate(codes):
-        seen = set()
-        while code is not None and last_year[row_by_code[code]] != OPEN and code not in seen:
-            seen.add(code)
-            code = successors.get(code)
-        if code is not None and last_year[row_by_code[code]] == OPEN:
-            current_row[row] = row_by_code[code]
+        heir, seen = code, set()  # follow the chain of successors to a code in force today
+        while heir is not None and last_year[row_by_code[heir]] != OPEN and heir not in seen:
+            seen.add(heir)
+            heir = successors.get(heir)
+        if heir is not None and last_year[row_by_code[heir]] == OPEN:
+            current_row[row] = row_by_code[heir]
     return _DivisionTable(codes, names, row_of, first_year, last_covered, in_force, last_year, current_row)
 
 
@@ -192,7 +193,9 @@ def _per_value_years(year, size: int) -> np.ndarray:
     return np.broadcast_to(years.to_numpy(float, na_value=np.nan), size)
 
 
-def validate_division(values: Column, *, year=None, to_current: bool = False) -> StandardResult:
+def validate_division(
+    values: Column, *, year: int | Column | None = None, to_current: bool = False
+) -> StandardResult:
     """Validate GB/T 2260 division codes: six digits, a code at some time (``division_unknown`` otherwise).
 
     ``year`` (an int, or one per value as a Series/array; null means "any time") additionally requires the
@@ -229,5 +232,5 @@ def validate_division(values: Column, *, year=None, to_current: bool = False) ->
         verdicts.repaired(replaced, Repair.DIVISION_SUCCESSOR)
         codes = pc.replace_with_mask(codes, pa.array(replaced), pa.array(table.codes[current[replaced]], codes.type))
         rows = np.where(replaced, current, rows)
-    names = np.where(rows >= 0, table.names[rows], None)
-    return verdicts.result(codes, index, derived={"name": pd.Series(names, dtype="string")})
+    names = string_series(labels(np.where(rows >= 0, rows + 1, 0), list(table.names)), pd.RangeIndex(len(rows)))
+    return verdicts.result(codes, index, derived={"name": names})
