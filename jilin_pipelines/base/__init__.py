@@ -3,3 +3,45 @@ provenance, merged from the standardised layer, on SQLite (embedded default) and
 
 Pure core, no Dagster: the Dagster assets ``base/<table>`` are thin wrappers over this API.
 """
+
+from jilin_pipelines.base.config import BaseConfig, TableLineage, TableSpec, base_config, lineage, load_base_config
+from jilin_pipelines.base.merge import MergeStats, StepHook, TableStats, merge_partition
+from jilin_pipelines.base.migrate import current_revision, head_revision, upgrade
+from jilin_pipelines.base.query import as_of, provenance_as_of, record_versions, source_versions
+from jilin_pipelines.base.schema import golden_table, metadata, version_table
+
+
+def tables() -> tuple[str, ...]:
+    """The base tables (besides ``quarantine``)."""
+    return tuple(base_config().tables)
+
+
+def tables_fed_by(dataset_id: str) -> tuple[str, ...]:
+    """The base tables a standardised dataset feeds."""
+    return base_config().tables_fed_by(dataset_id)
+
+
+__all__ = [
+    "BaseConfig",
+    "MergeStats",
+    "StepHook",
+    "TableLineage",
+    "TableSpec",
+    "TableStats",
+    "as_of",
+    "base_config",
+    "current_revision",
+    "golden_table",
+    "head_revision",
+    "lineage",
+    "load_base_config",
+    "merge_partition",
+    "metadata",
+    "provenance_as_of",
+    "record_versions",
+    "source_versions",
+    "tables",
+    "tables_fed_by",
+    "upgrade",
+    "version_table",
+]

@@ -93,7 +93,7 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
             sa.Column(PROVENANCE, sa.Text(), nullable=False),
             sa.Column(VALID_FROM, sa.Date(), nullable=False),
             sa.Column(VALID_TO, sa.Date(), nullable=True),
-            sa.Column(RECORD_HASH, sa.String(16), nullable=False),
+            sa.Column(RECORD_HASH, sa.BigInteger(), nullable=False),
             sa.PrimaryKeyConstraint(*spec.key, VALID_FROM),
             *_checks(spec),
             comment=spec.title,

@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('application_id', '_valid_from', name=op.f('pk_assistance_application')),
     comment='社会救助申请 — assistance applications with household members (a JSON array of IDs)'
     )
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id_number', 'insurance_type', 'period', '_valid_from', name=op.f('pk_benefit_payment')),
     comment='待遇发放 — benefit payments per person, insurance type and month'
     )
@@ -106,7 +106,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("cert_type IN ('driving_licence', 'road_transport_permit', 'practitioner_qualification', 'construction_permit')", name=op.f('ck_certificate_cert_type')),
     sa.CheckConstraint("holder_id_type IN ('A', 'B')", name=op.f('ck_certificate_holder_id_type')),
     sa.CheckConstraint("status IN ('valid', 'expired', 'suspended', 'revoked', 'deregistered', 'completed')", name=op.f('ck_certificate_status')),
@@ -149,7 +149,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('employer_no', '_valid_from', name=op.f('pk_employer')),
     comment='参保单位 — social-security employers by employer number'
     )
@@ -190,7 +190,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id_number', 'insurance_type', 'employer_no', '_valid_from', name=op.f('pk_insured_person')),
     comment='参保人员 — insured rows (person, insurance type, employer)'
     )
@@ -228,7 +228,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('uscc', '_valid_from', name=op.f('pk_legal_entity')),
     comment='法人基础库 — legal entities by USCC (golden record)'
     )
@@ -259,7 +259,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("sex IN ('1', '2')", name=op.f('ck_person_sex')),
     sa.PrimaryKeyConstraint('id_number', '_valid_from', name=op.f('pk_person')),
     comment='人口基础库 — natural persons (golden record)'
@@ -296,7 +296,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('cert_no', '_valid_from', name=op.f('pk_practitioner_qualification')),
     comment='从业资格证 — practitioner qualifications with type and validity'
     )
@@ -354,7 +354,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('permit_no', '_valid_from', name=op.f('pk_road_transport_permit')),
     comment='道路运输证 — road transport permits with scope and operator'
     )
@@ -399,7 +399,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('plate_no', 'plate_type', '_valid_from', name=op.f('pk_vehicle')),
     comment='车辆基础库 — motor vehicles by plate and plate type'
     )
@@ -441,7 +441,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('request_id', '_valid_from', name=op.f('pk_verification_request')),
     comment='电子证照核验请求 — JiShiBan verification requests'
     )
@@ -480,7 +480,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("status IN ('ON', 'OFF')", name=op.f('ck_video_point_status')),
     sa.PrimaryKeyConstraint('device_id', '_valid_from', name=op.f('pk_video_point')),
     comment='空间基础库 — public video surveillance points'
@@ -523,7 +523,7 @@ def upgrade() -> None:
     sa.Column('provenance', sa.Text(), nullable=False),
     sa.Column('_valid_from', sa.Date(), nullable=False),
     sa.Column('_valid_to', sa.Date(), nullable=True),
-    sa.Column('_record_hash', sa.String(length=16), nullable=False),
+    sa.Column('_record_hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('violation_no', '_valid_from', name=op.f('pk_violation')),
     comment='交通违法 — traffic violations with driver and points'
     )

@@ -1,0 +1,108 @@
+"""Bulk paths: frames into temporary staging tables, then set-based SQL; reading frames back.
+
+PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) from an in-memory CSV buffer. SQLite: batched
+``executemany``. Never row-by-row statements. Staging tables are temporary (``pg_temp`` / ``temp``), created
+empty from the target table's columns, and dropped after use.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+
+SQLITE_BATCH = 50_000
+NULL = r"\N"
+
+
+def q(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def cols_sql(conn: sa.Connection, columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(prefix + q(conn, c) for c in columns)
+
+
+def temp_name(conn: sa.Connection, name: str) -> str:
+    schema = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
+    return f"{schema}.{q(conn, name)}"
+
+
+def create_stage(conn: sa.Connection, name: str, like: str, columns: Sequence[str]) -> str:
+    """An empty temporary table with ``columns`` of table ``like``; returns its qualified name."""
+    tmp = temp_name(conn, name)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {tmp}")
+    temp = "TEMPORARY TABLE " + (q(conn, name) if conn.dialect.name == "postgresql" else tmp)
+    conn.exec_driver_sql(f"CREATE {temp} AS SELECT {cols_sql(conn, columns)} FROM {q(conn, like)} WHERE 1 = 0")
+    return tmp
+
+
+def drop_stage(conn: sa.Connection, tmp: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {tmp}")
+
+
+def _sqlite_rows(frame: pd.DataFrame) -> list[tuple]:
+    obj = frame.astype(object)
+    obj = obj.where(frame.notna(), None)
+    return list(obj.itertuples(index=False, name=None))
+
+
+def load(conn: sa.Connection, tmp: str, frame: pd.DataFrame) -> None:
+    """Append ``frame`` (canonical values, columns named as the table's) to the staging table ``tmp``."""
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    if conn.dialect.name == "postgresql":
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, header=False, na_rep=NULL)
+        buf.seek(0)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.copy_expert(
+                f"COPY {tmp} ({cols_sql(conn, columns)}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buf
+            )
+        finally:
+            cursor.close()
+    else:
+        sql = f"INSERT INTO {tmp} ({cols_sql(conn, columns)}) VALUES ({', '.join('?' * len(columns))})"
+        for start in range(0, len(frame), SQLITE_BATCH):
+            conn.exec_driver_sql(sql, _sqlite_rows(frame.iloc[start : start + SQLITE_BATCH]))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {tmp}")
+
+
+def stage_frame(conn: sa.Connection, name: str, like: str, frame: pd.DataFrame) -> str:
+    tmp = create_stage(conn, name, like, list(frame.columns))
+    load(conn, tmp, frame)
+    return tmp
+
+
+def insert_from_stage(conn: sa.Connection, table: str, tmp: str, columns: Sequence[str]) -> int:
+    cols = cols_sql(conn, columns)
+    return conn.exec_driver_sql(f"INSERT INTO {q(conn, table)} ({cols}) SELECT {cols} FROM {tmp}").rowcount
+
+
+def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame, stage: str = "jlbase_stage") -> int:
+    """Insert ``frame`` into ``table`` through a staging table."""
+    if frame.empty:
+        return 0
+    tmp = stage_frame(conn, stage, table, frame)
+    n = insert_from_stage(conn, table, tmp, list(frame.columns))
+    drop_stage(conn, tmp)
+    return n
+
+
+def key_match(conn: sa.Connection, key: Sequence[str], tmp: str, alias: str = "") -> str:
+    """SQL: the row's key is one of the keys in the staging table ``tmp`` (a row-value IN on both backends)."""
+    prefix = f"{alias}." if alias else ""
+    if len(key) == 1:
+        return f"{prefix}{q(conn, key[0])} IN (SELECT {q(conn, key[0])} FROM {tmp})"
+    return f"({cols_sql(conn, key, prefix)}) IN (SELECT {cols_sql(conn, key)} FROM {tmp})"
+
+
+def read_frame(conn: sa.Connection, sql: str, columns: Sequence[str], params: dict | None = None) -> pd.DataFrame:
+    """Run ``sql`` (``:name`` parameters) and return its rows as a frame with ``columns`` (raw driver values)."""
+    rows = conn.execute(sa.text(sql), params or {}).fetchall()
+    return pd.DataFrame.from_records(rows, columns=list(columns))

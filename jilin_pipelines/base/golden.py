@@ -1,0 +1,289 @@
+"""Pure, column-wise core of the merge: standardised frame -> delivered versions -> golden SCD2 versions.
+
+No database here. Values travel in one canonical form so that what is computed from a fresh frame and what is
+read back from SQLite or PostgreSQL compare equal:
+
+| column type | canonical pandas value                                       |
+|-------------|--------------------------------------------------------------|
+| string      | object: ``str`` or ``None``                                  |
+| date        | object: ``'YYYY-MM-DD'`` or ``None``                         |
+| datetime    | object: ``'YYYY-MM-DD HH:MM:SS.ffffff'`` (naive Asia/Shanghai wall time) or ``None`` |
+| integer     | ``Int64``                                                    |
+| decimal     | ``float64``                                                  |
+
+Survivorship (the rule; its data lives in ``catalogue/base/tables.yaml``): for a key as of day D, every source
+(dataset and role) contributes its newest version delivered on or before D — newest update time (the dataset's
+``updated_field``; none counts as oldest), then newest partition, then highest source row. Per attribute, among
+the contributions with a non-null value, the winner is the one whose dataset ranks highest in the attribute's
+priority list (unlisted datasets after listed ones; reference-only sources after every delivering source), then
+the most recent (update time, partition), then dataset, role and source row. The record is a ``placeholder`` when
+every contribution is a reference. A new golden version starts on every partition day on which the result
+(values, placeholder or provenance) changes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jilin_pipelines.base.config import SourceSpec, TableSpec
+from jilin_pipelines.base.schema import (
+    DATASET,
+    PARTITION,
+    PLACEHOLDER,
+    PROVENANCE,
+    RECORD_HASH,
+    REFERENCE,
+    ROLE,
+    SOURCE_ROW,
+    SOURCE_SHA256,
+    UPDATED_AT,
+    VALID_FROM,
+    VALID_TO,
+)
+from jilin_pipelines.catalogue import Dataset
+from jilin_pipelines.quality import layout
+
+TIMEZONE = layout.TIMEZONE
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+# ---------------------------------------------------------------------------------------------- canonical values
+
+
+def _nulls(n: int, index: pd.Index) -> pd.Series:
+    return pd.Series([None] * n, index=index, dtype=object)
+
+
+def canon_string(s: pd.Series) -> pd.Series:
+    if s.dtype != object:
+        mask = s.notna()
+        s = s.astype(object).where(mask, None)
+        s[mask] = s[mask].astype(str)
+        return s
+    out = s.where(s.notna(), None)
+    return out.where(out != "", None)
+
+
+def canon_date(s: pd.Series) -> pd.Series:
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "empty":
+        return _nulls(len(s), s.index)
+    if kind == "string":
+        out = s.str.slice(0, 10)
+        return out.where(s.notna(), None)
+    if kind in ("datetime64", "datetime") and isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    arr = pa.array(s, from_pandas=True)
+    if not pa.types.is_date32(arr.type):
+        arr = pc.cast(arr, pa.date32())
+    return pd.Series(pc.cast(arr, pa.string()).to_pylist(), index=s.index, dtype=object)
+
+
+def canon_datetime(s: pd.Series) -> pd.Series:
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "empty":
+        return _nulls(len(s), s.index)
+    if kind == "string" and s.str.len().max() == 26:  # already canonical (read back from SQLite)
+        return s.where(s.notna(), None)
+    t = pd.to_datetime(s, format="ISO8601") if kind == "string" else pd.to_datetime(s)
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = t.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    out = t.dt.strftime(DATETIME_FORMAT)
+    return out.where(t.notna(), None).astype(object)
+
+
+def canon_integer(s: pd.Series) -> pd.Series:
+    if s.dtype == object:
+        s = pd.to_numeric(s)
+    return s.astype("Int64")
+
+
+def canon_decimal(s: pd.Series) -> pd.Series:
+    if s.dtype == object:
+        s = pd.to_numeric(s)
+    return s.astype("float64")
+
+
+CANON = {
+    "string": canon_string,
+    "date": canon_date,
+    "datetime": canon_datetime,
+    "integer": canon_integer,
+    "decimal": canon_decimal,
+}
+
+VERSION_TYPES = {
+    DATASET: "string",
+    ROLE: "string",
+    PARTITION: "date",
+    SOURCE_SHA256: "string",
+    UPDATED_AT: "datetime",
+}
+
+
+def canonical(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Bring the named columns of ``frame`` to their canonical form (other columns untouched)."""
+    out = frame.copy()
+    for c, t in types.items():
+        if c in out.columns:
+            out[c] = CANON[t](out[c])
+    if ROLE in out.columns:
+        out[ROLE] = out[ROLE].fillna("")
+    if SOURCE_ROW in out.columns:
+        out[SOURCE_ROW] = out[SOURCE_ROW].astype("int64")
+    for c in (REFERENCE, PLACEHOLDER):
+        if c in out.columns:
+            out[c] = out[c].astype(bool)
+    if RECORD_HASH in out.columns:
+        out[RECORD_HASH] = out[RECORD_HASH].astype("int64")
+    return out
+
+
+def version_columns(spec: TableSpec) -> list[str]:
+    return [*spec.columns, DATASET, ROLE, PARTITION, SOURCE_ROW, SOURCE_SHA256, UPDATED_AT, REFERENCE]
+
+
+def golden_columns(spec: TableSpec) -> list[str]:
+    return [*spec.columns, PLACEHOLDER, PROVENANCE, VALID_FROM, VALID_TO, RECORD_HASH]
+
+
+def golden_types(spec: TableSpec) -> dict[str, str]:
+    return {**spec.columns, VALID_FROM: "date", VALID_TO: "date"}
+
+
+def version_types(spec: TableSpec) -> dict[str, str]:
+    return {**spec.columns, **VERSION_TYPES}
+
+
+# ---------------------------------------------------------------------------------------------- frame -> versions
+
+
+def _source_versions(
+    spec: TableSpec, source: SourceSpec, dataset: Dataset, partition: date, frame: pd.DataFrame
+) -> pd.DataFrame:
+    df = frame
+    for f, allowed in source.where.items():
+        values = [allowed] if isinstance(allowed, str) else list(allowed)
+        df = df[df[f].isin(values)]
+    if source.explode:
+        lists = df[source.explode].map(lambda v: json.loads(v) if isinstance(v, str) else [])
+        df = df.assign(**{source.explode: lists}).explode(source.explode, ignore_index=True)
+    n, idx = len(df), df.index
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        m = source.columns.get(col)
+        if m is None:
+            s = _nulls(n, idx)
+        elif isinstance(m, str):
+            s = df[m]
+        elif hasattr(m, "const"):
+            s = pd.Series([m.const] * n, index=idx, dtype=object)
+        else:
+            s = df[m.field]
+            if m.map is not None:
+                s = s.map(m.map)
+        out[col] = CANON[spec.columns[col]](s)
+    v = pd.DataFrame(out, index=idx)
+    v[DATASET] = source.dataset
+    v[ROLE] = source.role
+    v[PARTITION] = partition.isoformat()
+    v[SOURCE_ROW] = df[layout.SOURCE_ROW].astype("int64")
+    v[SOURCE_SHA256] = canon_string(df[layout.SOURCE_SHA256]) if n else _nulls(0, idx)
+    upd = dataset.updated_field
+    v[UPDATED_AT] = canon_datetime(df[upd]) if upd and n else _nulls(n, idx)
+    v[REFERENCE] = source.reference
+    key = list(spec.key)
+    v = v[v[key].notna().all(axis=1)]
+    # one version per key, source and partition: the newest row of the delivery
+    v = v.sort_values([UPDATED_AT, SOURCE_ROW], na_position="first", kind="stable")
+    return v.drop_duplicates(key, keep="last")
+
+
+def delivered_versions(
+    spec: TableSpec, dataset_id: str, dataset: Dataset, partition: date, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """The versions of ``spec``'s table that one standardised partition of ``dataset_id`` delivers."""
+    parts = [
+        _source_versions(spec, s, dataset, partition, frame) for s in spec.sources if s.dataset == dataset_id
+    ]
+    cols = version_columns(spec)
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    v = pd.concat(parts, ignore_index=True)[cols]
+    return canonical(v, version_types(spec))
+
+
+# ---------------------------------------------------------------------------------------------- versions -> golden
+
+
+def _provenance_piece(attr: str, w: pd.DataFrame) -> pd.Series:
+    """``"attr":{...}`` for each winning row of ``w``."""
+    sha = w[SOURCE_SHA256].fillna("\x00")
+    sha_json = sha.map({u: ("null" if u == "\x00" else json.dumps(u)) for u in sha.unique()})
+    return (
+        f'"{attr}":{{"dataset":"' + w[DATASET] + '","role":"' + w[ROLE] + '","partition":"' + w[PARTITION]
+        + '","source_row":' + w[SOURCE_ROW].astype(str) + ',"sha256":' + sha_json + "}"
+    )
+
+
+def row_hash(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit fingerprint per row (deterministic across processes), as int64."""
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
+
+
+def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
+    """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key)."""
+    cols = golden_columns(spec)
+    if versions.empty:
+        return pd.DataFrame(columns=cols)
+    key, attrs = list(spec.key), list(spec.attributes)
+    v = versions.reset_index(drop=True)
+    v["_kid"] = v.groupby(key, sort=False).ngroup()
+    days = v[["_kid", PARTITION]].drop_duplicates().rename(columns={PARTITION: "_day"})
+    c = days.merge(v, on="_kid")
+    c = c[c[PARTITION] <= c["_day"]]
+    # each source's newest version as of each day
+    c = c.sort_values(
+        ["_kid", "_day", DATASET, ROLE, UPDATED_AT, PARTITION, SOURCE_ROW], na_position="first", kind="stable"
+    )
+    cur = c.drop_duplicates(["_kid", "_day", DATASET, ROLE], keep="last")
+    grp = ["_kid", "_day"]
+    out = cur.drop_duplicates(grp)[[*grp, *key]].set_index(grp)
+    out[PLACEHOLDER] = cur.groupby(grp)[REFERENCE].all()
+    pieces: list[pd.Series] = []
+    by_priority: dict[tuple[str, ...], list[str]] = {}
+    for a in attrs:
+        by_priority.setdefault(spec.priority_of(a), []).append(a)
+    for priority, group in by_priority.items():
+        rank = cur[DATASET].map({ds: i for i, ds in enumerate(priority)}).fillna(len(priority))
+        ranked = cur.assign(_ref=cur[REFERENCE].astype(int), _rank=rank).sort_values(
+            [*grp, "_ref", "_rank", UPDATED_AT, PARTITION, DATASET, ROLE, SOURCE_ROW],
+            ascending=[True, True, True, True, False, False, True, True, False],
+            na_position="last",
+            kind="stable",
+        )
+        for a in group:
+            w = ranked[ranked[a].notna()].drop_duplicates(grp).set_index(grp)
+            out[a] = w[a].reindex(out.index)
+            piece = _provenance_piece(a, w).reindex(out.index)
+            pieces.append(piece.fillna(f'"{a}":null'))
+    out[PROVENANCE] = ("{" + pd.concat(pieces, axis=1).agg(",".join, axis=1) + "}") if pieces else "{}"
+    out = out.reset_index().sort_values(grp, kind="stable")
+    for a in attrs:  # reindexing may have lost the canonical dtype of an all-null attribute
+        out[a] = CANON[spec.columns[a]](out[a])
+    # a new version only where something changed
+    content = row_hash(out[[*attrs, PLACEHOLDER, PROVENANCE]])
+    kid = out["_kid"].to_numpy()
+    keep = np.ones(len(out), dtype=bool)
+    keep[1:] = (content[1:] != content[:-1]) | (kid[1:] != kid[:-1])
+    out = out[keep].rename(columns={"_day": VALID_FROM})
+    out[VALID_TO] = out.groupby("_kid")[VALID_FROM].shift(-1)
+    out[VALID_TO] = out[VALID_TO].where(out[VALID_TO].notna(), None).astype(object)
+    out = out[[c for c in cols if c != RECORD_HASH]].reset_index(drop=True)
+    out[RECORD_HASH] = row_hash(out)
+    return out[cols]

@@ -1,0 +1,220 @@
+"""Merge one standardised (dataset, partition) into the base databases: one transaction, idempotent, bulk.
+
+For every base table the dataset feeds (in sorted order):
+
+1. the partition's previous versions of that table are deleted and the new ones staged and inserted
+   (``<t>_source_version``, keyed by (key, dataset, role, partition)): re-merging replaces exactly them;
+2. the touched keys (keys of the old and the new versions) are staged; on PostgreSQL a per-table advisory lock is
+   taken here, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
+3. every delivered version of the touched keys is read back, their golden SCD2 history recomputed in pandas
+   (``golden.compute_golden``), compared with the stored history by fingerprint, and only the keys whose history
+   changed are deleted and re-inserted (staging + set-based SQL).
+
+SQLite: the whole merge runs under ``BEGIN IMMEDIATE`` (one writer at a time). PostgreSQL: READ COMMITTED with
+an advisory lock per (dataset, partition) and per table. Either way a failure anywhere rolls everything back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from jilin_pipelines.base import bulk
+from jilin_pipelines.base.config import BaseConfig, TableSpec, base_config
+from jilin_pipelines.base.golden import (
+    canonical,
+    compute_golden,
+    delivered_versions,
+    golden_columns,
+    version_columns,
+    version_types,
+)
+from jilin_pipelines.base.schema import DATASET, PARTITION, RECORD_HASH, VALID_FROM, version_table_name
+from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.quality import layout
+
+StepHook = Callable[[str, str], None]
+"""Called as ``hook(table, step)`` after each step of a merge (``versions_deleted``, ``versions_written``,
+``golden_deleted``, ``golden_written``); an exception it raises aborts and rolls back the merge."""
+
+
+@dataclass
+class TableStats:
+    versions: int = 0  # delivered versions written for this partition
+    inserted: int = 0  # keys that had no golden record before
+    updated: int = 0  # keys whose golden history changed
+    unchanged: int = 0  # touched keys whose golden history is identical
+    deleted: int = 0  # keys left with no delivered version at all (a partition re-delivered without them)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class MergeStats:
+    dataset: str
+    partition: date
+    tables: dict[str, TableStats] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-safe: ``{"dataset", "partition", "tables": {table: {versions, inserted, updated, unchanged, deleted}}}``."""
+        return {
+            "dataset": self.dataset,
+            "partition": self.partition.isoformat(),
+            "tables": {t: s.as_dict() for t, s in sorted(self.tables.items())},
+        }
+
+
+def _lock_key(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def advisory_lock(conn: sa.Connection, name: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("jilin_base:" + name)})
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction; on SQLite taken with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA busy_timeout = 120000")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _as_date(partition: date | str) -> date:
+    if isinstance(partition, str):
+        return date.fromisoformat(partition)
+    if hasattr(partition, "date") and callable(partition.date):  # datetime / Timestamp
+        return partition.date()
+    return partition
+
+
+def _check_frame(dataset_id: str, partition: date, frame: pd.DataFrame) -> None:
+    missing = [c for c in (layout.SOURCE_ROW, layout.SOURCE_SHA256) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{dataset_id} {partition}: the frame lacks the bookkeeping columns {missing}")
+    if layout.PARTITION in frame.columns and len(frame):
+        days = set(pd.to_datetime(frame[layout.PARTITION]).dt.date.unique())
+        if days != {partition}:
+            raise ValueError(f"{dataset_id}: the frame's {layout.PARTITION} is {sorted(days)}, not {partition}")
+
+
+def merge_partition(
+    engine: sa.Engine,
+    dataset_id: str,
+    partition: date | str,
+    frame: pd.DataFrame,
+    *,
+    on_step: StepHook | None = None,
+    config: BaseConfig | None = None,
+) -> MergeStats:
+    """Merge one standardised partition (``quality/layout.py`` contract) into every base table it feeds.
+
+    Idempotent (merging the same frame again changes nothing), order-independent (the result depends only on the
+    set of partitions merged), atomic (one transaction). Returns per-table counts.
+    """
+    config = config or base_config()
+    partition = _as_date(partition)
+    entry = catalogue().entry(dataset_id)
+    _check_frame(dataset_id, partition, frame)
+    tables = config.tables_fed_by(dataset_id)
+    new = {t: delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame) for t in tables}
+    stats = MergeStats(dataset_id, partition)
+    with write_transaction(engine) as conn:
+        advisory_lock(conn, f"{dataset_id}|{partition.isoformat()}")
+        for t in tables:
+            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new[t], on_step)
+    return stats
+
+
+def _merge_table(
+    conn: sa.Connection,
+    spec: TableSpec,
+    dataset_id: str,
+    partition: date,
+    new: pd.DataFrame,
+    on_step: StepHook | None,
+) -> TableStats:
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(spec.name, name)
+
+    q = lambda c: bulk.q(conn, c)  # noqa: E731
+    key = list(spec.key)
+    vt = version_table_name(spec.name)
+    where_partition = f"{q(DATASET)} = :ds AND {q(PARTITION)} = :p"
+    params = {"ds": dataset_id, "p": partition.isoformat()}
+    if conn.dialect.name == "postgresql":
+        where_partition = f"{q(DATASET)} = :ds AND {q(PARTITION)} = CAST(:p AS DATE)"
+
+    # 1. replace this partition's delivered versions
+    old_keys = bulk.read_frame(
+        conn, f"SELECT DISTINCT {bulk.cols_sql(conn, key)} FROM {q(vt)} WHERE {where_partition}", key, params
+    )
+    conn.execute(sa.text(f"DELETE FROM {q(vt)} WHERE {where_partition}"), params)
+    step("versions_deleted")
+    stats = TableStats(versions=bulk.bulk_insert(conn, vt, new[version_columns(spec)]))
+    step("versions_written")
+
+    # 2. the touched keys
+    touched = pd.concat([canonical(old_keys, spec.columns), new[key]], ignore_index=True).drop_duplicates()
+    if touched.empty:
+        return stats
+    keys_tmp = bulk.stage_frame(conn, "jlbase_keys", spec.name, touched)
+    advisory_lock(conn, "table:" + spec.name)
+
+    # 3. recompute the golden history of the touched keys from all their delivered versions
+    vcols = version_columns(spec)
+    versions = bulk.read_frame(
+        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(vt)} WHERE {bulk.key_match(conn, key, keys_tmp)}", vcols
+    )
+    golden = compute_golden(spec, canonical(versions, version_types(spec)))
+    old_cols = [*key, VALID_FROM, RECORD_HASH]
+    old = bulk.read_frame(
+        conn,
+        f"SELECT {bulk.cols_sql(conn, old_cols)} FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, keys_tmp)}",
+        old_cols,
+    )
+    old = canonical(old, {**spec.columns, VALID_FROM: "date"})
+    bulk.drop_stage(conn, keys_tmp)
+
+    # 4. which keys' histories changed
+    both = old.merge(golden[old_cols], on=old_cols, how="outer", indicator=True)
+    changed = both.loc[both["_merge"] != "both", key].drop_duplicates()
+    old_keys_set = old[key].drop_duplicates()
+    new_keys_set = golden[key].drop_duplicates()
+    flag = changed.merge(old_keys_set.assign(_old=True), on=key, how="left").merge(
+        new_keys_set.assign(_new=True), on=key, how="left"
+    )
+    was, now = flag["_old"].eq(True), flag["_new"].eq(True)
+    stats.inserted = int((~was & now).sum())
+    stats.updated = int((was & now).sum())
+    stats.deleted = int((was & ~now).sum())
+    present = pd.concat([old_keys_set, new_keys_set], ignore_index=True).drop_duplicates()
+    stats.unchanged = int(len(present) - len(changed))
+    if changed.empty:
+        return stats
+
+    # 5. replace the changed keys' golden versions
+    changed_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, changed)
+    conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, changed_tmp)}")
+    step("golden_deleted")
+    rows = golden.merge(changed, on=key, how="inner")[golden_columns(spec)]
+    bulk.bulk_insert(conn, spec.name, rows)
+    bulk.drop_stage(conn, changed_tmp)
+    step("golden_written")
+    return stats
