@@ -88,3 +88,12 @@ def test_standards_import_nothing_else_of_ours_and_no_dagster():
                 names = [node.module or ""] if node.level == 0 else []
             for name in names:
                 assert not name.startswith(("dagster", "jilin_pipelines")), f"{path.name} imports {name}"
+
+
+def test_a_repeated_index_is_kept_as_it_is():
+    # e.g. the ID numbers of a household list exploded to one row per member, indexed by the application
+    values = pd.Series(["11010519491231002x", "110105491231002", None], index=[7, 7, 8], dtype="string")
+    result = validate_resident_id(values)
+    assert list(result.value.index) == [7, 7, 8] and list(result.derived.index) == [7, 7, 8]
+    assert result.repair.fillna("").tolist() == ["case", "legacy_15", ""]
+    assert result.derived["sex"].fillna("").tolist() == ["2", "2", ""]
