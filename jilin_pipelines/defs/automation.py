@@ -256,9 +256,15 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
-def _innermost_message(error) -> str:
-    """The message of the innermost cause: the user's exception rather than Dagster's wrapper around it."""
-    while error is not None and getattr(error, "cause", None) is not None:
+def _user_message(error) -> str:
+    """The message of the user's exception: Dagster's wrappers around it (``Dagster…Error`` with a cause) are
+    skipped, and what the user's exception was raised from is not: its message is the one meant for people."""
+    while (
+        error is not None
+        and error.cause is not None
+        and error.cls_name
+        and error.cls_name.startswith("Dagster")
+    ):
         error = error.cause
     return _first_line(getattr(error, "message", None))
 
@@ -295,7 +301,7 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict:
         failed_steps.append(event.step_key)
         datasets += step_assets.get(event.step_key, [])
         data = event.event_specific_data
-        reason = _innermost_message(getattr(data, "error", None)) or _first_line(event.message)
+        reason = _user_message(getattr(data, "error", None)) or _first_line(event.message)
         if reason and reason not in reasons:
             reasons.append(reason)
     if not failed_steps:  # the run failed outside any step (launch, resources, a killed process)
