@@ -198,7 +198,7 @@ _ID = r"(?<![\dA-Za-z])(?:\d{17}[\dXx]|\d{15})(?![\dA-Za-z])"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUW-Y]"
 _USCC = rf"(?<![\dA-Za-z]){_USCC_CHAR}{{2}}\d{{6}}{_USCC_CHAR}{{10}}(?![\dA-Za-z])"
 _PHONE = r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"
-_VALUE_END = r"\s,;，；、。)\]}>'\"“”‘’"
+_VALUE_END = r"\s,;:|，；：、。)\]}>'\"“”‘’"
 
 
 @cache
