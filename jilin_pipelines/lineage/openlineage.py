@@ -273,7 +273,7 @@ def _mask_opt(text: str | None) -> str | None:
 
 
 class Field(NamedTuple):
-    """A field of a dataset's schema; a plain ``(name, type, description)`` tuple works as well."""
+    """A field of a dataset's schema; a plain ``(name, type, description)`` tuple or a name works as well."""
 
     name: str
     type: str | None = None
@@ -329,7 +329,7 @@ class DatasetRef:
     def __post_init__(self) -> None:
         if not self.namespace or not self.name:
             raise ValueError(f"a dataset needs a namespace and a name: {self.namespace!r}, {self.name!r}")
-        object.__setattr__(self, "fields", tuple(Field(*f) for f in self.fields))
+        object.__setattr__(self, "fields", tuple(Field(f) if isinstance(f, str) else Field(*f) for f in self.fields))
         object.__setattr__(
             self,
             "column_lineage",
@@ -562,6 +562,7 @@ _DATE_TIME = re.compile(
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$")
 
 
+@cache
 def _format_checker():
     """``date-time`` (RFC 3339, with offset), ``uri`` (absolute, RFC 3986 shape) and ``uuid``, stdlib only.
 
@@ -578,7 +579,7 @@ def _format_checker():
             return True
         if not _DATE_TIME.match(value):
             return False
-        datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))  # a real day and time
+        datetime.fromisoformat(f"{value[:10]}T{value[11:]}".upper().replace("Z", "+00:00"))  # a real day and time
         return True
 
     @checker.checks("uri")
@@ -690,6 +691,9 @@ def _facet_problems(event: Mapping[str, Any], spec: _Spec) -> list[str]:
                 continue  # the envelope's validation reports it
             doc_id, _, pointer = url.partition("#")
             if doc_id == spec.core_id:  # a custom facet typed only by a base facet of the core spec
+                base = pointer.rsplit("/", 1)[-1]
+                if base not in kinds:
+                    problems.append(f"at {at}: _schemaURL {url!r} is not one of {' or '.join(kinds)}")
                 problems += _problems({"$ref": url}, facet, spec, [*where, name])
                 continue
             doc = spec.facet_roots.get(doc_id)

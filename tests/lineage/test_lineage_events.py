@@ -190,6 +190,10 @@ BROKEN = {
     "assertion success not a boolean": (
         lambda e: _facets(e, OUT + ["dataQualityAssertions", "assertions", 0]).update(success="yes"),
         "at outputs[0].facets.dataQualityAssertions.assertions[0].success: 'yes' is not of type 'boolean'"),
+    "custom facet typed as a job facet among run facets": (
+        _set(["run", "facets", "jilin_purpose"], "_schemaURL",
+             "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobFacet"),
+        "at run.facets.jilin_purpose: _schemaURL"),
     "unknown facet schema": (
         _set(OUT + ["schema"], "_schemaURL", "https://example.org/MyFacet.json#/$defs/MyFacet"),
         "names no schema of the local spec"),
@@ -222,6 +226,31 @@ def test_broken_events_fail_validation_with_a_readable_message(spec_dir, case):
     with pytest.raises(LineageValidationError) as raised:
         validate_event(event, spec_dir)
     assert expected in str(raised.value), str(raised.value)
+
+
+def test_a_custom_facet_typed_by_the_core_spec_validates(spec_dir):
+    event = asset_event("raw", "START")
+    event["run"]["facets"]["jilin_delivery"] = {
+        "_producer": "urn:jilin-pipelines:test", "_schemaURL": f"{ol.OPENLINEAGE_SPEC_ID}#/$defs/RunFacet", "day": "x"}
+    validate_event(event, spec_dir)
+    del event["run"]["facets"]["jilin_delivery"]["_producer"]
+    with pytest.raises(LineageValidationError, match="jilin_delivery: '_producer' is a required property"):
+        validate_event(event, spec_dir)
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("2025-06-03T02:05:00Z", True), ("2025-06-03t02:05:00.5+08:00", True), ("2025-06-03 02:05:00-05:00", True),
+    ("2025-06-03T02:05:00", False), ("2025-02-30T02:05:00Z", False), ("2025-06-03T25:05:00Z", False),
+    ("yesterday", False),
+])
+def test_event_times_are_checked_as_rfc3339(spec_dir, value, ok):
+    event = asset_event("raw", "START")
+    event["eventTime"] = value
+    if ok:
+        validate_event(event, spec_dir)
+    else:
+        with pytest.raises(LineageValidationError, match="at eventTime"):
+            validate_event(event, spec_dir)
 
 
 def test_facet_schema_urls_are_the_local_specs(spec_dir):
