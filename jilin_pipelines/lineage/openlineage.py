@@ -37,7 +37,7 @@ fields), ``dataQualityAssertions`` (the checks run on the data: the spec's facet
 the checks were run on, as a dataset facet), ``version`` when known and, on outputs,
 ``outputStatistics`` (row count). The run carries ``parent`` (the scenario job's run), ``jilin_purpose``
 (custom: ``scenario``, ``purpose``, ``legal_basis``; its JSON schema ships beside this module,
-``facets/JilinPurposeRunFacet.json``), ``nominalTime`` (the partition day, Asia/Shanghai) and, on FAIL,
+``JilinPurposeRunFacet.json``), ``nominalTime`` (the partition day, Asia/Shanghai) and, on FAIL,
 ``errorMessage``. The job carries ``jobType`` (BATCH, DAGSTER, ASSET).
 
 Privacy
@@ -118,7 +118,8 @@ FACET_SCHEMA_URLS = {
     "nominalTime": f"{_OL_FACETS}/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet",
     "jobType": f"{_OL_FACETS}/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
 }
-OWN_FACETS_DIR = Path(__file__).parent / "facets"
+OWN_FACETS_DIR = Path(__file__).parent  # *Facet.json beside this module: package data, found without a subpackage
+OWN_FACET_GLOB = "*Facet.json"
 JILIN_PURPOSE_SCHEMA_URL = (
     "urn:jilin-pipelines:openlineage:facets:1-0-0:JilinPurposeRunFacet.json#/$defs/JilinPurposeRunFacet"
 )
@@ -620,7 +621,7 @@ def _spec(spec_dir: str) -> _Spec:
         raise LineageValidationError([f"no OpenLineage.json in {root} (the spec directory)"])
     core = _load_json(core_file)
     documents = [core]
-    facet_files = sorted((root / "facets").glob("*.json")) + sorted(OWN_FACETS_DIR.glob("*.json"))
+    facet_files = sorted((root / "facets").glob("*.json")) + sorted(OWN_FACETS_DIR.glob(OWN_FACET_GLOB))
     documents += [_load_json(p) for p in facet_files]
     registry = Registry()
     facet_roots: dict[str, dict] = {}
@@ -732,7 +733,7 @@ def validate_event(event: Mapping[str, Any], spec_dir: str | os.PathLike[str]) -
     ``spec_dir`` holds ``OpenLineage.json`` and ``facets/*.json``; nothing is fetched from the network. The
     event is checked against ``OpenLineage.json`` (whose RunEvent definition gives the readable messages),
     its ``schemaURL`` must name that spec, and every facet is checked against the schema its ``_schemaURL``
-    names (the spec's facets and this package's own, ``lineage/facets/*.json``), under the facet key that
+    names (the spec's facets and this package's own, ``lineage/*Facet.json``), under the facet key that
     schema defines, in a place its base facet allows (a run facet among the run's facets, ...).
     """
     spec = _spec(str(Path(spec_dir).resolve()))

@@ -258,7 +258,7 @@ def test_event_times_are_checked_as_rfc3339(spec_dir, value, ok):
 def test_facet_schema_urls_are_the_local_specs(spec_dir):
     """Every _schemaURL the builder writes names a schema file of the spec copy (or ours) and a definition in it."""
     ids = {}
-    for path in [*sorted((spec_dir / "facets").glob("*.json")), *sorted(ol.OWN_FACETS_DIR.glob("*.json"))]:
+    for path in [*sorted((spec_dir / "facets").glob("*.json")), *sorted(ol.OWN_FACETS_DIR.glob(ol.OWN_FACET_GLOB))]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         ids[doc["$id"]] = doc
     for key, url in ol.FACET_SCHEMA_URLS.items():
