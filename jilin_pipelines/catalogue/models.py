@@ -83,6 +83,9 @@ class FieldSpec(Strict):
     maximum: float | None = None
     id_type_field: str | None = Field(None, description="for party_id: the field saying A (resident ID) or B (USCC)")
     future_allowed: bool = Field(False, description="a date that may lie after the delivery day (ends of validity)")
+    matches_id_of: str | None = Field(
+        None, description="sex or birth date that must agree with this resident-ID field (a consistency warning)"
+    )
     severity: Severity = Severity.block
 
     @model_validator(mode="after")
@@ -178,8 +181,10 @@ class Dataset(Strict):
         if self.updated_field is not None and self.updated_field not in names:
             raise ValueError(f"updated_field {self.updated_field!r} is not one of the fields")
         for f in self.fields:
-            if f.id_type_field is not None and f.id_type_field not in names:
-                raise ValueError(f"field {f.name!r}: id_type_field {f.id_type_field!r} is not one of the fields")
+            for attr in ("id_type_field", "matches_id_of"):
+                other = getattr(f, attr)
+                if other is not None and other not in names:
+                    raise ValueError(f"field {f.name!r}: {attr} {other!r} is not one of the fields")
         if self.sharing_class is SharingClass.conditional and not self.allowed_purposes:
             raise ValueError("a conditionally shared dataset must list its allowed_purposes")
         return self

@@ -1,0 +1,117 @@
+"""Great Expectations suites built from the catalogue's rules, run in-process on the check frame.
+
+One ephemeral GX context per process (progress bars off), one suite and validation definition per dataset,
+created on first use. Failing rows come from GX's ``unexpected_index_list`` (COMPLETE result format): the
+check frame carries a RangeIndex, so the indices are row positions. No second pass in pandas.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from jilin_pipelines.quality.rules import Checked, Rule
+
+RESULT_FORMAT = {"result_format": "COMPLETE"}
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    success: bool
+    element_count: int
+    unexpected_count: int
+    unexpected_percent: float
+    unexpected_rows: np.ndarray  # positions in the check frame
+
+
+@cache
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def _expectation(rule: Rule):
+    import great_expectations as gx
+
+    meta = {"rule": rule.id, "dimension": rule.dimension.value, "severity": rule.severity.value}
+    column = rule.column
+    if rule.expectation == "not_null":
+        return gx.expectations.ExpectColumnValuesToNotBeNull(column=column, meta=meta)
+    if rule.expectation == "in_set":
+        return gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=rule.kwargs["value_set"], meta=meta)
+    if rule.expectation == "true":
+        return gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=[True], meta=meta)
+    if rule.expectation == "match_regex":
+        return gx.expectations.ExpectColumnValuesToMatchRegex(column=column, regex=rule.kwargs["regex"], meta=meta)
+    if rule.expectation == "between":
+        return gx.expectations.ExpectColumnValuesToBeBetween(
+            column=column, min_value=rule.kwargs["min_value"], max_value=rule.kwargs["max_value"], meta=meta
+        )
+    raise ValueError(f"rule {rule.id}: unknown expectation {rule.expectation!r}")
+
+
+_validations: dict[tuple[str, tuple[Rule, ...]], object] = {}
+
+
+def _validation(name: str, rules: tuple[Rule, ...]):
+    """The dataset's validation definition (suite + whole-dataframe batch), built once per process."""
+    key = (name, rules)
+    if key not in _validations:
+        import great_expectations as gx
+
+        context = _context()
+        suffix = f"{name}_{len(_validations)}"
+        source = context.data_sources.add_pandas(f"source_{suffix}")
+        batch = source.add_dataframe_asset(f"asset_{suffix}").add_batch_definition_whole_dataframe("delivery")
+        suite = context.suites.add(gx.ExpectationSuite(f"suite_{suffix}", expectations=[_expectation(r) for r in rules]))
+        _validations[key] = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"validation_{suffix}", data=batch, suite=suite)
+        )
+    return _validations[key]
+
+
+def _gx_frame(checked: Checked) -> pd.DataFrame:
+    """The check frame as GX reads it: a RangeIndex, plain numpy floats for numbers."""
+    frame = checked.frame.reset_index(drop=True)
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, (pd.Float64Dtype, pd.Int64Dtype)):
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def validate(name: str, checked: Checked) -> list[RuleResult]:
+    """Run the dataset's expectations on its check frame; one result per rule, in rule order."""
+    if checked.frame.empty:
+        return [RuleResult(r, True, 0, 0, 0.0, np.empty(0, dtype=np.int64)) for r in checked.rules]
+    run = _validation(name, tuple(checked.rules)).run(
+        batch_parameters={"dataframe": _gx_frame(checked)}, result_format=RESULT_FORMAT
+    )
+    by_rule = {r.expectation_config.meta["rule"]: r for r in run.results}
+    results = []
+    for rule in checked.rules:
+        outcome = by_rule[rule.id]
+        if outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{name}: expectation for rule {rule.id} raised: {outcome.exception_info}")
+        res = outcome.result
+        rows = np.asarray(res.get("unexpected_index_list") or [], dtype=np.int64)
+        results.append(
+            RuleResult(
+                rule=rule,
+                success=bool(outcome.success),
+                element_count=int(res.get("element_count") or 0),
+                unexpected_count=int(res.get("unexpected_count") or 0),
+                unexpected_percent=float(res.get("unexpected_percent") or 0.0),
+                unexpected_rows=rows,
+            )
+        )
+    return results
