@@ -60,13 +60,18 @@ def _nulls(n: int, index: pd.Index) -> pd.Series:
 
 
 def canon_string(s: pd.Series) -> pd.Series:
-    if s.dtype != object:
-        mask = s.notna()
-        s = s.astype(object).where(mask, None)
-        s[mask] = s[mask].astype(str)
-        return s
-    out = s.where(s.notna(), None)
-    return out.where(out != "", None)
+    if s.dtype == object:
+        arr = s.to_numpy()
+    else:
+        arr = s.to_numpy(dtype=object, na_value=None)
+        if not (pd.api.types.is_string_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype)):
+            arr = np.array([None if x is None else str(x) for x in arr], dtype=object)
+    mask = pd.isna(arr)
+    mask |= arr == ""
+    if mask.any():
+        arr = arr.copy()
+        arr[mask] = None
+    return pd.Series(arr, index=s.index, dtype=object)
 
 
 def canon_date(s: pd.Series) -> pd.Series:
@@ -221,19 +226,28 @@ def delivered_versions(
 # ---------------------------------------------------------------------------------------------- versions -> golden
 
 
-def _provenance_piece(attr: str, w: pd.DataFrame) -> pd.Series:
-    """``"attr":{...}`` for each winning row of ``w``."""
-    sha = w[SOURCE_SHA256].fillna("\x00")
+def _source_json(v: pd.DataFrame) -> pd.Series:
+    """The provenance object of each version row: ``{"dataset", "role", "partition", "source_row", "sha256"}``."""
+    sha = v[SOURCE_SHA256].fillna("\x00")
     sha_json = sha.map({u: ("null" if u == "\x00" else json.dumps(u)) for u in sha.unique()})
     return (
-        f'"{attr}":{{"dataset":"' + w[DATASET] + '","role":"' + w[ROLE] + '","partition":"' + w[PARTITION]
-        + '","source_row":' + w[SOURCE_ROW].astype(str) + ',"sha256":' + sha_json + "}"
+        '{"dataset":"' + v[DATASET] + '","role":"' + v[ROLE] + '","partition":"' + v[PARTITION]
+        + '","source_row":' + v[SOURCE_ROW].astype(str) + ',"sha256":' + sha_json + "}"
     )
 
 
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit fingerprint per row (deterministic across processes), as int64."""
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
+
+
+def _first_per_group(group: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by ``group``: (groups, row positions) of the first row of each group where ``mask`` holds."""
+    idx = np.flatnonzero(mask)
+    g = group[idx]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    return g[first], idx[first]
 
 
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
@@ -245,45 +259,70 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     v = versions.reset_index(drop=True)
     v["_kid"] = v.groupby(key, sort=False).ngroup()
     days = v[["_kid", PARTITION]].drop_duplicates().rename(columns={PARTITION: "_day"})
-    c = days.merge(v, on="_kid")
-    c = c[c[PARTITION] <= c["_day"]]
+    if len(days) == v["_kid"].nunique():  # every key delivered on one day only: no history to unfold
+        c = v.assign(_day=v[PARTITION])
+    else:
+        c = days.merge(v, on="_kid")
+        c = c[c[PARTITION] <= c["_day"]]
     # each source's newest version as of each day
     c = c.sort_values(
         ["_kid", "_day", DATASET, ROLE, UPDATED_AT, PARTITION, SOURCE_ROW], na_position="first", kind="stable"
     )
-    cur = c.drop_duplicates(["_kid", "_day", DATASET, ROLE], keep="last")
-    grp = ["_kid", "_day"]
-    out = cur.drop_duplicates(grp)[[*grp, *key]].set_index(grp)
-    out[PLACEHOLDER] = cur.groupby(grp)[REFERENCE].all()
-    pieces: list[pd.Series] = []
+    cur = c.drop_duplicates(["_kid", "_day", DATASET, ROLE], keep="last").reset_index(drop=True)
+    kid, day = cur["_kid"].to_numpy(), cur["_day"].to_numpy()
+    newgroup = np.ones(len(cur), dtype=bool)
+    newgroup[1:] = (kid[1:] != kid[:-1]) | (day[1:] != day[:-1])
+    group = np.cumsum(newgroup) - 1  # (key, day) number, in sorted order
+    heads = np.flatnonzero(newgroup)
+    n = len(heads)
+    out = pd.DataFrame({"_kid": kid[heads], VALID_FROM: day[heads]})
+    for k in key:
+        out[k] = cur[k].to_numpy()[heads]
+    out[PLACEHOLDER] = np.logical_and.reduceat(cur[REFERENCE].to_numpy(dtype=bool), heads) if n else []
+    src = _source_json(cur).to_numpy(dtype=object)
     by_priority: dict[tuple[str, ...], list[str]] = {}
     for a in attrs:
         by_priority.setdefault(spec.priority_of(a), []).append(a)
-    for priority, group in by_priority.items():
+    pieces: dict[str, np.ndarray] = {}
+    for priority, group_attrs in by_priority.items():
         rank = cur[DATASET].map({ds: i for i, ds in enumerate(priority)}).fillna(len(priority))
-        ranked = cur.assign(_ref=cur[REFERENCE].astype(int), _rank=rank).sort_values(
-            [*grp, "_ref", "_rank", UPDATED_AT, PARTITION, DATASET, ROLE, SOURCE_ROW],
-            ascending=[True, True, True, True, False, False, True, True, False],
-            na_position="last",
-            kind="stable",
+        order = (
+            cur.assign(_g=group, _ref=cur[REFERENCE].astype(int), _rank=rank)
+            .sort_values(
+                ["_g", "_ref", "_rank", UPDATED_AT, PARTITION, DATASET, ROLE, SOURCE_ROW],
+                ascending=[True, True, True, False, False, True, True, False],
+                na_position="last",
+                kind="stable",
+            )
+            .index.to_numpy()
         )
-        for a in group:
-            w = ranked[ranked[a].notna()].drop_duplicates(grp).set_index(grp)
-            out[a] = w[a].reindex(out.index)
-            piece = _provenance_piece(a, w).reindex(out.index)
-            pieces.append(piece.fillna(f'"{a}":null'))
-    out[PROVENANCE] = ("{" + pd.concat(pieces, axis=1).agg(",".join, axis=1) + "}") if pieces else "{}"
-    out = out.reset_index().sort_values(grp, kind="stable")
-    for a in attrs:  # reindexing may have lost the canonical dtype of an all-null attribute
-        out[a] = CANON[spec.columns[a]](out[a])
+        g_sorted = group[order]
+        for a in group_attrs:
+            values = cur[a].to_numpy()[order]
+            g, pos = _first_per_group(g_sorted, ~pd.isna(values))
+            col = np.full(n, None, dtype=object)
+            col[g] = values[pos]
+            out[a] = CANON[spec.columns[a]](pd.Series(col))
+            piece = np.full(n, f'"{a}":null', dtype=object)
+            piece[g] = f'"{a}":' + src[order[pos]]
+            pieces[a] = piece
+    if pieces:
+        joined = pieces[attrs[0]]
+        for a in attrs[1:]:
+            joined = joined + "," + pieces[a]
+        out[PROVENANCE] = "{" + joined + "}"
+    else:
+        out[PROVENANCE] = "{}"
     # a new version only where something changed
     content = row_hash(out[[*attrs, PLACEHOLDER, PROVENANCE]])
-    kid = out["_kid"].to_numpy()
+    okid = out["_kid"].to_numpy()
     keep = np.ones(len(out), dtype=bool)
-    keep[1:] = (content[1:] != content[:-1]) | (kid[1:] != kid[:-1])
-    out = out[keep].rename(columns={"_day": VALID_FROM})
-    out[VALID_TO] = out.groupby("_kid")[VALID_FROM].shift(-1)
-    out[VALID_TO] = out[VALID_TO].where(out[VALID_TO].notna(), None).astype(object)
-    out = out[[c for c in cols if c != RECORD_HASH]].reset_index(drop=True)
+    keep[1:] = (content[1:] != content[:-1]) | (okid[1:] != okid[:-1])
+    out = out[keep].reset_index(drop=True)
+    nxt = out[VALID_FROM].shift(-1)
+    last = np.ones(len(out), dtype=bool)
+    last[:-1] = out["_kid"].to_numpy()[1:] != out["_kid"].to_numpy()[:-1]
+    out[VALID_TO] = nxt.where(~last, None).astype(object)
+    out = out[[c for c in cols if c != RECORD_HASH]]
     out[RECORD_HASH] = row_hash(out)
     return out[cols]
