@@ -173,9 +173,14 @@ def home_division(id_code: str, rng_value: float) -> str:
     if id_code in RETIRED_SUCCESSORS:
         return RETIRED_SUCCESSORS[id_code]
     if id_code.endswith("00"):
-        pool = [c for c in current_counties() if c[:4] == id_code[:4]]
+        pool = counties_of(id_code[:4])
         return pool[int(rng_value * len(pool)) % len(pool)]
     return id_code
+
+
+@lru_cache(maxsize=None)
+def counties_of(prefecture: str) -> tuple[str, ...]:
+    return tuple(c for c in current_counties() if c[:4] == prefecture)
 
 
 def county_name(code: str) -> str:

@@ -106,6 +106,7 @@ def generate(
     manifest: list[pd.DataFrame] = []
     incons: list[pd.DataFrame] = []
     carried: dict[str, pd.DataFrame] = {}
+    done = False
     try:
         for d in range(days):
             day = start + timedelta(days=d)
@@ -177,8 +178,9 @@ def generate(
                 _write_clean(clean_writers, gt / "clean" / f"{dataset}.parquet", clean)
                 summary.rows.setdefault(dataset, {})[day.isoformat()] = len(delivered)
                 say(f"{day} {dataset}: {len(delivered)} rows")
+        done = True
     finally:
-        db.close()
+        db.close(index=done)
         for w in clean_writers.values():
             w.close()
     summary.files += 1  # the exchange database
@@ -212,8 +214,10 @@ def _db_order(frame: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:
     point (= SQLite's byte-wise BINARY collation on UTF-8), ties in insertion order."""
     if not len(frame):
         return np.zeros(0, dtype=np.int64)
-    keyed = pd.DataFrame({k: frame[k].astype(object) for k in keys}).reset_index(drop=True)
-    return keyed.sort_values(list(keys), na_position="first", kind="stable").index.to_numpy(dtype=np.int64)
+    # null -> "" sorts before any value ("\x01" + text); numpy's fixed-width unicode compares code points
+    cols = [np.where(frame[k].isna().to_numpy(), "", "\x01" + frame[k].fillna("").astype(str).to_numpy(dtype=object)).astype(str)
+            for k in keys]
+    return np.lexsort(cols[::-1]).astype(np.int64)
 
 
 def _write_file(out: Path, spec: DatasetSpec, ymd: str, frame: pd.DataFrame, problem: str | None) -> None:

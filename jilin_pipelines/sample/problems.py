@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.ids import USCC_ALPHABET, id_check_digits
+from jilin_pipelines.sample.ids import USCC_ALPHABET
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _one(problem: str, v: str, field: Field, r: float, k: int, day: date, utf8: 
         else:
             birth = _future_date(day, r).strftime("%Y%m%d")
         body = v[:6] + birth + v[14:17]
-        return body + str(id_check_digits(np.array([int(body)]))[0])
+        return body + _id_check(body)
     if problem == "uscc_wrong_check_char":
         wrong = [c for c in USCC_ALPHABET if c != v[17]]
         return v[:17] + wrong[k % len(wrong)]
@@ -313,6 +313,14 @@ def _one(problem: str, v: str, field: Field, r: float, k: int, day: date, utf8: 
         x = field.absurd * (1 + r * 9)
         return _fmt_amount(x if "." in v else round(x))  # integers stay integers
     raise ValueError(problem)
+
+
+def _id_check(body: str) -> str:
+    """GB 11643 check character of a 17-digit body (one value: plain Python is faster than numpy here)."""
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 
 
 def _fmt_amount(x: float) -> str:

@@ -255,11 +255,13 @@ class World:
         serial = np.where(plate_type == "51", digits5 + nev_letter, serial)
         return (prefix + serial).astype(object)
 
-    def _unique_plates(self, rng, division, plate_type, taken: set[tuple[str, str]]) -> np.ndarray:
+    def _unique_plates(self, rng, division, plate_type, taken: pd.Series | None = None) -> np.ndarray:
+        """Plates unique per plate type, also against ``taken`` ("plate|type" keys)."""
         plates = self._plates(rng, division, plate_type)
+        taken = pd.Series([], dtype=object) if taken is None else taken
         for _ in range(100):
             key = pd.Series(plates + "|" + plate_type)
-            dup = key.duplicated().to_numpy() | key.isin({f"{a}|{b}" for a, b in taken}).to_numpy()
+            dup = key.duplicated().to_numpy() | key.isin(taken).to_numpy()
             if not dup.any():
                 return plates
             k = np.flatnonzero(dup)
@@ -316,7 +318,7 @@ class World:
         owner_eid[ent_owned & private] = fleets[rng.integers(0, len(fleets), int((ent_owned & private).sum()))]
         division = np.where(is_person, per["home_div"].to_numpy()[np.maximum(owner_pid, 0)],
                             ent["division"].to_numpy()[np.maximum(owner_eid, 0)]).astype(object)
-        plates = self._unique_plates(rng, division, plate_type, set())
+        plates = self._unique_plates(rng, division, plate_type)
         first_reg = random_days(self.day0 - np.timedelta64(18 * 365, "D"), self.day0 - np.timedelta64(1, "D"), rng, n)
         later = appear > 0
         first_reg[later] = (self.day0 + appear[later].astype("timedelta64[D]"))
@@ -853,7 +855,7 @@ class World:
         is_op = np.concatenate([np.zeros(int(car.sum()), dtype=bool), np.ones(int(op.sum()), dtype=bool)])
         division = per["home_div"].to_numpy()[vpids]
         plate_type = np.where(is_op, "01", np.where(rng.random(k) < 0.8, "02", "52")).astype(object)
-        taken = set(zip(self.vehicles["号牌号码"], self.vehicles["号牌种类"], strict=True))
+        taken = self.vehicles["号牌号码"] + "|" + self.vehicles["号牌种类"]
         plates = self._unique_plates(rng, division, plate_type, taken)
         first_reg = random_days(self.day0 - np.timedelta64(3000, "D"), self.day0 - np.timedelta64(30, "D"), rng, k)
         veh = pd.DataFrame(
@@ -1038,7 +1040,7 @@ class World:
         frame = reg.iloc[rows].copy()
         frame["_kind"] = kind[rows]
         frame[UPDATE_COLUMN[dataset]] = time_text(frame["_t"].to_numpy())
-        frame = frame.sort_values(["_t", *KEYS[dataset]], kind="stable")
+        frame = frame.iloc[np.argsort(frame["_t"].to_numpy(), kind="stable")]  # by update time, then register order
         return frame[[*COLUMNS[dataset], *[c for c in ("_kind", "_incons") if c in frame.columns]]].reset_index(drop=True)
 
     # changes (registers are modified in place) ---------------------------------------------------
