@@ -127,6 +127,10 @@ class Verdicts:
         """Record that ``repair`` changed the values at ``where`` (bool mask)."""
         self._repairs[where] |= np.uint16(1 << _REPAIRS.index(repair))
 
+    def repaired_at(self, positions: np.ndarray, where: np.ndarray, repair: Repair) -> None:
+        """Like :meth:`repaired`, for a mask ``where`` over the subset of values at ``positions``."""
+        self._repairs[positions[where]] |= np.uint16(1 << _REPAIRS.index(repair))
+
     def result(self, value: pa.Array | pd.Series, index: pd.Index, derived: dict | None = None) -> StandardResult:
         """Return the :class:`StandardResult` for normalised ``value`` (positional), with ``index`` on every member.
 

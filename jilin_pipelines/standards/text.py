@@ -38,30 +38,25 @@ def _changed(before: pa.Array, after: pa.Array) -> np.ndarray:
     return to_numpy_bool(pc.not_equal(before, after))
 
 
-def _record(verdicts: Verdicts, where: np.ndarray, changed: np.ndarray, repair: Repair) -> None:
-    """Record ``repair`` for the values at ``where`` (bool mask) whose subset flag ``changed`` is set."""
-    positions = np.zeros_like(where)
-    positions[np.flatnonzero(where)[changed]] = True
-    verdicts.repaired(positions, repair)
-
-
-def _to_half_width(values: pa.Array, verdicts: Verdicts, candidates: np.ndarray) -> pa.Array:
-    """Return ``values`` with full-width characters made half-width and Unicode whitespace made a plain space
-    (zero-width characters dropped), looking only at the ``candidates`` (bool mask; every value holding a
-    non-ASCII character must be among them).
+def _to_half_width(values: pa.Array, verdicts: Verdicts, where: np.ndarray) -> pa.Array:
+    """Return the values at ``where`` (a shorter array, same order) with full-width characters made half-width and
+    Unicode whitespace made a plain space (zero-width characters dropped). Only non-ASCII characters change,
+    so ``where`` need not include plain ASCII values.
 
     Records the repairs FULL_WIDTH and WHITESPACE where they changed a value.
     """
-    where = candidates.copy()
-    where[candidates] = to_numpy_bool(pc.match_substring_regex(values.filter(candidates), _TRANSLATED))
-    if not where.any():
-        return values
-    subset = pd.Series(pd.arrays.ArrowStringArray(values.filter(where)))
+    subset = values.filter(where)
+    needed = to_numpy_bool(pc.match_substring_regex(subset, _TRANSLATED))
+    if not needed.any():
+        return subset
+    at = np.flatnonzero(where)[needed]
+    before = pd.Series(pd.arrays.ArrowStringArray(subset.filter(needed)))
+    after = before
     for table, repair in ((_FULL_WIDTH, Repair.FULL_WIDTH), (_SPACES, Repair.WHITESPACE)):
-        translated = subset.str.translate(table)
-        _record(verdicts, where, (translated != subset).to_numpy(bool, na_value=False), repair)
-        subset = translated
-    return pc.replace_with_mask(values, pa.array(where), pa.array(subset.array, STRING))
+        translated = after.str.translate(table)
+        verdicts.repaired_at(at, (translated != after).to_numpy(bool, na_value=False), repair)
+        after = translated
+    return pc.replace_with_mask(subset, pa.array(needed), pa.array(after.array, STRING))
 
 
 def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
@@ -72,10 +67,9 @@ def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
     """
     dirty = ~to_numpy_bool(pc.ascii_is_alnum(values)) & to_numpy_bool(pc.is_valid(values))
     if dirty.any():
-        values = _to_half_width(values, verdicts, dirty)
-        spaced = values.filter(dirty)
-        compact = pc.replace_substring_regex(spaced, _ASCII_WHITESPACE_RUN, "")
-        _record(verdicts, dirty, _changed(spaced, compact), Repair.WHITESPACE)
+        half = _to_half_width(values, verdicts, dirty)
+        compact = pc.replace_substring_regex(half, _ASCII_WHITESPACE_RUN, "")
+        verdicts.repaired_at(np.flatnonzero(dirty), _changed(half, compact), Repair.WHITESPACE)
         values = pc.replace_with_mask(values, pa.array(dirty), compact)
     upper = pc.utf8_upper(values)
     verdicts.repaired(_changed(values, upper), Repair.CASE)
@@ -88,7 +82,8 @@ def clean_text(values: pa.Array, verdicts: Verdicts) -> pa.Array:
     Records the repairs FULL_WIDTH and WHITESPACE.
     """
     non_ascii = ~to_numpy_bool(pc.string_is_ascii(values)) & to_numpy_bool(pc.is_valid(values))
-    values = _to_half_width(values, verdicts, non_ascii)
+    if non_ascii.any():
+        values = pc.replace_with_mask(values, pa.array(non_ascii), _to_half_width(values, verdicts, non_ascii))
     trimmed = pc.utf8_trim_whitespace(values)
     messy = to_numpy_bool(pc.match_substring_regex(trimmed, _NOT_ONE_SPACE))
     collapsed = pc.replace_substring_regex(trimmed.filter(messy), _ASCII_WHITESPACE_RUN, " ")
