@@ -40,8 +40,8 @@ def _changed(before: pa.Array, after: pa.Array) -> np.ndarray:
 
 def _to_half_width(values: pa.Array, verdicts: Verdicts, where: np.ndarray) -> pa.Array:
     """Return the values at ``where`` (a shorter array, same order) with full-width characters made half-width and
-    Unicode whitespace made a plain space (zero-width characters dropped). Only non-ASCII characters change,
-    so ``where`` need not include plain ASCII values.
+    Unicode whitespace made a plain space (zero-width characters dropped). Plain ASCII values need not be in
+    ``where``: their whitespace is the callers' own whitespace step's business.
 
     Records the repairs FULL_WIDTH and WHITESPACE where they changed a value.
     """
@@ -50,8 +50,7 @@ def _to_half_width(values: pa.Array, verdicts: Verdicts, where: np.ndarray) -> p
     if not needed.any():
         return subset
     at = np.flatnonzero(where)[needed]
-    before = pd.Series(pd.arrays.ArrowStringArray(subset.filter(needed)))
-    after = before
+    after = pd.Series(pd.arrays.ArrowStringArray(subset.filter(needed)))
     for table, repair in ((_FULL_WIDTH, Repair.FULL_WIDTH), (_SPACES, Repair.WHITESPACE)):
         translated = after.str.translate(table)
         verdicts.repaired_at(at, (translated != after).to_numpy(bool, na_value=False), repair)
