@@ -250,6 +250,23 @@ def _first_per_group(group: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, n
     return g[first], idx[first]
 
 
+def _codes(s: pd.Series) -> np.ndarray:
+    """Order-preserving integer codes of a column (null -> -1, i.e. before every value)."""
+    codes, _ = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _starts(*arrays: np.ndarray) -> np.ndarray:
+    """For rows sorted by ``arrays``: True where a new combination begins."""
+    n = len(arrays[0])
+    new = np.zeros(n, dtype=bool)
+    if n:
+        new[0] = True
+        for a in arrays:
+            new[1:] |= a[1:] != a[:-1]
+    return new
+
+
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key)."""
     cols = golden_columns(spec)
@@ -257,45 +274,49 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     key, attrs = list(spec.key), list(spec.attributes)
     v = versions.reset_index(drop=True)
-    v["_kid"] = v.groupby(key, sort=False).ngroup()
-    days = v[["_kid", PARTITION]].drop_duplicates().rename(columns={PARTITION: "_day"})
-    if len(days) == v["_kid"].nunique():  # every key delivered on one day only: no history to unfold
-        c = v.assign(_day=v[PARTITION])
+    kid = v.groupby(key, sort=False).ngroup().to_numpy().astype(np.int64)
+    part_codes, part_values = pd.factorize(v[PARTITION], sort=True)
+    pcode = part_codes.astype(np.int64)
+    ucode = _codes(v[UPDATED_AT])
+    dcode, datasets = pd.factorize(v[DATASET], sort=True)
+    rcode = _codes(v[ROLE])
+    srow = v[SOURCE_ROW].to_numpy(dtype=np.int64)
+    # unfold: each version counts on every delivery day of its key from its own partition on
+    pairs = np.unique(kid * len(part_values) + pcode)
+    if len(pairs) == kid.max() + 1:  # one delivery day per key: nothing to unfold
+        rows, day = np.arange(len(v)), pcode
     else:
-        c = days.merge(v, on="_kid")
-        c = c[c[PARTITION] <= c["_day"]]
+        days = pd.DataFrame({"k": pairs // len(part_values), "d": pairs % len(part_values)})
+        c = days.merge(pd.DataFrame({"k": kid, "r": np.arange(len(v))}), on="k")
+        c = c[pcode[c["r"].to_numpy()] <= c["d"].to_numpy()]
+        rows, day = c["r"].to_numpy(), c["d"].to_numpy()
+    k, d = kid[rows], day
     # each source's newest version as of each day
-    c = c.sort_values(
-        ["_kid", "_day", DATASET, ROLE, UPDATED_AT, PARTITION, SOURCE_ROW], na_position="first", kind="stable"
-    )
-    cur = c.drop_duplicates(["_kid", "_day", DATASET, ROLE], keep="last").reset_index(drop=True)
-    kid, day = cur["_kid"].to_numpy(), cur["_day"].to_numpy()
-    newgroup = np.ones(len(cur), dtype=bool)
-    newgroup[1:] = (kid[1:] != kid[:-1]) | (day[1:] != day[:-1])
-    group = np.cumsum(newgroup) - 1  # (key, day) number, in sorted order
+    order = np.lexsort((srow[rows], pcode[rows], ucode[rows], rcode[rows], dcode[rows], d, k))
+    rows, k, d = rows[order], k[order], d[order]
+    last = np.r_[_starts(k, d, dcode[rows], rcode[rows])[1:], True]
+    rows, k, d = rows[last], k[last], d[last]
+    cur = v.iloc[rows].reset_index(drop=True)
+    newgroup = _starts(k, d)
+    group = np.cumsum(newgroup) - 1
     heads = np.flatnonzero(newgroup)
     n = len(heads)
-    out = pd.DataFrame({"_kid": kid[heads], VALID_FROM: day[heads]})
-    for k in key:
-        out[k] = cur[k].to_numpy()[heads]
-    out[PLACEHOLDER] = np.logical_and.reduceat(cur[REFERENCE].to_numpy(dtype=bool), heads) if n else []
+    out = pd.DataFrame({"_kid": k[heads], VALID_FROM: np.asarray(part_values, dtype=object)[d[heads]]})
+    for c_ in key:
+        out[c_] = cur[c_].to_numpy()[heads]
+    out[PLACEHOLDER] = np.logical_and.reduceat(cur[REFERENCE].to_numpy(dtype=bool), heads)
     src = _source_json(cur).to_numpy(dtype=object)
+    ref = cur[REFERENCE].to_numpy(dtype=np.int64)
+    cd, cr, cp, cu, cs = dcode[rows], rcode[rows], pcode[rows], ucode[rows], srow[rows]
     by_priority: dict[tuple[str, ...], list[str]] = {}
     for a in attrs:
         by_priority.setdefault(spec.priority_of(a), []).append(a)
     pieces: dict[str, np.ndarray] = {}
     for priority, group_attrs in by_priority.items():
-        rank = cur[DATASET].map({ds: i for i, ds in enumerate(priority)}).fillna(len(priority))
-        order = (
-            cur.assign(_g=group, _ref=cur[REFERENCE].astype(int), _rank=rank)
-            .sort_values(
-                ["_g", "_ref", "_rank", UPDATED_AT, PARTITION, DATASET, ROLE, SOURCE_ROW],
-                ascending=[True, True, True, False, False, True, True, False],
-                na_position="last",
-                kind="stable",
-            )
-            .index.to_numpy()
-        )
+        listed = {ds: i for i, ds in enumerate(priority)}
+        rank_of = np.array([listed.get(ds, len(priority)) for ds in datasets], dtype=np.int64)
+        # highest priority, then newest (update time, partition), then dataset, role, highest source row
+        order = np.lexsort((-cs, cr, cd, -cp, -cu, rank_of[cd], ref, group))
         g_sorted = group[order]
         for a in group_attrs:
             values = cur[a].to_numpy()[order]
@@ -313,16 +334,15 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
         out[PROVENANCE] = "{" + joined + "}"
     else:
         out[PROVENANCE] = "{}"
-    # a new version only where something changed
     content = row_hash(out[[*attrs, PLACEHOLDER, PROVENANCE]])
     okid = out["_kid"].to_numpy()
-    keep = np.ones(len(out), dtype=bool)
-    keep[1:] = (content[1:] != content[:-1]) | (okid[1:] != okid[:-1])
-    out = out[keep].reset_index(drop=True)
-    nxt = out[VALID_FROM].shift(-1)
-    last = np.ones(len(out), dtype=bool)
-    last[:-1] = out["_kid"].to_numpy()[1:] != out["_kid"].to_numpy()[:-1]
-    out[VALID_TO] = nxt.where(~last, None).astype(object)
-    out = out[[c for c in cols if c != RECORD_HASH]]
-    out[RECORD_HASH] = row_hash(out)
+    if n > len(np.unique(okid)):  # a new version only where something changed
+        keep = _starts(okid, content)
+        out, content, okid = out[keep].reset_index(drop=True), content[keep], okid[keep]
+    last = np.r_[okid[1:] != okid[:-1], True]
+    valid_to = np.r_[out[VALID_FROM].to_numpy(dtype=object)[1:], None]
+    valid_to[last] = None
+    out[VALID_TO] = valid_to
+    out[RECORD_HASH] = row_hash(pd.DataFrame({**{c_: out[c_] for c_ in key}, VALID_FROM: out[VALID_FROM],
+                                              VALID_TO: out[VALID_TO], "_content": content}))
     return out[cols]

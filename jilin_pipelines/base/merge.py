@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -86,6 +87,7 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA busy_timeout = 120000")
+            conn.exec_driver_sql("PRAGMA temp_store = MEMORY")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -192,20 +194,22 @@ def _merge_table(
     old = canonical(old, {**spec.columns, VALID_FROM: "date"})
     bulk.drop_stage(conn, keys_tmp)
 
-    # 4. which keys' histories changed
-    both = old.merge(golden[old_cols], on=old_cols, how="outer", indicator=True)
-    changed = both.loc[both["_merge"] != "both", key].drop_duplicates()
+    # 4. which keys' histories changed (the record hash covers key, validity and content)
+    old_gone = ~np.isin(old[RECORD_HASH].to_numpy(), golden[RECORD_HASH].to_numpy())
+    new_fresh = ~np.isin(golden[RECORD_HASH].to_numpy(), old[RECORD_HASH].to_numpy())
+    changed = pd.concat([old.loc[old_gone, key], golden.loc[new_fresh, key]], ignore_index=True).drop_duplicates()
     old_keys_set = old[key].drop_duplicates()
     new_keys_set = golden[key].drop_duplicates()
-    flag = changed.merge(old_keys_set.assign(_old=True), on=key, how="left").merge(
-        new_keys_set.assign(_new=True), on=key, how="left"
-    )
-    was, now = flag["_old"].eq(True), flag["_new"].eq(True)
-    stats.inserted = int((~was & now).sum())
-    stats.updated = int((was & now).sum())
-    stats.deleted = int((was & ~now).sum())
-    present = pd.concat([old_keys_set, new_keys_set], ignore_index=True).drop_duplicates()
-    stats.unchanged = int(len(present) - len(changed))
+    if not changed.empty:
+        flag = changed.merge(old_keys_set.assign(_old=True), on=key, how="left").merge(
+            new_keys_set.assign(_new=True), on=key, how="left"
+        )
+        was, now = flag["_old"].eq(True).to_numpy(), flag["_new"].eq(True).to_numpy()
+        stats.inserted = int((~was & now).sum())
+        stats.updated = int((was & now).sum())
+        stats.deleted = int((was & ~now).sum())
+    stats.unchanged = int(len(pd.concat([old_keys_set, new_keys_set], ignore_index=True).drop_duplicates())
+                          - len(changed))
     if changed.empty:
         return stats
 
