@@ -1,0 +1,103 @@
+"""The schema comes from the migrations, matches the metadata built from tables.yaml, and the YAML is validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from jilin_pipelines.base import current_revision, head_revision, lineage, metadata, tables_fed_by, upgrade
+from jilin_pipelines.base.config import TABLES_YAML, BaseConfigError, load_base_config
+
+CONTRACT = {
+    "person": {"id_number", "name", "sex", "birth_date", "division_code"},
+    "legal_entity": {"uscc", "name", "division_code"},
+    "certificate": {"cert_type", "cert_no", "holder_id", "holder_name", "valid_to", "status"},
+    "vehicle": {"plate_no", "plate_type", "owner_id", "owner_name", "use_code", "status_code", "division_code"},
+    "video_point": {"device_id", "name", "longitude", "latitude", "division_code", "owner", "status"},
+    "quarantine": {"id", "dataset", "partition", "source_row", "rule", "reason", "dimension", "severity", "raw"},
+}
+
+
+def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
+    assert upgrade(db_url) == head_revision() == "0001"
+    assert upgrade(db_url) == "0001"  # a second run changes nothing
+    assert current_revision(db_url) == "0001"
+    engine = sa.create_engine(db_url)
+    try:
+        insp = sa.inspect(engine)
+        names = set(insp.get_table_names())
+        for table, columns in CONTRACT.items():
+            assert table in names
+            assert columns <= {c["name"] for c in insp.get_columns(table)}, table
+        for table in ("person", "certificate", "insured_person", "violation", "assistance_application"):
+            cols = {c["name"] for c in insp.get_columns(table)}
+            assert {"_valid_from", "_valid_to", "placeholder", "provenance"} <= cols
+            assert f"{table}_source_version" in names
+        indexes = {tuple(ix["column_names"]) for ix in insp.get_indexes("quarantine")}
+        assert ("dataset", "partition") in indexes
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_equals_the_metadata(engine):
+    """A change of tables.yaml without a migration fails here."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(ctx, metadata())
+    diffs = [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name.startswith("base_alembic"))]
+    assert diffs == []
+
+
+def test_check_constraints_hold(engine):
+    row = {"cert_type": "lawyer_licence", "cert_no": "1", "placeholder": False, "provenance": "{}",
+           "_valid_from": "2025-06-02", "_record_hash": 1}
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO certificate (cert_type, cert_no, placeholder, provenance, _valid_from, "
+                             "_record_hash) VALUES (:cert_type, :cert_no, :placeholder, :provenance, "
+                             "CAST(:_valid_from AS DATE), :_record_hash)"), row)
+
+
+def test_lineage_and_feeds_are_the_yaml_mapping():
+    lin = lineage()
+    assert set(lin["person"].datasets) == {
+        "traffic_police.driving_licences", "transport.practitioner_qualifications", "social_security.insured_persons",
+        "traffic_police.motor_vehicles", "transport.road_transport_permits", "traffic_police.violations",
+        "social_security.benefit_payments", "social_security.assistance_applications", "municipal.urban_cases",
+    }
+    assert ("social_security.insured_persons", "name") in lin["person"].columns["name"]
+    assert ("traffic_police.motor_vehicles", "owner_name") in lin["person"].columns["name"]
+    assert lin["person"].columns["division_code"] == [("traffic_police.driving_licences", "division_code")]
+    assert lin["certificate"].columns["holder_id"] == [
+        ("traffic_police.driving_licences", "id_number"), ("transport.road_transport_permits", "operator_id"),
+        ("transport.practitioner_qualifications", "id_number"), ("municipal.construction_permits", "builder_uscc"),
+    ]
+    assert lin["certificate"].columns["cert_type"] == []  # constants have no source field
+    assert tables_fed_by("transport.road_transport_permits") == (
+        "certificate", "legal_entity", "person", "road_transport_permit", "vehicle")
+    assert tables_fed_by("jishiban.verification_requests") == ("verification_request",)
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = TABLES_YAML.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "tables.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("columns: {id_number: id_number, name: name}", "columns: {id_number: id_number, name: nom}", "nom"),
+        ("priority: [social_security.employers]", "priority: [jishiban.verification_requests]", "not a source"),
+        ("dataset: traffic_police.video_points", "dataset: traffic_police.video_pts", "video_pts"),
+        ("key: [device_id]", "key: [device]", "device"),
+    ],
+)
+def test_a_broken_yaml_fails_at_load_naming_the_problem(tmp_path, old, new, message):
+    with pytest.raises(BaseConfigError, match=message):
+        load_base_config(_broken(tmp_path, old, new))
