@@ -24,15 +24,23 @@ def csv_text(frame: pd.DataFrame) -> str:
     Built column-wise (pandas' ``to_csv`` costs ~10 µs a row)."""
     line = None
     for col in frame.columns:
-        text = pd.Series(frame[col].to_numpy(dtype=object), dtype=object).fillna("").astype(str)
-        needs = text.str.contains(r'[",\r\n]', regex=True).to_numpy()
-        vals = text.to_numpy(dtype=object)
-        if needs.any():
-            vals[needs] = '"' + text[needs].str.replace('"', '""', regex=False).to_numpy(dtype=object) + '"'
+        vals = _texts(frame[col].to_numpy(dtype=object))
+        if _QUOTE_CHARS.search("".join(vals.tolist())):
+            vals = np.array([_csv_quote(v) for v in vals], dtype=object)
         line = vals if line is None else line + "," + vals
     header = ",".join(_csv_quote(c) for c in frame.columns)
     body = "" if line is None or not len(line) else "\r\n".join(line.tolist()) + "\r\n"
     return header + "\r\n" + body
+
+
+_QUOTE_CHARS = re.compile(r'[",\r\n]')
+
+
+def _texts(vals: np.ndarray) -> np.ndarray:
+    """Values as text ("" for null), object array."""
+    out = np.asarray(vals, dtype=object).copy()
+    out[pd.isna(out)] = ""
+    return pd.Series(out, dtype=object).astype(str).to_numpy(dtype=object)
 
 
 def _csv_quote(v: str) -> str:
@@ -128,9 +136,9 @@ def write_xlsx(path: Path, sheet: str, columns: Sequence[str], frame: pd.DataFra
         letter = _col_letter(j)
         header += f'<c r="{letter}1" t="inlineStr"><is><t>{_escape_text(col)}</t></is></c>'
         vals = frame[col].to_numpy(dtype=object)
-        is_int = np.fromiter((isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals), bool, n)
-        empty = pd.isna(pd.Series(vals, dtype=object)).to_numpy()
-        text = _xml_escape(vals).to_numpy(dtype=object)
+        is_int = np.fromiter((type(v) is int for v in vals), bool, n)
+        text = _xml_escape(vals)
+        empty = text == ""
         ref = f'<c r="{letter}' + rownum
         as_text = ref + '" t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
         as_number = ref + '"><v>' + text + "</v></c>"
@@ -173,29 +181,33 @@ def _escape_text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _xml_escape(values: np.ndarray) -> pd.Series:
-    s = pd.Series(values, dtype=object).fillna("").astype(str)
-    return s.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+def _xml_escape(values: np.ndarray) -> np.ndarray:
+    """Values as XML text ("" for null), object array."""
+    text = _texts(values)
+    if _XML_SPECIAL.search("".join(text.tolist())):
+        text = np.array([_escape_text(v) for v in text], dtype=object)
+    return text
+
+
+_XML_SPECIAL = re.compile(r"[&<>]")
 
 
 def xml_text(root: str, row: str, columns: Sequence[str], frame: pd.DataFrame, attrs: dict[str, str] | None = None) -> str:
     """``<root><row><Col>value</Col>…</row>…</root>``, one row per line; empty values as ``<Col/>``."""
     attrs = attrs or {}
     n = len(frame)
-    line = pd.Series(np.full(n, f"  <{row}>", dtype=object))
+    line = np.full(n, f"  <{row}>", dtype=object)
     for col in columns:
-        vals = frame[col].to_numpy(dtype=object)
-        empty = pd.isna(pd.Series(vals, dtype=object)).to_numpy() | (pd.Series(vals, dtype=object).astype(str) == "").to_numpy()
-        attr = f' {attrs[col]}' if col in attrs else ""
-        full = f"<{col}{attr}>" + _xml_escape(vals) + f"</{col}>"
-        line = line + np.where(empty, f"<{col}{attr}/>", full)
+        text = _xml_escape(frame[col].to_numpy(dtype=object))
+        attr = f" {attrs[col]}" if col in attrs else ""
+        line = line + np.where(text == "", f"<{col}{attr}/>", f"<{col}{attr}>" + text + f"</{col}>")
     body = "\n".join((line + f"</{row}>").tolist())
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>\n' + (body + "\n" if n else "") + f"</{root}>\n"
 
 
 def jsonl_text(columns: Sequence[str], frame: pd.DataFrame, ints: Sequence[str] = ()) -> str:
-    """One compact JSON object per line, keys in the spec's order; null for empty; ``ints`` as numbers
-    where the value is an integer. Built column-wise."""
+    """One compact JSON object per line, keys in the spec's order; null for empty; integers of ``ints``
+    columns as numbers. Built column-wise."""
     n = len(frame)
     if not n:
         return ""
@@ -203,7 +215,7 @@ def jsonl_text(columns: Sequence[str], frame: pd.DataFrame, ints: Sequence[str] 
     line = np.full(n, "{", dtype=object)
     for j, col in enumerate(columns):
         vals = frame[col].to_numpy(dtype=object)
-        if any(isinstance(v, (list, np.ndarray)) for v in vals):
+        if isinstance(vals[0], (list, np.ndarray)):  # a list column (householdIdNumbers)
             tokens = np.array([dumps(_json_value(v)) for v in vals], dtype=object)
         else:
             tokens = _json_tokens(vals, as_int=col in ints, dumps=dumps)
@@ -211,22 +223,21 @@ def jsonl_text(columns: Sequence[str], frame: pd.DataFrame, ints: Sequence[str] 
     return "".join((line + "}\n").tolist())
 
 
-_JSON_PLAIN = re.compile(r'^[^"\\\x00-\x1f]*$')
+_JSON_SPECIAL = re.compile(r'["\\\x00-\x1f]')
 
 
 def _json_tokens(vals: np.ndarray, as_int: bool, dumps) -> np.ndarray:
-    """JSON tokens of scalar values: strings quoted (escaped by json where they need it), ints as numbers, null."""
-    s = pd.Series(vals, dtype=object)
-    null = s.isna().to_numpy()
-    text = s.fillna("").astype(str)
-    out = ('"' + text + '"').to_numpy(dtype=object)
-    plain = text.str.match(_JSON_PLAIN).to_numpy()
-    for i in np.flatnonzero(~plain):
-        out[i] = dumps(str(vals[i]))
-    is_int = np.fromiter((isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals), bool, len(vals))
+    """JSON tokens of text values: strings quoted (escaped by json where they need it), integers of ``as_int``
+    columns as numbers, null."""
+    null = pd.isna(vals)
+    text = _texts(vals)
+    out = '"' + text + '"'
+    if _JSON_SPECIAL.search("".join(text.tolist())):
+        special = np.fromiter((_JSON_SPECIAL.search(v) is not None for v in text), bool, len(text))
+        out[special] = [dumps(v) for v in text[special]]
     if as_int:
-        is_int |= text.str.fullmatch(r"-?\d+").to_numpy()
-    out[is_int] = text.to_numpy(dtype=object)[is_int]
+        numbers = pd.Series(text, dtype=object).str.fullmatch(r"-?\d+").to_numpy(dtype=bool)
+        out[numbers] = text[numbers]
     out[null] = "null"
     return out
 
@@ -238,7 +249,7 @@ def _json_value(v):
         return [None if x is None else str(x) for x in v.tolist()]
     if isinstance(v, list):
         return [None if x is None else str(x) for x in v]
-    return v if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else str(v)
+    return str(v)
 
 
 class FrontEndDatabase:
@@ -249,24 +260,22 @@ class FrontEndDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        self.path = path
         self.tables = tables
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=OFF")  # a fresh file written once: no rollback needed
         self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("BEGIN")
         for table, cols in tables.items():
             ddl = ", ".join(f'"{c}" {t}' for c, t in cols.items())
             self.conn.execute(f'CREATE TABLE "{table}" ({ddl})')
-        self.conn.execute("COMMIT")
 
     def append(self, table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
         cols = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
         arrays = []
         for c in columns:
-            s = pd.Series(frame[c].to_numpy(dtype=object), dtype=object)
-            arrays.append(s.where(s.notna(), None).to_numpy(dtype=object))
+            vals = frame[c].to_numpy(dtype=object).copy()
+            vals[pd.isna(vals)] = None
+            arrays.append(vals)
         self.conn.execute("BEGIN")
         self.conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', zip(*arrays, strict=True))
         self.conn.execute("COMMIT")
