@@ -6,7 +6,6 @@ landed Parquet compared with an in-process landing of the same days, and the UI 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -15,13 +14,12 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
+from lake import lake_inventory
 from queries import ASSET_CHECKS, BACKFILL_STATUS, JOB_ASSETS, LAUNCH_BACKFILL, MATERIALISATIONS, SET_NUX_SEEN
 from stack import SAMPLE, Stack, fresh_database, make_stack
 
 from jilin_pipelines.definitions import MAIN_JOB, build_definitions
-from jilin_pipelines.raw import META_KEY
 from jilin_pipelines.settings import CHECKOUT, Settings
 
 pytestmark = pytest.mark.slow
@@ -34,18 +32,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS_SCREENSHOT = CHECKOUT / "docs" / "asset-graph.png"
 
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-
-
-def lake_inventory(data_dir: Path) -> dict[str, dict]:
-    """Every Parquet file of the lake: its row count and (for raw landings) the recorded delivery facts."""
-    inventory = {}
-    lake = data_dir / "lake"
-    for path in sorted(lake.rglob("*.parquet")):
-        meta = pq.read_schema(path).metadata or {}
-        facts = json.loads(meta[META_KEY]) if META_KEY in meta else {}
-        facts.pop("landing_path", None)  # differs by data directory
-        inventory[str(path.relative_to(lake))] = {"rows": pq.read_metadata(path).num_rows, "facts": facts}
-    return inventory
 
 
 @pytest.fixture(scope="module")

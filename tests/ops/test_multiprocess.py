@@ -1,0 +1,62 @@
+"""The multiprocess executor: one partition of a department's load job with every step in a process of its
+own, two at a time, lands exactly what the in-process executor lands. (One department keeps it quick: every
+step process imports the whole code location. Several partitions at once through the run queue are tested
+end to end in test_e2e.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from lake import lake_inventory
+from stack import SAMPLE
+
+from jilin_pipelines.definitions import build_definitions
+from jilin_pipelines.defs.automation import load_job_name
+from jilin_pipelines.settings import Settings
+
+DAY = "2025-06-03"
+JOB = load_job_name("traffic_police")  # four datasets in three formats (GBK CSV, XML, API/JSON Lines)
+HERE = Path(__file__).parent
+
+
+def multiprocess_job() -> dg.JobDefinition:
+    """The job with the multiprocess executor; rebuilt in every step process from the environment."""
+    return build_definitions().resolve_job_def(JOB).with_executor_def(dg.multiprocess_executor)
+
+
+def _env(root) -> dict[str, str]:
+    return {"JILIN_SOURCES_DIR": str(SAMPLE), "JILIN_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "home")}
+
+
+@pytest.mark.slow
+def test_the_multiprocess_executor_lands_what_in_process_lands(tmp_path, monkeypatch):
+    reference = Settings.from_env(_env(tmp_path / "in_process"))
+    job = build_definitions(reference).resolve_job_def(JOB)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert job.execute_in_process(partition_key=DAY, instance=instance).success
+
+    for key, value in _env(tmp_path / "multiprocess").items():
+        monkeypatch.setenv(key, value)  # the step processes read their settings from the environment
+    (tmp_path / "instance").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "instance")) as instance:
+        with dg.execute_job(
+            # by module and function from this folder: pytest imports test modules from their folder
+            dg.build_reconstructable_job(
+                __name__, multiprocess_job.__name__, reconstructor_working_directory=str(HERE)
+            ),
+            instance=instance,
+            tags={"dagster/partition": DAY},
+            run_config={"execution": {"config": {"max_concurrent": 2}}},
+        ) as result:
+            assert result.success
+            starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+            step_pids = {e.pid for e in starts}
+            assert len(starts) == len(job.asset_layer.executable_asset_keys)
+            assert len(step_pids) == len(starts), "every step ran in a process of its own"
+            assert result.dagster_run.tags["dagster/partition"] == DAY
+
+    landed = lake_inventory(tmp_path / "multiprocess" / "data")
+    assert len(landed) == len(starts)
+    assert landed == lake_inventory(reference.data_dir)
