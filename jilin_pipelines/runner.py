@@ -47,7 +47,12 @@ def day_is_current(instance: dg.DagsterInstance, job: dg.JobDefinition, day: dat
     return True
 
 
-def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, int, int]]:
+def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, int, int, int]]:
+    """Per dataset over the days: rows delivered, landed, kept as unparseable, and quarantined so far."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.quality.quarantine import counts
+
+    quarantined = counts(base_engine(settings.base_db_url))
     rows = []
     for entry in catalogue().entries:
         delivered = landed = unparseable = 0
@@ -56,7 +61,7 @@ def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, i
             delivered += facts.get("delivered_rows", 0)
             landed += facts.get("landed_rows", 0)
             unparseable += facts.get("unparseable_rows", 0)
-        rows.append((entry.id, delivered, landed, unparseable))
+        rows.append((entry.id, delivered, landed, unparseable, quarantined.get(entry.id, 0)))
     return rows
 
 
@@ -101,9 +106,9 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> 
                 out.write(f"{prefix}: run {result.run_id[:8]} FAILED ({', '.join(steps) or 'see the run in the UI'})\n")
             out.flush()
 
-    out.write("\n{:<44}{:>11}{:>9}{:>13}\n".format("dataset", "delivered", "landed", "unparseable"))
-    for name, delivered, landed, unparseable in summary_rows(settings, days):
-        out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}\n")
+    out.write("\n{:<44}{:>11}{:>9}{:>13}{:>13}\n".format("dataset", "delivered", "landed", "unparseable", "quarantined"))
+    for name, delivered, landed, unparseable, quarantined in summary_rows(settings, days):
+        out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}{quarantined:>13}\n")
     if failed:
         out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
         return 1

@@ -31,6 +31,12 @@ class PipelineSettings(dg.ConfigurableResource):
             api_token=dg.EnvVar("JILIN_SOURCES_API_TOKEN") if s.api_token else None,
         )
 
+    def base_engine(self):
+        """The base database, migrated to the newest schema."""
+        from jilin_pipelines.db import base_engine
+
+        return base_engine(self.base_db_url)
+
     def get(self) -> Settings:
         from pathlib import Path
 

@@ -283,14 +283,13 @@ class _Builder:
 
     def consistency(self, f: FieldSpec) -> None:
         """Sex or birth date declared beside an ID number must be the ones the number carries."""
-        derived = self.derived.get(f.matches_id_of)
-        if derived is None or derived.empty:
-            return
+        derived = self.derived.get(f.matches_id_of, pd.DataFrame(index=self.raw.index))
         declared = self.values[f.name]
         if f.type is FieldType.date:
-            from_id = derived["birth_date"].dt.date.astype("object").where(derived["birth_date"].notna(), None)
+            births = pd.to_datetime(derived.get("birth_date", pd.Series(pd.NaT, index=self.raw.index)))
+            from_id = births.dt.date.astype("object").where(births.notna(), None)
         else:
-            from_id = derived["sex"].astype("string")
+            from_id = derived.get("sex", pd.Series(pd.NA, index=self.raw.index)).astype("string")
             declared = declared.where(declared != "9")  # 9: not stated
         comparable = declared.notna() & from_id.notna()
         agree = pd.Series(declared.astype("object") == from_id.astype("object"), index=declared.index)
