@@ -78,9 +78,8 @@ def canon_date(s: pd.Series) -> pd.Series:
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind == "empty":
         return _nulls(len(s), s.index)
-    if kind == "string":
-        out = s.str.slice(0, 10)
-        return out.where(s.notna(), None)
+    if kind == "string":  # ISO text (as SQLite keeps it): already canonical
+        return s.where(s.notna(), None) if s.hasnans else s
     if kind in ("datetime64", "datetime") and isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
     arr = pa.array(s, from_pandas=True)
@@ -219,8 +218,8 @@ def delivered_versions(
     cols = version_columns(spec)
     if not parts:
         return pd.DataFrame(columns=cols)
-    v = pd.concat(parts, ignore_index=True)[cols]
-    return canonical(v, version_types(spec))
+    v = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return v[cols].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------- versions -> golden

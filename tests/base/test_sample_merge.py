@@ -10,29 +10,35 @@ import random
 from datetime import date
 
 import pandas as pd
-import pytest
 from base_testkit import clean_truth, dump, wipe
 
 from jilin_pipelines.base import as_of, merge_partition
 
-# the datasets whose interplay builds persons, entities, certificates and vehicles
+# datasets whose interplay builds persons, entities, certificates and vehicles (two departments' persons, a
+# permit's operators and vehicles, applications' household members)
 ORDER_DATASETS = (
+    "traffic_police.driving_licences",
+    "social_security.insured_persons",
+    "transport.road_transport_permits",
+    "social_security.assistance_applications",
+)
+TRUTH_DATASETS = (
     "traffic_police.driving_licences",
     "social_security.insured_persons",
     "traffic_police.motor_vehicles",
     "transport.road_transport_permits",
+    "transport.practitioner_qualifications",
     "social_security.employers",
     "municipal.construction_permits",
-    "social_security.assistance_applications",
+    "municipal.urban_cases",
 )
-TRUTH_DATASETS = (*ORDER_DATASETS, "transport.practitioner_qualifications", "municipal.urban_cases",
-                  "traffic_police.violations", "social_security.benefit_payments")
 
 
 def load(engine, sample, datasets, days=None, order="forward"):
     jobs = [(ds, d) for ds in datasets for d in sample[ds] if days is None or d in days]
-    if order == "reverse":
-        jobs = sorted(jobs, key=lambda j: (j[1], j[0]), reverse=True)
+    if order == "backfill":  # the newest days first, datasets in any order
+        rng = random.Random(20250602)
+        jobs = sorted(jobs, key=lambda j: (j[1], rng.random()), reverse=True)
     elif order == "shuffle":
         random.Random(20250602).shuffle(jobs)
     else:
@@ -115,8 +121,8 @@ def test_as_of_every_day_agrees_with_the_clean_truth(engine, sample):
 
 
 def test_rematerialising_partitions_changes_nothing(engine, sample):
-    datasets = ORDER_DATASETS[:4]
-    days = sample_days(sample)[:3]
+    datasets = ORDER_DATASETS[:3]
+    days = sample_days(sample)[:2]
     load(engine, sample, datasets, days)
     before = dump(engine)
     assert sum(len(rows) for rows in before.values()) > 1000
@@ -127,15 +133,14 @@ def test_rematerialising_partitions_changes_nothing(engine, sample):
     assert dump(engine) == before
 
 
-@pytest.mark.parametrize("order", ["reverse", "shuffle"])
-def test_out_of_order_backfill_equals_the_in_order_load(engine, sample, order):
+def test_out_of_order_backfill_equals_the_in_order_load(engine, sample):
     days = sample_days(sample)
     load(engine, sample, ORDER_DATASETS)
     forward = dump(engine)
     views = {(t, d): as_of(engine, t, d) for t in ("person", "legal_entity", "certificate", "vehicle") for d in days}
     wipe(engine)
     assert all(not rows for name, rows in dump(engine).items() if name != "base_alembic_version")
-    load(engine, sample, ORDER_DATASETS, order=order)
+    load(engine, sample, ORDER_DATASETS, order="backfill")
     for (t, d), frame in views.items():
         pd.testing.assert_frame_equal(as_of(engine, t, d), frame, obj=f"{t} as of {d}")
     assert dump(engine) == forward
