@@ -1,4 +1,34 @@
-"""``generate``: write a complete, deterministic sources directory with its ground truth."""
+"""``generate``: write a complete, deterministic sources directory with its ground truth.
+
+Output under ``out`` (see ``sources/SPEC.md`` for the deliveries)::
+
+    traffic_police/motor_vehicles/motor_vehicles_YYYYMMDD.csv            CSV, GBK
+    traffic_police/violations/violations_YYYYMMDD.csv                    CSV, GBK
+    traffic_police/video_points/video_points_YYYYMMDD.xml                XML, UTF-8
+    traffic_police/driving_licences/driving_licences_YYYYMMDD.jsonl      API dataset, one item per line
+    transport/road_transport_permits/road_transport_permits_YYYYMMDD.xlsx  sheet 道路运输证
+    transport/practitioner_qualifications/practitioner_qualifications_YYYYMMDD.jsonl
+    municipal/construction_permits/construction_permits_YYYYMMDD.xml
+    municipal/urban_cases/urban_cases_YYYYMMDD.csv                       CSV, UTF-8 with BOM
+    social_security/exchange.sqlite                                      SI_EMPLOYER, SI_INSURED, SI_BENEFIT
+    social_security/assistance_applications/assistance_applications_YYYYMMDD.jsonl
+    jishiban/verification_requests/verification_requests_YYYYMMDD.jsonl
+    _ground_truth/manifest.jsonl       one line per injected problem (vocabulary: ``problems.PROBLEMS``)
+    _ground_truth/clean/<department>.<dataset>.parquet   the truth of every delivered row + day, source_row
+    _ground_truth/world/*.parquet      the world model (see ``World.world_tables``)
+    _ground_truth/summary.json         rows per dataset and day, problems per kind, rates, seed
+
+Manifest lines: ``{"dataset", "day", "source_row", "field", "problem", "repairable"}``; ``source_row`` is the
+row's 1-based position in the delivery (data row of CSV/XLSX, element of XML, line of JSON Lines, position in
+the day's ordered query of the front-end database), null for file-level problems; ``field`` is the source
+column (``householdIdNumbers[i]`` for one element of the list), null for row- and file-level problems.
+
+Clean values are canonical text: ID numbers 18 characters upper case, USCCs upper case, dates ``YYYY-MM-DD``
+(also ``AAC006``), times ``YYYY-MM-DD HH:MM:SS``, names trimmed with ``·``, current division codes, plates upper
+case without spaces, amounts with at most two decimals and no trailing zeros, ``householdIdNumbers`` as compact
+JSON. For a row whose problems are all repairable, a perfect standardisation gives exactly the clean row; for
+the others the clean row is the truth the department meant.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +45,30 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.datasets import FILE_MISSING_SINGLE_DAY, FILE_PROBLEMS, SPECS, SQLITE_TYPES, DatasetSpec
-from jilin_pipelines.sample.problems import PROBLEMS, duplicate_positions, inject, validate_rates
+from jilin_pipelines.sample.datasets import (
+    FILE_MISSING_SINGLE_DAY,
+    FILE_PROBLEMS,
+    SPECS,
+    SQLITE_TYPES,
+    DatasetSpec,
+)
+from jilin_pipelines.sample.problems import (
+    PROBLEMS,
+    duplicate_positions,
+    inject,
+    validate_rates,
+)
 from jilin_pipelines.sample.util import rng_for
 from jilin_pipelines.sample.world import COLUMNS, DATASETS, KEYS, World
-from jilin_pipelines.sample.writers import FrontEndDatabase, csv_text, jsonl_text, truncate_csv, write_bytes, write_xlsx, xml_text
+from jilin_pipelines.sample.writers import (
+    FrontEndDatabase,
+    csv_text,
+    jsonl_text,
+    truncate_csv,
+    write_bytes,
+    write_xlsx,
+    xml_text,
+)
 
 DEFAULT_START = date(2025, 6, 2)
 DEFAULT_DAYS = 7
@@ -114,7 +163,7 @@ def generate(
             truths = world.deliveries(d)
             for dataset in DATASETS:
                 spec = SPECS[dataset]
-                truth = truths[dataset]
+                truth = truths.pop(dataset)()
                 if dataset in carried:  # the rows of a day without a usable file follow the next day
                     truth = pd.concat([carried.pop(dataset), truth], ignore_index=True)
                 problem = file_problems.get((dataset, d))

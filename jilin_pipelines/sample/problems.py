@@ -172,11 +172,6 @@ class Field:
     pair: str | None = None  # the latitude column of a longitude field
 
 
-def is_resident_id(values: np.ndarray) -> np.ndarray:
-    """Which (canonical, non-empty) party identifiers are resident ID numbers rather than USCCs."""
-    return np.array([v is not None and v[:2] == "22" and len(v) == 18 for v in values], dtype=bool)
-
-
 def validate_rates(rates: Mapping[str, float] | None) -> dict[str, float]:
     out = dict(DEFAULT_RATES)
     for name, rate in (rates or {}).items():

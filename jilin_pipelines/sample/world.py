@@ -11,15 +11,20 @@ generator; nothing here is corrupted except the deliberate cross-department disa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.ids import make_ids
-from jilin_pipelines.sample.population import births_for_ages, make_entities, make_persons, person_names
+from jilin_pipelines.sample.population import (
+    births_for_ages,
+    make_entities,
+    make_persons,
+)
 from jilin_pipelines.sample.problems import fmt_amounts
 from jilin_pipelines.sample.util import (
     add_years,
@@ -450,7 +455,6 @@ class World:
         rng = self.rng("permits")
         veh = self.vehicles
         per = self.persons
-        ent = self.entities
         comm = np.flatnonzero(veh["_commercial"].to_numpy())
         n = len(comm)
         use = veh["使用性质"].to_numpy()[comm]
@@ -489,15 +493,16 @@ class World:
         )
         # qualifications of the drivers: most hold the right one; some none, the wrong type, expired, revoked
         drv = self.drivers
-        vid_to_scope = dict(zip(comm, scope, strict=True))
-        need = np.array([codes.SCOPE_QUALIFICATION[vid_to_scope[v]] for v in drv["_vid"].to_numpy()], dtype=object)
+        scope_of = pd.Series(scope, index=comm)
+        need = scope_of.reindex(drv["_vid"].to_numpy()).map(codes.SCOPE_QUALIFICATION).to_numpy(dtype=object)
         outcome = pick(rng, tuple(QUALIFIED_SHARE), len(drv), p=list(QUALIFIED_SHARE.values()))
         outcome[: min(len(outcome), 5)] = np.array(list(QUALIFIED_SHARE), dtype=object)[: min(len(outcome), 5)]
         self.drivers["_qualification"] = outcome
         has = outcome != "none"
         qtype = need.copy()
         wrong = outcome == "wrong_type"
-        qtype[wrong] = np.array([next(t for t in codes.QUALIFICATION_TYPES if t != x) for x in need[wrong]], dtype=object)
+        other_type = {x: next(t for t in codes.QUALIFICATION_TYPES if t != x) for x in codes.QUALIFICATION_TYPES}
+        qtype[wrong] = pd.Series(need[wrong], dtype=object).map(other_type).to_numpy(dtype=object)
         pids = drv["_pid"].to_numpy()[has]
         vids = drv["_vid"].to_numpy()[has]
         m = len(pids)
@@ -530,7 +535,6 @@ class World:
                 "_valid_to": q_valid_to,
             }
         )
-        del ent
 
     # social security ----------------------------------------------------------------------------
 
@@ -619,7 +623,6 @@ class World:
         self.insured = insured
 
     def _deliberate(self, rng, insured: pd.DataFrame, weight: np.ndarray, initial_ent: np.ndarray) -> pd.DataFrame:
-        per = self.persons
         ent = self.entities
         n = len(insured)
         paying_pension = np.flatnonzero(((insured["AAC008"] == "1") & insured["AAE140"].isin(["110", "120", "310"])
@@ -655,7 +658,6 @@ class World:
         insured.loc[birth_rows, "_incons"] = "birth_date_mismatch"
         insured.loc[emp_rows, "AAB001"] = concat_text("2299", np.char.zfill(rng.integers(0, 10**6, len(emp_rows)).astype("U6"), 6).astype(object))
         insured.loc[emp_rows, "_incons"] = "unknown_employer"
-        del per
         return insured
 
     # video points and construction permits -----------------------------------------------------
@@ -959,32 +961,33 @@ class World:
 
     # ------------------------------------------------------------------------------------- daily
 
-    def deliveries(self, d: int) -> dict[str, pd.DataFrame]:
-        """The truthful rows each dataset delivers on day index ``d`` (0 = the first day), before any
-        problem is injected. Registers are changed in place: call once per day, in order."""
-        out = {
-            "social_security.employers": self._register_day(d, "social_security.employers", self._employer_frame(), 0.03,
-                                                            self._change_employers),
-            "traffic_police.motor_vehicles": self._register_day(d, "traffic_police.motor_vehicles", self.vehicles, 0.28 * 0.6,
-                                                                self._change_vehicles),
-            "traffic_police.driving_licences": self._register_day(d, "traffic_police.driving_licences", self.licences, 0.18 * 0.7,
-                                                                  self._change_licences),
-            "transport.road_transport_permits": self._register_day(d, "transport.road_transport_permits", self.permits, 0.07 * 0.7,
-                                                                   self._change_permits),
-            "transport.practitioner_qualifications": self._register_day(d, "transport.practitioner_qualifications", self.quals,
-                                                                        0.07 * 0.7, self._change_quals),
-            "traffic_police.video_points": self._register_day(d, "traffic_police.video_points", self.video, 0.09 * 0.8,
-                                                              self._change_video),
-            "municipal.construction_permits": self._register_day(d, "municipal.construction_permits", self.cpermits, 0.08 * 0.6,
-                                                                 self._change_cpermits),
-            "social_security.insured_persons": self._register_day(d, "social_security.insured_persons", self.insured, 0.2 * 0.6,
-                                                                  self._change_insured),
-        }
-        out["social_security.benefit_payments"] = self._benefits_day(d)
-        out["traffic_police.violations"] = self._violations_day(d)
-        out["municipal.urban_cases"] = self._cases_day(d)
-        out["social_security.assistance_applications"] = self._applications_day(d)
-        out["jishiban.verification_requests"] = self._requests_day(d)
+    REGISTERS = (  # dataset, register attribute, share of the daily churn that changes records, change function
+        ("social_security.employers", "_employers", 0.03, "_change_employers"),
+        ("traffic_police.motor_vehicles", "vehicles", 0.28 * 0.6, "_change_vehicles"),
+        ("traffic_police.driving_licences", "licences", 0.18 * 0.7, "_change_licences"),
+        ("transport.road_transport_permits", "permits", 0.07 * 0.7, "_change_permits"),
+        ("transport.practitioner_qualifications", "quals", 0.07 * 0.7, "_change_quals"),
+        ("traffic_police.video_points", "video", 0.09 * 0.8, "_change_video"),
+        ("municipal.construction_permits", "cpermits", 0.08 * 0.6, "_change_cpermits"),
+        ("social_security.insured_persons", "insured", 0.2 * 0.6, "_change_insured"),
+    )
+
+    def deliveries(self, d: int) -> dict[str, Callable[[], pd.DataFrame]]:
+        """For day index ``d`` (0 = the first day): per dataset, a function giving the truthful rows it delivers
+        that day, before any problem is injected. The registers' changes of the day are made here, at once;
+        the rows are built when asked for, one dataset at a time (each function once; any order). Call once
+        per day, in order."""
+        self._employer_frame()
+        out: dict[str, Callable[[], pd.DataFrame]] = {}
+        for dataset, attr, share, change in self.REGISTERS:
+            reg = getattr(self, attr)
+            rows, kind = self._register_day(d, dataset, reg, share, getattr(self, change))
+            out[dataset] = partial(self._register_rows, dataset, reg, rows, kind)
+        out["social_security.benefit_payments"] = partial(self._benefits_day, d)
+        out["traffic_police.violations"] = partial(self._violations_day, d)
+        out["municipal.urban_cases"] = partial(self._cases_day, d)
+        out["social_security.assistance_applications"] = partial(self._applications_day, d)
+        out["jishiban.verification_requests"] = partial(self._requests_day, d)
         return {k: out[k] for k in DATASETS}
 
     def _employer_frame(self) -> pd.DataFrame:
@@ -999,8 +1002,9 @@ class World:
             )
         return self._employers
 
-    def _register_day(self, d: int, dataset: str, reg: pd.DataFrame, change_share: float, change) -> pd.DataFrame:
-        """Initial state (day 0) or new + changed + re-delivered records (later days) of a register."""
+    def _register_day(self, d: int, dataset: str, reg: pd.DataFrame, change_share: float, change) -> tuple[np.ndarray, np.ndarray]:
+        """The register's records delivered on day ``d`` (positions, and why: initial, new, change, redelivery):
+        the initial state on day 0, new, changed (changed here) and re-delivered records later."""
         rng = self.rng("day", dataset, d)
         day = self.day(d)
         social = dataset.startswith("social_security.")
@@ -1037,8 +1041,11 @@ class World:
         last = reg["_last"].to_numpy().copy() if "_last" in reg.columns else np.full(len(reg), -1, dtype=np.int64)
         last[rows] = d
         reg["_last"] = last
+        return rows, kind[rows]
+
+    def _register_rows(self, dataset: str, reg: pd.DataFrame, rows: np.ndarray, kind: np.ndarray) -> pd.DataFrame:
         frame = reg.iloc[rows].copy()
-        frame["_kind"] = kind[rows]
+        frame["_kind"] = kind
         frame[UPDATE_COLUMN[dataset]] = time_text(frame["_t"].to_numpy())
         frame = frame.iloc[np.argsort(frame["_t"].to_numpy(), kind="stable")]  # by update time, then register order
         return frame[[*COLUMNS[dataset], *[c for c in ("_kind", "_incons") if c in frame.columns]]].reset_index(drop=True)
@@ -1560,9 +1567,3 @@ class World:
             "verification_requests": pd.concat(self.requests_world, ignore_index=True) if self.requests_world else pd.DataFrame(),
         }
 
-
-def _ids_for(per: pd.DataFrame, pids: np.ndarray) -> np.ndarray:
-    return per["id"].to_numpy()[pids]
-
-
-__all__ = ["COLUMNS", "DATASETS", "KEYS", "UPDATE_COLUMN", "World", "make_ids", "person_names", "pick", "yyyymmdd"]

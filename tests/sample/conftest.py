@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from sample_spec import SPEC, read_rows
 
 START = date(2025, 6, 2)

@@ -4,9 +4,9 @@ readers of every delivery format (csv, openpyxl, xml.etree, json, sqlite3)."""
 from __future__ import annotations
 
 import csv
-import re
 import io
 import json
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass

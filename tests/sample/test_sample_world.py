@@ -54,9 +54,10 @@ def test_names_birth_dates_and_sex_agree_across_departments(sample):
     ins = sample.clean["social_security.insured_persons"].copy()
     incons = sample.world("inconsistencies")
     listed = incons[incons["dataset"] == "social_security.insured_persons"]
-    listed_name = set(zip(listed[listed["kind"] == "name_mismatch"]["day"], listed[listed["kind"] == "name_mismatch"]["source_row"]))
-    listed_birth = set(zip(listed[listed["kind"] == "birth_date_mismatch"]["day"],
-                           listed[listed["kind"] == "birth_date_mismatch"]["source_row"]))
+    name_rows = listed[listed["kind"] == "name_mismatch"]
+    birth_rows = listed[listed["kind"] == "birth_date_mismatch"]
+    listed_name = set(zip(name_rows["day"], name_rows["source_row"], strict=True))
+    listed_birth = set(zip(birth_rows["day"], birth_rows["source_row"], strict=True))
     ins["key"] = list(zip(ins["day"], ins["source_row"], strict=True))
     other_name = ins.apply(lambda r: names.get(r["AAC002"], r["AAC003"]) != r["AAC003"], axis=1)
     assert set(ins.loc[other_name, "key"]) <= listed_name
@@ -71,12 +72,10 @@ def test_links_between_datasets(sample):
     vio = sample.clean["traffic_police.violations"]
     assert set(zip(vio["号牌号码"], vio["号牌种类"], strict=True)) <= plates
     permits = sample.clean["transport.road_transport_permits"]
-    owners = dict(zip(zip(veh["号牌号码"], veh["号牌种类"], strict=True), veh["所有人证件号码"], strict=True))
     assert all((p, t) in plates for p, t in zip(permits["车辆号牌"], permits["号牌种类"], strict=True))
     first_owner = veh.sort_values(["day", "source_row"]).drop_duplicates(["号牌号码", "号牌种类"])
     first_owner = dict(zip(zip(first_owner["号牌号码"], first_owner["号牌种类"], strict=True), first_owner["所有人证件号码"], strict=True))
     assert all(first_owner[(p, t)] == o for p, t, o in zip(permits["车辆号牌"], permits["号牌种类"], permits["业户证件号码"], strict=True))
-    del owners
     cp = sample.clean["municipal.construction_permits"]
     assert (cp["PermitNo"].str[:6] == cp["CivilCode"]).all()
     assert (cp["PermitNo"].str[6:14] == cp["IssueDate"].str.replace("-", "")).all()
