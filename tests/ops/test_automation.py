@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -153,7 +153,7 @@ def test_files_that_are_no_deliveries_are_not_requested(env):
     (folder / "notes.txt").write_text("x")
     (folder / "motor_vehicles_20250631.csv").write_bytes(b"x")  # no such day
     (folder / "motor_vehicles_20250530.csv").write_bytes(b"x")  # before the first partition
-    future = datetime.now(SHANGHAI).date().replace(year=datetime.now(SHANGHAI).year + 1)
+    future = datetime.now(SHANGHAI).date() + timedelta(days=400)
     (folder / f"motor_vehicles_{future:%Y%m%d}.csv").write_bytes(b"x")  # its partition does not exist yet
     result = tick(env, None)
     assert result.run_requests == []
