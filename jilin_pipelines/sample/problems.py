@@ -102,7 +102,7 @@ DEFAULT_RATES: dict[str, float] = {
     "id_birth_date_nonexistent": 0.005,
     "id_birth_date_future": 0.005,
     "uscc_wrong_check_char": 0.01,
-    "uscc_forbidden_letter": 0.008,
+    "uscc_forbidden_letter": 0.012,
     "uscc_lowercase": 0.02,
     "date_slash": 0.012,
     "date_compact": 0.012,
