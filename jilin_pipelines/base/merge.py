@@ -180,11 +180,18 @@ def _merge_table(
     advisory_lock(conn, "table:" + spec.name)
 
     # 3. recompute the golden history of the touched keys from all their delivered versions
+    # (this partition's versions are in memory already: read only the others)
     vcols = version_columns(spec)
-    versions = bulk.read_frame(
-        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(vt)} WHERE {bulk.key_match(conn, key, keys_tmp)}", vcols
+    others = bulk.read_frame(
+        conn,
+        f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(vt)} WHERE {bulk.key_match(conn, key, keys_tmp)} "
+        f"AND NOT ({where_partition})",
+        vcols,
+        params,
     )
-    golden = compute_golden(spec, canonical(versions, version_types(spec)))
+    versions = new[vcols] if others.empty else pd.concat([canonical(others, version_types(spec)), new[vcols]],
+                                                         ignore_index=True)
+    golden = compute_golden(spec, versions)
     old_cols = [*key, VALID_FROM, RECORD_HASH]
     old = bulk.read_frame(
         conn,
