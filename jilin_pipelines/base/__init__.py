@@ -2,6 +2,18 @@
 provenance, merged from the standardised layer, on SQLite (embedded default) and PostgreSQL.
 
 Pure core, no Dagster: the Dagster assets ``base/<table>`` are thin wrappers over this API.
+
+* ``upgrade(engine_or_url)`` — create / migrate the schema (Alembic, scripts in ``base/migrations``).
+* ``merge_partition(engine, dataset_id, partition, frame) -> MergeStats`` — one standardised partition
+  (``quality/layout.py`` contract) into every base table it feeds, in one transaction; idempotent and
+  order-independent. ``MergeStats.as_dict()`` is JSON-safe.
+* ``as_of(engine, table, day)`` — the golden records as of a day (with ``placeholder`` and ``provenance``);
+  ``provenance_as_of(engine, table, day)`` — the same provenance, one row per attribute;
+  ``record_versions(engine, table, key)`` — a key's golden versions; ``source_versions(...)`` — its delivered ones.
+* ``tables()``, ``tables_fed_by(dataset_id)``, ``lineage()`` — per base table its source datasets and column
+  lineage base column -> [(dataset_id, standard field)], for generating the assets, their deps and metadata.
+
+What feeds what, the column mapping and the survivorship priorities live in ``catalogue/base/tables.yaml``.
 """
 
 from jilin_pipelines.base.config import BaseConfig, TableLineage, TableSpec, base_config, lineage, load_base_config

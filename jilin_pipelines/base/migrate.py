@@ -39,6 +39,9 @@ def upgrade(engine_or_url: sa.Engine | str | sa.URL, revision: str = "head") -> 
     """Bring the base database to ``revision`` (default: the newest); returns the revision it is at."""
     engine, owned = as_engine(engine_or_url)
     try:
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            with engine.connect() as conn:  # readers (scenarios) and the one writer do not block each other
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _UPGRADE_LOCK})
