@@ -182,8 +182,6 @@ class World:
         self.redelivery_rate = redelivery_rate
         self.late = late
         self.day0 = d64(start)
-        self.inconsistencies: list[dict] = []
-        self._delivered: dict[str, np.ndarray] = {}
         self._build()
 
     def rng(self, *names: object) -> np.random.Generator:
@@ -410,39 +408,37 @@ class World:
         )
 
     def _build_licences(self) -> None:
+        """Licences of the commercial vehicles' drivers (classes by vehicle use), of most person owners and of
+        other adults up to the planned number; on later days young adults get new ones."""
         p = self.plan
         rng = self.rng("licences")
         per = self.persons
         veh = self.vehicles
         drv = self.drivers
-        classes = {}
-        use_of = veh["使用性质"].to_numpy()
-        for vid, pid in zip(drv["_vid"].to_numpy(), drv["_pid"].to_numpy(), strict=True):
-            u = use_of[vid]
-            classes[pid] = "A1" if u in ("B", "E") else "A3" if u == "C" else "C1" if u == "D" else "A2" if u in ("F", "H") else "B2"
-        owners = veh["_pid"].to_numpy()
-        owners = owners[(owners >= 0) & (rng.random(len(owners)) < 0.9)]
-        motorbike = set(veh["_pid"].to_numpy()[(veh["号牌种类"] == "07").to_numpy() & (veh["_pid"] >= 0).to_numpy()])
-        for pid in owners:
-            if pid not in classes:
-                classes[int(pid)] = "D" if pid in motorbike else "C1"
-        target = p.n(0.17, minimum=60)
+        use = veh["使用性质"].to_numpy()[drv["_vid"].to_numpy()]
+        driver_class = np.select([np.isin(use, ["B", "E"]), use == "C", use == "D", np.isin(use, ["F", "H"])],
+                                 ["A1", "A3", "C1", "A2"], "B2").astype(object)
+        classes = pd.Series(driver_class, index=drv["_pid"].to_numpy())
+        classes = classes[~classes.index.duplicated(keep="last")]
+        owner = veh["_pid"].to_numpy()
+        owners = pd.Series(np.where(veh["号牌种类"].to_numpy() == "07", "D", "C1"), index=owner, dtype=object)
+        owners = owners[(owners.index >= 0) & (rng.random(len(owners)) < 0.9)]
+        owners = owners[~owners.index.duplicated(keep="first") & ~owners.index.isin(classes.index)]
+        classes = pd.concat([classes, owners])
         adults = np.flatnonzero((per["age"] >= 18.5) & (per["age"] < 78))
         rng.shuffle(adults)
-        extra = [int(x) for x in adults if x not in classes][: max(0, target - len(classes))]
-        for pid in extra:
-            classes[pid] = pick(rng, ("C1", "C2", "C1E", "B1", "C1D"), 1, p=[0.7, 0.15, 0.06, 0.04, 0.05])[0]
-        pids0 = np.array(sorted(classes), dtype=np.int64)
-        cls0 = np.array([classes[x] for x in pids0], dtype=object)
+        extra = adults[~np.isin(adults, classes.index)][: max(0, p.n(0.17, minimum=60) - len(classes))]
+        classes = pd.concat([classes, pd.Series(pick(rng, ("C1", "C2", "C1E", "B1", "C1D"), len(extra), p=[0.7, 0.15, 0.06, 0.04, 0.05]),
+                                                index=extra, dtype=object)]).sort_index()
         # new licences on later days: young adults passing their test
         per_day = p.n(0.18 * 0.3, "churn") if self.days > 1 else 0
-        young = np.array([x for x in np.flatnonzero((per["age"] >= 18.2) & (per["age"] < 30)) if x not in classes], dtype=np.int64)
+        young = np.flatnonzero((per["age"] >= 18.2) & (per["age"] < 30))
+        young = young[~np.isin(young, classes.index)]
         rng.shuffle(young)
         new = young[: per_day * (self.days - 1)]
-        appear = np.concatenate([np.zeros(len(pids0), dtype=np.int64),
-                                 np.repeat(np.arange(1, self.days), per_day)[: len(new)] if self.days > 1 else np.zeros(0, dtype=np.int64)])
-        pids = np.concatenate([pids0, new])
-        cls = np.concatenate([cls0, np.full(len(new), "C1", dtype=object)])
+        appear = np.concatenate([np.zeros(len(classes), dtype=np.int64), np.repeat(np.arange(1, self.days), per_day)[: len(new)]])
+        pids = np.concatenate([classes.index.to_numpy(dtype=np.int64), new])
+        cls = np.concatenate([classes.to_numpy(dtype=object), np.full(len(new), "C1", dtype=object)])
         status = pick(rng, codes.LICENCE_STATUSES, len(pids), p=[0.91, 0.04, 0.02, 0.03])
         status[appear > 0] = "A"
         is_driver = np.isin(pids, drv["_pid"].to_numpy())
