@@ -764,7 +764,7 @@ class World:
 
     # households -------------------------------------------------------------------------------
 
-    def _build_households(self) -> None:  # noqa: PLR0915
+    def _build_households(self) -> None:
         """Applicants' households, built by design so that every scenario flag occurs: their members are
         persons of their own (in no other household, never changed by the daily churn) whose records are
         in the initial state."""
@@ -784,14 +784,18 @@ class World:
         role = np.where(slot == 0, "applicant", np.where(slot == 1, "spouse", "adult_child")).astype(object)
         role[last & (des == "pension_above_threshold")] = "elder"
         role[last & (des == "identity_unverified") & (size[hh] >= 3)] = "child"
+        # an elderly parent in some other households: a small pension (at most the standard), or none
+        elder_too = last & (size[hh] >= 3) & ~np.isin(des, ["pension_above_threshold", "identity_unverified"])
+        role[elder_too & (rng.random(len(hh)) < 0.4)] = "elder"
         elder_profile = pick(rng, ("low_pension", "unemployed", "licence"), len(hh), p=[0.5, 0.35, 0.15])
         adult_profile = pick(rng, ("licence", "unemployed", "low_income"), len(hh), p=[0.4, 0.4, 0.2])
         profile = np.where(role == "elder", elder_profile, np.where(role == "child", "unknown", adult_profile)).astype(object)
         profile[last & (des == "identity_unverified")] = "unknown"
         profile[last & (des == "pension_above_threshold")] = "high_pension"
-        # one carrier of the household's flag (for these designs every member is an adult of working age)
-        carrier_a = start_of + (rng.random(n) * size).astype(np.int64)
-        carrier_b = start_of + (rng.random(n) * size).astype(np.int64)
+        # one carrier of the household's flag: an adult of working age (the elder, if any, is last)
+        working = size - (role[start_of + size - 1] == "elder")
+        carrier_a = start_of + (rng.random(n) * working).astype(np.int64)
+        carrier_b = start_of + (rng.random(n) * working).astype(np.int64)
         for flag, prof in (("owns_private_vehicle", "car_owner"), ("operates_transport_business", "operator"),
                            ("income_above_threshold", "high_income")):
             profile[carrier_a[design == flag]] = prof

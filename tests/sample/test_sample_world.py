@@ -174,6 +174,19 @@ def test_every_assistance_flag_occurs_as_designed(sample):
     assert agree >= 0.95 * len(flags), (agree, len(flags))
 
 
+def test_thresholds_are_tried_at_their_edge(sample):
+    """Household members paying on a base of exactly 3 x the standard, or drawing exactly the standard as a
+    pension: neither is "above"."""
+    c = sample.clean
+    members = {m for x in c["social_security.assistance_applications"]["householdIdNumbers"] for m in json.loads(x)}
+    ins = c["social_security.insured_persons"]
+    at_base = ins[(ins["AAC008"] == "1") & (ins["AAE180"] == str(3 * STANDARD)) & ins["AAC002"].isin(members)]
+    ben = c["social_security.benefit_payments"]
+    at_pension = ben[(ben["AAE019"] == str(STANDARD)) & ben["AAC002"].isin(members)]
+    small_pension = ben[(ben["AAE019"].astype(float) <= STANDARD) & ben["AAC002"].isin(members)]
+    assert len(at_base) >= 1 and len(small_pension) >= 3 and len(at_pension) + len(at_base) >= 2
+
+
 def _verification_results(sample) -> pd.DataFrame:
     c = sample.clean
     req = c["jishiban.verification_requests"].drop_duplicates("requestId")
