@@ -1538,6 +1538,25 @@ class World:
     # ground truth of the world -------------------------------------------------------------------
 
     def world_tables(self) -> dict[str, pd.DataFrame]:
+        """The entity model, written to ``_ground_truth/world/<name>.parquet``:
+
+        * ``persons``: true ID number, name, sex, birth date, the address code in the ID (``id_code``), the
+          current county (``home_div``), whether the ID carries a since-retired code, ``group`` (general /
+          household: the applicants' households have persons of their own);
+        * ``entities``: USCC, name, kind, AAB019 type, division, employer number AAB001, first day index;
+        * ``households``: one per assistance application, with ``design``: ``eligible`` or the flag(s) of
+          DESIGN.md it was built to raise (two joined by ``+``);
+        * ``household_members``: slot (0 = applicant), ID, role, ``profile`` (the records made for the member);
+        * ``pensions``: monthly pension (AAE140 110/120) per retiree and the day of the month it is handled;
+        * ``vehicle_drivers``: drivers of commercial vehicles and their qualification (qualified, none, wrong_type,
+          expired, revoked);
+        * ``certificates_final``: every certificate on the last day, its holder, raw status and the verification
+          result a request that day gets;
+        * ``verification_requests``: every request with the ``intended_result`` in the true world (a request
+          about a certificate whose delivery came a day late, or was quarantined, may be answered otherwise).
+
+        The generator adds ``inconsistencies``: the deliberate disagreements between departments, by delivered
+        row (name_mismatch, birth_date_mismatch, duplicate_enrollment, unknown_employer)."""
         per = self.persons
         hh = self.households
         mem = self.household_members
