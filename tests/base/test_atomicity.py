@@ -38,8 +38,7 @@ def loaded(engine, sample):
 
 @pytest.mark.parametrize(
     ("table", "step"),
-    [("certificate", "versions_deleted"), ("certificate", "golden_deleted"), ("person", "versions_written"),
-     ("person", "golden_deleted"), ("person", "golden_written")],
+    [("certificate", "golden_deleted"), ("person", "versions_written"), ("person", "golden_written")],
 )
 def test_an_exception_between_two_statements_rolls_the_whole_merge_back(loaded, sample, table, step):
     before = dump(loaded)
