@@ -177,56 +177,18 @@ def generate(
                     summary.rows.setdefault(dataset, {})[day.isoformat()] = 0
                     say(f"{day} {dataset}: {problem}")
                     continue
-                rng = rng_for(seed, "inject", dataset, d)
-                injected = inject(truth[list(COLUMNS[dataset])], spec.fields, rates_, rng, day, utf8=spec.utf8,
-                                  retired_id_codes=retired_codes)
-                order, is_copy = duplicate_positions(len(truth), ~injected.dirty, rates_["duplicate_in_file"], rng)
-                delivered = injected.delivered.iloc[order].reset_index(drop=True)
+                rows = _deliver(spec, day, truth, problem, rates_, rng_for(seed, "inject", dataset, d), retired_codes)
+                manifest.append(rows.manifest)
+                if rows.inconsistencies is not None:
+                    incons.append(rows.inconsistencies)
                 if spec.format == "sqlite":
-                    sort = _db_order(delivered, KEYS[dataset])
-                    order, is_copy, delivered = order[sort], is_copy[sort], delivered.iloc[sort].reset_index(drop=True)
-                source_row = np.arange(1, len(order) + 1)
-                # manifest: value problems at the first delivered position of their truth row
-                first_pos = np.full(len(truth), -1, dtype=np.int64)
-                orig = np.flatnonzero(~is_copy)
-                first_pos[order[orig]] = source_row[orig]
-                vp = injected.problems
-                rows_ = [first_pos[vp["row"].to_numpy(dtype=np.int64)]]
-                fields_ = [vp["field"].to_numpy(dtype=object)]
-                probs_ = [vp["problem"].to_numpy(dtype=object)]
-                kind = truth["_kind"].to_numpy(dtype=object)[order]
-                redeliv = np.flatnonzero((kind == "redelivery") & ~is_copy)
-                rows_.append(source_row[redeliv])
-                fields_.append(np.full(len(redeliv), None, dtype=object))
-                probs_.append(np.full(len(redeliv), "redelivery", dtype=object))
-                copies = np.flatnonzero(is_copy)
-                rows_.append(source_row[copies])
-                fields_.append(np.full(len(copies), None, dtype=object))
-                probs_.append(np.full(len(copies), "duplicate_in_file", dtype=object))
-                if problem == "file_truncated" and len(order):
-                    rows_.append(np.array([len(order)]))
-                    fields_.append(np.array([None], dtype=object))
-                    probs_.append(np.array(["row_truncated"], dtype=object))
-                manifest.append(_manifest_frame(dataset, day, np.concatenate(rows_), np.concatenate(fields_),
-                                                np.concatenate(probs_), file_problem=problem))
-                if "_incons" in truth.columns:
-                    inc = truth["_incons"].to_numpy(dtype=object)[order]
-                    has = np.flatnonzero(pd.notna(inc))
-                    if len(has):
-                        incons.append(pd.DataFrame({"dataset": dataset, "day": day.isoformat(), "source_row": source_row[has],
-                                                    "kind": inc[has]}))
-                # write the delivery and its clean truth
-                if spec.format == "sqlite":
-                    db.append(spec.table, COLUMNS[dataset], delivered)
+                    db.append(spec.table, COLUMNS[dataset], rows.delivered)
                 else:
-                    _write_file(out, spec, ymd, delivered, problem)
+                    _write_file(out, spec, ymd, rows.delivered, problem)
                     summary.files += 1
-                clean = _canonical(dataset, truth[list(COLUMNS[dataset])].iloc[order].reset_index(drop=True))
-                clean["day"] = day.isoformat()
-                clean["source_row"] = source_row.astype(np.int64)
-                _write_clean(clean_writers, gt / "clean" / f"{dataset}.parquet", clean)
-                summary.rows.setdefault(dataset, {})[day.isoformat()] = len(delivered)
-                say(f"{day} {dataset}: {len(delivered)} rows")
+                _write_clean(clean_writers, gt / "clean" / f"{dataset}.parquet", rows.clean)
+                summary.rows.setdefault(dataset, {})[day.isoformat()] = len(rows.delivered)
+                say(f"{day} {dataset}: {len(rows.delivered)} rows")
         done = True
     finally:
         db.close(index=done)
@@ -236,6 +198,57 @@ def generate(
     _write_ground_truth(gt, world, manifest, incons, summary)
     say(f"wrote {summary}")
     return summary
+
+
+@dataclass
+class _Rows:
+    """One (dataset, day) delivery: the delivered rows, their clean truth, the manifest lines and the
+    deliberate inconsistencies, all by source_row."""
+
+    delivered: pd.DataFrame
+    clean: pd.DataFrame
+    manifest: pd.DataFrame
+    inconsistencies: pd.DataFrame | None
+
+
+def _deliver(spec: DatasetSpec, day: date, truth: pd.DataFrame, problem: str | None, rates: Mapping[str, float],
+             rng: np.random.Generator, retired_codes: frozenset[str]) -> _Rows:
+    """Inject the value problems, insert exact duplicates, put the rows in delivery order (the front-end
+    database: its query order) and say where every problem went."""
+    dataset = spec.name
+    columns = list(COLUMNS[dataset])
+    injected = inject(truth[columns], spec.fields, rates, rng, day, utf8=spec.utf8, retired_id_codes=retired_codes)
+    order, is_copy = duplicate_positions(len(truth), ~injected.dirty, rates["duplicate_in_file"], rng)
+    delivered = injected.delivered.iloc[order].reset_index(drop=True)
+    if spec.format == "sqlite":
+        sort = _db_order(delivered, KEYS[dataset])
+        order, is_copy, delivered = order[sort], is_copy[sort], delivered.iloc[sort].reset_index(drop=True)
+    source_row = np.arange(1, len(order) + 1)
+    # value problems sit at the first delivered position of their truth row (a copy is of a clean row)
+    first_pos = np.full(len(truth), -1, dtype=np.int64)
+    orig = np.flatnonzero(~is_copy)
+    first_pos[order[orig]] = source_row[orig]
+    vp = injected.problems
+    kind = truth["_kind"].to_numpy(dtype=object)[order]
+    redelivered = source_row[(kind == "redelivery") & ~is_copy]
+    copies = source_row[is_copy]
+    truncated = np.array([len(order)] if problem == "file_truncated" and len(order) else [], dtype=np.int64)
+    rows = np.concatenate([first_pos[vp["row"].to_numpy(dtype=np.int64)], redelivered, copies, truncated])
+    fields = np.concatenate([vp["field"].to_numpy(dtype=object), np.full(len(rows) - len(vp), None, dtype=object)])
+    problems = np.concatenate([vp["problem"].to_numpy(dtype=object), np.full(len(redelivered), "redelivery", dtype=object),
+                               np.full(len(copies), "duplicate_in_file", dtype=object),
+                               np.full(len(truncated), "row_truncated", dtype=object)])
+    manifest = _manifest_frame(dataset, day, rows, fields, problems, file_problem=problem)
+    incons = None
+    if "_incons" in truth.columns:
+        inc = truth["_incons"].to_numpy(dtype=object)[order]
+        has = np.flatnonzero(pd.notna(inc))
+        if len(has):
+            incons = pd.DataFrame({"dataset": dataset, "day": day.isoformat(), "source_row": source_row[has], "kind": inc[has]})
+    clean = _canonical(dataset, truth[columns].iloc[order].reset_index(drop=True))
+    clean["day"] = day.isoformat()
+    clean["source_row"] = source_row.astype(np.int64)
+    return _Rows(delivered, clean, manifest, incons)
 
 
 def _clear(out: Path) -> None:
