@@ -9,7 +9,7 @@ from jilin_pipelines.defs.automation import build_schedules, build_sensors
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
-from jilin_pipelines.defs.standardised_assets import standardised_asset
+from jilin_pipelines.defs.standardised_assets import scorecard_asset, standardised_asset
 from jilin_pipelines.settings import Settings
 
 MAIN_JOB = "main"
@@ -18,7 +18,7 @@ MAIN_JOB = "main"
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     entries = catalogue().entries
-    assets = [raw_asset(e) for e in entries] + [standardised_asset(e) for e in entries]
+    assets = [raw_asset(e) for e in entries] + [standardised_asset(e) for e in entries] + [scorecard_asset(entries)]
     main = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),

@@ -5,6 +5,7 @@ blocking check on the share of blocked rows, and a timeliness check."""
 from datetime import date
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jilin_pipelines.catalogue import Entry
@@ -14,6 +15,7 @@ from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality.quarantine import replace_partition
+from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard, write_results
 from jilin_pipelines.quality.standardise import rules_of, standardise
 from jilin_pipelines.raw import landed_summary, landing_path, write_parquet_atomically
 
@@ -95,13 +97,15 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         outcome = standardise(entry, pq.read_table(raw_path), day, facts["source_sha256"])
         write_parquet_atomically(outcome.table, landing_path(entry, day, s, layer=LAYER))
         replace_partition(settings.base_engine(), entry.id, day, outcome.quarantine)
+        write_results(s.lake_dir, entry.id, day, outcome.stats, bool(facts["delivered"]))
 
         stats = outcome.stats
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": stats["standardised_rows"],
-                **{k: v for k, v in stats.items() if k != "repairs"},
+                **{k: v for k, v in stats.items() if not isinstance(v, dict)},
                 "repairs": dg.MetadataValue.json(stats["repairs"]),
+                "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
                 "blocked_share": round(outcome.blocked_share, 4),
                 "path": dg.MetadataValue.path(str(landing_path(entry, day, s, layer=LAYER))),
             }
@@ -147,3 +151,36 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         )
 
     return _standardised
+
+
+SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
+
+
+def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SCORECARD_KEY,
+        deps=[standardised_key(e) for e in entries],
+        partitions_def=DAILY,
+        backfill_policy=PER_DAY,
+        group_name="quality",
+        kinds={"html"},
+        description="Per department and GB/T 36344 dimension: rows checked, passed, failed and the pass rate of the day.",
+        tags={"layer": "quality"},
+    )
+    def _scorecard(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+        day = date.fromisoformat(context.partition_key)
+        s = settings.get()
+        card = scorecard(s.lake_dir, [e.id for e in entries], day)
+        report = s.data_dir / "reports" / f"scorecard_{day.isoformat()}.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_html(card, day), encoding="utf-8")
+        write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
+                                 s.lake_dir / "quality" / "scorecard" / f"{day.isoformat()}.parquet")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(card),
+            "report": dg.MetadataValue.path(str(report)),
+            "scorecard": dg.MetadataValue.md(render_markdown(card) if len(card) else "no deliveries"),
+            "lowest_pass_rate": float(card["pass_rate"].min()) if len(card) else 1.0,
+        })
+
+    return _scorecard

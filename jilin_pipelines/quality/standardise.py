@@ -159,7 +159,11 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
             ]
 
     repairs: Counter = checked.repairs
+    by_dimension = failures.groupby("dimension")["pos"].nunique() if len(failures) else pd.Series(dtype=int)
+    dimensions = sorted({r.dimension.value for r in checked.rules})
     stats = {
+        "checked_rows": int(len(rows)),
+        "failed_rows_by_dimension": {d: int(by_dimension.get(d, 0)) for d in dimensions},
         "delivered_rows": int(len(raw)),
         "unparseable_rows": int(len(unparseable)),
         "exact_duplicates": int(duplicate.sum()),
