@@ -146,6 +146,7 @@ def generate(
     _clear(out)
     file_problems = _file_problem_days(days)
     late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
+    say(f"building the world for {days} days from {start}, about {scale} rows a day")
     world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"], late)
     retired_codes = frozenset(codes.RETIRED_SUCCESSORS)
     summary = GenerationSummary(out, start, days, scale, seed, rates_)

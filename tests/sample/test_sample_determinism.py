@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,8 +20,10 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_same_arguments_give_byte_identical_trees(sample, tmp_path):
+    """Again, in another process with another string-hash seed (no set-order or hash dependence)."""
     again = tmp_path / "again"
-    generate(again)
+    code = f"from pathlib import Path; from jilin_pipelines.sample import generate; generate(Path({str(again)!r}))"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONHASHSEED": "12345"})
     first, second = _digests(sample.root), _digests(again)
     assert len(first) > 80
     assert first == second
