@@ -197,7 +197,6 @@ def generate(
             w.close()
     summary.files += 1  # the exchange database
     _write_ground_truth(gt, world, manifest, incons, summary)
-    say(f"wrote {summary}")
     return summary
 
 
