@@ -11,9 +11,19 @@ A rate is the probability that an *eligible* value gets the problem: lower-case 
 numbers ending in ``X``, the legacy 15-digit form only to people born in the 1900s, the ``·`` variants only
 to names that have a ``·``, a retired division code only to counties re-coded recently (220381, 220181,
 220724, 220625), the Excel serial only to date columns of XLSX and CSV files, a future date only to dates
-that must not lie in the future. ``id_retired_division_code`` is a property of the person (the share of
-persons whose ID number was issued under a since-retired code) and ``redelivery`` the daily share of a
-dataset's records delivered before that are delivered again unchanged with a newer update time.
+that must not lie in the future (not the end of a validity), negative amounts only to positive ones.
+Three rates are not per value: ``id_retired_division_code`` is a property of the person (the share of
+persons whose ID number was issued under a since-retired code; every delivered value of such an ID is listed),
+``duplicate_in_file`` the share of a file's problem-free rows delivered a second time later in the same file,
+and ``redelivery`` the daily share of a dataset's records delivered before (for event datasets: in the last
+seven days; for assistance applications three times the rate) that come again unchanged with a newer update
+time. Where the problem is at the choice of a department rather than a field (which fields are required,
+which hold codes, which dates may lie in the future), ``datasets.SPECS`` says so per field.
+
+File-level problems are placed, not drawn: ``datasets.FILE_PROBLEMS`` (a header-only ``urban_cases`` file on
+the second day, ``violations`` cut off in its last row on the third, ``motor_vehicles`` in UTF-8 on the
+fourth, no ``road_transport_permits`` file on the fifth; on shorter periods the last day). The rows of a
+header-only or missing file are delivered the next day.
 """
 
 from __future__ import annotations
