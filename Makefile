@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench-standards clean
+.PHONY: setup run test ui sample bench-standards bench-quality clean
 
 setup: .venv/.synced
 
@@ -32,6 +32,9 @@ sample: setup
 
 bench-standards: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_standards.py
+
+bench-quality: setup
+	$(UV) run --frozen --no-sync python benchmarks/bench_quality.py
 
 clean:
 	rm -rf data .dagster_home
