@@ -1,6 +1,6 @@
 """Bulk paths: frames into temporary staging tables, then set-based SQL; reading frames back.
 
-PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) from an in-memory CSV buffer. SQLite: batched
+PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) from an in-memory CSV buffer (written by Arrow). SQLite: batched
 ``executemany``. Never row-by-row statements. Staging tables are temporary (``pg_temp`` / ``temp``), created
 empty from the target table's columns, and dropped after use.
 """
@@ -11,10 +11,11 @@ import io
 from collections.abc import Sequence
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 SQLITE_BATCH = 50_000
-NULL = r"\N"
 
 
 def q(conn: sa.Connection, name: str) -> str:
@@ -55,14 +56,18 @@ def load(conn: sa.Connection, tmp: str, frame: pd.DataFrame) -> None:
         return
     columns = list(frame.columns)
     if conn.dialect.name == "postgresql":
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False, header=False, na_rep=NULL)
+        # CSV written by Arrow: every value quoted, nulls empty and unquoted (COPY's NULL in CSV format), so an
+        # empty string and a null stay apart
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            buf,
+            pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
         buf.seek(0)
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.copy_expert(
-                f"COPY {tmp} ({cols_sql(conn, columns)}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buf
-            )
+            cursor.copy_expert(f"COPY {tmp} ({cols_sql(conn, columns)}) FROM STDIN WITH (FORMAT csv)", buf)
         finally:
             cursor.close()
     else:

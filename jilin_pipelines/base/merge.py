@@ -33,6 +33,7 @@ from jilin_pipelines.base.golden import (
     compute_golden,
     delivered_versions,
     golden_columns,
+    row_hash,
     version_columns,
     version_types,
 )
@@ -201,30 +202,28 @@ def _merge_table(
     old = canonical(old, {**spec.columns, VALID_FROM: "date"})
     bulk.drop_stage(conn, keys_tmp)
 
-    # 4. which keys' histories changed (the record hash covers key, validity and content)
-    old_gone = ~np.isin(old[RECORD_HASH].to_numpy(), golden[RECORD_HASH].to_numpy())
-    new_fresh = ~np.isin(golden[RECORD_HASH].to_numpy(), old[RECORD_HASH].to_numpy())
-    changed = pd.concat([old.loc[old_gone, key], golden.loc[new_fresh, key]], ignore_index=True).drop_duplicates()
-    old_keys_set = old[key].drop_duplicates()
-    new_keys_set = golden[key].drop_duplicates()
-    if not changed.empty:
-        flag = changed.merge(old_keys_set.assign(_old=True), on=key, how="left").merge(
-            new_keys_set.assign(_new=True), on=key, how="left"
-        )
-        was, now = flag["_old"].eq(True).to_numpy(), flag["_new"].eq(True).to_numpy()
-        stats.inserted = int((~was & now).sum())
-        stats.updated = int((was & now).sum())
-        stats.deleted = int((was & ~now).sum())
-    stats.unchanged = int(len(pd.concat([old_keys_set, new_keys_set], ignore_index=True).drop_duplicates())
-                          - len(changed))
-    if changed.empty:
+    # 4. which keys' histories changed (the record hash covers key, validity and content); keys are compared by
+    # their 64-bit fingerprints
+    old_rec, new_rec = old[RECORD_HASH].to_numpy(), golden[RECORD_HASH].to_numpy()
+    old_key, new_key = row_hash(old[key]), row_hash(golden[key])
+    changed_keys = np.unique(np.concatenate([old_key[~np.isin(old_rec, new_rec)], new_key[~np.isin(new_rec, old_rec)]]))
+    was, now = np.isin(changed_keys, old_key), np.isin(changed_keys, new_key)
+    stats.inserted = int((~was & now).sum())
+    stats.updated = int((was & now).sum())
+    stats.deleted = int((was & ~now).sum())
+    stats.unchanged = int(len(np.union1d(old_key, new_key)) - len(changed_keys))
+    if not len(changed_keys):
         return stats
+    changed = pd.concat(
+        [old.loc[np.isin(old_key, changed_keys), key], golden.loc[np.isin(new_key, changed_keys), key]],
+        ignore_index=True,
+    ).drop_duplicates()
+    rows = golden[np.isin(new_key, changed_keys)][golden_columns(spec)]
 
     # 5. replace the changed keys' golden versions
     changed_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, changed)
     conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, changed_tmp)}")
     step("golden_deleted")
-    rows = golden.merge(changed, on=key, how="inner")[golden_columns(spec)]
     bulk.bulk_insert(conn, spec.name, rows)
     bulk.drop_stage(conn, changed_tmp)
     step("golden_written")
