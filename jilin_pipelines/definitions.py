@@ -6,6 +6,7 @@ import dagster as dg
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.automation import build_schedules, build_sensors
+from jilin_pipelines.defs.base_assets import base_assets
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -18,7 +19,12 @@ MAIN_JOB = "main"
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     entries = catalogue().entries
-    assets = [raw_asset(e) for e in entries] + [standardised_asset(e) for e in entries] + [scorecard_asset(entries)]
+    assets = [
+        *(raw_asset(e) for e in entries),
+        *(standardised_asset(e) for e in entries),
+        scorecard_asset(entries),
+        base_assets(),
+    ]
     main = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),

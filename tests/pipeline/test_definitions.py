@@ -26,3 +26,23 @@ def test_raw_assets_are_daily_partitioned_in_shanghai_with_a_backfill_policy():
         assert partitions.timezone == "Asia/Shanghai"
         assert partitions.start.strftime("%Y-%m-%d") == "2025-06-01"
         assert node.backfill_policy is not None
+
+
+def test_layers_are_generated_for_every_dataset_and_base_table():
+    from jilin_pipelines.base import tables
+
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    for entry in catalogue().entries:
+        assert f"{entry.department.department}/standardised/{entry.dataset.name}" in keys, entry.id
+    for table in ("person", "legal_entity", "certificate", "vehicle", "video_point"):
+        assert table in tables()
+    assert {f"base/{t}" for t in tables()} <= keys
+    assert "quality/scorecard" in keys
+
+
+def test_base_tables_carry_column_lineage_to_the_standardised_layer():
+    graph = defs.resolve_asset_graph()
+    spec = graph.get(dg.AssetKey(["base", "person"]))
+    lineage = spec.metadata["dagster/column_lineage"]
+    deps = {(d.asset_key.to_user_string(), d.column_name) for d in lineage.deps_by_column["id_number"]}
+    assert ("traffic_police/standardised/driving_licences", "id_number") in deps
