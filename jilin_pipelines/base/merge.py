@@ -11,13 +11,13 @@ For every base table the dataset feeds (in sorted order):
    changed are deleted and re-inserted (staging + set-based SQL).
 
 SQLite: the whole merge runs under ``BEGIN IMMEDIATE`` (one writer at a time). PostgreSQL: READ COMMITTED with
-an advisory lock per (dataset, partition) and per table. Either way a failure anywhere rolls everything back.
+advisory locks per (table, dataset, partition) and per table, always taken in table order. Either way a failure anywhere rolls everything back.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -122,10 +122,12 @@ def merge_partition(
     partition: date | str,
     frame: pd.DataFrame,
     *,
+    tables: Iterable[str] | None = None,
     on_step: StepHook | None = None,
     config: BaseConfig | None = None,
 ) -> MergeStats:
-    """Merge one standardised partition (``quality/layout.py`` contract) into every base table it feeds.
+    """Merge one standardised partition (``quality/layout.py`` contract) into every base table it feeds, or only
+    into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own table).
 
     Idempotent (merging the same frame again changes nothing), order-independent (the result depends only on the
     set of partitions merged), atomic (one transaction). Returns per-table counts.
@@ -134,12 +136,18 @@ def merge_partition(
     partition = _as_date(partition)
     entry = catalogue().entry(dataset_id)
     _check_frame(dataset_id, partition, frame)
-    tables = config.tables_fed_by(dataset_id)
-    new = {t: delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame) for t in tables}
+    fed = config.tables_fed_by(dataset_id)
+    if tables is not None:
+        wanted = set(tables)
+        unknown = sorted(wanted - set(fed))
+        if unknown:
+            raise ValueError(f"{dataset_id} does not feed {unknown} (it feeds {list(fed)})")
+        fed = tuple(t for t in fed if t in wanted)
+    new = {t: delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame) for t in fed}
     stats = MergeStats(dataset_id, partition)
     with write_transaction(engine) as conn:
-        advisory_lock(conn, f"{dataset_id}|{partition.isoformat()}")
-        for t in tables:
+        for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
+            advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
             stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new[t], on_step)
     return stats
 

@@ -8,6 +8,7 @@ import json
 from datetime import date
 
 import pandas as pd
+import pytest
 from base_testkit import dump, fake_sha, hand_frame
 
 from jilin_pipelines.base import as_of, merge_partition, provenance_as_of, record_versions, source_versions
@@ -249,3 +250,14 @@ def test_hand_partitions_in_any_order_give_the_same_database(engine):
     for ds, day, f in reversed(frames):
         merge_partition(engine, ds, day, f)
     assert dump(engine) == forward
+
+
+def test_a_merge_can_be_restricted_to_some_tables(engine):
+    frame = hand_frame("traffic_police.driving_licences", D1, [licence(X, "张三")])
+    stats = merge_partition(engine, "traffic_police.driving_licences", D1, frame, tables=["person"])
+    assert list(stats.tables) == ["person"]
+    assert as_of(engine, "certificate", D1).empty and len(as_of(engine, "person", D1)) == 1
+    merge_partition(engine, "traffic_police.driving_licences", D1, frame, tables=["certificate"])
+    assert len(as_of(engine, "certificate", D1)) == 1
+    with pytest.raises(ValueError, match="does not feed"):
+        merge_partition(engine, "traffic_police.driving_licences", D1, frame, tables=["vehicle"])
