@@ -17,9 +17,12 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.quality.consistency import name_conflicts
 from jilin_pipelines.raw import landing_path
+from jilin_pipelines.standards import mask_value
 
 POOL = "base_merge"
+CONSISTENCY_CHECK = "consistency"
 
 
 def base_key(table: str) -> dg.AssetKey:
@@ -61,6 +64,10 @@ def base_assets() -> dg.AssetsDefinition:
         partitions_def=DAILY,
         backfill_policy=PER_DAY,
         pool=POOL,
+        check_specs=[dg.AssetCheckSpec(
+            CONSISTENCY_CHECK, asset=base_key("person"),
+            description="GB/T 36344 consistency: every identity-bearing department names a person the same way",
+        )],
     )
     def _base(context: dg.AssetExecutionContext, settings: PipelineSettings):
         day = date.fromisoformat(context.partition_key)
@@ -83,5 +90,21 @@ def base_assets() -> dg.AssetsDefinition:
                 metadata={**totals[table], "merged_datasets": ", ".join(lineage()[table].datasets)},
             )
         context.log.info(f"merged {len(merged)} standardised partitions of {day}")
+        conflicts = name_conflicts(engine, day)
+        examples = conflicts.head(6)
+        yield dg.AssetCheckResult(
+            check_name=CONSISTENCY_CHECK,
+            asset_key=base_key("person"),
+            passed=conflicts.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "persons_named_differently": int(conflicts["id_number"].nunique()),
+                "examples": dg.MetadataValue.json([
+                    {"id_number": mask_value(r.id_number, "resident_id"), "dataset": r.dataset,
+                     "name": mask_value(r.name, "name")}
+                    for r in examples.itertuples()
+                ]),
+            },
+        )
 
     return _base
