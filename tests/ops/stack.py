@@ -201,9 +201,18 @@ class Stack:
         assert not left, f"processes left behind: {left}"
 
 
-def make_stack(name: str, root: Path, dagster_yaml: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    """A stack over a fresh DAGSTER_HOME (``dagster_yaml`` copied in) and a fresh data directory under ``root``;
-    the sources are the committed sample."""
+def snapshot_sample(target: Path) -> Path:
+    """A copy of the committed sample sources (without the generator's ground truth), so that a test reads
+    the same deliveries from start to end even if the checkout's sample is regenerated meanwhile."""
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("_ground_truth"))
+    return target
+
+
+def make_stack(
+    name: str, root: Path, dagster_yaml: Path, extra_env: dict[str, str] | None = None, sources: Path = SAMPLE
+) -> Stack:
+    """A stack over a fresh DAGSTER_HOME (``dagster_yaml`` copied in) and a fresh data directory under ``root``,
+    reading the deliveries in ``sources`` (default: the committed sample)."""
     home = root / "dagster_home"
     home.mkdir(parents=True)
     shutil.copyfile(dagster_yaml, home / "dagster.yaml")
@@ -212,7 +221,7 @@ def make_stack(name: str, root: Path, dagster_yaml: Path, extra_env: dict[str, s
     env.update(
         {
             "DAGSTER_HOME": str(home),
-            "JILIN_SOURCES_DIR": str(SAMPLE),
+            "JILIN_SOURCES_DIR": str(sources),
             "JILIN_DATA_DIR": str(data),
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),

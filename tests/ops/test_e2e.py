@@ -6,26 +6,29 @@ landed Parquet compared with an in-process landing of the same days, and the UI 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from lake import lake_inventory
 from queries import ASSET_CHECKS, BACKFILL_STATUS, JOB_ASSETS, LAUNCH_BACKFILL, MATERIALISATIONS, SET_NUX_SEEN
-from stack import SAMPLE, Stack, fresh_database, make_stack
+from stack import Stack, fresh_database, make_stack, snapshot_sample
 
 from jilin_pipelines.definitions import MAIN_JOB, build_definitions
-from jilin_pipelines.settings import CHECKOUT, Settings
+from jilin_pipelines.settings import CHECKOUT
 
 pytestmark = pytest.mark.slow
 
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04"]
 BACKFILL_TIMEOUT = 300  # seconds
+REFERENCE_TIMEOUT = 300  # seconds
 LOCATION = "jilin_pipelines"
 MAIN_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "pipelineName": MAIN_JOB}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,17 +38,46 @@ TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CAN
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, dict]:
-    """The three days landed in-process (no webserver, no daemon): what the deployment must land too."""
+def sources(tmp_path_factory) -> Path:
+    """The sample deliveries, copied: the reference and both deployments read the very same files."""
+    return snapshot_sample(tmp_path_factory.mktemp("sources") / "sample_sources")
+
+
+@pytest.fixture(scope="module")
+def reference_landing(tmp_path_factory, sources):
+    """The three days landed in-process, in a process of its own that runs while the first deployment starts
+    and its daemon waits between iterations (the CPU is mostly idle then); its inventory is read later."""
     root = tmp_path_factory.mktemp("reference")
-    settings = Settings.from_env(
-        {"JILIN_SOURCES_DIR": str(SAMPLE), "JILIN_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "home")}
+    out = root / "inventory.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JILIN_", "DAGSTER_"))}
+    env.update(
+        {"JILIN_SOURCES_DIR": str(sources), "JILIN_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "home")}
     )
-    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
-    with dg.DagsterInstance.ephemeral() as instance:
-        for day in DAYS:
-            assert job.execute_in_process(partition_key=day, instance=instance).success, day
-    inventory = lake_inventory(settings.data_dir)
+    log = (root / "reference.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "reference_landing.py"), str(out), *DAYS],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield proc, out, root / "reference.log"
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def reference(reference_landing) -> dict[str, dict]:
+    """What the deployment must land: the in-process landing's inventory."""
+    proc, out, log = reference_landing
+    try:
+        code = proc.wait(timeout=REFERENCE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the in-process reference landing took over {REFERENCE_TIMEOUT} s", pytrace=False)
+    assert code == 0, f"the in-process reference landing failed:\n{log.read_text(errors='replace')[-3000:]}"
+    inventory = json.loads(out.read_text(encoding="utf-8"))
     assert inventory, "the in-process landing wrote nothing"
     return inventory
 
@@ -54,16 +86,23 @@ def reference(tmp_path_factory) -> dict[str, dict]:
     scope="module",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
-def stack(request, tmp_path_factory):
-    """A running webserver + daemon; one backend at a time (pytest runs all tests of one param first)."""
+def stack(request, tmp_path_factory, sources, reference_landing):
+    """A running webserver + daemon; one backend at a time (pytest runs all tests of one param first). The
+    reference landing is started first, to run alongside."""
     root = tmp_path_factory.mktemp(f"stack_{request.param}")
     if request.param == "sqlite":
-        yield from _run(make_stack("sqlite", root, CHECKOUT / "dagster.yaml"))
+        yield from _run(make_stack("sqlite", root, CHECKOUT / "dagster.yaml", sources=sources))
     else:
         pg_url = request.getfixturevalue("pg_url")
         with fresh_database(pg_url) as url:
             yield from _run(
-                make_stack("postgres", root, CHECKOUT / "deploy" / "dagster.postgres.yaml", {"DAGSTER_PG_URL": url})
+                make_stack(
+                    "postgres",
+                    root,
+                    CHECKOUT / "deploy" / "dagster.postgres.yaml",
+                    {"DAGSTER_PG_URL": url},
+                    sources=sources,
+                )
             )
 
 
@@ -219,6 +258,12 @@ def browser(tmp_path_factory, stack, backfill):
     return tmp_path_factory.mktemp(f"browser_{stack.name}")
 
 
+# The UI is the same over either instance: checked on the SQLite-backed deployment (the same one the backfill
+# test ran on: pytest shares the module-scoped stack), to keep the run short.
+ON_SQLITE = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+
+
+@ON_SQLITE
 def test_the_asset_graph_shows_the_assets(stack, job_assets, browser):
     groups: dict[str, list[str]] = {}
     for node in job_assets:
@@ -233,10 +278,11 @@ def test_the_asset_graph_shows_the_assets(stack, job_assets, browser):
     for name in groups[group]:
         assert name in text, f"asset {name} of group {group} is not on the page: {text[:2000]}"
     assert "Materialize" in text  # the graph's toolbar rendered, not an error page
-    if stack.name == "sqlite" and os.environ.get("JILIN_UPDATE_DOCS_SCREENSHOT") == "1":
+    if os.environ.get("JILIN_UPDATE_DOCS_SCREENSHOT") == "1":  # refresh the README's picture
         shutil.copyfile(shot, DOCS_SCREENSHOT)
 
 
+@ON_SQLITE
 def test_an_assets_checks_page(stack, job_assets, browser):
     # an asset with checks when there is one (the quality layer), else the first asset
     node = next((n for n in job_assets if n["hasAssetChecks"]), job_assets[0])

@@ -1,6 +1,6 @@
 """The multiprocess executor: one partition of a department's load job with every step in a process of its
-own, two at a time, lands exactly what the in-process executor lands. (One department keeps it quick: every
-step process imports the whole code location. Several partitions at once through the run queue are tested
+own, two at a time, lands exactly what the in-process executor lands. (A small department keeps it quick:
+every step process imports the whole code location, Great Expectations included. Several partitions at once through the run queue are tested
 end to end in test_e2e.py.)"""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from lake import lake_inventory
-from stack import SAMPLE
+from stack import snapshot_sample
 
 from jilin_pipelines.definitions import build_definitions
 from jilin_pipelines.defs.automation import load_job_name
 from jilin_pipelines.settings import Settings
 
 DAY = "2025-06-03"
-JOB = load_job_name("traffic_police")  # four datasets in three formats (GBK CSV, XML, API/JSON Lines)
+JOB = load_job_name("municipal")  # two datasets (XML, UTF-8 CSV): two step processes at once
 HERE = Path(__file__).parent
 
 
@@ -26,18 +26,19 @@ def multiprocess_job() -> dg.JobDefinition:
     return build_definitions().resolve_job_def(JOB).with_executor_def(dg.multiprocess_executor)
 
 
-def _env(root) -> dict[str, str]:
-    return {"JILIN_SOURCES_DIR": str(SAMPLE), "JILIN_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "home")}
+def _env(root, sources) -> dict[str, str]:
+    return {"JILIN_SOURCES_DIR": str(sources), "JILIN_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(root / "home")}
 
 
 @pytest.mark.slow
 def test_the_multiprocess_executor_lands_what_in_process_lands(tmp_path, monkeypatch):
-    reference = Settings.from_env(_env(tmp_path / "in_process"))
+    sources = snapshot_sample(tmp_path / "sample_sources")  # both executors read the very same files
+    reference = Settings.from_env(_env(tmp_path / "in_process", sources))
     job = build_definitions(reference).resolve_job_def(JOB)
     with dg.DagsterInstance.ephemeral() as instance:
         assert job.execute_in_process(partition_key=DAY, instance=instance).success
 
-    for key, value in _env(tmp_path / "multiprocess").items():
+    for key, value in _env(tmp_path / "multiprocess", sources).items():
         monkeypatch.setenv(key, value)  # the step processes read their settings from the environment
     (tmp_path / "instance").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "instance")) as instance:
