@@ -161,7 +161,7 @@ class Dataset(Strict):
         False, description="rows are requests a scenario must answer: never quarantined, their problems are warnings"
     )
     max_blocked_share: float = Field(
-        0.2, ge=0, le=1, description="above this share of blocked rows the partition stops: downstream does not run"
+        0.5, ge=0, le=1, description="above this share of blocked rows the partition stops: downstream does not run"
     )
     key: tuple[str, ...]
     updated_field: str | None = Field(None, description="the field whose newest value wins among versions")
