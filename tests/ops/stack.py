@@ -128,6 +128,20 @@ class Stack:
             )
 
     def start(self) -> Stack:
+        # Create the instance's storage once, before the processes start: the webserver, the daemon and
+        # their code servers would otherwise all create a fresh SQLite storage at once and can stamp its
+        # schema version twice ("more than one head present"). Production does the same (the chart's
+        # migration job).
+        migrate = subprocess.run(
+            [str(VENV_BIN / "dagster"), "instance", "migrate"],
+            cwd=CHECKOUT,
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            raise RuntimeError(f"dagster instance migrate failed:\n{migrate.stdout.decode()}{migrate.stderr.decode()}")
         workspace = ["-w", str(WORKSPACE)]
         self._spawn("webserver", [str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port), *workspace])
         self._spawn("daemon", [str(VENV_BIN / "dagster-daemon"), "run", *workspace])
