@@ -3,7 +3,7 @@
 A day's standardised partitions are merged dataset by dataset (``base.merge_partition``: one transaction per
 (dataset, partition), idempotent, order-independent); each base table reports the records inserted, updated
 and unchanged by the day. One step for all tables, because one delivery feeds several tables (a driving
-licence feeds ``person`` and ``certificate``). The ``base_merge`` concurrency pool keeps merges one at a time
+licence feeds ``person`` and ``certificate``); a selection of tables merges into just those. The ``base_merge`` concurrency pool keeps merges one at a time
 on SQLite; on PostgreSQL its limit can be raised (README, "Concurrency").
 """
 
@@ -11,8 +11,10 @@ from datetime import date
 
 import dagster as dg
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
-from jilin_pipelines.base import base_config, lineage, merge_partition
+from jilin_pipelines.base import base_config, golden_table, lineage, merge_partition
+from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -53,6 +55,16 @@ def _spec(table: str) -> dg.AssetSpec:
     )
 
 
+def records_as_of(engine, table: str, day: date) -> int:
+    """How many golden records (placeholders included) the table holds as of the day."""
+    t = golden_table(table)
+    query = sa.select(sa.func.count()).select_from(t).where(
+        t.c[VALID_FROM] <= day, sa.or_(t.c[VALID_TO].is_(None), t.c[VALID_TO] > day)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def base_assets() -> dg.AssetsDefinition:
     tables = list(base_config().tables)
     feeding = sorted({ds for t in tables for ds in lineage()[t].datasets})
@@ -64,6 +76,7 @@ def base_assets() -> dg.AssetsDefinition:
         partitions_def=DAILY,
         backfill_policy=PER_DAY,
         pool=POOL,
+        can_subset=True,
         check_specs=[dg.AssetCheckSpec(
             CONSISTENCY_CHECK, asset=base_key("person"),
             description="GB/T 36344 consistency: every identity-bearing department names a person the same way",
@@ -73,23 +86,33 @@ def base_assets() -> dg.AssetsDefinition:
         day = date.fromisoformat(context.partition_key)
         s = settings.get()
         engine = settings.base_engine()
-        totals = {t: {"versions": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0} for t in tables}
+        selected = [t for t in tables if base_key(t) in context.selected_asset_keys]
+        totals = {t: {"versions": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0} for t in selected}
         merged = []
         for dataset_id in feeding:
+            into = [t for t in selected if dataset_id in lineage()[t].datasets]
+            if not into:
+                continue
             path = landing_path(entries[dataset_id], day, s, layer=LAYER)
             if not path.exists():
                 raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {path}")
-            stats = merge_partition(engine, dataset_id, day, pq.read_table(path).to_pandas())
+            stats = merge_partition(engine, dataset_id, day, pq.read_table(path).to_pandas(), tables=into)
             merged.append(dataset_id)
             for table, counts in stats.as_dict()["tables"].items():
                 for k, v in counts.items():
                     totals[table][k] += v
-        for table in tables:
+        for table in selected:
             yield dg.MaterializeResult(
                 asset_key=base_key(table),
-                metadata={**totals[table], "merged_datasets": ", ".join(lineage()[table].datasets)},
+                metadata={
+                    "dagster/row_count": records_as_of(engine, table, day),
+                    **totals[table],
+                    "merged_datasets": ", ".join(lineage()[table].datasets),
+                },
             )
-        context.log.info(f"merged {len(merged)} standardised partitions of {day}")
+        context.log.info(f"merged {len(merged)} standardised partitions of {day} into {', '.join(selected)}")
+        if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
+            return
         conflicts = name_conflicts(engine, day)
         examples = conflicts.head(6)
         yield dg.AssetCheckResult(
