@@ -127,6 +127,23 @@ def no_delivery(dataset: str, day: date, columns: Sequence[str] | None, where: s
     )
 
 
+def open_delivery_file(
+    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None
+) -> tuple[bytes | None, Delivery, Warnings]:
+    """Start reading a delivery file: its bytes (None when there is no file), the ``Delivery`` describing it
+    (the "no delivery" one when there is no file; otherwise with the file's SHA-256, size and location, no rows
+    yet) and the warnings collector for it."""
+    location = str(Path(path))
+    data = read_file_bytes(Path(path))
+    if data is None:
+        return None, no_delivery(dataset, day, columns, location, "the file does not exist"), Warnings(location)
+    delivery = Delivery(
+        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
+        sha256=sha256_hex(data), size_bytes=len(data),
+    )
+    return data, delivery, Warnings(location)
+
+
 def read_file_bytes(path: Path) -> bytes | None:
     """The file's bytes, or None when it does not exist. A directory or unreadable file is an error."""
     try:

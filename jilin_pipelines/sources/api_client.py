@@ -44,7 +44,11 @@ import requests
 from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
 from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError
-from jilin_pipelines.sources.jsonl_reader import ColumnCollector, compact_json, object_texts
+from jilin_pipelines.sources.jsonl_reader import (
+    ColumnCollector,
+    compact_json,
+    object_texts,
+)
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from jilin_pipelines.sources._common import check_name, decode_strict, decode_tail, delivery_path, ensure_inside
+from jilin_pipelines.sources._common import (
+    check_name,
+    decode_strict,
+    decode_tail,
+    delivery_path,
+    ensure_inside,
+)
 from jilin_pipelines.sources.delivery import DeliveryError
 
 log = logging.getLogger(__name__)

@@ -47,13 +47,11 @@ from jilin_pipelines.sources._common import (
     Decoded,
     Warnings,
     assemble,
-    interleave,
     decode_strict,
     decode_tail,
-    no_delivery,
-    read_file_bytes,
+    interleave,
+    open_delivery_file,
     reconcile_columns,
-    sha256_hex,
     unescape_bytes,
 )
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
@@ -91,14 +89,9 @@ def read_csv(
     """
     path = Path(path)
     location = str(path)
-    data = read_file_bytes(path)
+    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
     if data is None:
-        return no_delivery(dataset, day, columns, location, "the file does not exist")
-    warn = Warnings(location)
-    delivery = Delivery(
-        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
-        sha256=sha256_hex(data), size_bytes=len(data),
-    )
+        return delivery
     if not data or data.isspace():
         warn.file("the file is empty: not even a header row")
         delivery.warnings = warn.done()

@@ -27,12 +27,10 @@ from jilin_pipelines.sources._common import (
     assemble,
     decode_strict,
     decode_tail,
-    no_delivery,
-    read_file_bytes,
-    sha256_hex,
+    open_delivery_file,
     unescape_bytes,
 )
-from jilin_pipelines.sources.delivery import Delivery, empty_table
+from jilin_pipelines.sources.delivery import Delivery
 
 _ESCAPED = set(range(0xF700, 0xF800))
 
@@ -183,14 +181,9 @@ def read_jsonl(
     """Read one JSON Lines delivery; ``sha256``/``size_bytes`` are the file's bytes'."""
     path = Path(path)
     location = str(path)
-    data = read_file_bytes(path)
+    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
     if data is None:
-        return no_delivery(dataset, day, columns, location, "the file does not exist")
-    warn = Warnings(location)
-    delivery = Delivery(
-        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
-        sha256=sha256_hex(data), size_bytes=len(data),
-    )
+        return delivery
     dec = decode_strict(data, encoding)
     text = dec.utf8.decode("utf-8") + decode_tail(dec.truncated_tail)
     if dec.wrong_encoding:

@@ -36,15 +36,12 @@ import numpy as np
 import pyarrow as pa
 
 from jilin_pipelines.sources._common import (
-    Warnings,
     assemble,
     interleave,
-    no_delivery,
-    read_file_bytes,
+    open_delivery_file,
     reconcile_columns,
-    sha256_hex,
 )
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 
@@ -110,14 +107,9 @@ def read_xlsx(
 
     path = Path(path)
     location = str(path)
-    data = read_file_bytes(path)
+    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
     if data is None:
-        return no_delivery(dataset, day, columns, location, "the file does not exist")
-    warn = Warnings(location)
-    delivery = Delivery(
-        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
-        sha256=sha256_hex(data), size_bytes=len(data),
-    )
+        return delivery
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:

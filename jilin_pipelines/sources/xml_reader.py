@@ -37,16 +37,13 @@ import pyarrow as pa
 
 from jilin_pipelines.sources._common import (
     BOM,
-    Warnings,
     assemble,
     decode_strict,
     decode_tail,
-    no_delivery,
-    read_file_bytes,
-    sha256_hex,
+    open_delivery_file,
     unescape_bytes,
 )
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _CUT_OFF_ERRORS = {
@@ -178,14 +175,9 @@ def read_xml(
     """Read one XML delivery; see the module docstring for attributes, refusals and broken files."""
     path = Path(path)
     location = str(path)
-    data = read_file_bytes(path)
+    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
     if data is None:
-        return no_delivery(dataset, day, columns, location, "the file does not exist")
-    warn = Warnings(location)
-    delivery = Delivery(
-        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
-        sha256=sha256_hex(data), size_bytes=len(data),
-    )
+        return delivery
     if not data.strip():
         warn.file("the file is empty: no XML document at all")
         delivery.warnings = warn.done()
