@@ -57,8 +57,8 @@ def read_delivery(entry: Entry, day: date, settings: Settings) -> Delivery:
             settings.social_security_db_url, table=fmt.table, day_column=fmt.day_column, key_columns=keys, **common
         )
     if reads_over_http(entry, settings):
-        client = ApiClient(settings.api_url, settings.api_token)
-        return client.fetch(entry.department.department, entry.dataset.name, day, columns)
+        with ApiClient(settings.api_url, settings.api_token) as client:
+            return client.fetch(entry.department.department, entry.dataset.name, day, columns)
     path = source_file(entry, day, settings)
     if fmt.kind == "csv":
         return read_csv(path, encoding=fmt.encoding, **common)
