@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench-standards bench-quality clean
+.PHONY: setup run test ui sample bench-standards bench-quality bench-merge clean
 
 setup: .venv/.synced
 
@@ -35,6 +35,9 @@ bench-standards: setup
 
 bench-quality: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_quality.py
+
+bench-merge: setup
+	$(UV) run --frozen --no-sync python benchmarks/bench_merge.py --db both
 
 clean:
 	rm -rf data .dagster_home
