@@ -1197,12 +1197,8 @@ class World:
         )
         # unchanged re-deliveries of earlier payments
         if d > 0 and hasattr(self, "_benefit_history") and len(self._benefit_history):
-            hist = self._history("social_security.benefit_payments", self._benefit_history, d)
-            k = int(rng.binomial(len(hist), self.redelivery_rate))
-            if k:
-                again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
-                again["_t"] = times_on(day, k, rng)
-                again["_kind"] = "redelivery"
+            again = self._redelivered("social_security.benefit_payments", self._benefit_history, d, day, rng)
+            if again is not None:
                 frame = pd.concat([frame, again], ignore_index=True)
         self._benefit_history = pd.concat([getattr(self, "_benefit_history", frame.iloc[:0]),
                                            frame[frame["_kind"] != "redelivery"].assign(_day=d)], ignore_index=True)
@@ -1217,6 +1213,18 @@ class World:
         if (dataset, d - 1) in self.late:
             keep &= days != d - 1
         return hist[keep].reset_index(drop=True)
+
+    def _redelivered(self, dataset: str, hist: pd.DataFrame, d: int, day, rng: np.random.Generator) -> pd.DataFrame | None:
+        """Event rows delivered again unchanged on day ``d`` (with a newer time), or None: each earlier row of the
+        last seven days with probability ``redelivery_rate``."""
+        hist = self._history(dataset, hist, d)
+        k = int(rng.binomial(len(hist), self.redelivery_rate))
+        if not k:
+            return None
+        again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
+        again["_t"] = times_on(day, k, rng)
+        again["_kind"] = "redelivery"
+        return again
 
     def _empty(self, dataset: str) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in (*COLUMNS[dataset], "_kind")})
@@ -1294,12 +1302,8 @@ class World:
                 parts.append(upd)
             self.pending_violations = pend[~done]
         if d > 0 and len(getattr(self, "_violation_history", ())):
-            hist = self._history("traffic_police.violations", self._violation_history, d)
-            k = int(rng.binomial(len(hist), self.redelivery_rate))
-            if k:
-                again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
-                again["_kind"] = "redelivery"
-                again["_t"] = times_on(day, k, rng)
+            again = self._redelivered("traffic_police.violations", self._violation_history, d, day, rng)
+            if again is not None:
                 parts.append(again)
         out = pd.concat(parts, ignore_index=True)
         self.pending_violations = pd.concat([self.pending_violations, frame[~processed]], ignore_index=True)
@@ -1356,12 +1360,8 @@ class World:
                 parts.append(upd)
             self.open_cases = oc[~close]
         if d > 0 and len(getattr(self, "_case_history", ())):
-            hist = self._history("municipal.urban_cases", self._case_history, d)
-            k = int(rng.binomial(len(hist), self.redelivery_rate))
-            if k:
-                again = hist.iloc[np.sort(rng.choice(len(hist), k, replace=False))].copy()
-                again["_kind"] = "redelivery"
-                again["_t"] = times_on(day, k, rng)
+            again = self._redelivered("municipal.urban_cases", self._case_history, d, day, rng)
+            if again is not None:
                 parts.append(again)
         out = pd.concat(parts, ignore_index=True)
         self.open_cases = pd.concat([self.open_cases, frame[~closed_now]], ignore_index=True)
