@@ -24,6 +24,8 @@ test: setup
 
 ui: setup
 	@mkdir -p "$(DAGSTER_HOME)"; [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@# create the instance's storage first: webserver and daemon starting together on a fresh home would race
+	$(UV) run --frozen --no-sync dagster instance migrate >/dev/null
 	$(UV) run --frozen --no-sync dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 sample: setup
