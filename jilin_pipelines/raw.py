@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
@@ -149,10 +151,6 @@ def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
     """The partition days present in the sources: from the delivery file names, and from the range of the
     front-end database's handling times. Days in between without any delivery are included (they
     materialise as "no delivery")."""
-    import re
-
-    import sqlalchemy as sa
-
     found: set[date] = set()
     for entry in entries:
         fmt = entry.dataset.format

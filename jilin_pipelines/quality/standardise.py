@@ -75,7 +75,7 @@ def _quarantine(entry: Entry, day: date, rows: pd.DataFrame, rule: pd.Series, re
     )[QUARANTINE_COLUMNS]
 
 
-def _failures(results: list[expectations.RuleResult], reasons: dict[str, pd.Series], index: pd.Index) -> pd.DataFrame:
+def _failures(results: list[expectations.RuleResult], reasons: dict[str, pd.Series]) -> pd.DataFrame:
     """Long table of (row position, rule, reason text) over every failed expectation, in rule order."""
     parts = []
     for order, res in enumerate(results):
@@ -83,8 +83,10 @@ def _failures(results: list[expectations.RuleResult], reasons: dict[str, pd.Seri
             continue
         positions = res.unexpected_rows
         codes = reasons.get(res.rule.id)
-        texts = [describe(res.rule, None if codes is None or pd.isna(c) else str(c))
-                 for c in (codes.iloc[positions] if codes is not None else [None] * len(positions))]
+        picked = (codes.iloc[positions].fillna("").astype(str) if codes is not None
+                  else pd.Series("", index=range(len(positions))))
+        # one text per distinct reason code, not per failing row
+        texts = picked.map({c: describe(res.rule, c or None) for c in picked.unique()}).to_numpy()
         parts.append(pd.DataFrame({"pos": positions, "order": order, "rule": res.rule.id, "text": texts,
                                    "blocking": res.rule.blocking, "dimension": res.rule.dimension.value}))
     if not parts:
@@ -107,7 +109,7 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
 
     checked = check(ds, rows[columns], day)
     results = expectations.validate(entry.id, checked)
-    failures = _failures(results, checked.reasons, rows.index)
+    failures = _failures(results, checked.reasons)
 
     blocking = failures[failures["blocking"].astype(bool)]
     blocked_pos = np.unique(blocking["pos"].to_numpy(np.int64))
