@@ -51,3 +51,37 @@ def pg_schema_url(pg_url):
     with engine.begin() as conn:
         conn.execute(sa.text(f'drop schema "{schema}" cascade'))
     engine.dispose()
+
+
+class SampleRun:
+    """One ``jilin-pipelines run`` over the committed sample, shared by the tests that inspect its results
+    (its database, lake, Dagster instance, OpenLineage events and logs): a full run takes minutes."""
+
+    def __init__(self, settings, output: str):
+        self.settings = settings
+        self.output = output
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> SampleRun:
+    """Every day of ``sample_sources/`` materialised through Dagster (what ``make run`` does) into a fresh data
+    directory and DAGSTER_HOME; read-only for the tests that use it."""
+    import io
+
+    from jilin_pipelines.runner import run_days
+    from jilin_pipelines.settings import CHECKOUT, Settings
+
+    root = tmp_path_factory.mktemp("sample_run")
+    env = {
+        "JILIN_SOURCES_DIR": str(CHECKOUT / "sample_sources"),
+        "JILIN_DATA_DIR": str(root / "data"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+    }
+    settings = Settings.from_env(env)
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        code = run_days(start=None, end=None, force=False, out=out)
+    assert code == 0, out.getvalue()
+    return SampleRun(settings, out.getvalue())

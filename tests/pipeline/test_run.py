@@ -30,14 +30,13 @@ def stored_text(home: Path) -> str:
     return "\n".join(p.read_bytes().decode("utf-8", errors="ignore") for p in home.rglob("*") if p.is_file())
 
 
-def test_run_twice(settings, monkeypatch):
+def test_run_twice(sample_run, monkeypatch):
+    settings = sample_run.settings
     monkeypatch.setenv("JILIN_SOURCES_DIR", str(settings.sources_dir))
     monkeypatch.setenv("JILIN_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("DAGSTER_HOME", str(settings.dagster_home))
 
-    first = io.StringIO()
-    assert run_days(start=None, end=None, force=False, out=first) == 0, first.getvalue()
-    text = first.getvalue()
+    text = sample_run.output
     assert text.count("succeeded") == 7, text
     assert "traffic_police.motor_vehicles" in text and "social_security.insured_persons" in text
 
