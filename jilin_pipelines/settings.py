@@ -13,6 +13,8 @@ the departments' real endpoints and databases.
 | JILIN_SOCIAL_SECURITY_DB_URL    | ``sqlite:///<sources>/social_security/exchange.sqlite`` |
 | JILIN_BASE_DB_URL               | ``sqlite:///<data>/base.sqlite``                |
 | DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
+| JILIN_ENV                       | ``embedded``; ``production`` applies the production rules |
+| JILIN_PSEUDONYM_KEY             | unset (required in production: the pseudonym HMAC key) |
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = CHECKOUT / "dagster.yaml"
+ENVIRONMENTS = ("embedded", "production")
 
 
 def _path(value: str | None, default: Path) -> Path:
@@ -38,6 +41,13 @@ class Settings:
     social_security_db_url: str
     base_db_url: str
     dagster_home: Path
+    environment: str = "embedded"
+    pseudonym_key: str | None = None
+
+    @property
+    def production(self) -> bool:
+        """``JILIN_ENV=production``: secrets such as ``JILIN_PSEUDONYM_KEY`` must be set, no development fallbacks."""
+        return self.environment == "production"
 
     @property
     def lake_dir(self) -> Path:
@@ -53,6 +63,9 @@ class Settings:
         if api_url and not api_token:
             raise ValueError("JILIN_SOURCES_API_URL is set but JILIN_SOURCES_API_TOKEN is not: the API needs a token")
         data_dir = _path(env.get("JILIN_DATA_DIR"), CHECKOUT / "data")
+        environment = (env.get("JILIN_ENV") or "embedded").strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise ValueError(f"JILIN_ENV={env.get('JILIN_ENV')!r}: expected one of {', '.join(ENVIRONMENTS)}")
         return cls(
             sources_dir=sources,
             data_dir=data_dir,
@@ -62,6 +75,8 @@ class Settings:
             or f"sqlite:///{sources / 'social_security' / 'exchange.sqlite'}",
             base_db_url=env.get("JILIN_BASE_DB_URL") or f"sqlite:///{data_dir / 'base.sqlite'}",
             dagster_home=_path(env.get("DAGSTER_HOME"), CHECKOUT / ".dagster_home"),
+            environment=environment,
+            pseudonym_key=env.get("JILIN_PSEUDONYM_KEY") or None,
         )
 
 
