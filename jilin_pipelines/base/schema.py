@@ -128,7 +128,93 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
         sa.Index(None, "dataset", "partition"),
         comment="rows the quality layer rejected",
     )
+    _scenario_tables(md)
     return md
+
+
+# --- scenario outputs (DESIGN "Scenario rules"): one table per scenario, replaced per partition ---------------
+SCENARIO_EVIDENCE = "scenario_evidence"
+
+
+def _scenario_tables(md: sa.MetaData) -> None:
+    text, day, count = sa.Text, sa.Date, sa.BigInteger
+
+    def decision(name: str, key: list[sa.Column], *columns: sa.Column, comment: str) -> None:
+        sa.Table(name, md, *key, *columns, sa.PrimaryKeyConstraint(*[c.name for c in key]), comment=comment)
+
+    decision(
+        "social_assistance_decision",
+        [sa.Column("application_id", text(), nullable=False), sa.Column("partition", day(), nullable=False)],
+        sa.Column("decision", text(), nullable=False),
+        sa.Column("reasons", text(), nullable=False, comment="JSON array of flag names, sorted"),
+        sa.CheckConstraint("decision IN ('eligible', 'ineligible', 'manual_review')", name="decision"),
+        comment="social assistance household economic check (社会救助家庭经济状况核对), per application",
+    )
+    decision(
+        "social_security_approval",
+        [sa.Column("partition", day(), nullable=False), sa.Column("source_row", count(), nullable=False)],
+        sa.Column("id_number", text()),
+        sa.Column("insurance_type", text()),
+        sa.Column("employer_no", text()),
+        sa.Column("decision", text(), nullable=False),
+        sa.Column("reasons", text(), nullable=False, comment="JSON array of flag names, sorted"),
+        sa.CheckConstraint("decision IN ('approved', 'rejected')", name="decision"),
+        comment="social-security enrolment approval, per insured row delivered that day",
+    )
+    decision(
+        "certificate_verification",
+        [sa.Column("request_id", text(), nullable=False), sa.Column("partition", day(), nullable=False)],
+        sa.Column("result", text(), nullable=False),
+        sa.CheckConstraint(
+            "result IN ('valid', 'expired', 'suspended', 'revoked', 'holder_mismatch', 'not_found')", name="result"
+        ),
+        comment="e-certificate verification (JiShiBan), per request",
+    )
+    decision(
+        "budget_staff_basic_info",
+        [sa.Column("employer_uscc", text(), nullable=False), sa.Column("as_of", day(), nullable=False)],
+        sa.Column("pension_headcount", count(), nullable=False),
+        sa.Column("headcount_by_insurance", text(), nullable=False, comment="JSON object insurance type -> persons"),
+        sa.Column("contribution_base_total", sa.Float(precision=53), nullable=False),
+        comment="budget preparation basic information (预算编制基础信息), per organ or institution employer",
+    )
+    decision(
+        "commercial_vehicle_risk",
+        [
+            sa.Column("plate_no", text(), nullable=False),
+            sa.Column("plate_type", text(), nullable=False),
+            sa.Column("as_of", day(), nullable=False),
+        ],
+        sa.Column("violations_30d", count(), nullable=False),
+        sa.Column("points_30d", count(), nullable=False),
+        sa.Column("unqualified_driver", sa.Boolean(), nullable=False),
+        sa.Column("risk", text(), nullable=False),
+        sa.CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
+        comment="commercial-vehicle safety risk, per vehicle in service",
+    )
+    sa.Table(
+        SCENARIO_EVIDENCE,
+        md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("scenario", text(), nullable=False),
+        sa.Column("partition", day(), nullable=False, comment="the scenario partition that decided"),
+        sa.Column("decision_id", text(), nullable=False, comment="the decision's key, joined by /"),
+        sa.Column("purpose", text(), nullable=False),
+        sa.Column("used_for", text(), nullable=False, comment="input, or the flag / check the record served"),
+        sa.Column("base_table", text(), nullable=False),
+        sa.Column("base_key", text(), nullable=False, comment="JSON array of the base record's key values"),
+        sa.Column("base_valid_from", day(), nullable=True, comment="the golden version used (null: a delivered row)"),
+        sa.Column("person_id", text(), nullable=True, comment="the resident ID the record is about, if any"),
+        sa.Column("dataset", text(), nullable=False, comment="the delivery: <department>.<dataset>"),
+        sa.Column("delivery_partition", day(), nullable=False),
+        sa.Column("source_row", count(), nullable=False),
+        sa.Column("sha256", text(), nullable=True),
+        sa.Column("run_id", text(), nullable=True, comment="the Dagster run that decided"),
+        sa.Index(None, "scenario", "decision_id"),
+        sa.Index(None, "scenario", "partition"),
+        sa.Index(None, "person_id"),
+        comment="record-level provenance: per decision, the base records and versions used and their deliveries",
+    )
 
 
 @cache

@@ -19,13 +19,23 @@ CONTRACT = {
     "vehicle": {"plate_no", "plate_type", "owner_id", "owner_name", "use_code", "status_code", "division_code"},
     "video_point": {"device_id", "name", "longitude", "latitude", "division_code", "owner", "status"},
     "quarantine": {"id", "dataset", "partition", "source_row", "rule", "reason", "dimension", "severity", "raw"},
+    # the scenario outputs named by issue 6, and the record-level provenance behind them
+    "social_assistance_decision": {"application_id", "partition", "decision", "reasons"},
+    "social_security_approval": {"id_number", "insurance_type", "employer_no", "partition", "decision", "reasons"},
+    "certificate_verification": {"request_id", "partition", "result"},
+    "budget_staff_basic_info": {"employer_uscc", "as_of", "pension_headcount", "headcount_by_insurance",
+                                "contribution_base_total"},
+    "commercial_vehicle_risk": {"plate_no", "plate_type", "as_of", "violations_30d", "points_30d",
+                                "unqualified_driver", "risk"},
+    "scenario_evidence": {"scenario", "partition", "decision_id", "purpose", "base_table", "base_key",
+                          "base_valid_from", "person_id", "dataset", "delivery_partition", "source_row", "sha256"},
 }
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0001"
-    assert upgrade(db_url) == "0001"  # a second run changes nothing
-    assert current_revision(db_url) == "0001"
+    assert upgrade(db_url) == head_revision() == "0002"
+    assert upgrade(db_url) == "0002"  # a second run changes nothing
+    assert current_revision(db_url) == "0002"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
