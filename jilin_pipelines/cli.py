@@ -48,6 +48,12 @@ def cmd_serve_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from jilin_pipelines.bench import main as bench_main
+
+    return bench_main(args, out=sys.stdout)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -74,6 +80,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before answering 429")
     serve.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered with a 5xx")
     serve.set_defaults(func=cmd_serve_sources)
+
+    bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
+    bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")
+    bench.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="the database all three paths load")
+    bench.add_argument("--days", type=int, default=2, help="days of deliveries to generate (default 2)")
+    bench.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
+    bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
+    bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
+    bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
+    bench.set_defaults(func=cmd_bench)
     return p
 
 
