@@ -157,6 +157,9 @@ class Dataset(Strict):
     sharing_class: SharingClass
     legal_basis: str
     allowed_purposes: tuple[str, ...] = ()
+    allowed_consumers: tuple[Annotated[str, Field(pattern=NAME)], ...] = Field(
+        (), description="conditional data only: the consumers allowed (empty: any consumer, for the allowed purposes)"
+    )
     scenario_input: bool = Field(
         False, description="rows are requests a scenario must answer: never quarantined, their problems are warnings"
     )
@@ -187,6 +190,14 @@ class Dataset(Strict):
                     raise ValueError(f"field {f.name!r}: {attr} {other!r} is not one of the fields")
         if self.sharing_class is SharingClass.conditional and not self.allowed_purposes:
             raise ValueError("a conditionally shared dataset must list its allowed_purposes")
+        if self.allowed_consumers and self.sharing_class is not SharingClass.conditional:
+            raise ValueError(
+                f"allowed_consumers is for conditionally shared datasets only, not {self.sharing_class.value}"
+            )
+        for label, values in (("allowed_purposes", self.allowed_purposes), ("allowed_consumers", self.allowed_consumers)):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"{label} repeats {', '.join(dupes)}")
         return self
 
     def field(self, name: str) -> FieldSpec:
