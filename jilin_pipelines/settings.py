@@ -12,6 +12,7 @@ the departments' real endpoints and databases.
 | JILIN_SOURCES_API_TOKEN         | unset (required when the URL is set)            |
 | JILIN_SOCIAL_SECURITY_DB_URL    | ``sqlite:///<sources>/social_security/exchange.sqlite`` |
 | JILIN_BASE_DB_URL               | ``sqlite:///<data>/base.sqlite``                |
+| JILIN_OPENLINEAGE_URL           | unset: OpenLineage events only in ``<data>/lineage/openlineage.jsonl`` |
 | DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
 | JILIN_ENV                       | ``embedded``; ``production`` applies the production rules |
 | JILIN_PSEUDONYM_KEY             | unset (required in production: the pseudonym HMAC key) |
@@ -43,6 +44,7 @@ class Settings:
     dagster_home: Path
     environment: str = "embedded"
     pseudonym_key: str | None = None
+    openlineage_url: str | None = None  # an OpenLineage HTTP endpoint (Marquez): events are posted there too
 
     @property
     def production(self) -> bool:
@@ -77,6 +79,7 @@ class Settings:
             dagster_home=_path(env.get("DAGSTER_HOME"), CHECKOUT / ".dagster_home"),
             environment=environment,
             pseudonym_key=env.get("JILIN_PSEUDONYM_KEY") or None,
+            openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
         )
 
 

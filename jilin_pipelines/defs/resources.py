@@ -17,6 +17,7 @@ class PipelineSettings(dg.ConfigurableResource):
     dagster_home: str
     api_url: str | None = None
     api_token: str | None = None
+    openlineage_url: str | None = None  # OpenLineage HTTP endpoint; events always go to <data>/lineage/ too
 
     @classmethod
     def from_settings(cls, s: Settings) -> PipelineSettings:
@@ -29,6 +30,7 @@ class PipelineSettings(dg.ConfigurableResource):
             api_url=s.api_url,
             # The token is a secret: read from the environment at run time, never stored in the definitions.
             api_token=dg.EnvVar("JILIN_SOURCES_API_TOKEN") if s.api_token else None,
+            openlineage_url=s.openlineage_url,
         )
 
     def base_engine(self):
@@ -48,4 +50,5 @@ class PipelineSettings(dg.ConfigurableResource):
             social_security_db_url=self.social_security_db_url,
             base_db_url=self.base_db_url,
             dagster_home=Path(self.dagster_home),
+            openlineage_url=self.openlineage_url,
         )
