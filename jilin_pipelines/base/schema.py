@@ -129,7 +129,32 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
         comment="rows the quality layer rejected",
     )
     _scenario_tables(md)
+    exchange_audit_table(md)
     return md
+
+
+EXCHANGE_AUDIT = "exchange_audit"
+
+
+def exchange_audit_table(md: sa.MetaData) -> sa.Table:
+    """The exchange audit log, append-only and hash-chained: written and verified by ``privacy/audit.py``."""
+    return sa.Table(
+        EXCHANGE_AUDIT,
+        md,
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=False, comment="1, 2, 3 ... no gaps"),
+        sa.Column("time", sa.DateTime(), nullable=False, comment="naive Asia/Shanghai wall-clock time"),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("dataset", sa.Text(), nullable=False, comment="<department>.<dataset>"),
+        sa.Column("fields", sa.Text(), nullable=False, comment="JSON array of standard field names"),
+        sa.Column("record_count", sa.BigInteger(), nullable=False),
+        sa.Column("run_id", sa.Text(), nullable=True),
+        sa.Column("prev_hash", sa.Text(), nullable=False, comment="the previous entry's entry_hash (64 zeros first)"),
+        sa.Column("entry_hash", sa.Text(), nullable=False, comment="SHA-256 of the canonical entry and prev_hash"),
+        sa.UniqueConstraint("entry_hash"),
+        sa.Index(None, "dataset", "time"),
+        comment="the exchange audit log: append-only, hash-chained (privacy/audit.py)",
+    )
 
 
 # --- scenario outputs (DESIGN "Scenario rules"): one table per scenario, replaced per partition ---------------
