@@ -7,6 +7,7 @@ licence feeds ``person`` and ``certificate``); a selection of tables merges into
 on SQLite; on PostgreSQL its limit can be raised (README, "Concurrency").
 """
 
+from contextlib import ExitStack
 from datetime import date
 
 import dagster as dg
@@ -16,9 +17,12 @@ import sqlalchemy as sa
 from jilin_pipelines.base import base_config, golden_table, lineage, merge_partition
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.lineage import Assertion
+from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.quality.consistency import name_conflicts
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.standards import mask_value
@@ -87,47 +91,60 @@ def base_assets() -> dg.AssetsDefinition:
         s = settings.get()
         engine = settings.base_engine()
         selected = [t for t in tables if base_key(t) in context.selected_asset_keys]
-        totals = {t: {"versions": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0} for t in selected}
-        merged = []
-        for dataset_id in feeding:
-            into = [t for t in selected if dataset_id in lineage()[t].datasets]
-            if not into:
-                continue
-            path = landing_path(entries[dataset_id], day, s, layer=LAYER)
-            if not path.exists():
-                raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {path}")
-            stats = merge_partition(engine, dataset_id, day, pq.read_table(path).to_pandas(), tables=into)
-            merged.append(dataset_id)
-            for table, counts in stats.as_dict()["tables"].items():
-                for k, v in counts.items():
-                    totals[table][k] += v
-        for table in selected:
-            yield dg.MaterializeResult(
-                asset_key=base_key(table),
+        with ExitStack() as stack:  # one OpenLineage run per selected base table, all ending with the step
+            runs = {t: stack.enter_context(lineage_run(context, settings, asset_key=base_key(t),
+                                                       inputs=base_inputs(t), outputs=[base_ref(t)]))
+                    for t in selected}
+            totals = {t: {"versions": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0} for t in selected}
+            merged = []
+            for dataset_id in feeding:
+                into = [t for t in selected if dataset_id in lineage()[t].datasets]
+                if not into:
+                    continue
+                path = landing_path(entries[dataset_id], day, s, layer=LAYER)
+                if not path.exists():
+                    raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {path}")
+                stats = merge_partition(engine, dataset_id, day, pq.read_table(path).to_pandas(), tables=into)
+                merged.append(dataset_id)
+                for table, counts in stats.as_dict()["tables"].items():
+                    for k, v in counts.items():
+                        totals[table][k] += v
+            for table in selected:
+                runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
+                yield dg.MaterializeResult(
+                    asset_key=base_key(table),
+                    metadata={
+                        "dagster/row_count": records_as_of(engine, table, day),
+                        **totals[table],
+                        "merged_datasets": ", ".join(lineage()[table].datasets),
+                        "openlineage_run_id": runs[table].run_id,
+                    },
+                )
+            context.log.info(f"merged {len(merged)} standardised partitions of {day} into {', '.join(selected)}")
+            if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
+                return
+            conflicts = name_conflicts(engine, day)
+            examples = conflicts.head(6)
+            if "person" in runs:
+                runs["person"].assertions(Assertion(
+                    "consistency", bool(conflicts.empty), "name", "warn", CONSISTENCY_CHECK,
+                    "GB/T 36344 consistency: every identity-bearing department names a person the same way",
+                    expected="0 persons named differently",
+                    actual=f"{int(conflicts['id_number'].nunique())} persons named differently",
+                ))
+            yield dg.AssetCheckResult(
+                check_name=CONSISTENCY_CHECK,
+                asset_key=base_key("person"),
+                passed=conflicts.empty,
+                severity=dg.AssetCheckSeverity.WARN,
                 metadata={
-                    "dagster/row_count": records_as_of(engine, table, day),
-                    **totals[table],
-                    "merged_datasets": ", ".join(lineage()[table].datasets),
+                    "persons_named_differently": int(conflicts["id_number"].nunique()),
+                    "examples": dg.MetadataValue.json([
+                        {"id_number": mask_value(r.id_number, "resident_id"), "dataset": r.dataset,
+                         "name": mask_value(r.name, "name")}
+                        for r in examples.itertuples()
+                    ]),
                 },
             )
-        context.log.info(f"merged {len(merged)} standardised partitions of {day} into {', '.join(selected)}")
-        if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
-            return
-        conflicts = name_conflicts(engine, day)
-        examples = conflicts.head(6)
-        yield dg.AssetCheckResult(
-            check_name=CONSISTENCY_CHECK,
-            asset_key=base_key("person"),
-            passed=conflicts.empty,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "persons_named_differently": int(conflicts["id_number"].nunique()),
-                "examples": dg.MetadataValue.json([
-                    {"id_number": mask_value(r.id_number, "resident_id"), "dataset": r.dataset,
-                     "name": mask_value(r.name, "name")}
-                    for r in examples.itertuples()
-                ]),
-            },
-        )
 
     return _base

@@ -7,7 +7,9 @@ import dagster as dg
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.lineage.datasets import raw_ref, source_ref
 from jilin_pipelines.raw import land_day
 
 MAX_WARNINGS_LOGGED = 20
@@ -62,23 +64,28 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
-        landing = land_day(entry, day, settings.get())
-        facts = landing.summary()
-        warnings = facts.pop("warnings")
-        for w in warnings[:MAX_WARNINGS_LOGGED]:
-            context.log.warning(w)
-        if len(warnings) > MAX_WARNINGS_LOGGED:
-            context.log.warning(f"... and {len(warnings) - MAX_WARNINGS_LOGGED} more warnings (see metadata)")
-        if not landing.delivery.delivered:
-            context.log.info(f"{entry.id} {day}: no delivery")
-        metadata = {
-            "dagster/row_count": facts["delivered_rows"],
-            **{k: v for k, v in facts.items() if v is not None},
-            "status": "delivered" if landing.delivery.delivered else "no delivery",
-            "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
-            "warning_count": len(warnings),
-            "landing_path": dg.MetadataValue.path(facts["landing_path"]),
-        }
-        return dg.MaterializeResult(metadata=metadata)
+        s = settings.get()
+        with lineage_run(context, settings, inputs=[source_ref(entry, s)], outputs=[raw_ref(entry)]) as run:
+            landing = land_day(entry, day, s)
+            facts = landing.summary()
+            source = source_ref(entry, s, sha256=facts["source_sha256"])
+            run.inputs(source).outputs(raw_ref(entry, rows=facts["landed_rows"], source=source))
+            warnings = facts.pop("warnings")
+            for w in warnings[:MAX_WARNINGS_LOGGED]:
+                context.log.warning(w)
+            if len(warnings) > MAX_WARNINGS_LOGGED:
+                context.log.warning(f"... and {len(warnings) - MAX_WARNINGS_LOGGED} more warnings (see metadata)")
+            if not landing.delivery.delivered:
+                context.log.info(f"{entry.id} {day}: no delivery")
+            metadata = {
+                "dagster/row_count": facts["delivered_rows"],
+                **{k: v for k, v in facts.items() if v is not None},
+                "status": "delivered" if landing.delivery.delivered else "no delivery",
+                "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
+                "warning_count": len(warnings),
+                "landing_path": dg.MetadataValue.path(facts["landing_path"]),
+                "openlineage_run_id": run.run_id,
+            }
+            return dg.MaterializeResult(metadata=metadata)
 
     return _raw

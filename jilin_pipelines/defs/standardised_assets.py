@@ -9,9 +9,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.raw_assets import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.lineage.datasets import (
+    quality_assertions,
+    quality_results_ref,
+    quarantine_ref,
+    raw_ref,
+    scorecard_ref,
+    standardised_ref,
+)
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality.quarantine import replace_partition
@@ -90,65 +99,74 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
     def _standardised(context: dg.AssetExecutionContext, settings: PipelineSettings):
         day = date.fromisoformat(context.partition_key)
         s = settings.get()
-        raw_path = landing_path(entry, day, s)
-        facts = landed_summary(raw_path)
-        if facts is None:
-            raise dg.Failure(f"{entry.id} {day}: no raw landing at {raw_path}; materialise {raw_key(entry).to_user_string()} first")
-        outcome = standardise(entry, pq.read_table(raw_path), day, facts["source_sha256"])
-        write_parquet_atomically(outcome.table, landing_path(entry, day, s, layer=LAYER))
-        replace_partition(settings.base_engine(), entry.id, day, outcome.quarantine)
-        write_results(s.lake_dir, entry.id, day, outcome.stats, bool(facts["delivered"]))
+        with lineage_run(context, settings, inputs=[raw_ref(entry)],
+                         outputs=[standardised_ref(entry), quarantine_ref(), quality_results_ref(entry)]) as run:
+            raw_path = landing_path(entry, day, s)
+            facts = landed_summary(raw_path)
+            if facts is None:
+                raise dg.Failure(f"{entry.id} {day}: no raw landing at {raw_path}; materialise {raw_key(entry).to_user_string()} first")
+            outcome = standardise(entry, pq.read_table(raw_path), day, facts["source_sha256"])
+            write_parquet_atomically(outcome.table, landing_path(entry, day, s, layer=LAYER))
+            replace_partition(settings.base_engine(), entry.id, day, outcome.quarantine)
+            write_results(s.lake_dir, entry.id, day, outcome.stats, bool(facts["delivered"]))
 
-        stats = outcome.stats
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": stats["standardised_rows"],
-                **{k: v for k, v in stats.items() if not isinstance(v, dict)},
-                "repairs": dg.MetadataValue.json(stats["repairs"]),
-                "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
-                "blocked_share": round(outcome.blocked_share, 4),
-                "path": dg.MetadataValue.path(str(landing_path(entry, day, s, layer=LAYER))),
-            }
-        )
-        results = {res.rule.id: res for res in outcome.results}
-        for dimension, rules in by_dimension.items():
-            per_rule = {}
-            for rule in rules:
-                res = results[rule.id]
-                per_rule[rule.id] = {
-                    "severity": rule.severity.value,
-                    "success": res.success,
-                    "unexpected_count": res.unexpected_count,
-                    "unexpected_percent": round(res.unexpected_percent, 4),
-                    "examples": [{"source_row": e["source_row"], "value": shown(fields[rule.field], e["value"])}
-                                 for e in outcome.examples.get(rule.id, [])],
-                }
-            failed = sorted(r for r, v in per_rule.items() if not v["success"])
-            yield dg.AssetCheckResult(
-                check_name=dimension,
-                passed=not failed,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=f"failed: {', '.join(failed)}" if failed else "every expectation met",
-                metadata={
-                    "expectations": len(rules),
-                    "failed_expectations": len(failed),
-                    "unexpected_rows": sum(v["unexpected_count"] for v in per_rule.values()),
-                    "by_expectation": dg.MetadataValue.json(per_rule),
-                },
+            stats = outcome.stats
+            run.outputs(
+                standardised_ref(entry, rows=stats["standardised_rows"], assertions=quality_assertions(
+                    entry, outcome.results, blocked_share=outcome.blocked_share, delivered=bool(facts["delivered"]))),
+                quarantine_ref(rows=stats["quarantined_rows"]),
+                quality_results_ref(entry),
             )
-        yield dg.AssetCheckResult(
-            check_name=BLOCKED_SHARE_CHECK,
-            passed=outcome.blocked_share <= ds.max_blocked_share,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"blocked_share": round(outcome.blocked_share, 4), "threshold": ds.max_blocked_share,
-                      "quarantined_rows": stats["quarantined_rows"], "delivered_rows": stats["delivered_rows"]},
-        )
-        yield dg.AssetCheckResult(
-            check_name=TIMELINESS_CHECK,
-            passed=bool(facts["delivered"]),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"status": "delivered" if facts["delivered"] else "no delivery", "update_cycle": ds.update_cycle},
-        )
+            yield dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": stats["standardised_rows"],
+                    **{k: v for k, v in stats.items() if not isinstance(v, dict)},
+                    "repairs": dg.MetadataValue.json(stats["repairs"]),
+                    "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
+                    "blocked_share": round(outcome.blocked_share, 4),
+                    "path": dg.MetadataValue.path(str(landing_path(entry, day, s, layer=LAYER))),
+                    "openlineage_run_id": run.run_id,
+                }
+            )
+            results = {res.rule.id: res for res in outcome.results}
+            for dimension, rules in by_dimension.items():
+                per_rule = {}
+                for rule in rules:
+                    res = results[rule.id]
+                    per_rule[rule.id] = {
+                        "severity": rule.severity.value,
+                        "success": res.success,
+                        "unexpected_count": res.unexpected_count,
+                        "unexpected_percent": round(res.unexpected_percent, 4),
+                        "examples": [{"source_row": e["source_row"], "value": shown(fields[rule.field], e["value"])}
+                                     for e in outcome.examples.get(rule.id, [])],
+                    }
+                failed = sorted(r for r, v in per_rule.items() if not v["success"])
+                yield dg.AssetCheckResult(
+                    check_name=dimension,
+                    passed=not failed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"failed: {', '.join(failed)}" if failed else "every expectation met",
+                    metadata={
+                        "expectations": len(rules),
+                        "failed_expectations": len(failed),
+                        "unexpected_rows": sum(v["unexpected_count"] for v in per_rule.values()),
+                        "by_expectation": dg.MetadataValue.json(per_rule),
+                    },
+                )
+            yield dg.AssetCheckResult(
+                check_name=BLOCKED_SHARE_CHECK,
+                passed=outcome.blocked_share <= ds.max_blocked_share,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"blocked_share": round(outcome.blocked_share, 4), "threshold": ds.max_blocked_share,
+                          "quarantined_rows": stats["quarantined_rows"], "delivered_rows": stats["delivered_rows"]},
+            )
+            yield dg.AssetCheckResult(
+                check_name=TIMELINESS_CHECK,
+                passed=bool(facts["delivered"]),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"status": "delivered" if facts["delivered"] else "no delivery", "update_cycle": ds.update_cycle},
+            )
 
     return _standardised
 
@@ -170,17 +188,21 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
     def _scorecard(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
         s = settings.get()
-        card = scorecard(s.lake_dir, [e.id for e in entries], day)
-        report = s.data_dir / "reports" / f"scorecard_{day.isoformat()}.html"
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_html(card, day), encoding="utf-8")
-        write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
-                                 s.lake_dir / "quality" / "scorecard" / f"{day.isoformat()}.parquet")
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": len(card),
-            "report": dg.MetadataValue.path(str(report)),
-            "scorecard": dg.MetadataValue.md(render_markdown(card) if len(card) else "no deliveries"),
-            "lowest_pass_rate": float(card["pass_rate"].min()) if len(card) else 1.0,
-        })
+        with lineage_run(context, settings, inputs=[quality_results_ref(e) for e in entries],
+                         outputs=[scorecard_ref(entries)]) as run:
+            card = scorecard(s.lake_dir, [e.id for e in entries], day)
+            report = s.data_dir / "reports" / f"scorecard_{day.isoformat()}.html"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(render_html(card, day), encoding="utf-8")
+            write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
+                                     s.lake_dir / "quality" / "scorecard" / f"{day.isoformat()}.parquet")
+            run.outputs(scorecard_ref(entries, rows=len(card)))
+            return dg.MaterializeResult(metadata={
+                "dagster/row_count": len(card),
+                "report": dg.MetadataValue.path(str(report)),
+                "scorecard": dg.MetadataValue.md(render_markdown(card) if len(card) else "no deliveries"),
+                "lowest_pass_rate": float(card["pass_rate"].min()) if len(card) else 1.0,
+                "openlineage_run_id": run.run_id,
+            })
 
     return _scorecard
