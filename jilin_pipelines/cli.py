@@ -54,6 +54,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args, out=sys.stdout)
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from jilin_pipelines.privacy.audit import AuditError, verify
+    from jilin_pipelines.settings import Settings
+
+    url = args.db_url or Settings.from_env().base_db_url
+    engine = sa.create_engine(url)
+    try:
+        result = verify(engine, anchor=args.anchor)
+    except AuditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(result, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -90,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
     bench.set_defaults(func=cmd_bench)
+
+    audit = sub.add_parser("audit", help="the exchange audit log").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="check the audit log's hash chain; exit 1 naming the first broken entry")
+    verify.add_argument("--db-url", default=None, help="the base database (default: JILIN_BASE_DB_URL)")
+    verify.add_argument("--anchor", default=None, help="an entry_hash known from elsewhere that must be in the chain")
+    verify.set_defaults(func=cmd_audit_verify)
     return p
 
 
