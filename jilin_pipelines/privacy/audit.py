@@ -1,0 +1,240 @@
+"""The exchange audit log: who read which dataset, for which purpose, when, how many records — append-only and
+hash-chained, so that changing, inserting or deleting an entry is detected by :func:`verify`.
+
+Table ``exchange_audit`` in the base database (created by migration 0003; ``base.schema`` holds its metadata):
+
+``id``            1, 2, 3 ... with no gaps (given out under the append lock, not by a sequence)
+``time``          when the exchange happened (naive Asia/Shanghai wall-clock time, like every base datetime)
+``consumer``      who read (a department, a scenario asset, an export)
+``purpose``       why (the scenario name for scenario reads)
+``dataset``       ``<department>.<dataset>`` of the catalogue
+``fields``        JSON array of the standard field names read, sorted
+``record_count``  how many records were read / exported
+``run_id``        the Dagster run (or null outside Dagster)
+``prev_hash``     the previous entry's ``entry_hash`` (64 zeros for entry 1)
+``entry_hash``    SHA-256 (hex) of :func:`canonical` — the entry's own values plus ``prev_hash``
+
+Appends (:func:`record`) run in one transaction that first takes the append lock — on PostgreSQL
+``LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE`` (appenders queue, readers go on), on SQLite the database's write
+lock, taken by a first write statement — then reads the head, chains the new entries onto it and inserts them: two
+concurrent appenders can never both chain onto the same head (and the primary key on ``id`` would refuse it anyway).
+
+:func:`verify` recomputes the chain in id order: an UPDATE shows as an entry whose hash no longer matches its
+values, a DELETE as a gap in the ids (and a ``prev_hash`` that no longer matches), an INSERT as a repeated or
+mismatched link. Deleting the newest entries leaves a shorter valid chain: keep a head hash elsewhere (a Dagster
+materialisation's metadata, a report) and pass it as ``anchor`` to detect that too.
+
+Pure: no Dagster import. From an asset::
+
+    record(engine, [AuditEntry(consumer="scenario/commercial_vehicle_safety", purpose="commercial_vehicle_safety",
+                               dataset="traffic_police.violations", fields=["driver_id", "plate_no"],
+                               record_count=n, run_id=context.run_id)])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from jilin_pipelines.base.schema import EXCHANGE_AUDIT, exchange_audit_table
+
+TABLE = EXCHANGE_AUDIT
+GENESIS = "0" * 64
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_COLUMNS = ("id", "time", "consumer", "purpose", "dataset", "fields", "record_count", "run_id", "prev_hash",
+            "entry_hash")
+
+
+class AuditError(ValueError):
+    """An audit entry cannot be recorded (bad values), or the table is missing; the message says which."""
+
+
+_TABLE = exchange_audit_table(sa.MetaData())
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One exchange to record. ``time`` defaults to now; ``fields`` are stored sorted and without repeats."""
+
+    consumer: str
+    purpose: str
+    dataset: str
+    fields: Sequence[str]
+    record_count: int
+    run_id: str | None = None
+    time: datetime | None = None
+
+    def validated(self, now: datetime) -> dict:
+        for name in ("consumer", "purpose", "dataset"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise AuditError(f"audit entry {self!r}: {name} must be a non-empty string")
+        if isinstance(self.fields, str) or not all(isinstance(f, str) and f for f in self.fields):
+            raise AuditError(
+                f"audit entry for {self.dataset}: fields must be a list of field names, not {self.fields!r}"
+            )
+        if isinstance(self.record_count, bool) or not isinstance(self.record_count, int) or self.record_count < 0:
+            raise AuditError(f"audit entry for {self.dataset}: record_count must be a count, not {self.record_count!r}")
+        if self.run_id is not None and not isinstance(self.run_id, str):
+            raise AuditError(f"audit entry for {self.dataset}: run_id must be a string or None")
+        return {
+            "time": _wall_clock(self.time or now),
+            "consumer": self.consumer,
+            "purpose": self.purpose,
+            "dataset": self.dataset,
+            "fields": json.dumps(sorted(set(self.fields)), ensure_ascii=False),
+            "record_count": int(self.record_count),
+            "run_id": self.run_id,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    #: the id of the first entry that does not verify (for a deleted entry: the id that is missing)
+    broken_id: int | None = None
+    reason: str | None = None
+    head_hash: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"exchange audit log verifies: {self.entries} entries, head {self.head_hash or GENESIS}"
+        return f"exchange audit log is BROKEN at entry {self.broken_id}: {self.reason} ({self.entries} entries checked)"
+
+
+def _wall_clock(t: datetime) -> datetime:
+    """Naive Asia/Shanghai wall-clock time at microsecond precision (what both backends store exactly)."""
+    if t.tzinfo is not None:
+        t = t.astimezone(SHANGHAI).replace(tzinfo=None)
+    return t
+
+
+def canonical(row: dict) -> bytes:
+    """The bytes an entry's hash covers: its values (bar ``entry_hash``) as sorted-key compact JSON."""
+    t = row["time"]
+    if isinstance(t, str):  # SQLite returns DateTime as datetime already; be tolerant of text
+        t = datetime.fromisoformat(t)
+    fields = row["fields"]
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+    doc = {
+        "id": int(row["id"]),
+        "time": _wall_clock(t).isoformat(timespec="microseconds"),
+        "consumer": row["consumer"],
+        "purpose": row["purpose"],
+        "dataset": row["dataset"],
+        "fields": list(fields),
+        "record_count": int(row["record_count"]),
+        "run_id": row["run_id"],
+        "prev_hash": row["prev_hash"],
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def entry_hash(row: dict) -> str:
+    return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def _lock(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+    elif conn.dialect.name == "sqlite":
+        # a write statement first: the driver opens the transaction and SQLite takes its one write lock now,
+        # before the head is read (a second appender waits here, up to the connection's busy timeout)
+        conn.execute(sa.text(f"UPDATE {TABLE} SET id = id WHERE 0 = 1"))
+    else:  # pragma: no cover - only the two supported backends
+        raise AuditError(f"no append lock for the {conn.dialect.name} dialect")
+
+
+def _missing_table(engine: sa.Engine, exc: sa.exc.DBAPIError) -> AuditError:
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return AuditError(
+        f"{engine.url.render_as_string(hide_password=True)}: the base database has no {TABLE} table "
+        f"(run the migrations: base.upgrade): {detail}"
+    )
+
+
+def record(engine: sa.Engine, entries: Sequence[AuditEntry], *, now: datetime | None = None) -> None:
+    """Append ``entries`` (in order) to the chain, in one transaction under the append lock. Nothing for no entries."""
+    entries = list(entries)
+    if not entries:
+        return
+    now = now or datetime.now(SHANGHAI)
+    rows = [e.validated(now) for e in entries]
+    try:
+        with engine.begin() as conn:
+            _lock(conn)
+            head = conn.execute(
+                sa.select(_TABLE.c.id, _TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
+            ).first()
+            last_id, prev = (int(head.id), head.entry_hash) if head else (0, GENESIS)
+            for row in rows:
+                last_id += 1
+                row["id"] = last_id
+                row["prev_hash"] = prev
+                row["entry_hash"] = prev = entry_hash(row)
+            conn.execute(_TABLE.insert(), rows)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        if TABLE in str(exc) and ("no such table" in str(exc) or "does not exist" in str(exc)):
+            raise _missing_table(engine, exc) from None
+        raise
+
+
+def head(engine: sa.Engine) -> tuple[int, str]:
+    """The newest entry's (id, entry_hash); (0, 64 zeros) for an empty log."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(_TABLE.c.id, _TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)).first()
+    return (int(row.id), row.entry_hash) if row else (0, GENESIS)
+
+
+def verify(engine: sa.Engine, *, anchor: str | None = None, batch: int = 10_000) -> VerifyResult:
+    """Recompute the chain in id order; report the first broken entry and why.
+
+    ``anchor``: an ``entry_hash`` known from elsewhere that must still be in the chain (detects a cut-off tail).
+    """
+    expected_id = 1
+    prev = GENESIS
+    checked = 0
+    seen_anchor = anchor is None
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+                sa.select(*(_TABLE.c[c] for c in _COLUMNS)).order_by(_TABLE.c.id)
+            )
+            for r in result.mappings():
+                row = dict(r)
+                rid = int(row["id"])
+                checked += 1
+                if rid != expected_id:
+                    why = (f"entry {expected_id} is missing (deleted): the next entry is {rid}" if rid > expected_id
+                           else f"entry id {rid} is out of order (expected {expected_id})")
+                    return VerifyResult(False, checked, expected_id if rid > expected_id else rid, why)
+                if row["prev_hash"] != prev:
+                    return VerifyResult(False, checked, rid,
+                                        f"prev_hash {row['prev_hash']} does not match entry {rid - 1}'s hash {prev} "
+                                        "(an entry before it was changed, removed or inserted)")
+                recomputed = entry_hash(row)
+                if recomputed != row["entry_hash"]:
+                    return VerifyResult(False, checked, rid,
+                                        f"entry_hash {row['entry_hash']} does not match its values (recomputed "
+                                        f"{recomputed}): the entry was changed")
+                if row["entry_hash"] == anchor:
+                    seen_anchor = True
+                prev = row["entry_hash"]
+                expected_id += 1
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        if TABLE in str(exc):
+            raise _missing_table(engine, exc) from None
+        raise
+    if not seen_anchor:
+        return VerifyResult(False, checked, expected_id,
+                            f"the anchor {anchor} is not in the chain: entries after {expected_id - 1} were removed")
+    return VerifyResult(True, checked, head_hash=prev if checked else None)
