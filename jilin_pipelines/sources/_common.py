@@ -128,12 +128,20 @@ def no_delivery(dataset: str, day: date, columns: Sequence[str] | None, where: s
 
 
 def open_delivery_file(
-    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None
+    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None, *, root: str | Path | None = None
 ) -> tuple[bytes | None, Delivery, Warnings]:
     """Start reading a delivery file: its bytes (None when there is no file), the ``Delivery`` describing it
     (the "no delivery" one when there is no file; otherwise with the file's SHA-256, size and location, no rows
-    yet) and the warnings collector for it."""
+    yet) and the warnings collector for it.
+
+    A path with a ``..`` component is refused (:func:`delivery_path` never builds one); with ``root`` (the sources
+    directory) the path must also resolve inside it, symlinks included, and the resolved file is what is read.
+    """
     location = str(Path(path))
+    if ".." in Path(path).parts:
+        raise DeliveryError(f"refused path {location}: a delivery path may not contain '..'")
+    if root is not None:
+        path = ensure_inside(root, path)
     data = read_file_bytes(Path(path))
     if data is None:
         return None, no_delivery(dataset, day, columns, location, "the file does not exist"), Warnings(location)

@@ -2,8 +2,10 @@
 
 Parsed with the stdlib expat parser the way ``defusedxml`` configures it, stricter: a document type
 declaration of any kind (internal subset, entity declarations, external DTD) is refused with a
-:class:`DeliveryError` before anything is expanded, so XXE and "billion laughs" deliveries never
-reach the data; external entity references and parameter entities are never resolved.
+:class:`DeliveryError` naming the file before anything is expanded, so XXE and "billion laughs" deliveries never
+reach the data; external entity references and parameter entities are never resolved. The bytes are scanned for
+``<!DOCTYPE`` / ``<!ENTITY`` first, so a declaration is refused wherever it sits (also after a fault, where expat
+stops and the broken tail is split up by hand), and expat's own handlers refuse again as it parses.
 
 Each record element (``record_tag``, wherever it sits, not nested in another record) is one row:
 
@@ -46,6 +48,7 @@ from jilin_pipelines.sources._common import (
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CUT_OFF_ERRORS = {
     expat.errors.codes[m]
     for m in (
@@ -191,6 +194,14 @@ def read_xml(
         warn.file(
             f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
             + ("undecodable bytes are shown as \\xNN" if dec.escaped else f"read as {dec.used}"),
+        )
+
+    declaration = _DECLARATION.search(utf8)
+    if declaration is not None:  # anywhere, even where expat would stop first (after a fault, in a broken tail)
+        line = utf8.count(b"\n", 0, declaration.start()) + 1
+        raise DeliveryError(
+            f"{location}: line {line} holds a {declaration.group(1).decode('ascii').upper()} declaration "
+            "(<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
         )
 
     parser = _Parser(utf8, record_tag)

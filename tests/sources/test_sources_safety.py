@@ -1,0 +1,141 @@
+"""Bad input never gets in: delivery paths stay inside the sources directory, XML with DTDs or entities is refused
+(naming the file), and the API client never follows a redirect off the configured host, not even to another port."""
+
+from __future__ import annotations
+
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sources_testkit import DAY, VEHICLE_COLUMNS, csv_text, vehicle_row
+
+from jilin_pipelines.sources import ApiClient, ApiServer, DeliveryError, read_csv, read_jsonl, read_xml
+from jilin_pipelines.sources._common import delivery_path, open_delivery_file
+
+TOKEN = "another-s3cret-never-shown"
+
+
+@pytest.fixture()
+def layout(tmp_path):
+    """A sources root with one real delivery, and a secret file outside it."""
+    root = tmp_path / "sources"
+    folder = root / "traffic_police" / "motor_vehicles"
+    folder.mkdir(parents=True)
+    good = folder / "motor_vehicles_20250601.csv"
+    good.write_bytes(csv_text(VEHICLE_COLUMNS, [vehicle_row(1)]).encode("gbk"))
+    secret = tmp_path / "outside" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_bytes(csv_text(VEHICLE_COLUMNS, [vehicle_row(2, name="秘密")]).encode("gbk"))
+    return root, good, secret
+
+
+def test_a_path_with_dotdot_is_refused_even_when_the_file_exists(layout):
+    root, good, secret = layout
+    sneaky = root / "traffic_police" / ".." / ".." / "outside" / "secret.csv"
+    assert sneaky.exists()
+    with pytest.raises(DeliveryError, match=r"refused path .*'\.\.'"):
+        open_delivery_file(sneaky, "traffic_police.motor_vehicles", DAY, VEHICLE_COLUMNS)
+    with pytest.raises(DeliveryError, match="refused path"):
+        read_csv(sneaky, dataset="traffic_police.motor_vehicles", day=DAY, encoding="gbk", columns=VEHICLE_COLUMNS)
+    with pytest.raises(DeliveryError, match="refused path"):
+        read_jsonl(str(root) + "/../outside/secret.csv", dataset="x.y", day=DAY, columns=None)
+
+
+def test_a_symlinked_delivery_file_leading_out_of_the_root_is_refused(layout):
+    root, good, secret = layout
+    link = root / "traffic_police" / "motor_vehicles" / "motor_vehicles_20250602.csv"
+    os.symlink(secret, link)
+    day2 = DAY.replace(day=2)
+    with pytest.raises(DeliveryError, match="resolves outside the sources root"):
+        delivery_path(root, "traffic_police", "motor_vehicles", day2, "csv")
+    with pytest.raises(DeliveryError, match="resolves outside the sources root"):
+        open_delivery_file(link, "traffic_police.motor_vehicles", day2, VEHICLE_COLUMNS, root=root)
+    # a directory symlink on the way out is caught the same
+    os.symlink(secret.parent, root / "traffic_police" / "escape")
+    with pytest.raises(DeliveryError, match="resolves outside the sources root"):
+        open_delivery_file(root / "traffic_police" / "escape" / "secret.csv", "x.y", DAY, None, root=root)
+
+
+def test_a_file_inside_the_root_reads_normally_with_the_root_check(layout):
+    root, good, secret = layout
+    data, delivery, _ = open_delivery_file(good, "traffic_police.motor_vehicles", DAY, VEHICLE_COLUMNS, root=root)
+    assert data == good.read_bytes() and delivery.size_bytes == len(data)
+    # a symlink that stays inside the root is fine
+    inside = root / "traffic_police" / "motor_vehicles" / "motor_vehicles_20250603.csv"
+    os.symlink(good, inside)
+    assert open_delivery_file(inside, "x.y", DAY, None, root=root)[0] == data
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE Permits [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE Permits [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>',
+        "<!DOCTYPE Permits>",
+    ],
+    ids=["xxe", "billion-laughs", "bare-doctype"],
+)
+def test_xml_with_a_doctype_after_broken_records_is_still_refused(tmp_path, doctype):
+    """The refusal holds in the recovery path too: a DOCTYPE can never be smuggled past a malformed start."""
+    doc = (f'<?xml version="1.0"?>\n{doctype}\n<Permits><Permit><PermitNo>&xxe;&d;</PermitNo></Permit>'
+           "<Permit><PermitNo>1</Permit></Permits>\n")
+    path = tmp_path / "p.xml"
+    path.write_text(doc, encoding="utf-8")
+    with pytest.raises(DeliveryError, match="refused") as err:
+        read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit", columns=["PermitNo"])
+    assert str(path) in str(err.value)
+    assert "root:" not in str(err.value)  # /etc/passwd never read into the message
+
+
+def test_a_declaration_inside_the_broken_tail_is_refused(tmp_path):
+    """After a fault the tail is re-parsed piece by piece; a DOCTYPE hidden there is refused all the same."""
+    doc = ('<?xml version="1.0"?>\n<Permits><Permit><PermitNo>1</PermitNo></Permit><Permit><PermitNo>2</Permit>\n'
+           '<!DOCTYPE Permit [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Permit><PermitNo>&xxe;</PermitNo></Permit>'
+           "</Permits>\n")
+    path = tmp_path / "p.xml"
+    path.write_text(doc, encoding="utf-8")
+    with pytest.raises(DeliveryError, match="line 3 holds a DOCTYPE declaration .*refused") as err:
+        read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit", columns=["PermitNo"])
+    assert str(path) in str(err.value)
+
+
+class _Other(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        type(self).hits.append(self.headers.get("Authorization", ""))
+        body = b'{"date": "2025-06-01", "page": 1, "total": 0, "items": []}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("other_host", ["127.0.0.1", "localhost"])
+def test_a_redirect_to_another_port_or_host_is_not_followed(tmp_path, other_host):
+    """Same address, another port is another origin: the client refuses it and the token never leaves."""
+    root = tmp_path / "sources"
+    (root / "transport" / "practitioner_qualifications").mkdir(parents=True)
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    _Other.hits = []
+    try:
+        target = f"http://{other_host}:{other.server_address[1]}"
+        with ApiServer(root, token=TOKEN, redirect_to=target) as server:
+            assert server.url.startswith("http://127.0.0.1:")
+            with ApiClient(server.url, TOKEN, backoff=0.01) as client:
+                with pytest.raises(DeliveryError) as err:
+                    client.fetch("transport", "practitioner_qualifications", DAY, None)
+            assert server.statuses == {302: 1}
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert "redirected to another host" in str(err.value)
+    assert f"{other_host}:{other.server_address[1]}" in str(err.value)
+    assert _Other.hits == []
+    assert TOKEN not in str(err.value)
