@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench-standards bench-quality bench-merge clean
+.PHONY: setup run test ui sample bench bench-standards bench-quality bench-merge clean
 
 setup: .venv/.synced
 
@@ -31,6 +31,12 @@ ui: setup
 sample: setup
 	rm -rf sample_sources
 	$(UV) run --frozen --no-sync jilin-pipelines sample --out sample_sources
+
+# make bench [ROWS=1000000] [DB=sqlite|postgresql]: floor, naive peer and our pipeline on about ROWS records
+ROWS ?= 1000000
+DB ?= sqlite
+bench: setup
+	$(UV) run --frozen --no-sync jilin-pipelines bench --rows $(ROWS) --db $(DB)
 
 bench-standards: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_standards.py

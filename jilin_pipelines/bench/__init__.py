@@ -1,0 +1,284 @@
+"""``jilin-pipelines bench --rows N [--db sqlite|postgresql]``: generate about N delivered records with the
+sample generator, then time in this one process, on the same files and the same database:
+
+1. our pipeline, as ``make run`` runs it (``bench.ours``), per stage;
+2. the copy-only floor (``bench.floor``);
+3. a naive peer (``bench.peer``);
+
+and print rows per second, the ratios ours/floor and ours/peer and resident memory; the figures go to
+``<data dir>/bench/latest.json``. Imports (Dagster, Great Expectations, pandas) are done before any timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from jilin_pipelines.bench import floor, ours, peer
+from jilin_pipelines.bench.deliveries import sources_of
+from jilin_pipelines.bench.memory import PhasePeak, peak_rss_bytes
+
+START = date(2025, 6, 2)
+ROWS_PER_SCALE_DAY = 0.87  # delivered records per unit of the generator's ``scale`` and day (measured)
+DEFAULT_PG_URL = os.environ.get("JILIN_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+TARGETS = {"ours_over_floor_max": 2.0, "peer_over_ours_min": 2.0, "overhead_per_day_max_seconds": 30.0}
+
+
+@dataclass
+class Options:
+    rows: int
+    db: str = "sqlite"
+    days: int = 2
+    seed: int = 20250602
+    work: Path | None = None
+    pg_url: str | None = None
+    keep: bool = False
+    data_dir: Path | None = None  # where bench/latest.json goes (default: the settings' data directory)
+
+
+def scale_for(rows: int, days: int) -> int:
+    return max(1, round(rows / days / ROWS_PER_SCALE_DAY))
+
+
+def generate(sources: Path, rows: int, days: int, seed: int) -> dict:
+    """The sources directory, written by the sample generator in a child process (its memory is not ours)."""
+    cmd = [sys.executable, "-m", "jilin_pipelines.cli", "sample", "--out", str(sources), "--start", START.isoformat(),
+           "--days", str(days), "--scale", str(scale_for(rows, days)), "--seed", str(seed)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((sources / "_ground_truth" / "summary.json").read_text(encoding="utf-8"))
+
+
+def _pg_schema(url: str) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    return sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False), schema
+
+
+def _drop_pg_schema(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
+
+
+def _preload() -> None:
+    """Import what the three paths use, so no path is charged for an import another one paid."""
+    import dagster  # noqa: F401
+    import great_expectations  # noqa: F401
+    import lxml.etree  # noqa: F401
+    import openpyxl  # noqa: F401
+    import pandas  # noqa: F401
+    import stdnum.cn.ric  # noqa: F401
+    import stdnum.cn.uscc  # noqa: F401
+
+    import jilin_pipelines.definitions  # noqa: F401
+    import jilin_pipelines.quality.expectations  # noqa: F401
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "memory_bytes": mem, "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
+    from jilin_pipelines.catalogue import catalogue
+    from jilin_pipelines.settings import Settings
+
+    data_dir = opts.data_dir or Settings.from_env().data_dir
+    work = opts.work or data_dir / "bench" / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    sources = work / "sources"
+    say = lambda msg: (out.write(msg + "\n"), out.flush())  # noqa: E731
+    pg_schema = None
+    try:
+        began = time.perf_counter()
+        summary = generate(sources, opts.rows, opts.days, opts.seed)
+        rows = int(summary["total_rows"])
+        say(f"generated {rows} records over {opts.days} day(s) in {time.perf_counter() - began:.1f} s: {sources}")
+        if opts.db == "postgresql":
+            db_url, pg_schema = _pg_schema(opts.pg_url or DEFAULT_PG_URL)
+        else:
+            (work / "data").mkdir(parents=True, exist_ok=True)
+            db_url = f"sqlite:///{work / 'data' / 'base.sqlite'}"
+        _preload()
+
+        say("ours: the pipeline through Dagster (make run) ...")
+        with PhasePeak() as mem_ours:
+            mine = ours.run(sources, work / "data", work / "dagster_home", db_url)
+        say(f"ours: {mine.seconds:.1f} s (exit {mine.exit_code})")
+        if mine.exit_code != 0:
+            out.write(mine.output)
+
+        entries = list(catalogue().entries)
+        days = [date.fromordinal(START.toordinal() + i) for i in range(opts.days)]
+        deliveries = sources_of(sources, entries, days)
+        say("floor: pyarrow read + bulk load ...")
+        with PhasePeak() as mem_floor:
+            t = time.perf_counter()
+            floor_loaded = floor.run(db_url, deliveries)
+            floor_seconds = time.perf_counter() - t
+        say(f"floor: {floor_seconds:.1f} s")
+        say("peer: pandas + stdnum + GX + to_sql + upsert ...")
+        with PhasePeak() as mem_peer:
+            t = time.perf_counter()
+            peer_loaded, peer_targets = peer.run(db_url, deliveries)
+            peer_seconds = time.perf_counter() - t
+        say(f"peer: {peer_seconds:.1f} s")
+
+        result = _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_seconds, peer_loaded,
+                          peer_targets, {"ours": mem_ours, "floor": mem_floor, "peer": mem_peer})
+        result["pg_schema"] = pg_schema
+    finally:
+        if pg_schema is not None and not opts.keep:
+            _drop_pg_schema(opts.pg_url or DEFAULT_PG_URL, pg_schema)
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    target = data_dir / "bench" / "latest.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.write(render(result))
+    out.write(f"\nwritten: {target}\n")
+    return result
+
+
+def _rate(rows: int, seconds: float) -> float:
+    return round(rows / seconds, 1) if seconds > 0 else 0.0
+
+
+def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_seconds, peer_loaded, peer_targets,
+             mem) -> dict:
+    stages = {k: round(v, 3) for k, v in sorted(mine.stage_seconds.items(), key=lambda kv: _stage_order(kv[0]))}
+    n_days = max(1, len(mine.day_seconds))
+    step_total = sum(v for k, v in mine.stage_seconds.items() if k != ours.OVERHEAD)
+    overhead_per_day = (sum(mine.day_seconds) - step_total) / n_days if mine.day_seconds else None
+    ratios = {
+        "ours_over_floor": round(mine.seconds / floor_seconds, 3) if floor_seconds else None,
+        "ours_over_peer": round(mine.seconds / peer_seconds, 3) if peer_seconds else None,
+    }
+    return {
+        "rows": rows,
+        "db": opts.db,
+        "days": opts.days,
+        "seed": opts.seed,
+        "generator_scale": summary.get("scale"),
+        "machine": machine(),
+        "floor_seconds": round(floor_seconds, 3),
+        "peer_seconds": round(peer_seconds, 3),
+        "ours_seconds": round(mine.seconds, 3),
+        "ours_stage_seconds": stages,
+        "ours_run_seconds_per_day": [round(s, 3) for s in mine.day_seconds],
+        "dagster_overhead_seconds_per_day": None if overhead_per_day is None else round(overhead_per_day, 3),
+        "ours_exit_code": mine.exit_code,
+        "ours_failed_steps": mine.failed_steps,
+        "rows_per_second": {
+            "floor": _rate(rows, floor_seconds),
+            "peer": _rate(rows, peer_seconds),
+            "ours": _rate(rows, mine.seconds),
+            "ours_by_stage": {k: _rate(rows, v) for k, v in stages.items() if k != ours.OVERHEAD},
+        },
+        "ratios": ratios,
+        "targets": {
+            "ours_over_floor_at_most_2": None if ratios["ours_over_floor"] is None
+            else ratios["ours_over_floor"] <= TARGETS["ours_over_floor_max"],
+            "ours_at_least_2x_faster_than_peer": None if ratios["ours_over_peer"] is None
+            else ratios["ours_over_peer"] <= 1 / TARGETS["peer_over_ours_min"],
+            "dagster_overhead_per_day_under_30s": None if overhead_per_day is None
+            else overhead_per_day < TARGETS["overhead_per_day_max_seconds"],
+        },
+        "peak_rss_bytes": max(peak_rss_bytes(), *(m.peak for m in mem.values())),
+        "peak_rss_bytes_by_path": {k: m.peak for k, m in mem.items()},
+        "rss_bytes_at_start_by_path": {k: m.start for k, m in mem.items()},
+        "records_loaded": {
+            "floor": sum(floor_loaded.values()),
+            "peer": sum(peer_loaded.values()),
+            "ours": sum(mine.landed_rows.values()),
+        },
+        "records_loaded_by_dataset": {
+            "floor": dict(sorted(floor_loaded.items())),
+            "peer": dict(sorted(peer_loaded.items())),
+            "ours": dict(sorted(mine.landed_rows.items())),
+        },
+        "peer_target_rows": dict(sorted(peer_targets.items())),
+        "generated_rows_by_dataset": {ds: sum(days.values()) for ds, days in sorted(summary["rows"].items())},
+    }
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    order = ["raw", "standardised", "quality", "base", "scenarios", ours.OVERHEAD]
+    return (order.index(stage) if stage in order else len(order) - 1, stage)
+
+
+def _mb(n: int | None) -> str:
+    return "-" if n is None else f"{n / 2**20:,.0f} MiB"
+
+
+def render(r: dict) -> str:
+    lines = [
+        "",
+        f"bench: {r['rows']:,} records, {r['days']} day(s), {r['db']}, "
+        f"{r['machine']['cpus']} cpus ({r['machine']['cpu_model'] or 'unknown cpu'})",
+        f"{'path':<30}{'seconds':>10}{'rows/s':>12}{'peak RSS':>14}",
+        f"{'copy-only floor':<30}{r['floor_seconds']:>10.1f}{r['rows_per_second']['floor']:>12,.0f}"
+        f"{_mb(r['peak_rss_bytes_by_path']['floor']):>14}",
+        f"{'naive peer':<30}{r['peer_seconds']:>10.1f}{r['rows_per_second']['peer']:>12,.0f}"
+        f"{_mb(r['peak_rss_bytes_by_path']['peer']):>14}",
+        f"{'ours (make run)':<30}{r['ours_seconds']:>10.1f}{r['rows_per_second']['ours']:>12,.0f}"
+        f"{_mb(r['peak_rss_bytes_by_path']['ours']):>14}",
+    ]
+    for stage, seconds in r["ours_stage_seconds"].items():
+        rate = r["rows_per_second"]["ours_by_stage"].get(stage)
+        lines.append(f"{'  ' + stage:<30}{seconds:>10.1f}{'' if rate is None else f'{rate:,.0f}':>12}")
+    ratios, targets = r["ratios"], r["targets"]
+    lines += [
+        f"ours/floor {ratios['ours_over_floor']}  (target ≤ 2: {'met' if targets['ours_over_floor_at_most_2'] else 'MISSED'})",
+        f"ours/peer  {ratios['ours_over_peer']}  (target ≤ 0.5: "
+        f"{'met' if targets['ours_at_least_2x_faster_than_peer'] else 'MISSED'})",
+        f"Dagster overhead per day {r['dagster_overhead_seconds_per_day']} s (target < 30 s: "
+        f"{'met' if targets['dagster_overhead_per_day_under_30s'] else 'MISSED'})",
+        f"peak RSS of the process {_mb(r['peak_rss_bytes'])}",
+        "records loaded: " + ", ".join(f"{k} {v:,}" for k, v in r["records_loaded"].items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(args, out: TextIO = sys.stdout) -> int:
+    opts = Options(rows=args.rows, db=args.db, days=args.days, seed=args.seed,
+                   work=Path(args.work).resolve() if args.work else None, pg_url=args.pg_url, keep=args.keep)
+    result = run_bench(opts, out)
+    counts = set(result["records_loaded"].values())
+    if len(counts) != 1:
+        out.write("the three paths loaded different numbers of records: the comparison is not fair\n")
+        return 1
+    return 0 if result["ours_exit_code"] == 0 else 1

@@ -1,0 +1,81 @@
+"""``jilin-pipelines bench`` at a small N: every figure is there, and the three paths loaded the same records
+(every generated record, dataset by dataset), so the comparison is fair. Timings are printed, never asserted."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from jilin_pipelines.bench import Options, run_bench
+from jilin_pipelines.cli import parser
+
+ROWS = 3000
+STAGES = {"raw", "standardised", "quality", "base"}
+
+
+def _check(result: dict, data_dir) -> None:
+    written = json.loads((data_dir / "bench" / "latest.json").read_text(encoding="utf-8"))
+    assert written == result
+    for key in ("rows", "floor_seconds", "peer_seconds", "ours_seconds", "ours_stage_seconds", "peak_rss_bytes"):
+        assert key in result, key
+    assert ROWS * 0.7 <= result["rows"] <= ROWS * 1.3
+    for key in ("floor_seconds", "peer_seconds", "ours_seconds"):
+        assert result[key] > 0, key
+    stages = result["ours_stage_seconds"]
+    assert STAGES <= set(stages), stages
+    assert all(v > 0 for k, v in stages.items() if k in STAGES), stages
+    # the stages and the overhead account for the whole run
+    assert sum(stages.values()) == pytest.approx(result["ours_seconds"], rel=0.01, abs=0.05)
+    assert len(result["ours_run_seconds_per_day"]) == result["days"]
+    assert result["dagster_overhead_seconds_per_day"] is not None
+    assert result["ours_exit_code"] == 0 and result["ours_failed_steps"] == []
+    assert result["peak_rss_bytes"] >= max(result["peak_rss_bytes_by_path"].values()) > 0
+    assert set(result["rows_per_second"]["ours_by_stage"]) >= STAGES
+    assert result["ratios"]["ours_over_floor"] > 0 and result["ratios"]["ours_over_peer"] > 0
+    assert set(result["targets"]) == {"ours_over_floor_at_most_2", "ours_at_least_2x_faster_than_peer",
+                                      "dagster_overhead_per_day_under_30s"}
+
+    loaded = result["records_loaded"]
+    assert loaded["floor"] == loaded["peer"] == loaded["ours"] == result["rows"], loaded
+    by_dataset = result["records_loaded_by_dataset"]
+    generated = result["generated_rows_by_dataset"]
+    assert len(generated) == 13
+    for path in ("floor", "peer", "ours"):
+        got = {ds: n for ds, n in by_dataset[path].items() if n}
+        assert got == {ds: n for ds, n in generated.items() if n}, path
+    # the peer's upsert keeps one row per key: fewer rows than it staged, none more
+    for ds, n in result["peer_target_rows"].items():
+        assert 0 < n <= by_dataset["peer"][ds], ds
+
+
+def test_bench_sqlite(tmp_path):
+    out = io.StringIO()
+    result = run_bench(Options(rows=ROWS, db="sqlite", work=tmp_path / "work", data_dir=tmp_path / "data"), out)
+    _check(result, tmp_path / "data")
+    text = out.getvalue()
+    assert "ours/floor" in text and "records loaded" in text
+    assert not (tmp_path / "work").exists()  # the scratch directory is removed
+
+
+@pytest.mark.postgres
+def test_bench_postgresql(tmp_path, pg_url):
+    result = run_bench(Options(rows=ROWS, db="postgresql", pg_url=pg_url, work=tmp_path / "work",
+                               data_dir=tmp_path / "data"), io.StringIO())
+    _check(result, tmp_path / "data")
+    assert result["pg_schema"]
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:  # the bench's schema is dropped afterwards
+        left = conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"),
+                            {"s": result["pg_schema"]}).scalar_one()
+    engine.dispose()
+    assert left == 0
+
+
+def test_cli_parses_bench():
+    args = parser().parse_args(["bench", "--rows", "1000", "--db", "postgresql"])
+    assert (args.rows, args.db, args.days) == (1000, "postgresql", 2)
+    with pytest.raises(SystemExit):
+        parser().parse_args(["bench", "--rows", "1000", "--db", "oracle"])
