@@ -10,6 +10,7 @@ from jilin_pipelines.defs.base_assets import base_assets
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_assets, scenario_jobs
 from jilin_pipelines.defs.standardised_assets import scorecard_asset, standardised_asset
 from jilin_pipelines.settings import Settings
 
@@ -24,6 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *(standardised_asset(e) for e in entries),
         scorecard_asset(entries),
         base_assets(),
+        *scenario_assets(),
     ]
     main = dg.define_asset_job(
         MAIN_JOB,
@@ -33,10 +35,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
-        jobs=[main],
+        jobs=[main, *scenario_jobs()],
         schedules=build_schedules(catalogue().entries),
         sensors=build_sensors(catalogue().entries),
-        resources={"settings": PipelineSettings.from_settings(settings)},
+        resources={"settings": PipelineSettings.from_settings(settings), "scenario_thresholds": ScenarioThresholds()},
         # In-process by default: every step process would otherwise re-import Great Expectations (~3 s).
         executor=dg.in_process_executor,
     )

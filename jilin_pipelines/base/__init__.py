@@ -19,7 +19,13 @@ What feeds what, the column mapping and the survivorship priorities live in ``ca
 from jilin_pipelines.base.config import BaseConfig, TableLineage, TableSpec, base_config, lineage, load_base_config
 from jilin_pipelines.base.merge import MergeStats, StepHook, TableStats, merge_partition
 from jilin_pipelines.base.migrate import current_revision, head_revision, upgrade
-from jilin_pipelines.base.query import as_of, provenance_as_of, record_versions, source_versions
+from jilin_pipelines.base.query import (
+    as_of,
+    newest_delivered,
+    provenance_as_of,
+    record_versions,
+    source_versions,
+)
 from jilin_pipelines.base.schema import golden_table, metadata, version_table
 
 
@@ -49,6 +55,7 @@ __all__ = [
     "load_base_config",
     "merge_partition",
     "metadata",
+    "newest_delivered",
     "provenance_as_of",
     "record_versions",
     "source_versions",

@@ -53,12 +53,19 @@ def _select(conn: sa.Connection, stmt: sa.Select, columns: Sequence[str]) -> pd.
     return pd.DataFrame.from_records(conn.execute(stmt).fetchall(), columns=list(columns))
 
 
-def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: bool = True) -> pd.DataFrame:
+def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: bool = True,
+          columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The golden records of ``table`` as of ``day``, sorted by key, with ``placeholder`` and ``provenance``
-    (JSON text per attribute: dataset, role, partition, source_row, sha256) and ``_valid_from`` / ``_valid_to``."""
+    (JSON text per attribute: dataset, role, partition, source_row, sha256) and ``_valid_from`` / ``_valid_to``.
+    ``columns``: only these of the table's columns (the key and the bookkeeping columns come always)."""
     spec = base_config().table(table)
     t = golden_table(table)
     cols = [c for c in golden_columns(spec) if c != "_record_hash"]
+    if columns is not None:
+        unknown = sorted(set(columns) - set(spec.columns))
+        if unknown:
+            raise ValueError(f"{table}: no such columns {unknown}")
+        cols = [c for c in cols if c not in spec.columns or c in spec.key or c in columns]
     stmt = (
         sa.select(*[t.c[c] for c in cols])
         .where(t.c[VALID_FROM] <= day, sa.or_(t.c[VALID_TO].is_(None), t.c[VALID_TO] > day))
@@ -124,4 +131,31 @@ def source_versions(engine: sa.Engine, table: str, key: object) -> pd.DataFrame:
     with engine.connect() as conn:
         frame = _select(conn, stmt, cols)
     frame["_reference"] = frame["_reference"].astype(bool)
+    return _typed(spec, frame)
+
+
+def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, role: str = "",
+                     columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per key, the newest version of ``table`` that ``dataset`` itself (in ``role``, not a reference) delivered
+    on or before ``day`` — newest update time, then partition, then source row: what that one dataset says about
+    each record as of the day. ``columns``: only these attributes (the key and the delivery columns come always)."""
+    spec = base_config().table(table)
+    t = version_table(table)
+    cols = [c for c in version_columns(spec) if c != "_reference"]
+    if columns is not None:
+        cols = [c for c in cols if c not in spec.columns or c in spec.key or c in columns]
+    ranked = (
+        sa.select(
+            *[t.c[c] for c in cols],
+            sa.func.row_number().over(
+                partition_by=[t.c[k] for k in spec.key],
+                order_by=(t.c[UPDATED_AT].desc().nulls_last(), t.c[PARTITION].desc(), t.c[SOURCE_ROW].desc()),
+            ).label("_n"),
+        )
+        .where(t.c[PARTITION] <= day, t.c[DATASET] == dataset, t.c[ROLE] == role, t.c._reference.is_(False))
+        .subquery()
+    )
+    stmt = sa.select(*[ranked.c[c] for c in cols]).where(ranked.c._n == 1).order_by(*[ranked.c[k] for k in spec.key])
+    with engine.connect() as conn:
+        frame = _select(conn, stmt, cols)
     return _typed(spec, frame)

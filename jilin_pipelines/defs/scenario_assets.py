@@ -1,0 +1,187 @@
+"""The scenarios as Dagster assets: one asset group ``scenario_<name>`` and one job per scenario, generated from the
+declarations in ``jilin_pipelines/scenarios`` (the rules themselves are pure functions there).
+
+``scenario/<output table>`` for partition D reads the base tables as of D (its deps), decides the inputs delivered
+on D, and replaces that partition's decisions and their record-level evidence (``scenario_evidence``). Every read
+of a base table is appended to the exchange audit log, and the materialisation emits its OpenLineage run (with
+the scenario as the run's purpose). Loading the definitions checks every scenario's reads against the sharing
+classes of the catalogue: a scenario that reads a field its purpose may not see fails to load.
+"""
+
+import json
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from jilin_pipelines.base import base_config
+from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.base.schema import metadata
+from jilin_pipelines.defs.base_assets import base_key
+from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, DatasetRef, InputField, Purpose
+from jilin_pipelines.lineage.datasets import base_ref
+from jilin_pipelines.privacy.audit import AuditEntry, record
+from jilin_pipelines.privacy.policy import check_reads
+from jilin_pipelines.raw import landing_path
+from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
+from jilin_pipelines.scenarios.store import input_dataset, run_scenario
+
+OUTCOME_COLUMNS = ("decision", "result", "risk")
+
+
+class ScenarioThresholds(dg.ConfigurableResource):
+    """The scenario thresholds (DESIGN, "Scenario rules"), with its defaults; set them in the launchpad or in
+    ``definitions.py``."""
+
+    assistance_standard_yuan: float = Thresholds.assistance_standard_yuan
+    income_multiple: float = Thresholds.income_multiple
+    pension_months: int = Thresholds.pension_months
+    vehicle_window_days: int = Thresholds.vehicle_window_days
+    high_risk_violations: int = Thresholds.high_risk_violations
+    high_risk_points: int = Thresholds.high_risk_points
+
+    def get(self) -> Thresholds:
+        return Thresholds(**{k: getattr(self, k) for k in Thresholds.__dataclass_fields__})
+
+
+def scenario_key(s: Scenario) -> dg.AssetKey:
+    return dg.AssetKey(["scenario", s.output])
+
+
+def policy_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The scenario's reads in the sharing policy's terms: golden tables with the bookkeeping columns the loader
+    adds; ``table@dataset`` as ``<table>_source_version`` narrowed to that dataset."""
+    reads: dict[str, list[str]] = {}
+    sources: dict[str, list[str]] = {}
+    for name, columns in s.reads.items():
+        table, _, dataset = name.partition("@")
+        if dataset:
+            key = f"{table}_source_version"
+            reads.setdefault(key, ["_dataset", "_partition", "_source_row", "_source_sha256"])
+            sources.setdefault(key, []).append(dataset)
+        else:
+            key = table
+            reads.setdefault(key, ["placeholder", "provenance", "_valid_from"])
+        reads[key] += [c for c in columns if c not in reads[key]]
+    return reads, sources
+
+
+def check_policy(s: Scenario) -> None:
+    reads, sources = policy_reads(s)
+    check_reads(s.name, s.purpose, reads, s.consumer, sources=sources)
+
+
+def _spec_metadata(s: Scenario) -> dict:
+    table = metadata().tables[s.output]
+    deps = {}
+    for column in table.columns:
+        refs = s.lineage_of(column.name)
+        if refs:
+            deps[column.name] = [dg.TableColumnDep(asset_key=base_key(t), column_name=c) for t, c in refs]
+    return {
+        "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(c.name, str(c.type).lower(), description=c.comment) for c in table.columns]
+        ),
+        "purpose": s.purpose,
+        "consumer": s.consumer,
+        "legal_basis": s.legal_basis,
+        "reads": dg.MetadataValue.json({name: list(cols) for name, cols in s.reads.items()}),
+    }
+
+
+def _output_ref(s: Scenario, rows: int | None = None) -> DatasetRef:
+    table = metadata().tables[s.output]
+    fields = [(c.name, str(c.type).lower()) for c in table.columns]
+    lineage = {
+        c.name: [InputField(BASE_NAMESPACE, t, col) for t, col in s.lineage_of(c.name)]
+        for c in table.columns if s.lineage_of(c.name)
+    }
+    return DatasetRef(SCENARIO_NAMESPACE, s.output, fields, lineage, row_count=rows)
+
+
+def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
+    check_policy(s)
+    purpose = Purpose(s.name, s.title, s.legal_basis)
+    entry = None
+    if s.input is not None:  # the inputs delivered on D: the input dataset's standardised partition
+        entry = next(e for e in catalogue().entries if e.id == input_dataset(s.input))
+
+    @dg.asset(
+        key=scenario_key(s),
+        name=None,
+        group_name=s.group,
+        description=f"{s.title}. Purpose {s.purpose}, for {s.consumer}; legal basis {s.legal_basis}.",
+        deps=[base_key(t) for t in s.tables()] + ([standardised_key(entry)] if entry else []),
+        partitions_def=DAILY,
+        backfill_policy=PER_DAY,
+        kinds={"sqlalchemy"},
+        metadata=_spec_metadata(s),
+        tags={"layer": "scenario"},
+    )
+    def _scenario(context: dg.AssetExecutionContext, settings: PipelineSettings, scenario_thresholds: ScenarioThresholds):
+        day = date.fromisoformat(context.partition_key)
+        engine = settings.base_engine()
+        with lineage_run(context, settings, inputs=[base_ref(t) for t in s.tables()], outputs=[_output_ref(s)],
+                         purpose=purpose, parent=scenario_parent(context, s.name)) as run:
+            standardised = None
+            if entry is not None:
+                path = landing_path(entry, day, settings.get(), layer=LAYER)
+                if not path.exists():
+                    raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
+                standardised = pq.read_table(path).to_pandas()
+            result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id)
+            read_rows = Counter()
+            for name, n in result.read_counts.items():
+                read_rows[name.partition("@")[0].split(" ")[0]] += n
+            record(engine, [
+                AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
+                           fields=sorted({c for name, cols in s.reads.items() if name.partition("@")[0] == table
+                                          for c in cols}),
+                           record_count=int(read_rows[table]), run_id=context.run_id)
+                for table in s.tables()
+            ])
+            table = result.decisions.table
+            run.outputs(_output_ref(s, rows=len(table)))
+            outcome = next((c for c in OUTCOME_COLUMNS if c in table.columns), None)
+            counts = {str(k): int(v) for k, v in table[outcome].value_counts().items()} if outcome else {}
+            if "reasons" in table.columns:
+                flags = Counter(f for text in table["reasons"] for f in json.loads(text))
+                counts.update({f"flag {k}": int(v) for k, v in sorted(flags.items())})
+            context.log.info(f"{s.name} {day}: {len(table)} decisions, {len(result.evidence)} evidence rows")
+            return dg.MaterializeResult(metadata={
+                "dagster/row_count": len(table),
+                "evidence_rows": len(result.evidence),
+                "outcomes": dg.MetadataValue.json(counts),
+                "records_read": dg.MetadataValue.json({k: int(v) for k, v in read_rows.items()}),
+                "openlineage_run_id": run.run_id,
+            })
+
+    return _scenario
+
+
+def scenario_assets() -> list[dg.AssetsDefinition]:
+    tables = set(base_config().tables)
+    for s in SCENARIOS:
+        missing = [t for t in s.tables() if t not in tables]
+        if missing:
+            raise ValueError(f"scenario {s.name} reads unknown base tables {missing}")
+    return [scenario_asset(s) for s in SCENARIOS]
+
+
+def scenario_jobs() -> list:
+    """One job per scenario: its asset group (the base tables it reads are its upstream)."""
+    return [
+        dg.define_asset_job(
+            f"scenario_{s.name}",
+            selection=dg.AssetSelection.groups(s.group),
+            partitions_def=DAILY,
+            description=f"{s.title}: the scenario's decisions for one day, from the base databases as of that day.",
+        )
+        for s in SCENARIOS
+    ]

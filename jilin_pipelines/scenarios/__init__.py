@@ -1,0 +1,29 @@
+"""The application scenarios (DESIGN, "Scenario rules"): one module each, the rules as pure functions over
+DataFrames (``decide(view, day, thresholds)``), no Dagster.
+
+* :mod:`.core` — the declaration (:class:`Scenario`), :class:`Thresholds`, :class:`BaseView`, evidence rows;
+* :mod:`.store` — loading a scenario's view of the base databases as of a day, and writing its decisions and
+  their record-level provenance (``scenario_evidence``) per partition, in one transaction.
+"""
+
+from jilin_pipelines.scenarios import budget, certificates, commercial_vehicles, social_assistance, social_security
+from jilin_pipelines.scenarios.core import BaseView, Decisions, Scenario, Thresholds
+
+SCENARIOS: tuple[Scenario, ...] = (
+    social_assistance.SCENARIO,
+    social_security.SCENARIO,
+    certificates.SCENARIO,
+    budget.SCENARIO,
+    commercial_vehicles.SCENARIO,
+)
+
+
+def scenario(name: str) -> Scenario:
+    """A scenario by name (or by its output table)."""
+    for s in SCENARIOS:
+        if name in (s.name, s.output):
+            return s
+    raise KeyError(f"no scenario {name!r}; the scenarios are {', '.join(s.name for s in SCENARIOS)}")
+
+
+__all__ = ["SCENARIOS", "BaseView", "Decisions", "Scenario", "Thresholds", "scenario"]

@@ -1,0 +1,170 @@
+"""What every scenario is: a declaration (name, purpose, the base columns it reads, its output) and a pure rule
+``decide(view, day, thresholds) -> Decisions`` over DataFrames.
+
+A scenario partition D decides on the inputs delivered on D against the base databases as of D (DESIGN,
+"Scenario rules"). The :class:`BaseView` hands a rule exactly that: per declared base table the golden records as
+of D, reduced to the declared columns, and the scenario's input rows delivered on D. A rule cannot read what it
+did not declare, so the declaration is what the sharing policy checks and what the audit log records.
+
+Every decision carries evidence: the base records (and the golden version) it rests on, each with its provenance
+down to the delivery (dataset, partition, source row, file SHA-256). :func:`evidence` builds those rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+# the columns every golden frame of the view carries besides the declared ones
+KEY_META = ("placeholder", "provenance", "_valid_from")
+# the columns every delivered input frame carries (the delivery itself)
+DELIVERY_META = ("_dataset", "_partition", "_source_row", "_source_sha256")
+# evidence rows, as rules produce them (the store expands ``provenance`` into one row per delivery)
+EVIDENCE_COLUMNS = ("decision_id", "used_for", "base_table", "base_key", "base_valid_from", "person_id", "provenance")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The scenario thresholds, with DESIGN.md's defaults (Dagster config: the ``scenario_thresholds`` resource)."""
+
+    assistance_standard_yuan: float = 800.0  # the monthly social-assistance standard
+    income_multiple: float = 3.0  # income_above_threshold: AAE180 above this many standards
+    pension_months: int = 3  # pension_above_threshold: full calendar months before the application
+    vehicle_window_days: int = 30  # commercial_vehicle_safety: violations in D-29 ... D
+    high_risk_violations: int = 3
+    high_risk_points: int = 12
+
+
+@dataclass(frozen=True)
+class BaseView:
+    """What a rule may see: ``as_of[table]`` the golden records as of the day (declared columns, key, placeholder,
+    provenance, ``_valid_from``); ``delivered`` the scenario's input rows delivered on the day (declared columns
+    plus the delivery: ``_dataset``, ``_partition``, ``_source_row``, ``_source_sha256``), or None."""
+
+    as_of: Mapping[str, pd.DataFrame]
+    delivered: pd.DataFrame | None = None
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.as_of[table]
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """A rule's answer: ``table`` the output rows (the output table's columns), ``evidence`` the records behind
+    them (:data:`EVIDENCE_COLUMNS`)."""
+
+    table: pd.DataFrame
+    evidence: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario's declaration. ``reads``: base table -> the columns the rule reads (keys included);
+    ``input``: the base table whose rows delivered on D are the scenario's inputs (None: decides per record as
+    of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
+    (joined by ``/`` in the evidence and the lineage commands)."""
+
+    name: str
+    title: str
+    purpose: str
+    legal_basis: str
+    consumer: str
+    reads: Mapping[str, tuple[str, ...]]
+    output: str
+    output_key: tuple[str, ...]
+    decision_id: tuple[str, ...]
+    decide: Callable[[BaseView, date, Thresholds], Decisions]
+    input: str | None = None
+    # output column -> the base columns (``table.column``) it is computed from; the decision columns
+    # not listed here are computed from every column the scenario reads
+    column_lineage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        return f"scenario_{self.name}"
+
+    def tables(self) -> tuple[str, ...]:
+        """The base tables read (``person@dataset`` counts as ``person``), in declaration order."""
+        return tuple(dict.fromkeys(name.partition("@")[0] for name in self.reads))
+
+    def lineage_of(self, column: str) -> tuple[tuple[str, str], ...]:
+        """(base table, column) pairs an output column comes from."""
+        if column in self.column_lineage:
+            refs = self.column_lineage[column]
+        else:
+            refs = tuple(f"{t}.{c}" for t, cols in self.reads.items() for c in cols)
+        return tuple(dict.fromkeys((r.split(".")[0].partition("@")[0], r.split(".")[1]) for r in refs))
+
+
+# ------------------------------------------------------------------------------------------------ helpers for rules
+
+
+def reasons_json(flags: pd.DataFrame) -> pd.Series:
+    """Boolean flag columns -> the JSON array of the names that hold, sorted (one string per row)."""
+    names = sorted(flags.columns)
+    if flags.empty:
+        return pd.Series([], dtype=object, index=flags.index)
+    bits = flags[names].to_numpy(dtype=bool)
+    # rows share few distinct combinations: build each text once
+    codes = bits @ (1 << np.arange(len(names), dtype=np.int64))
+    texts = {c: json.dumps([n for i, n in enumerate(names) if c >> i & 1]) for c in np.unique(codes)}
+    return pd.Series([texts[c] for c in codes], index=flags.index, dtype=object)
+
+
+def delivery_provenance(rows: pd.DataFrame) -> pd.Series:
+    """Delivered input rows -> provenance JSON in the golden records' form, one delivery per row."""
+    return pd.Series(
+        [
+            json.dumps({"row": {"dataset": d, "role": "", "partition": str(p), "source_row": int(r), "sha256": s}})
+            for d, p, r, s in zip(rows["_dataset"], rows["_partition"], rows["_source_row"], rows["_source_sha256"])
+        ],
+        index=rows.index,
+        dtype=object,
+    )
+
+
+def key_json(rows: pd.DataFrame, key: tuple[str, ...] | list[str]) -> pd.Series:
+    return pd.Series(
+        [json.dumps([None if pd.isna(v) else str(v) for v in values], ensure_ascii=False)
+         for values in rows[list(key)].itertuples(index=False, name=None)],
+        index=rows.index,
+        dtype=object,
+    )
+
+
+def evidence(decision_id: pd.Series, used_for: str | pd.Series, table: str, rows: pd.DataFrame,
+             key: tuple[str, ...], person: pd.Series | None = None) -> pd.DataFrame:
+    """Evidence rows: ``rows`` (golden records as of the day, or delivered input rows) used for the decisions
+    ``decision_id`` (aligned with ``rows``), each for ``used_for`` (a flag, or ``input``)."""
+    if rows.empty:
+        return pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+    delivered = "_source_row" in rows.columns
+    return pd.DataFrame({
+        "decision_id": decision_id.to_numpy(),
+        "used_for": used_for if isinstance(used_for, str) else used_for.to_numpy(),
+        "base_table": table,
+        "base_key": key_json(rows, key).to_numpy(),
+        "base_valid_from": None if delivered else rows["_valid_from"].astype(str).to_numpy(),
+        "person_id": None if person is None else person.to_numpy(),
+        "provenance": (delivery_provenance(rows) if delivered else rows["provenance"]).to_numpy(),
+    })
+
+
+def concat_evidence(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(EVIDENCE_COLUMNS)]
+
+
+def joined_id(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """The decision id: the columns as text joined by ``/``."""
+    out = frame[columns[0]].astype("string").fillna("")
+    for c in columns[1:]:
+        out = out + "/" + frame[c].astype("string").fillna("")
+    return out.astype(object)

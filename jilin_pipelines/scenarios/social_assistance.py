@@ -1,0 +1,145 @@
+"""社会救助家庭经济状况核对 — the social assistance household economic check (DESIGN, "Scenario rules").
+
+Per application delivered on D, flags over every household member (the applicant and the listed members):
+``owns_private_vehicle``, ``operates_transport_business``, ``income_above_threshold``,
+``pension_above_threshold``, ``identity_unverified``. ``ineligible`` if any of the first four holds, else
+``manual_review`` if the identity of a member is unverified, else ``eligible``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+
+from jilin_pipelines.scenarios.core import (
+    BaseView,
+    Decisions,
+    Scenario,
+    Thresholds,
+    concat_evidence,
+    evidence,
+    reasons_json,
+)
+from jilin_pipelines.standards import validate_resident_id
+
+OWNS_VEHICLE = "owns_private_vehicle"
+TRANSPORT_BUSINESS = "operates_transport_business"
+INCOME = "income_above_threshold"
+PENSION = "pension_above_threshold"
+IDENTITY = "identity_unverified"
+DISQUALIFYING = (OWNS_VEHICLE, TRANSPORT_BUSINESS, INCOME, PENSION)
+FLAGS = (*DISQUALIFYING, IDENTITY)
+PENSION_TYPES = ("110", "120")
+IN_SERVICE = "营运"
+IDENTITY_SOURCES = (
+    "traffic_police.driving_licences", "transport.practitioner_qualifications", "social_security.insured_persons"
+)
+
+
+def household_members(applications: pd.DataFrame, day: date) -> pd.DataFrame:
+    """One row per (application, member): the applicant and every listed member, once each, with ``member`` the
+    normalised ID (as delivered when it cannot be normalised) and ``valid``. A missing applicant ID is an
+    invalid member ID: the application does not say who applies."""
+    listed = applications["household_id_numbers"].map(lambda text: json.loads(text) if isinstance(text, str) else [])
+    members = pd.concat([
+        pd.DataFrame({"application_id": applications["application_id"],
+                      "raw": applications["applicant_id_number"].astype(object).fillna("")}),
+        pd.DataFrame({"application_id": applications["application_id"], "raw": listed}).explode("raw").dropna(),
+    ], ignore_index=True)
+    checked = validate_resident_id(members["raw"].astype(str), today=day)
+    members["member"] = checked.value.where(checked.valid, members["raw"].astype(str).str.strip()).to_numpy()
+    members["valid"] = checked.valid.to_numpy()
+    return members.drop_duplicates(["application_id", "member"])[["application_id", "member", "valid"]]
+
+
+def pension_periods(applied_at: pd.Series, months: int) -> pd.DataFrame:
+    """Per application the ``months`` full calendar months before ``applied_at``, as ``YYYYMM`` periods."""
+    start = applied_at.dt.tz_localize(None).dt.to_period("M") if applied_at.dt.tz is not None else applied_at.dt.to_period("M")
+    frames = [pd.DataFrame({"row": range(len(applied_at)), "period": (start - k).dt.strftime("%Y%m").to_numpy()})
+              for k in range(1, months + 1)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
+    apps = view.delivered
+    apps = apps[apps["application_id"].notna()].reset_index(drop=True)  # no ID, nothing to answer to
+    members = household_members(apps, day)
+    hits: dict[str, pd.DataFrame] = {}  # flag -> (application_id, member) that raise it
+    proof: list[pd.DataFrame] = [evidence(apps["application_id"], "input", "assistance_application", apps,
+                                          ("application_id",), person=apps["applicant_id_number"])]
+
+    def flag(name: str, table: str, records: pd.DataFrame, person_column: str, key: tuple[str, ...]) -> None:
+        used = members.merge(records, left_on="member", right_on=person_column)
+        hits[name] = used[["application_id", "member"]]
+        proof.append(evidence(used["application_id"], name, table, used, key, person=used["member"]))
+
+    vehicles = view["vehicle"]
+    flag(OWNS_VEHICLE, "vehicle", vehicles[
+        (vehicles["status_code"] == "A") & (vehicles["use_code"] == "A") & (vehicles["plate_type"] != "07")
+        & (vehicles["owner_id_type"] == "A")
+    ], "owner_id", ("plate_no", "plate_type"))
+    permits = view["road_transport_permit"]
+    flag(TRANSPORT_BUSINESS, "road_transport_permit", permits[permits["status"] == IN_SERVICE], "operator_id",
+         ("permit_no",))
+    insured = view["insured_person"]
+    flag(INCOME, "insured_person", insured[
+        (insured["status"] == "1") & (insured["contribution_base"] > t.income_multiple * t.assistance_standard_yuan)
+    ], "id_number", ("id_number", "insurance_type", "employer_no"))
+
+    # pensions: the payments of the full months before the application, summed per member, divided by the months
+    periods = pension_periods(apps["applied_at"], t.pension_months)
+    periods["application_id"] = apps["application_id"].to_numpy()[periods["row"].to_numpy()]
+    benefits = view["benefit_payment"]
+    paid = members.merge(periods[["application_id", "period"]], on="application_id").merge(
+        benefits[benefits["insurance_type"].isin(PENSION_TYPES)], left_on=["member", "period"],
+        right_on=["id_number", "period"])
+    monthly = paid.groupby(["application_id", "member"], as_index=False)["amount_yuan"].sum()
+    high = monthly[monthly["amount_yuan"] / t.pension_months > t.assistance_standard_yuan]
+    hits[PENSION] = high[["application_id", "member"]]
+    proof.append(evidence(paid["application_id"], PENSION, "benefit_payment", paid,
+                          ("id_number", "insurance_type", "period"), person=paid["member"]))
+
+    # known: an identity-bearing dataset delivered a record naming the member (a mere reference does not count)
+    known = pd.concat([view[f"person@{source}"] for source in IDENTITY_SOURCES], ignore_index=True)
+    found = members.merge(known, left_on="member", right_on="id_number")
+    unverified = members[~members["valid"] | ~members["member"].isin(known["id_number"])]
+    hits[IDENTITY] = unverified[["application_id", "member"]]
+    proof.append(evidence(found["application_id"], IDENTITY, "person", found, ("id_number",), person=found["member"]))
+
+    flags = pd.DataFrame(
+        {name: apps["application_id"].isin(h["application_id"]).to_numpy() for name, h in hits.items()},
+        index=apps.index,
+    )
+    decision = pd.Series("eligible", index=apps.index, dtype=object)
+    decision[flags[IDENTITY]] = "manual_review"
+    decision[flags[list(DISQUALIFYING)].any(axis=1)] = "ineligible"
+    table = pd.DataFrame({
+        "application_id": apps["application_id"], "partition": day, "decision": decision,
+        "reasons": reasons_json(flags[list(FLAGS)]),
+    })
+    return Decisions(table, concat_evidence(proof))
+
+
+SCENARIO = Scenario(
+    name="social_assistance_verification",
+    title="社会救助家庭经济状况核对 — social assistance household economic check",
+    purpose="social_assistance_verification",
+    legal_basis="《社会救助暂行办法》第十一条、第五十六条; 《最低生活保障审核确认办法》",
+    consumer="civil_affairs",  # 吉林省民政厅
+    reads={
+        "assistance_application": ("application_id", "applicant_id_number", "household_id_numbers", "applied_at"),
+        "vehicle": ("plate_no", "plate_type", "status_code", "use_code", "owner_id_type", "owner_id"),
+        "road_transport_permit": ("permit_no", "status", "operator_id"),
+        "insured_person": ("id_number", "insurance_type", "employer_no", "status", "contribution_base"),
+        "benefit_payment": ("id_number", "insurance_type", "period", "amount_yuan"),
+        **{f"person@{source}": ("id_number",) for source in IDENTITY_SOURCES},
+    },
+    input="assistance_application",
+    output="social_assistance_decision",
+    output_key=("application_id", "partition"),
+    decision_id=("application_id",),
+    decide=decide,
+    column_lineage={"application_id": ("assistance_application.application_id",), "partition": ()},
+)
