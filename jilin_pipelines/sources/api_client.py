@@ -267,7 +267,7 @@ class ApiClient:
                 if status == 200:
                     try:
                         return json.loads(content)
-                    except ValueError:
+                    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                         problem = "an answer that is not valid JSON"
                 else:
                     problem = f"HTTP {status}"

@@ -188,7 +188,10 @@ def read_xml(
 
     m = _DECLARED_ENCODING.match(data[len(BOM):] if data.startswith(BOM) else data)
     declared = m.group(1).decode("ascii") if m else "utf-8"
-    dec = decode_strict(data, declared)
+    try:
+        dec = decode_strict(data, declared)
+    except DeliveryError as exc:  # an unknown declared encoding: say which file declares it
+        raise DeliveryError(f"{location}: the XML declaration names an encoding that cannot be used: {exc}") from None
     utf8 = dec.utf8
     if dec.wrong_encoding:
         warn.file(

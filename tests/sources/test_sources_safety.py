@@ -139,3 +139,38 @@ def test_a_redirect_to_another_port_or_host_is_not_followed(tmp_path, other_host
     assert f"{other_host}:{other.server_address[1]}" in str(err.value)
     assert _Other.hits == []
     assert TOKEN not in str(err.value)
+
+
+def test_a_deeply_nested_json_answer_is_a_clear_error_not_a_crash(tmp_path):
+    """json.loads gives up on deep nesting with a RecursionError: the client turns it into its typed error."""
+    body = b'{"date": "2025-06-01", "page": 1, "total": 1, "items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
+
+    class Deep(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Deep)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with ApiClient(f"http://127.0.0.1:{server.server_address[1]}", TOKEN, backoff=0.01, max_retries=1) as client:
+            with pytest.raises(DeliveryError, match="not valid JSON after 2 attempts"):
+                client.fetch("transport", "practitioner_qualifications", DAY, None)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_xml_declaring_an_unknown_encoding_is_refused_naming_the_file(tmp_path):
+    """Found by benchmarks/fuzz_readers.py: the error did not name the file."""
+    path = tmp_path / "p.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="-TF-8"?>\n'
+                     b"<Permits><Permit><PermitNo>1</PermitNo></Permit></Permits>")
+    with pytest.raises(DeliveryError, match="unknown encoding '-TF-8'") as err:
+        read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit", columns=["PermitNo"])
+    assert str(err.value).startswith(str(path))
