@@ -11,7 +11,15 @@ Pure core, no Dagster import:
   ``exchange_audit`` table of the base database (``audit.py``).
 """
 
-from jilin_pipelines.privacy.audit import AuditEntry, AuditError, VerifyResult, head, record, verify
+from jilin_pipelines.privacy.audit import (
+    AuditEntry,
+    AuditError,
+    VerifyResult,
+    entries_for_reads,
+    head,
+    record,
+    verify,
+)
 from jilin_pipelines.privacy.policy import (
     SharingPolicyError,
     Violation,
@@ -38,6 +46,7 @@ __all__ = [
     "VerifyResult",
     "Violation",
     "check_reads",
+    "entries_for_reads",
     "fields_by_dataset",
     "head",
     "personal_fields",

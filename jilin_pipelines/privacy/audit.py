@@ -29,13 +29,16 @@ Pure: no Dagster import. From an asset::
     record(engine, [AuditEntry(consumer="scenario/commercial_vehicle_safety", purpose="commercial_vehicle_safety",
                                dataset="traffic_police.violations", fields=["driver_id", "plate_no"],
                                record_count=n, run_id=context.run_id)])
+    # or, from what check_reads returned (one entry per dataset):
+    record(engine, entries_for_reads("scenario/commercial_vehicle_safety", "commercial_vehicle_safety", pairs,
+                                     record_count=n, run_id=context.run_id))
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -92,6 +95,33 @@ class AuditEntry:
             "record_count": int(self.record_count),
             "run_id": self.run_id,
         }
+
+
+def entries_for_reads(
+    consumer: str,
+    purpose: str,
+    pairs: Iterable[tuple[str, str]],
+    record_count: int | Mapping[str, int],
+    run_id: str | None = None,
+    time: datetime | None = None,
+) -> list[AuditEntry]:
+    """One entry per dataset from ``check_reads``' (dataset, field) pairs: what a scenario asset records.
+
+    ``record_count``: one count for every dataset, or a count per dataset (a dataset missing from it is an error).
+    """
+    by_dataset: dict[str, set[str]] = {}
+    for dataset, field_name in pairs:
+        by_dataset.setdefault(dataset, set()).add(field_name)
+    out = []
+    for dataset in sorted(by_dataset):
+        if isinstance(record_count, Mapping):
+            if dataset not in record_count:
+                raise AuditError(f"no record count for {dataset} (counts given for {sorted(record_count)})")
+            count = record_count[dataset]
+        else:
+            count = record_count
+        out.append(AuditEntry(consumer, purpose, dataset, sorted(by_dataset[dataset]), count, run_id, time))
+    return out
 
 
 @dataclass(frozen=True)

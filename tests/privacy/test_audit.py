@@ -160,3 +160,20 @@ def test_a_database_without_the_table_is_a_clear_error(tmp_path, capsys):
     assert "has no exchange_audit table (run the migrations" in capsys.readouterr().err
     with pytest.raises(AuditError, match="no exchange_audit table"):
         record(sa.create_engine(url), entries(1))
+
+
+def test_entries_from_check_reads_pairs_one_per_dataset(engine):
+    from jilin_pipelines.privacy import check_reads, entries_for_reads
+
+    pairs = check_reads("commercial_vehicle_safety", "commercial_vehicle_safety",
+                        {"violation": ["plate_no", "points", "driver_id"], "road_transport_permit": ["plate_no"]})
+    made = entries_for_reads("scenario/commercial_vehicle_safety", "commercial_vehicle_safety", pairs,
+                             {"traffic_police.violations": 12, "transport.road_transport_permits": 3}, run_id="r1")
+    assert [(e.dataset, list(e.fields), e.record_count) for e in made] == [
+        ("traffic_police.violations", ["driver_id", "plate_no", "points"], 12),
+        ("transport.road_transport_permits", ["plate_no"], 3),
+    ]
+    record(engine, made)
+    assert verify(engine).entries == 2
+    with pytest.raises(AuditError, match="no record count for transport.road_transport_permits"):
+        entries_for_reads("c", "p", pairs, {"traffic_police.violations": 1})
