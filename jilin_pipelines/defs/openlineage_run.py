@@ -42,7 +42,8 @@ Usage
     one run per (asset, partition, Dagster run), the same for START and its end, without shared state (a step
     retried inside the same Dagster run re-uses it). ``settings`` is the ``PipelineSettings`` resource (or a
     ``Settings``): events go to ``<data dir>/lineage/openlineage.jsonl`` and, when ``JILIN_OPENLINEAGE_URL`` is
-    set, are posted there too (2 s time-out, one retry). ``purpose`` and ``parent`` give a scenario's runs their
+    set, are posted there too (2 s time-out, one retry; after a failed post the endpoint is skipped for 60 s in
+    this process, the events still written to the file). ``purpose`` and ``parent`` give a scenario's runs their
     ``jilin_purpose`` and ``parent`` facets.
 
 ``scenario_parent(context, scenario)``
@@ -78,8 +79,9 @@ from jilin_pipelines.lineage import (
     scenario_job_name,
 )
 
-EMIT_OPTIONS = {"timeout": 2.0, "retries": 1, "backoff": 0.2}
-"""Posting in the step: short, so an endpoint that hangs costs an asset seconds, not minutes."""
+EMIT_OPTIONS = {"timeout": 2.0, "retries": 1, "backoff": 0.2, "cooldown": 60.0}
+"""Posting in the step: short, and an endpoint that failed is left alone for a minute (the events still go to the
+file), so an endpoint that hangs costs a run seconds, not minutes."""
 
 
 def _partition(context) -> str | None:
@@ -165,8 +167,9 @@ class LineageRun:
             return
         self.events.append(event)
         if result.error is not None:
+            tried = f" after {result.attempts} attempt(s)" if result.attempts else ""
             log.warning(f"OpenLineage {event_type} event of {self.job_name} written to {result.path} but not "
-                        f"delivered to {result.url} after {result.attempts} attempt(s): {result.error}")
+                        f"delivered to {result.url}{tried}: {result.error}")
 
 
 @contextmanager

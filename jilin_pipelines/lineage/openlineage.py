@@ -782,7 +782,14 @@ class LineageEmitter:
     ``.../api/v1/lineage`` URL. A post is tried ``1 + retries`` times at most, with ``timeout`` seconds
     each and a doubling pause from ``backoff`` seconds, on connection errors, time-outs, 429 and 5xx; other
     answers are final. The endpoint failing never raises: :meth:`emit` returns the error and logs it.
+
+    With ``cooldown`` seconds (default 0: off), an endpoint that could not be reached (connection error,
+    time-out, 429, 5xx after every attempt) is not tried again by any emitter of this process for that long:
+    the events still go to the file, and :meth:`emit` says the post was skipped. A hanging endpoint then costs
+    one event's time-outs, not every event's.
     """
+
+    _down_until: dict[str, float] = {}  # endpoint -> monotonic time before which it is not tried (per process)
 
     def __init__(
         self,
@@ -793,9 +800,11 @@ class LineageEmitter:
         retries: int = 2,
         backoff: float = 0.5,
         api_key: str | None = None,
+        cooldown: float = 0.0,
     ):
-        if retries < 0 or timeout <= 0 or backoff < 0:
-            raise ValueError("retries and backoff must be >= 0 and timeout > 0")
+        if retries < 0 or timeout <= 0 or backoff < 0 or cooldown < 0:
+            raise ValueError("retries, backoff and cooldown must be >= 0 and timeout > 0")
+        self.cooldown = cooldown
         self.path = Path(path)
         self.url = _endpoint(url) if url else None
         self.timeout = timeout
@@ -804,6 +813,11 @@ class LineageEmitter:
         self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
+
+    @classmethod
+    def reset_cooldowns(cls) -> None:
+        """Forget which endpoints failed recently (they are tried again by the next emit)."""
+        cls._down_until.clear()
 
     @classmethod
     def for_data_dir(cls, data_dir: str | os.PathLike[str], url: str | None = None, **options: Any) -> LineageEmitter:
@@ -816,8 +830,16 @@ class LineageEmitter:
         self.write(line)
         if self.url is None:
             return EmitResult(path=self.path)
-        delivered, attempts, error = self._post(line)
         shown = _without_credentials(self.url)
+        wait = LineageEmitter._down_until.get(self.url, 0.0) - time.monotonic()
+        if wait > 0:
+            error = f"skipped: the endpoint failed within the last {self.cooldown:g} s (next try in {wait:.0f} s)"
+            return EmitResult(path=self.path, url=shown, error=error)
+        delivered, attempts, error, unreachable = self._post(line)
+        if unreachable and self.cooldown:
+            LineageEmitter._down_until[self.url] = time.monotonic() + self.cooldown
+        elif delivered:
+            LineageEmitter._down_until.pop(self.url, None)
         if error is not None:
             log.warning("OpenLineage event not delivered to %s after %d attempt(s): %s", shown, attempts, error)
         return EmitResult(path=self.path, url=shown, delivered=delivered, attempts=attempts, error=error)
@@ -835,7 +857,8 @@ class LineageEmitter:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _post(self, body: bytes) -> tuple[bool, int, str | None]:
+    def _post(self, body: bytes) -> tuple[bool, int, str | None, bool]:
+        """(delivered, attempts, error, unreachable: every attempt failed in a way worth retrying)."""
         error = None
         attempt = 0
         for attempt in range(1, self.retries + 2):
@@ -845,13 +868,13 @@ class LineageEmitter:
                 error = f"{type(exc).__name__}: {_without_credentials(str(exc))}"
             else:
                 if 200 <= answer.status_code < 300:
-                    return True, attempt, None
+                    return True, attempt, None, False
                 error = f"HTTP {answer.status_code}: {mask_free_text(answer.text[:300])}"
                 if answer.status_code != 429 and answer.status_code < 500:
-                    return False, attempt, error
+                    return False, attempt, error, False
             if attempt <= self.retries:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
-        return False, attempt, error
+        return False, attempt, error, True
 
 
 def _endpoint(url: str) -> str:

@@ -176,3 +176,48 @@ def test_bad_options_are_refused(tmp_path):
         LineageEmitter(tmp_path / "x", "http://127.0.0.1:1", retries=-1)
     with pytest.raises(ValueError):
         LineageEmitter(tmp_path / "x", "http://127.0.0.1:1", timeout=0)
+
+
+@pytest.fixture()
+def fresh_cooldowns():
+    LineageEmitter.reset_cooldowns()
+    yield
+    LineageEmitter.reset_cooldowns()
+
+
+def test_a_hanging_endpoint_is_left_alone_for_the_cooldown(tmp_path, endpoint, fresh_cooldowns):
+    server = endpoint(200, hang=10)
+    first = LineageEmitter(tmp_path / "ol.jsonl", server.url, timeout=0.3, retries=0, cooldown=60)
+    assert "Timeout" in first.emit(asset_event("raw", "START")).error
+    started = time.monotonic()
+    # another emitter of the same process (the next asset) skips the endpoint at once; the file gets the event
+    second = LineageEmitter(tmp_path / "ol.jsonl", server.url, timeout=0.3, retries=0, cooldown=60)
+    result = second.emit(asset_event("raw", "COMPLETE"))
+    assert time.monotonic() - started < 0.2
+    assert (result.delivered, result.attempts) == (False, 0) and result.error.startswith("skipped")
+    assert len(server.requests) == 1
+    assert [e["eventType"] for e in _lines(first.path)] == ["START", "COMPLETE"]
+
+
+def test_after_the_cooldown_the_endpoint_is_tried_again(tmp_path, endpoint, fresh_cooldowns):
+    server = endpoint(503, 200)
+    emitter = LineageEmitter(tmp_path / "ol.jsonl", server.url, retries=0, cooldown=0.3)
+    assert not emitter.emit(asset_event("raw", "START")).delivered
+    assert emitter.emit(asset_event("raw", "START")).attempts == 0
+    time.sleep(0.35)
+    assert emitter.emit(asset_event("raw", "COMPLETE")).delivered
+    assert len(server.requests) == 2
+
+
+def test_a_rejected_event_does_not_start_the_cooldown(tmp_path, endpoint, fresh_cooldowns):
+    """A 4xx is about the event, not the endpoint: the next event is posted."""
+    server = endpoint(400, 200)
+    emitter = LineageEmitter(tmp_path / "ol.jsonl", server.url, retries=0, cooldown=60)
+    assert emitter.emit(asset_event("raw", "START")).error.startswith("HTTP 400")
+    assert emitter.emit(asset_event("raw", "COMPLETE")).delivered
+
+
+def test_without_cooldown_every_event_is_tried(tmp_path, fresh_cooldowns):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    emitter = LineageEmitter(tmp_path / "ol.jsonl", url, retries=0, backoff=0)
+    assert [emitter.emit(asset_event("raw", t)).attempts for t in ("START", "COMPLETE")] == [1, 1]

@@ -5,6 +5,7 @@ asset. Events go to the data directory's JSON Lines file and to real HTTP server
 import json
 import logging
 import socket
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from jilin_pipelines.lineage import (
     LAKE_NAMESPACE,
     Assertion,
     DatasetRef,
+    LineageEmitter,
     Purpose,
     default_path,
     run_id_for,
@@ -50,6 +52,14 @@ def events_of(tmp_path: Path) -> list[dict]:
 
 
 INSTANCE = dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cooldowns():
+    """Each test starts with no endpoint marked as failed (the helper leaves a failed endpoint alone for 60 s)."""
+    LineageEmitter.reset_cooldowns()
+    yield
+    LineageEmitter.reset_cooldowns()
 
 
 def materialise(assets, tmp_path, url=None, **kwargs) -> dg.ExecuteInProcessResult:
@@ -149,8 +159,21 @@ def test_an_unreachable_endpoint_does_not_fail_the_asset(tmp_path, spec_dir):
     result = materialise([working], tmp_path, url)
     assert result.success
     assert [e["eventType"] for e in events_of(tmp_path)] == ["START", "COMPLETE"]  # the file has them all the same
-    warnings = logged(result, logging.WARNING)
-    assert len([m for m in warnings if "not delivered to" in m]) == 2, warnings
+    warnings = [m for m in logged(result, logging.WARNING) if m.startswith("OpenLineage")]
+    assert len(warnings) == 2, warnings
+    assert "START" in warnings[0] and "not delivered to" in warnings[0] and "ConnectionError" in warnings[0]
+    assert "COMPLETE" in warnings[1] and "skipped" in warnings[1]  # the failed endpoint is not tried again at once
+
+
+def test_a_hanging_endpoint_costs_one_events_time_outs_not_every_events(tmp_path, endpoint):
+    ol = endpoint(200, hang=30)
+    started = time.monotonic()
+    results = [materialise([working], tmp_path / str(i), ol.url) for i in range(3)]
+    elapsed = time.monotonic() - started
+    assert all(r.success for r in results)
+    assert len(ol.requests) == 2  # START of the first asset, tried twice (2 s time-out); then left alone
+    assert elapsed < 4.2 + 6, f"{elapsed:.1f} s"
+    assert all(len(events_of(tmp_path / str(i))) == 2 for i in range(3))
 
 
 def test_an_endpoint_answering_500_does_not_fail_the_asset_nor_change_its_error(tmp_path, endpoint):
