@@ -174,3 +174,44 @@ def test_an_xml_declaring_an_unknown_encoding_is_refused_naming_the_file(tmp_pat
     with pytest.raises(DeliveryError, match="unknown encoding '-TF-8'") as err:
         read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit", columns=["PermitNo"])
     assert str(err.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "[Content_Types].xml"])
+def test_an_xlsx_part_with_an_external_entity_never_reveals_the_file(tmp_path, part):
+    """XLSX is zipped XML: openpyxl parses the worksheets with defusedxml (entities refused) and the other parts with
+    lxml without entity resolution. Either the workbook is refused naming the file, or the entity stays unresolved."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    from jilin_pipelines.sources import read_xlsx
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-VALUE", encoding="utf-8")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws.append(["a", "b"])
+    ws.append(["x", "y"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    doctype = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file://{secret}">]>'.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(out, "w") as zout:
+        assert part in zin.namelist()
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == part:
+                data = doctype + re.sub(rb"^<\?xml[^>]*\?>", b"", data)
+                data = re.sub(rb'<c r="A2"[^>]*>.*?</c>', b'<c r="A2" t="inlineStr"><is><t>&xxe;</t></is></c>', data)
+            zout.writestr(name, data)
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(out.getvalue())
+    try:
+        d = read_xlsx(path, dataset="municipal.construction_permits", day=DAY, sheet="S", columns=["a", "b"])
+    except DeliveryError as exc:
+        assert str(path) in str(exc) and "TOPSECRET" not in str(exc)
+        return
+    assert "TOPSECRET" not in str(d.table.to_pylist()) + str(d.warnings)
