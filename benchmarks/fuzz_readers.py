@@ -25,7 +25,7 @@ import tempfile
 import time
 import traceback
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -309,15 +309,15 @@ def _error_kind(message: str) -> str:
 
 
 def run_round(fmt: str, examples: int, seed: int, stats: Stats, workdir: Path, show: int, shrink: bool,
-              failing: list[Case]) -> None:
+              failing: list[Case], deep_nesting: bool = True) -> None:
     """One hypothesis run of ``examples`` cases; a crash is raised after shrinking, its smallest case last in
-    ``failing``."""
-    shown: list[str] = []
+    ``failing``. Prints the last ``show`` cases tried (hypothesis starts with the simplest ones)."""
+    shown: deque[str] = deque(maxlen=show)
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False, print_blob=False,
               phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(case=cases(fmt))
+    @given(case=cases(fmt, deep_nesting=deep_nesting))
     def one(case: Case) -> None:
         try:
             outcome, detail = read(case, workdir)
@@ -328,7 +328,7 @@ def run_round(fmt: str, examples: int, seed: int, stats: Stats, workdir: Path, s
         stats.outcomes[(fmt, outcome)] += 1
         if outcome == "error":
             stats.errors.setdefault(fmt, Counter())[_error_kind(detail)] += 1
-        if len(shown) < show:
+        if show:
             shown.append(f"    {case.how[:110]}  ->  {outcome}: {detail[:90]}")
 
     one._hypothesis_internal_use_seed = seed  # a different stream per round
@@ -356,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"fuzzing {', '.join(formats)} for {args.minutes:g} min, seed {args.seed}, {args.batch} examples per round")
     rnd = 0
+    too_deep: set[str] = set()
     out = Path(args.out or tempfile.mkdtemp(prefix="fuzz_crashes_"))
     with tempfile.TemporaryDirectory(prefix="fuzz_readers_") as tmp:
         workdir = Path(tmp)
@@ -368,9 +369,12 @@ def main(argv: list[str] | None = None) -> int:
                 failing: list[Case] = []
                 try:
                     run_round(fmt, args.batch, args.seed + rnd * 1000 + FORMATS.index(fmt), stats, workdir,
-                              args.show, shrink=True, failing=failing)
+                              args.show, shrink=True, failing=failing, deep_nesting=fmt not in too_deep)
                 except Exception as exc:  # noqa: BLE001 - a crash: keep its smallest input, report, go on
                     what = f"{fmt}: {str(exc).splitlines()[0][:160]}"
+                    if "RecursionError" in what and fmt not in too_deep:
+                        too_deep.add(fmt)  # found: stop feeding it deep nesting, fuzz the rest of the reader
+                        print(f"  (deep JSON nesting is left out of later {fmt} rounds)", file=sys.stderr)
                     if what not in stats.crashes:
                         out.mkdir(parents=True, exist_ok=True)
                         target = out / f"crash_{len(stats.crashes) + 1}.{fmt}"
