@@ -8,7 +8,7 @@ Usage
 ::
 
     from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
-    from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, DatasetRef, Purpose
+    from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, Assertion, DatasetRef, Purpose
 
     def _decisions(context: dg.AssetExecutionContext, settings: PipelineSettings):
         with lineage_run(
@@ -22,7 +22,11 @@ Usage
             run.outputs(DatasetRef(SCENARIO_NAMESPACE, "social_assistance_verification/decisions",
                                    fields=[...], column_lineage={...}, row_count=len(frame)))
             run.assertions(Assertion("not_null", True, "decision"))   # onto the (first) output
-            return dg.MaterializeResult(...)
+            return dg.MaterializeResult(metadata={..., "openlineage_run_id": run.run_id})
+
+The existing assets record ``openlineage_run_id`` in their materialisation metadata (the sample-run test checks it
+for every materialisation). ``jilin_pipelines.lineage.datasets.base_ref(table)`` gives a base table with its schema
+and column lineage; ``DatasetRef(BASE_NAMESPACE, table)`` names it only.
 
 ``lineage_run(context, settings, *, inputs=(), outputs=(), purpose=None, parent=None, asset_key=None, emitter=None)``
     A context manager. On entry it emits START with ``inputs`` and ``outputs`` (what is known before the work);
