@@ -15,9 +15,10 @@ the bookkeeping columns (``placeholder``, ``provenance``, ``_valid_from`` ... an
 ``_dataset``, ``_partition`` ...) reveal which sources a record came from, so they are checked against the datasets of
 every source of the table, without adding a field to the audit.
 
-A scenario that takes only some sources' contributions from a table (it filters ``<t>_source_version`` on
-``_dataset``, or golden attributes on their ``provenance``) says so with ``sources={table: [dataset_id, ...]}``; then
-only those sources are checked. Reading a column none of the named sources maps is refused.
+A scenario that reads one dataset's delivered versions of a table declares it as ``table@dataset``
+(``person@traffic_police.driving_licences``): only that dataset is checked. A scenario that takes only some sources'
+contributions from a table otherwise (it filters golden attributes on their ``provenance``) says so with
+``sources={table: [dataset_id or dataset:role, ...]}``. Reading a column none of the named sources maps is refused.
 
 Pure: no Dagster import. ``check_reads`` is what definition loading calls per scenario.
 """
@@ -138,11 +139,12 @@ def check_reads(
 ) -> list[tuple[str, str]]:
     """Check a scenario's declared reads against the sharing classes; return the (dataset_id, field) pairs read.
 
-    ``reads`` maps a base table (``person``; or its delivered versions ``person_source_version``) to the columns
-    the scenario reads. ``sources`` optionally narrows, per table, the source datasets whose contributions the
-    scenario takes (see the module docstring). Every problem is collected; one :class:`SharingPolicyError` names
-    them all (scenario, ``table.column``, dataset and field, rule). The result is sorted and without repeats,
-    ready for :func:`fields_by_dataset` and the audit log.
+    ``reads`` maps a base table to the columns the scenario reads: ``person`` (the golden records),
+    ``person_source_version`` (every delivered version) or ``person@traffic_police.driving_licences`` (only that
+    dataset's delivered versions). ``sources`` optionally narrows, per ``reads`` key, the source datasets (or
+    ``dataset:role``) whose contributions the scenario takes (see the module docstring). Every problem is
+    collected; one :class:`SharingPolicyError` names them all (scenario, ``table.column``, dataset and field,
+    rule). The result is sorted and without repeats, ready for :func:`fields_by_dataset` and the audit log.
     """
     cat = cat or catalogue()
     config = config or base_config()
@@ -158,13 +160,13 @@ def check_reads(
     pairs: set[tuple[str, str]] = set()
     sources = dict(sources or {})
     for table in sources:
-        base = table.removesuffix(VERSION_SUFFIX)
-        if base not in config.tables or table not in reads:
+        if table not in reads:
             violations.append(
                 Violation(table, None, None, None, "sources are named for a table the scenario does not read")
             )
     for table, columns in reads.items():
-        base = table.removesuffix(VERSION_SUFFIX)
+        name, _, only = table.partition("@")
+        base = name.removesuffix(VERSION_SUFFIX)
         spec = config.tables.get(base)
         if spec is None:
             known = ", ".join(config.tables)
@@ -174,11 +176,14 @@ def check_reads(
             raise SharingPolicyError(
                 f"scenario {scenario}: the columns of {table} must be a list, not the string {columns!r}"
             )
-        versions = table != base
+        versions = name != base or bool(only)
         bookkeeping = set(VERSION_META if versions else GOLDEN_BOOKKEEPING)
         chosen = list(spec.sources)
-        if table in sources:
-            wanted = list(sources[table])
+        wanted: list[str] = []
+        if only and table in sources:
+            violations.append(Violation(table, None, None, None, "names its source twice (@dataset and sources)"))
+        if only or table in sources:
+            wanted = [only] if only else list(sources[table])
             names = {s.dataset for s in spec.sources} | {s.name for s in spec.sources}
             for w in wanted:
                 if w not in names:
@@ -195,7 +200,7 @@ def check_reads(
             backing = _backing(chosen, column, is_bookkeeping)
             if not backing:
                 violations.append(Violation(table, column, None, None,
-                                            f"none of the named sources {list(sources[table])} supplies it"))
+                                            f"none of the named sources {wanted} supplies it"))
                 continue
             for b in backing:
                 why = _rule_broken(cat, b.dataset, b.field, purpose, consumer)

@@ -163,3 +163,79 @@ def test_delivered_versions_tables_are_checked_like_their_golden_table():
         ("traffic_police.violations", "points")]
     with pytest.raises(SharingPolicyError, match="violation_source_version._partition .*traffic_police.violations"):
         check_reads("s", "budget_staff_basic_info", {"violation_source_version": ["_partition"]})
+
+
+def test_one_datasets_delivered_versions_are_read_as_table_at_dataset():
+    """``person@traffic_police.driving_licences``: only that dataset's versions, so only its class counts."""
+    identity = ["traffic_police.driving_licences", "social_security.insured_persons",
+                "transport.practitioner_qualifications"]
+    reads = {f"person@{d}": ["id_number", "name"] for d in identity} | {"insured_person": ["id_number", "status"]}
+    pairs = check_reads("social_security_approval", "social_security_approval", reads)
+    assert ("traffic_police.driving_licences", "name") in pairs
+    assert {d for d, _ in pairs} == set(identity)
+    with pytest.raises(SharingPolicyError) as err:
+        check_reads("budget_staff_basic_info", "budget_staff_basic_info",
+                    {"person@traffic_police.violations": ["id_number"]})
+    assert "person@traffic_police.violations.id_number (from dataset traffic_police.violations, field driver_id)" in (
+        str(err.value))
+    with pytest.raises(SharingPolicyError, match="jishiban.verification_requests is not a source of person"):
+        check_reads("s", "certificate_verification", {"person@jishiban.verification_requests": ["id_number"]})
+    with pytest.raises(SharingPolicyError, match="none of the named sources .*supplies it"):
+        check_reads("s", "social_security_approval", {"person@social_security.insured_persons": ["division_code"]})
+    with pytest.raises(SharingPolicyError, match="names its source twice"):
+        check_reads("s", "social_security_approval", {"person@social_security.insured_persons": ["name"]},
+                    sources={"person@social_security.insured_persons": ["social_security.insured_persons"]})
+    assert check_reads("s", "social_security_approval",
+                       {"person@social_security.insured_persons": ["id_number", "_partition", "_dataset"]}) == [
+        ("social_security.insured_persons", "id_number")]
+
+
+# The five scenarios' declarations as drafted in jilin_pipelines/scenarios/ (copied, so that this test does not
+# depend on a module being written alongside): each passes for its own purpose.
+DRAFTED = {
+    "budget_staff_basic_info": {
+        "employer": ["employer_no", "uscc", "employer_type"],
+        "insured_person": ["id_number", "insurance_type", "employer_no", "status", "contribution_base"],
+    },
+    "certificate_verification": {
+        "certificate": ["cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name", "valid_to", "status"],
+        "verification_request": ["request_id", "cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name"],
+    },
+    "commercial_vehicle_safety": {
+        "road_transport_permit": ["permit_no", "plate_no", "plate_type", "scope", "status", "operator_id",
+                                  "operator_id_type"],
+        "violation": ["violation_no", "plate_no", "plate_type", "violation_time", "points", "driver_id"],
+        "practitioner_qualification": ["cert_no", "id_number", "qualification_type", "issue_date", "valid_to",
+                                       "status"],
+    },
+    "social_assistance_verification": {
+        "vehicle": ["plate_no", "plate_type", "status_code", "use_code", "owner_id_type", "owner_id"],
+        "road_transport_permit": ["permit_no", "status", "operator_id"],
+        "insured_person": ["id_number", "insurance_type", "employer_no", "status", "contribution_base"],
+        "benefit_payment": ["id_number", "insurance_type", "period", "amount_yuan"],
+        "assistance_application": ["application_id", "applicant_id_number", "household_id_numbers", "applied_at"],
+        **{f"person@{d}": ["id_number"] for d in ("traffic_police.driving_licences",
+                                                  "social_security.insured_persons",
+                                                  "transport.practitioner_qualifications")},
+    },
+    "social_security_approval": {
+        "insured_person": ["id_number", "insurance_type", "employer_no", "status", "birth_date", "name"],
+        **{f"person@{d}": ["id_number", "name"] for d in ("traffic_police.driving_licences",
+                                                          "transport.practitioner_qualifications")},
+        "employer": ["employer_no", "uscc"],
+    },
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(DRAFTED))
+def test_the_drafted_scenarios_pass_for_their_own_purpose(scenario):
+    assert check_reads(scenario, scenario, DRAFTED[scenario])
+    # and each reads purpose-bound data: some other purpose may not read the same
+    refused = []
+    for other in DRAFTED:
+        try:
+            check_reads(scenario, other, DRAFTED[scenario])
+        except SharingPolicyError as exc:
+            assert f"scenario {scenario} (purpose {other})" in str(exc)
+            refused.append(other)
+    assert refused and scenario not in refused
