@@ -57,3 +57,12 @@ def test_a_deeply_nested_jsonl_line_is_unparseable_not_a_crash():
     data = b'{"certNo": "Q1"}\n' + b"[" * 3000 + b"\n"
     outcome, detail = fuzz.read(fuzz.Case("jsonl", data, "deep nesting"), WORKDIR)
     assert outcome == "delivery" and "1 unparseable" in detail
+
+
+def test_the_benchmark_runs_for_its_time_and_prints_what_it_tried(capsys, tmp_path):
+    assert fuzz.main(["--minutes", "0.03", "--formats", "xml,csv", "--batch", "20", "--seed", "5",
+                      "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "round 1, xml:" in out and "round 1, csv:" in out
+    assert "  ->  " in out  # the cases tried and their outcomes
+    assert "no crash:" in out and "gave a Delivery" in out
