@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=int(time.time()), help="first round's seed (default: the clock)")
     ap.add_argument("--batch", type=int, default=200, help="examples per format per round")
     ap.add_argument("--show", type=int, default=3, help="examples shown per format per round")
-    ap.add_argument("--out", default=None, help="where a crashing input is written (default: a temp directory)")
+    ap.add_argument("--out", default=None, help="where a crashing input is written (default: <tmp>/fuzz_readers_crashes_<seed>)")
     args = ap.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fuzzing {', '.join(formats)} for {args.minutes:g} min, seed {args.seed}, {args.batch} examples per round")
     rnd = 0
     too_deep: set[str] = set()
-    out = Path(args.out or tempfile.mkdtemp(prefix="fuzz_crashes_"))
+    out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / f"fuzz_readers_crashes_{args.seed}"
     with tempfile.TemporaryDirectory(prefix="fuzz_readers_") as tmp:
         workdir = Path(tmp)
         while time.monotonic() < deadline:

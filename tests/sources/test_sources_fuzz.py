@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,34 +17,39 @@ fuzz = importlib.util.module_from_spec(_spec)
 sys.modules["fuzz_readers"] = fuzz
 _spec.loader.exec_module(fuzz)
 
-WORKDIR = Path(tempfile.mkdtemp(prefix="test_fuzz_readers_"))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz_readers")
+
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
 
 
-def test_the_seeds_are_valid_deliveries():
+def test_the_seeds_are_valid_deliveries(workdir):
     """The mutations start from deliveries the readers land in full (else the fuzzing would test little)."""
     for fmt, seeds in fuzz.seeds().items():
         for label, data in seeds:
-            outcome, detail = fuzz.read(fuzz.Case(fmt, data, "seed", label if fmt == "csv" else "utf-8"), WORKDIR)
+            outcome, detail = fuzz.read(fuzz.Case(fmt, data, "seed", label if fmt == "csv" else "utf-8"), workdir)
             assert outcome == "delivery" and " 0 unparseable" in detail, (fmt, label, detail)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "xml"])
-def test_malformed_deliveries_give_a_delivery_or_a_typed_error(fmt):
+def test_malformed_deliveries_give_a_delivery_or_a_typed_error(fmt, workdir):
     @SETTINGS
     @given(case=fuzz.cases(fmt))
     def prop(case):
-        fuzz.read(case, WORKDIR)  # raises ReaderCrash for anything but a good Delivery or a DeliveryError
+        fuzz.read(case, workdir)  # raises ReaderCrash for anything but a good Delivery or a DeliveryError
 
     prop()
 
 
-def test_malformed_jsonl_gives_a_delivery_or_a_typed_error():
+def test_malformed_jsonl_gives_a_delivery_or_a_typed_error(workdir):
     @SETTINGS
     @given(case=fuzz.cases("jsonl", deep_nesting=False))
     def prop(case):
-        fuzz.read(case, WORKDIR)
+        fuzz.read(case, workdir)
 
     prop()
 
@@ -53,9 +57,9 @@ def test_malformed_jsonl_gives_a_delivery_or_a_typed_error():
 @pytest.mark.xfail(strict=True, raises=fuzz.ReaderCrash,
                    reason="jsonl_reader.parse_lines lets json's RecursionError escape on a deeply nested line "
                           "(reported; remove this marker once it lands such a line as unparseable)")
-def test_a_deeply_nested_jsonl_line_is_unparseable_not_a_crash():
+def test_a_deeply_nested_jsonl_line_is_unparseable_not_a_crash(workdir):
     data = b'{"certNo": "Q1"}\n' + b"[" * 3000 + b"\n"
-    outcome, detail = fuzz.read(fuzz.Case("jsonl", data, "deep nesting"), WORKDIR)
+    outcome, detail = fuzz.read(fuzz.Case("jsonl", data, "deep nesting"), workdir)
     assert outcome == "delivery" and "1 unparseable" in detail
 
 
