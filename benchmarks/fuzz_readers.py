@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=int(time.time()), help="first round's seed (default: the clock)")
     ap.add_argument("--batch", type=int, default=200, help="examples per format per round")
     ap.add_argument("--show", type=int, default=3, help="examples shown per format per round")
-    ap.add_argument("--out", default=None, help="where a crashing input is written (default: <tmp>/fuzz_readers_crashes_<seed>)")
+    ap.add_argument("--out", default=None,
+                    help="where a crashing input is written (default: <tmp>/fuzz_readers_crashes_<seed>)")
     args = ap.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
