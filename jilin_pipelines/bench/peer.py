@@ -68,11 +68,14 @@ def _checker(standard: str, is_list: bool):
     def one(v) -> bool:
         if not isinstance(v, str):
             return False
-        if standard == "resident_id":
-            return ric.is_valid(v)
-        if standard == "uscc":
-            return uscc.is_valid(v)
-        return ric.is_valid(v) or uscc.is_valid(v)
+        try:  # python-stdnum raises on some numbers (KeyError for a division it has no county for)
+            if standard == "resident_id":
+                return ric.is_valid(v)
+            if standard == "uscc":
+                return uscc.is_valid(v)
+            return ric.is_valid(v) or uscc.is_valid(v)
+        except Exception:  # noqa: BLE001 - whatever it raises, the number is not valid
+            return False
 
     if is_list:
         return lambda v: isinstance(v, list) and all(one(x) for x in v)
