@@ -73,6 +73,65 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    """Answer a lineage question from the base database; personal values masked unless --reveal with a reason,
+    which the exchange audit log records."""
+    import getpass
+
+    import sqlalchemy as sa
+
+    from jilin_pipelines.lineage import mask_free_text, queries
+    from jilin_pipelines.settings import Settings
+
+    if args.lineage_command == "graph":
+        try:
+            lines = queries.graph(args.scenario)
+        except KeyError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print("\n".join(lines))
+        return 0
+    if args.reveal and not (args.reason or "").strip():
+        print("error: --reveal needs --reason (it is recorded in the exchange audit log)", file=sys.stderr)
+        return 2
+    show = (lambda text: text) if args.reveal else mask_free_text
+    url = args.db_url or Settings.from_env().base_db_url
+    engine = sa.create_engine(url)
+    try:
+        if args.lineage_command == "decision":
+            found = queries.decision(engine, args.scenario, args.id, args.day)
+            if found.decisions.empty:
+                print(show(f"no decision {args.id} in {found.scenario.name}"), file=sys.stderr)
+                return 1
+            print(f"{found.scenario.name} ({found.scenario.title}), purpose {found.scenario.purpose}")
+            for row in found.decisions.to_dict("records"):
+                print(show("decision: " + ", ".join(f"{k}={v}" for k, v in row.items())))
+            print(f"evidence ({len(found.evidence)} delivery rows):")
+            for line in queries.evidence_text(found.evidence):
+                print(show(line))
+            records = len(found.evidence)
+        else:
+            used = queries.person(engine, args.id_number)
+            print(show(f"person {args.id_number}: {used['decision_id'].nunique() if len(used) else 0} decisions "
+                       f"used their data"))
+            for r in used.itertuples():
+                print(show(f"  {r.partition}  {r.scenario} (purpose {r.purpose})  decision {r.decision_id}: "
+                           f"{r.used_for} from {r.base_tables} <- {r.deliveries}  run {r.run_id}"))
+            records = len(used)
+        if args.reveal:
+            from jilin_pipelines.privacy.audit import AuditEntry, record
+
+            record(engine, [AuditEntry(consumer=f"cli:{getpass.getuser()}", purpose=f"reveal: {args.reason.strip()}",
+                                       dataset="base.scenario_evidence", fields=["person_id", "decision_id"],
+                                       record_count=records)])
+        return 0
+    except (KeyError, ValueError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -110,6 +169,24 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
     bench.set_defaults(func=cmd_bench)
 
+    lineage = sub.add_parser("lineage", help="where a decision came from, whose data it used, what a scenario reads")
+    lsub = lineage.add_subparsers(dest="lineage_command", required=True)
+    for name, text in (("decision", "a decision's evidence back to the delivery rows"),
+                       ("person", "every scenario decision that used a person's data, when and for which purpose"),
+                       ("graph", "the dataset graph upstream of a scenario")):
+        q = lsub.add_parser(name, help=text)
+        if name in ("decision", "graph"):
+            q.add_argument("scenario", help="the scenario (or its output table)")
+        if name == "decision":
+            q.add_argument("id", help="the decision's key, its columns joined by / (e.g. an application ID)")
+            q.add_argument("--day", type=_day, help="only the decision of this partition")
+        if name == "person":
+            q.add_argument("id_number", help="the person's resident ID number")
+        if name != "graph":
+            q.add_argument("--db-url", help="the base database (default: JILIN_BASE_DB_URL / the embedded SQLite)")
+            q.add_argument("--reveal", action="store_true", help="show personal values unmasked (needs --reason)")
+            q.add_argument("--reason", help="why the values must be revealed; recorded in the exchange audit log")
+        q.set_defaults(func=cmd_lineage)
     audit = sub.add_parser("audit", help="the exchange audit log").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="check the audit log's hash chain; exit 1 naming the first broken entry")
     verify.add_argument("--db-url", default=None, help="the base database (default: JILIN_BASE_DB_URL)")

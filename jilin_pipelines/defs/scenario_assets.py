@@ -24,7 +24,7 @@ from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, DatasetRef, InputField, Purpose
-from jilin_pipelines.lineage.datasets import base_ref
+from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
 from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.raw import landing_path
@@ -58,7 +58,10 @@ def policy_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]
     adds; ``table@dataset`` as ``<table>_source_version`` narrowed to that dataset."""
     reads: dict[str, list[str]] = {}
     sources: dict[str, list[str]] = {}
-    for name, columns in s.reads.items():
+    declared = dict(s.reads)
+    if s.input is not None:  # the inputs: the input dataset's rows of the day
+        declared[f"{s.input}@{input_dataset(s.input)}"] = s.input_columns
+    for name, columns in declared.items():
         table, _, dataset = name.partition("@")
         if dataset:
             key = f"{table}_source_version"
@@ -76,13 +79,23 @@ def check_policy(s: Scenario) -> None:
     check_reads(s.name, s.purpose, reads, s.consumer, sources=sources)
 
 
+def _column_dep(s: Scenario, table: str, column: str) -> dg.TableColumnDep:
+    """A column the scenario reads: of a base table, or of its inputs (the input dataset's standardised field)."""
+    if table == s.input:
+        ds = input_dataset(table)
+        source = next(x for x in base_config().table(table).sources if x.dataset == ds and not x.role)
+        entry = next(e for e in catalogue().entries if e.id == ds)
+        return dg.TableColumnDep(asset_key=standardised_key(entry), column_name=source.field_of(column))
+    return dg.TableColumnDep(asset_key=base_key(table), column_name=column)
+
+
 def _spec_metadata(s: Scenario) -> dict:
     table = metadata().tables[s.output]
     deps = {}
     for column in table.columns:
         refs = s.lineage_of(column.name)
         if refs:
-            deps[column.name] = [dg.TableColumnDep(asset_key=base_key(t), column_name=c) for t, c in refs]
+            deps[column.name] = [_column_dep(s, t, c) for t, c in refs]
     return {
         "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
         "dagster/column_schema": dg.TableSchema(
@@ -92,14 +105,28 @@ def _spec_metadata(s: Scenario) -> dict:
         "consumer": s.consumer,
         "legal_basis": s.legal_basis,
         "reads": dg.MetadataValue.json({name: list(cols) for name, cols in s.reads.items()}),
+        "inputs": dg.MetadataValue.json({input_dataset(s.input): list(s.input_columns)} if s.input else {}),
     }
+
+
+def _input_field(s: Scenario, table: str, column: str) -> InputField:
+    dep = _column_dep(s, table, column)
+    if table == s.input:
+        ref = standardised_name_ref(input_dataset(table))
+        return InputField(ref.namespace, ref.name, dep.column_name)
+    return InputField(BASE_NAMESPACE, table, column)
+
+
+def _inputs(s: Scenario) -> list[DatasetRef]:
+    refs = [base_ref(t) for t in s.tables()]
+    return refs + ([standardised_name_ref(input_dataset(s.input))] if s.input else [])
 
 
 def _output_ref(s: Scenario, rows: int | None = None) -> DatasetRef:
     table = metadata().tables[s.output]
     fields = [(c.name, str(c.type).lower()) for c in table.columns]
     lineage = {
-        c.name: [InputField(BASE_NAMESPACE, t, col) for t, col in s.lineage_of(c.name)]
+        c.name: [_input_field(s, t, col) for t, col in s.lineage_of(c.name)]
         for c in table.columns if s.lineage_of(c.name)
     }
     return DatasetRef(SCENARIO_NAMESPACE, s.output, fields, lineage, row_count=rows)
@@ -127,7 +154,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
     def _scenario(context: dg.AssetExecutionContext, settings: PipelineSettings, scenario_thresholds: ScenarioThresholds):
         day = date.fromisoformat(context.partition_key)
         engine = settings.base_engine()
-        with lineage_run(context, settings, inputs=[base_ref(t) for t in s.tables()], outputs=[_output_ref(s)],
+        with lineage_run(context, settings, inputs=_inputs(s), outputs=[_output_ref(s)],
                          purpose=purpose, parent=scenario_parent(context, s.name)) as run:
             standardised = None
             if entry is not None:
@@ -145,7 +172,9 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                                           for c in cols}),
                            record_count=int(read_rows[table]), run_id=context.run_id)
                 for table in s.tables()
-            ])
+            ] + ([AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"standardised.{entry.id}",
+                             fields=sorted(s.input_columns), record_count=len(standardised), run_id=context.run_id)]
+                 if entry is not None else []))
             table = result.decisions.table
             run.outputs(_output_ref(s, rows=len(table)))
             outcome = next((c for c in OUTCOME_COLUMNS if c in table.columns), None)

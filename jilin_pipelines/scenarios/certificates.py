@@ -81,11 +81,10 @@ SCENARIO = Scenario(
     legal_basis="《国务院关于加快推进全国一体化在线政务服务平台建设的指导意见》(国发〔2018〕27号); 《电子证照总体技术架构》GB/T 36901",
     consumer="jishiban",  # 吉事办
     reads={
-        "verification_request": ("request_id", "cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name",
-                                 "requested_at"),
         "certificate": ("cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name", "valid_to", "status"),
     },
     input="verification_request",
+    input_columns=("request_id", "cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name", "requested_at"),
     output="certificate_verification",
     output_key=("request_id", "partition"),
     decision_id=("request_id",),

@@ -64,9 +64,10 @@ class Decisions:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A scenario's declaration. ``reads``: base table -> the columns the rule reads (keys included);
-    ``input``: the base table whose rows delivered on D are the scenario's inputs (None: decides per record as
-    of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
+    """A scenario's declaration. ``reads``: base table -> the columns the rule reads as of D (keys included;
+    ``table@dataset``: only that dataset's newest delivered versions); ``input``: the base table whose rows
+    delivered on D are the scenario's inputs, ``input_columns`` the columns read from them (None: the scenario
+    decides per record as of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
     (joined by ``/`` in the evidence and the lineage commands)."""
 
     name: str
@@ -80,6 +81,7 @@ class Scenario:
     decision_id: tuple[str, ...]
     decide: Callable[[BaseView, date, Thresholds], Decisions]
     input: str | None = None
+    input_columns: tuple[str, ...] = ()
     # output column -> the base columns (``table.column``) it is computed from; the decision columns
     # not listed here are computed from every column the scenario reads
     column_lineage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -98,6 +100,7 @@ class Scenario:
             refs = self.column_lineage[column]
         else:
             refs = tuple(f"{t}.{c}" for t, cols in self.reads.items() for c in cols)
+            refs += tuple(f"{self.input}.{c}" for c in self.input_columns)
         return tuple(dict.fromkeys((r.split(".")[0].partition("@")[0], r.split(".")[1]) for r in refs))
 
 

@@ -106,7 +106,7 @@ def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     found = members.merge(known, left_on="member", right_on="id_number")
     unverified = members[~members["valid"] | ~members["member"].isin(known["id_number"])]
     hits[IDENTITY] = unverified[["application_id", "member"]]
-    proof.append(evidence(found["application_id"], IDENTITY, "person", found, ("id_number",), person=found["member"]))
+    proof.append(evidence(found["application_id"], "identity", "person", found, ("id_number",), person=found["member"]))
 
     flags = pd.DataFrame(
         {name: apps["application_id"].isin(h["application_id"]).to_numpy() for name, h in hits.items()},
@@ -129,7 +129,6 @@ SCENARIO = Scenario(
     legal_basis="《社会救助暂行办法》第十一条、第五十六条; 《最低生活保障审核确认办法》",
     consumer="civil_affairs",  # 吉林省民政厅
     reads={
-        "assistance_application": ("application_id", "applicant_id_number", "household_id_numbers", "applied_at"),
         "vehicle": ("plate_no", "plate_type", "status_code", "use_code", "owner_id_type", "owner_id"),
         "road_transport_permit": ("permit_no", "status", "operator_id"),
         "insured_person": ("id_number", "insurance_type", "employer_no", "status", "contribution_base"),
@@ -137,6 +136,7 @@ SCENARIO = Scenario(
         **{f"person@{source}": ("id_number",) for source in IDENTITY_SOURCES},
     },
     input="assistance_application",
+    input_columns=("application_id", "applicant_id_number", "household_id_numbers", "applied_at"),
     output="social_assistance_decision",
     output_key=("application_id", "partition"),
     decision_id=("application_id",),

@@ -100,11 +100,12 @@ SCENARIO = Scenario(
     legal_basis="《中华人民共和国社会保险法》第五十七条、第八十一条",
     consumer="human_resources_social_security",  # 吉林省人力资源和社会保障厅
     reads={
-        "insured_person": ("id_number", "insurance_type", "employer_no", "name", "birth_date", "status"),
+        "insured_person": ("id_number", "insurance_type", "employer_no", "status"),
         **{f"person@{source}": ("id_number", "name") for source in NAME_SOURCES},
         "employer": ("employer_no", "uscc"),
     },
     input="insured_person",
+    input_columns=("id_number", "insurance_type", "employer_no", "name", "birth_date"),
     output="social_security_approval",
     output_key=("partition", "source_row"),
     decision_id=DECISION_ID,

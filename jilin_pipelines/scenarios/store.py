@@ -33,7 +33,7 @@ def input_rows(scenario: Scenario, standardised: pd.DataFrame) -> pd.DataFrame:
     input table's column names, with the delivery columns."""
     dataset = input_dataset(scenario.input)
     source = next(s for s in base_config().table(scenario.input).sources if s.dataset == dataset and not s.role)
-    frame = pd.DataFrame({c: standardised[source.field_of(c)] for c in scenario.reads[scenario.input]})
+    frame = pd.DataFrame({c: standardised[source.field_of(c)] for c in scenario.input_columns})
     frame["_dataset"] = dataset
     for c in DELIVERY_META[1:]:
         frame[c] = standardised[c]
