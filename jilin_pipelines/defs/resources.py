@@ -18,6 +18,8 @@ class PipelineSettings(dg.ConfigurableResource):
     api_url: str | None = None
     api_token: str | None = None
     openlineage_url: str | None = None  # OpenLineage HTTP endpoint; events always go to <data>/lineage/ too
+    environment: str = "embedded"  # JILIN_ENV: embedded or production
+    pseudonym_key: str | None = None  # JILIN_PSEUDONYM_KEY, a secret: bound as an EnvVar
 
     @classmethod
     def from_settings(cls, s: Settings) -> PipelineSettings:
@@ -31,6 +33,8 @@ class PipelineSettings(dg.ConfigurableResource):
             # The token is a secret: read from the environment at run time, never stored in the definitions.
             api_token=dg.EnvVar("JILIN_SOURCES_API_TOKEN") if s.api_token else None,
             openlineage_url=s.openlineage_url,
+            environment=s.environment,
+            pseudonym_key=dg.EnvVar("JILIN_PSEUDONYM_KEY") if s.pseudonym_key else None,
         )
 
     def base_engine(self):
@@ -51,4 +55,6 @@ class PipelineSettings(dg.ConfigurableResource):
             base_db_url=self.base_db_url,
             dagster_home=Path(self.dagster_home),
             openlineage_url=self.openlineage_url,
+            environment=self.environment,
+            pseudonym_key=self.pseudonym_key,
         )

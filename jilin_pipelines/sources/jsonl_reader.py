@@ -158,7 +158,7 @@ def parse_lines(lines: Iterable[tuple[int, str]], collector: ColumnCollector, *,
                 obj, end = None, -1
             if end != len(line) and line[end:].strip(" \t\r") != "" or end < 0:
                 obj = _DECODER.decode(line)  # raises the JSONDecodeError that says what is wrong
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a too deeply nested line is unparseable too
             why = f"not valid JSON: {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             if cut_off and number == last_line:
                 why = f"the file ends inside this line (cut off): {why}"

@@ -54,9 +54,6 @@ def test_malformed_jsonl_gives_a_delivery_or_a_typed_error(workdir):
     prop()
 
 
-@pytest.mark.xfail(strict=True, raises=fuzz.ReaderCrash,
-                   reason="jsonl_reader.parse_lines lets json's RecursionError escape on a deeply nested line "
-                          "(reported; remove this marker once it lands such a line as unparseable)")
 def test_a_deeply_nested_jsonl_line_is_unparseable_not_a_crash(workdir):
     data = b'{"certNo": "Q1"}\n' + b"[" * 3000 + b"\n"
     outcome, detail = fuzz.read(fuzz.Case("jsonl", data, "deep nesting"), workdir)
