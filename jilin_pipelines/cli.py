@@ -132,6 +132,32 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A scenario's decisions of one day as a pseudonymised Parquet file for a consumer, entered in the audit log."""
+    import sqlalchemy as sa
+
+    from jilin_pipelines.privacy.export import export
+    from jilin_pipelines.privacy.pseudonym import PseudonymKeyError, pseudonym_key
+    from jilin_pipelines.scenarios import scenario
+    from jilin_pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        s = scenario(args.scenario)
+        key = pseudonym_key(settings)
+    except (KeyError, PseudonymKeyError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+    engine = sa.create_engine(args.db_url or settings.base_db_url)
+    try:
+        done = export(engine, s, args.day, Path(args.out), consumer=args.consumer, key=key)
+    finally:
+        engine.dispose()
+    hidden = ", ".join(done.pseudonymised) or "none"
+    print(f"wrote {done.rows} decisions of {s.name} for {args.day} to {done.path} (pseudonymised: {hidden})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -187,6 +213,13 @@ def parser() -> argparse.ArgumentParser:
             q.add_argument("--reveal", action="store_true", help="show personal values unmasked (needs --reason)")
             q.add_argument("--reason", help="why the values must be revealed; recorded in the exchange audit log")
         q.set_defaults(func=cmd_lineage)
+    exp = sub.add_parser("export", help="a scenario's decisions of a day as a pseudonymised Parquet file (audited)")
+    exp.add_argument("scenario", help="the scenario (or its output table)")
+    exp.add_argument("--day", type=_day, required=True, help="the partition day")
+    exp.add_argument("--out", required=True, help="the Parquet file to write")
+    exp.add_argument("--consumer", required=True, help="who receives it (recorded in the exchange audit log)")
+    exp.add_argument("--db-url", help="the base database (default: JILIN_BASE_DB_URL / the embedded SQLite)")
+    exp.set_defaults(func=cmd_export)
     audit = sub.add_parser("audit", help="the exchange audit log").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="check the audit log's hash chain; exit 1 naming the first broken entry")
     verify.add_argument("--db-url", default=None, help="the base database (default: JILIN_BASE_DB_URL)")

@@ -61,6 +61,23 @@ class SampleRun:
         self.settings = settings
         self.output = output
 
+    def personal_values(self) -> set[str]:
+        """Every personal value of the sample (ID numbers, names, phones; birth dates excluded), as the generator's
+        clean truth holds them: what must never appear unmasked in the run's logs, events or reports."""
+        import pandas as pd
+
+        from jilin_pipelines.catalogue import catalogue
+
+        values: set[str] = set()
+        for entry in catalogue().entries:
+            personal = [f.source for f in entry.dataset.fields if f.personal and f.type.value in ("string", "json_list")]
+            truth = self.settings.sources_dir / "_ground_truth" / "clean" / f"{entry.id}.parquet"
+            clean = pd.read_parquet(truth, columns=personal)
+            for column in personal:
+                for v in clean[column].dropna().astype(str):
+                    values.update(x for x in v.strip("[]").replace('"', "").split(",") if len(x.strip()) >= 2)
+        return {v.strip() for v in values}
+
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> SampleRun:

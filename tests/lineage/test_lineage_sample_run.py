@@ -1,12 +1,11 @@
 """The OpenLineage events of the full sample run (the session's ``sample_run``): all validate against the spec
-copy, every materialisation of every day has its START and COMPLETE, the facets say what the layers do, and no
-personal value of the sample is in them."""
+copy, every materialisation of every day has its START and COMPLETE, and the facets say what the layers do
+(that no personal value is in them: ``tests/privacy/test_sample_run_privacy.py``)."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -14,22 +13,14 @@ import pytest
 
 from jilin_pipelines.base import lineage as base_lineage
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.lineage import LineageValidationError, default_path, run_id_for, validate_event
+from jilin_pipelines.lineage import (
+    LineageValidationError,
+    default_path,
+    run_id_for,
+    validate_event,
+)
 from jilin_pipelines.quality.standardise import rules_of
 from jilin_pipelines.raw import landed_summary, landing_path
-
-
-def personal_values(sample_dir: Path) -> set[str]:
-    """Every personal value of the sample (ID numbers, names; birth dates excluded), clean and as delivered —
-    as ``tests/pipeline/test_run.py::personal_values`` collects them."""
-    values: set[str] = set()
-    for entry in catalogue().entries:
-        personal = [f.source for f in entry.dataset.fields if f.personal and f.type.value in ("string", "json_list")]
-        clean = pd.read_parquet(sample_dir / "_ground_truth" / "clean" / f"{entry.id}.parquet", columns=personal)
-        for column in personal:
-            for v in clean[column].dropna().astype(str):
-                values.update(x for x in v.strip("[]").replace('"', "").split(",") if len(x.strip()) >= 2)
-    return {v.strip() for v in values}
 
 
 @pytest.fixture(scope="module")
@@ -158,11 +149,3 @@ def test_base_events_carry_the_column_lineage_of_every_table(events):
     person = [e for e in completes if e["job"]["name"] == "base/person"]
     assert all(e["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"][0]["name"] == "consistency"
                for e in person)
-
-
-def test_no_personal_value_of_the_sample_is_in_an_event(lines, sample_run):
-    secrets = personal_values(sample_run.settings.sources_dir)
-    assert len(secrets) > 500
-    text = "\n".join(lines)
-    leaked = sorted(v for v in secrets if v in text)
-    assert leaked == [], f"{len(leaked)} personal values in the OpenLineage events, e.g. {leaked[:3]}"

@@ -1,0 +1,60 @@
+"""Pseudonymised exports: personal columns leave as HMAC-SHA-256 pseudonyms under the configured key (joinable,
+not readable), every export is entered in the audit log, and production refuses to export without a key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from jilin_pipelines.cli import main
+from jilin_pipelines.privacy.audit import verify
+
+KEY = "k" * 40
+DAY = date(2025, 6, 2)
+
+
+def test_export_pseudonymises_the_personal_columns_and_is_audited(sample_run, tmp_path, monkeypatch, capsys):
+    db = tmp_path / "base.sqlite"
+    shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    engine = sa.create_engine(url)
+    original = pd.read_sql(sa.text("select * from social_security_approval where partition = :d order by source_row"),
+                           engine, params={"d": DAY.isoformat()})
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("select count(*) from exchange_audit")).scalar_one()
+
+    monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
+    out = tmp_path / "approvals.parquet"
+    assert main(["export", "social_security_approval", "--day", DAY.isoformat(), "--out", str(out),
+                 "--consumer", "finance", "--db-url", url]) == 0
+    assert "pseudonymised: id_number" in capsys.readouterr().out
+    exported = pd.read_parquet(out).sort_values("source_row").reset_index(drop=True)
+    assert len(exported) == len(original) > 100
+    expected = [None if v is None else hmac.new(KEY.encode(), v.encode(), hashlib.sha256).hexdigest()
+                for v in original["id_number"]]
+    assert exported["id_number"].tolist() == expected
+    assert exported["decision"].tolist() == original["decision"].tolist()
+    raw = out.read_bytes()
+    assert not any(v.encode() in raw for v in original["id_number"].dropna())
+
+    audit = pd.read_sql("select * from exchange_audit order by id", engine)
+    assert len(audit) == before + 1
+    last = audit.iloc[-1]
+    assert (last["consumer"], last["purpose"], last["dataset"], last["record_count"]) == (
+        "finance", "social_security_approval", "export.social_security_approval", len(original))
+    assert verify(engine).ok
+    engine.dispose()
+
+
+def test_production_refuses_to_export_without_a_key(sample_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JILIN_ENV", "production")
+    monkeypatch.delenv("JILIN_PSEUDONYM_KEY", raising=False)
+    out = tmp_path / "x.parquet"
+    assert main(["export", "social_security_approval", "--day", DAY.isoformat(), "--out", str(out),
+                 "--consumer", "finance", "--db-url", sample_run.settings.base_db_url]) == 2
+    assert "JILIN_PSEUDONYM_KEY" in capsys.readouterr().err and not out.exists()
