@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.defs.automation import build_schedules, build_sensors
+from jilin_pipelines.defs.automation import automate, build_schedules, build_sensors
 from jilin_pipelines.defs.base_assets import base_assets
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset
@@ -17,16 +17,27 @@ from jilin_pipelines.settings import Settings
 MAIN_JOB = "main"
 
 
+def executor_def(name: str) -> dg.ExecutorDefinition:
+    """``JILIN_EXECUTOR``: in-process by default (every step process would otherwise re-import Great Expectations,
+    ~3 s); ``multiprocess`` runs each step in a process of its own; ``k8s`` each step in a pod of its own
+    (``dagster_k8s.k8s_job_executor``: dagster-k8s is installed in the image, deploy/Dockerfile, not locally)."""
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return dg.multiprocess_executor if name == "multiprocess" else dg.in_process_executor
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     entries = catalogue().entries
-    assets = [
+    assets = automate([  # the layers after the raw landing run after their inputs (declarative automation)
         *(raw_asset(e) for e in entries),
         *(standardised_asset(e) for e in entries),
         scorecard_asset(entries),
         base_assets(),
         *scenario_assets(),
-    ]
+    ])
     main = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),
@@ -39,8 +50,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=build_schedules(catalogue().entries),
         sensors=build_sensors(catalogue().entries),
         resources={"settings": PipelineSettings.from_settings(settings), "scenario_thresholds": ScenarioThresholds()},
-        # In-process by default: every step process would otherwise re-import Great Expectations (~3 s).
-        executor=dg.in_process_executor,
+        executor=executor_def(settings.executor),
     )
 
 

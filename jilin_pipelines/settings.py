@@ -16,6 +16,7 @@ the departments' real endpoints and databases.
 | DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
 | JILIN_ENV                       | ``embedded``; ``production`` applies the production rules |
 | JILIN_PSEUDONYM_KEY             | unset (required in production: the pseudonym HMAC key) |
+| JILIN_EXECUTOR                  | ``in_process``; ``multiprocess`` (a process per step), ``k8s`` (a pod per step: dagster-k8s, in the image) |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = CHECKOUT / "dagster.yaml"
 ENVIRONMENTS = ("embedded", "production")
+EXECUTORS = ("in_process", "multiprocess", "k8s")
 
 
 def _path(value: str | None, default: Path) -> Path:
@@ -45,6 +47,7 @@ class Settings:
     environment: str = "embedded"
     pseudonym_key: str | None = None
     openlineage_url: str | None = None  # an OpenLineage HTTP endpoint (Marquez): events are posted there too
+    executor: str = "in_process"  # JILIN_EXECUTOR: the code location's default executor (definitions.py)
 
     @property
     def production(self) -> bool:
@@ -68,6 +71,9 @@ class Settings:
         environment = (env.get("JILIN_ENV") or "embedded").strip().lower()
         if environment not in ENVIRONMENTS:
             raise ValueError(f"JILIN_ENV={env.get('JILIN_ENV')!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        executor = (env.get("JILIN_EXECUTOR") or "in_process").strip().lower()
+        if executor not in EXECUTORS:
+            raise ValueError(f"JILIN_EXECUTOR={env.get('JILIN_EXECUTOR')!r}: expected one of {', '.join(EXECUTORS)}")
         return cls(
             sources_dir=sources,
             data_dir=data_dir,
@@ -80,6 +86,7 @@ class Settings:
             environment=environment,
             pseudonym_key=env.get("JILIN_PSEUDONYM_KEY") or None,
             openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
+            executor=executor,
         )
 
 

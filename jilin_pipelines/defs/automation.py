@@ -13,8 +13,14 @@ sensor on the sources directory, and the run-failure alert.
   naming the asset keys of the failed steps, the partition and the reason (the error's first line, with
   identifiers masked), and logs it.
 
-Everything is derived from the catalogue entries passed in; the downstream layers get declarative automation
-of their own, so nothing here lists assets by hand.
+- **Downstream layers** (standardised, the quality scorecard, base, scenarios): declarative automation,
+  ``AFTER_INPUTS`` on every asset that is not a raw landing (``automate``): an asset's partition of the latest
+  day runs once all of its inputs of that day are there, none of them is in progress and their blocking checks
+  passed; it runs again when an input is updated (a re-delivery). So a scenario runs after its inputs without a
+  time of its own: the clock is the deliveries' (the schedules above), everything after them follows the data.
+  Earlier days are a backfill's business (``in_latest_time_window``).
+
+Everything is derived from the catalogue entries passed in, so nothing here lists assets by hand.
 """
 
 from __future__ import annotations
@@ -43,6 +49,27 @@ ALERTS_FILE = Path("alerts") / "alerts.jsonl"
 #: At most this many run requests per file-sensor tick; the rest are picked up by the next ticks.
 MAX_REQUESTS_PER_TICK = 100
 CURSOR_VERSION = 1
+
+
+#: When a partition of a layer after the raw landing runs: Dagster's ``eager`` (the latest day, once no input of
+#: that day is missing or in progress, again when an input updates) and only when the inputs' blocking checks
+#: passed (a standardised partition over its ``blocked_share`` does not flow into the base).
+AFTER_INPUTS = (dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
+    "after_inputs"
+)
+
+
+def automated(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The asset with its automation condition: none for a raw landing (its department's schedule runs it),
+    ``AFTER_INPUTS`` for every other layer."""
+    if spec.tags.get("layer") == "raw":
+        return spec
+    return spec.replace_attributes(automation_condition=AFTER_INPUTS)
+
+
+def automate(assets: list) -> list:
+    """Every asset of the code location with its automation condition (``automated``)."""
+    return list(dg.map_asset_specs(automated, assets))
 
 
 def load_job_name(department: str) -> str:

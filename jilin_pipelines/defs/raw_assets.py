@@ -1,12 +1,12 @@
 """Raw landing assets, one per catalogue dataset: ``<department>/raw/<dataset>``, daily-partitioned."""
 
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
 from jilin_pipelines.catalogue import Entry
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import raw_ref, source_ref
@@ -18,6 +18,24 @@ FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "xml": "xml", "jsonl": "json", "a
 
 def raw_key(entry: Entry) -> dg.AssetKey:
     return dg.AssetKey([entry.department.department, "raw", entry.dataset.name])
+
+
+#: How long after the catalogue's update time the landing may take before the dataset counts as stale.
+FRESHNESS_GRACE = timedelta(hours=1)
+#: The update cycle's cron day fields and the window (before the deadline) a landing must fall in.
+_CYCLES = {"daily": ("* * *", timedelta(days=1)), "weekly": ("* * 1", timedelta(days=7)), "monthly": ("1 * *", timedelta(days=28))}
+
+
+def freshness_policy(entry: Entry) -> dg.FreshnessPolicy:
+    """Fresh when the dataset was landed in the cycle before its deadline: the catalogue's ``update_time`` (when
+    the department's schedule runs) plus FRESHNESS_GRACE, Asia/Shanghai. A department whose landing did not run
+    (a stopped schedule, a failed run) shows as stale in the UI."""
+    day_fields, window = _CYCLES[entry.dataset.update_cycle]
+    hour, minute = (int(x) for x in entry.dataset.update_time.split(":"))
+    due = (hour * 60 + minute + int(FRESHNESS_GRACE.total_seconds()) // 60) % (24 * 60)
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{due % 60} {due // 60} {day_fields}", lower_bound_delta=window, timezone=TIMEZONE
+    )
 
 
 def catalogue_metadata(entry: Entry) -> dict:
@@ -56,6 +74,7 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
         key=raw_key(entry),
         partitions_def=DAILY,
         backfill_policy=PER_DAY,
+        freshness_policy=freshness_policy(entry),
         group_name=f"{entry.department.department}_raw",
         kinds={"parquet", FORMAT_KINDS[ds.format.kind]},
         description=f"{ds.title} — {ds.summary}\n\nLanded as delivered, row for row (format: {ds.format.kind}).",
