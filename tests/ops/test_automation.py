@@ -19,13 +19,15 @@ import pytest
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.definitions import build_definitions
 from jilin_pipelines.defs.automation import (
+    AFTER_INPUTS,
     FAILURE_SENSOR,
     FILE_SENSOR,
     load_job_name,
     mask_identifiers,
     schedule_name,
 )
-from jilin_pipelines.defs.raw_assets import raw_key
+from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, raw_key
+from jilin_pipelines.defs.standardised_assets import BLOCKED_SHARE_CHECK, standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.settings import CHECKOUT, Settings
 
@@ -109,6 +111,122 @@ def test_one_schedule_per_department_at_its_catalogue_time_for_the_previous_day(
         # ... and the job it runs lands exactly the department's raw datasets.
         job = defs.resolve_job_def(load_job_name(department))
         assert set(job.asset_layer.executable_asset_keys) == {raw_key(e) for e in entries}
+
+
+def test_every_raw_asset_is_fresh_against_its_catalogue_update_time():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    for entry in catalogue().entries:
+        policy = graph.get(raw_key(entry)).freshness_policy
+        assert isinstance(policy, dg.FreshnessPolicy), entry.id
+        hour, minute = (int(x) for x in entry.dataset.update_time.split(":"))
+        due = datetime(2025, 6, 3, hour, minute) + FRESHNESS_GRACE  # the landing may take the grace period
+        assert entry.dataset.update_cycle == "daily"  # every dataset of the catalogue today
+        assert policy.deadline_cron == f"{due.minute} {due.hour} * * *", entry.id
+        assert policy.timezone == "Asia/Shanghai"
+        assert policy.lower_bound_delta == timedelta(days=1), entry.id  # landed within the day before the deadline
+    # only the raw landings: the layers after them follow their inputs
+    assert all(graph.get(k).freshness_policy is None for k in graph.materializable_asset_keys if k.path[1:2] != ["raw"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Declarative automation of the layers after the raw landing
+
+
+def _land(instance, keys, day: str) -> None:
+    """Record materialisations of the day's partitions, as the runs of the schedules and sensors would, with the
+    standardised layer's blocking check passed (its step yields it with the materialisation)."""
+    for key in keys:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
+        if key.path[1:2] == ["standardised"]:
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(asset_key=key, check_name=BLOCKED_SHARE_CHECK, passed=True, blocking=True, partition=day)
+            )
+
+
+def test_the_layers_after_the_raw_landing_run_after_their_inputs(env):
+    defs, instance = env["defs"], env["instance"]
+    graph = defs.resolve_asset_graph()
+    keys = graph.materializable_asset_keys
+    layer = {k: graph.get(k).tags.get("layer") for k in keys}
+    assert all(graph.get(k).automation_condition is None for k in keys if layer[k] == "raw")  # the schedules' job
+    assert all(graph.get(k).automation_condition == AFTER_INPUTS for k in keys if layer[k] != "raw")
+
+    of = lambda name: {k for k in keys if layer[k] == name}  # noqa: E731
+    late = {e for e in catalogue().entries if e.id == "jishiban.verification_requests"}  # due last (07:00)
+    day, when = "2025-06-03", datetime(2025, 6, 4, 7, 30, tzinfo=SHANGHAI)  # the latest partition is 3 June
+
+    def evaluate(cursor):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=when, cursor=cursor)
+        requested = {k for k in keys if result.get_num_requested(k)}
+        assert all(result.get_requested_partitions(k) == {day} for k in requested)  # the latest day only
+        return result.cursor, requested
+
+    cursor, requested = evaluate(None)
+    assert requested == set()  # nothing landed yet
+    # every department but JiShiBan has landed (their schedules ran)
+    landed = of("raw") - {raw_key(e) for e in late}
+    _land(instance, landed, day)
+    cursor, requested = evaluate(cursor)
+    assert requested == of("standardised") - {standardised_key(e) for e in late}
+    _land(instance, requested, day)
+    cursor, requested = evaluate(cursor)
+    # the base tables whose every input is standardised (their blocking checks passed), and in the same tick
+    # (one run, in the graph's order) the scenarios whose inputs are all there then: not the certificate
+    # verification (its requests are not delivered yet), nor the scorecard (it waits for JiShiBan's dataset)
+    certificates = dg.AssetKey(["scenario", "certificate_verification"])
+    assert requested == (of("base") - {dg.AssetKey(["base", "verification_request"])}) | (of("scenario") - {certificates})
+    _land(instance, requested, day)
+    cursor, requested = evaluate(cursor)
+    assert requested == set()  # each once
+
+    # JiShiBan's delivery lands: its layers follow, and the certificate verification with them
+    _land(instance, {raw_key(e) for e in late}, day)
+    cursor, requested = evaluate(cursor)
+    assert requested == {standardised_key(e) for e in late}
+    _land(instance, requested, day)
+    cursor, requested = evaluate(cursor)
+    assert requested == {dg.AssetKey(["quality", "scorecard"]), dg.AssetKey(["base", "verification_request"]), certificates}
+    _land(instance, requested, day)
+    cursor, requested = evaluate(cursor)
+    assert requested == set()
+
+    # A re-delivery: its standardised partition and everything after it, in one tick (one run, in which the
+    # standardised step's blocking check guards the steps after it).
+    permits = next(e for e in catalogue().entries if e.id == "transport.road_transport_permits")
+    _land(instance, {raw_key(permits)}, day)
+    cursor, requested = evaluate(cursor)
+    assert {standardised_key(permits), dg.AssetKey(["base", "road_transport_permit"]),
+            dg.AssetKey(["scenario", "commercial_vehicle_risk"])} <= requested
+
+
+def test_a_partition_that_fails_its_blocking_check_does_not_flow_into_the_base(env):
+    defs, instance = env["defs"], env["instance"]
+    graph = defs.resolve_asset_graph()
+    keys = graph.materializable_asset_keys
+    day, when = "2025-06-04", datetime(2025, 6, 5, 7, 30, tzinfo=SHANGHAI)
+    permits = standardised_key(next(e for e in catalogue().entries if e.id == "transport.road_transport_permits"))
+
+    def evaluate(cursor):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=when, cursor=cursor)
+        return result.cursor, {k for k in keys if result.get_num_requested(k)}
+
+    cursor, _ = evaluate(None)
+    _land(instance, {k for k in keys if k.path[1:2] == ["raw"]}, day)
+    cursor, requested = evaluate(cursor)
+    # every standardised partition ran; the road transport permits' blocked too many rows
+    _land(instance, {k for k in requested if k != permits}, day)
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=permits, partition=day))
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=permits, check_name=BLOCKED_SHARE_CHECK, passed=False, blocking=True, partition=day)
+    )
+    cursor, requested = evaluate(cursor)
+    base = {k for k in keys if k.path[0] == "base"}
+    fed = {k for k in base if permits in graph.get(k).parent_keys}
+    assert fed and dg.AssetKey(["base", "road_transport_permit"]) in fed
+    assert requested & base == base - fed  # the other base tables merge
+    assert dg.AssetKey(["scenario", "commercial_vehicle_risk"]) not in requested  # it reads the permits
+    assert dg.AssetKey(["scenario", "budget_staff_basic_info"]) in requested  # it does not
 
 
 # ---------------------------------------------------------------------------------------------------------
