@@ -24,6 +24,7 @@ from jilin_pipelines.lineage.datasets import (
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality.quarantine import replace_partition
+from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
 from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard, write_results
 from jilin_pipelines.quality.standardise import rules_of, standardise
 from jilin_pipelines.raw import landed_summary, landing_path, write_parquet_atomically
@@ -174,6 +175,9 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
 SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
 
 
+SCORECARD_TYPES = ("string", "string", "integer", "integer", "integer", "integer", "float")
+
+
 def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
     @dg.asset(
         key=SCORECARD_KEY,
@@ -184,6 +188,10 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
         kinds={"html"},
         description="Per department and GB/T 36344 dimension: rows checked, passed, failed and the pass rate of the day.",
         tags={"layer": "quality"},
+        # its columns aggregate the day's quality results (the checks of every standardised dataset), not columns
+        # of a table: it has a schema but no column lineage
+        metadata={"dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(c, t) for c, t in zip(SCORECARD_COLUMNS, SCORECARD_TYPES, strict=True)])},
     )
     def _scorecard(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
