@@ -16,14 +16,20 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from jilin_pipelines.base import base_config
-from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.base.schema import metadata
+from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.base_assets import base_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
-from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, DatasetRef, InputField, Purpose
+from jilin_pipelines.lineage import (
+    BASE_NAMESPACE,
+    SCENARIO_NAMESPACE,
+    DatasetRef,
+    InputField,
+    Purpose,
+)
 from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
 from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.privacy.policy import check_reads

@@ -97,8 +97,8 @@ def graph(scenario_name: str) -> list[str]:
 
 def _delivery_lines(entry, indent: str) -> list[str]:
     fmt = entry.dataset.format
-    return [f"{indent}<- raw/{entry.id}", f"{indent}     <- {entry.department.name}: {fmt.kind} delivery "
-            f"(sharing class {entry.dataset.sharing_class.value})"]
+    origin = f"{entry.department.name}: {fmt.kind} delivery (sharing class {entry.dataset.sharing_class.value})"
+    return [f"{indent}<- raw/{entry.id}", f"{indent}     <- {origin}"]
 
 
 def scenario_names() -> list[str]:

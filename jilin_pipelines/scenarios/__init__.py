@@ -6,7 +6,13 @@ DataFrames (``decide(view, day, thresholds)``), no Dagster.
   their record-level provenance (``scenario_evidence``) per partition, in one transaction.
 """
 
-from jilin_pipelines.scenarios import budget, certificates, commercial_vehicles, social_assistance, social_security
+from jilin_pipelines.scenarios import (
+    budget,
+    certificates,
+    commercial_vehicles,
+    social_assistance,
+    social_security,
+)
 from jilin_pipelines.scenarios.core import BaseView, Decisions, Scenario, Thresholds
 
 SCENARIOS: tuple[Scenario, ...] = (

@@ -14,7 +14,14 @@ from datetime import date
 
 import pandas as pd
 
-from jilin_pipelines.scenarios.core import BaseView, Decisions, Scenario, Thresholds, concat_evidence, evidence
+from jilin_pipelines.scenarios.core import (
+    BaseView,
+    Decisions,
+    Scenario,
+    Thresholds,
+    concat_evidence,
+    evidence,
+)
 from jilin_pipelines.standards import validate_resident_id
 
 BUDGET_TYPES = ("10", "30")

@@ -23,7 +23,11 @@ from jilin_pipelines.scenarios.core import (
     joined_id,
     reasons_json,
 )
-from jilin_pipelines.standards import normalise_name, validate_resident_id, validate_uscc
+from jilin_pipelines.standards import (
+    normalise_name,
+    validate_resident_id,
+    validate_uscc,
+)
 
 INVALID_ID = "invalid_id"
 BIRTH_DATE = "birth_date_mismatch"

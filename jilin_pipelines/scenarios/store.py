@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from jilin_pipelines.base import as_of, base_config, newest_delivered
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
-from jilin_pipelines.scenarios.core import DELIVERY_META, BaseView, Decisions, Scenario, Thresholds
+from jilin_pipelines.scenarios.core import (
+    DELIVERY_META,
+    BaseView,
+    Decisions,
+    Scenario,
+    Thresholds,
+)
 
 
 def input_dataset(table: str) -> str:
@@ -94,8 +100,8 @@ class ScenarioRun:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: (None if v is pd.NA or (isinstance(v, float) and v != v) else v) for k, v in r.items()}
-            for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    """Rows as dicts for an executemany, missing values as None (NaN, NaT and pd.NA alike)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -59,7 +59,7 @@ def test_a_chain_of_entries_verifies(engine):
 
 
 def test_an_aware_time_is_stored_as_shanghai_wall_clock(engine):
-    record(engine, [AuditEntry("c", "p", "d.x", ["f"], 1, time=datetime(2025, 6, 2, 1, 0, tzinfo=timezone.utc))])
+    record(engine, [AuditEntry("c", "p", "d.x", ["f"], 1, time=datetime(2025, 6, 2, 1, 0, tzinfo=UTC))])
     assert rows(engine)[0]["time"] == datetime(2025, 6, 2, 9, 0)
     assert verify(engine).ok
 

@@ -8,7 +8,12 @@ from pydantic import ValidationError
 
 from jilin_pipelines.base import lineage
 from jilin_pipelines.catalogue import Catalogue, Dataset, SharingClass, catalogue
-from jilin_pipelines.privacy import SharingPolicyError, check_reads, fields_by_dataset, personal_fields
+from jilin_pipelines.privacy import (
+    SharingPolicyError,
+    check_reads,
+    fields_by_dataset,
+    personal_fields,
+)
 
 SCENARIOS = (
     "social_assistance_verification",

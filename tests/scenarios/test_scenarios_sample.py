@@ -14,7 +14,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from oracle import Truth, budget, certificate_verification, commercial_vehicles, social_assistance, social_security_approval
+from oracle import (
+    Truth,
+    budget,
+    certificate_verification,
+    commercial_vehicles,
+    social_assistance,
+    social_security_approval,
+)
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.raw import landed_summary, landing_path
