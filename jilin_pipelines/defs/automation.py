@@ -59,10 +59,15 @@ AFTER_INPUTS = (dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps
 )
 
 
+#: Layers not automated: the departments' deliveries (external, produced outside the platform) and their raw
+#: landing (its department's schedule, and the file-arrival sensor, run it).
+CLOCK_LAYERS = ("source", "raw")
+
+
 def automated(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """The asset with its automation condition: none for a raw landing (its department's schedule runs it),
-    ``AFTER_INPUTS`` for every other layer."""
-    if spec.tags.get("layer") == "raw":
+    """The asset with its automation condition: none for the deliveries and their raw landing, ``AFTER_INPUTS``
+    for every layer after them."""
+    if spec.tags.get("layer") in CLOCK_LAYERS:
         return spec
     return spec.replace_attributes(automation_condition=AFTER_INPUTS)
 

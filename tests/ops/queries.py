@@ -56,7 +56,9 @@ query Materialisations($pipeline: PipelineSelector!, $partitions: [String!]) {
 ASSET_CHECKS = """
 query AssetChecks($assetKey: AssetKeyInput!) {
   assetNodeOrError(assetKey: $assetKey) {
-    ... on AssetNode { assetChecksOrError { ... on AssetChecks { checks { name } } } }
+    ... on AssetNode {
+      assetChecksOrError { ... on AssetChecks { checks { name blocking executionForLatestMaterialization { status } } } }
+    }
   }
 }
 """

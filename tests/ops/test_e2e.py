@@ -1,7 +1,9 @@
 """End to end through the real processes: ``dagster-webserver`` and ``dagster-daemon`` over a fresh
-DAGSTER_HOME (the project's dagster.yaml, then the production PostgreSQL one), a three-day partition backfill
-of the main job's assets launched through the GraphQL API and run by the daemon through the run queue, the
-landed Parquet compared with an in-process landing of the same days, and the UI checked in headless Chromium.
+DAGSTER_HOME (the project's dagster.yaml with SQLite, then the production PostgreSQL one with the base database in
+PostgreSQL too), a three-day partition backfill of a scenario and every asset upstream of it (raw → standardised →
+base → scenario) launched through the GraphQL API and run by the daemon through the run queue; the lake and the
+base database (golden records, quarantine, the scenario's decisions and evidence) compared with the same days
+materialised in-process one after the other, as the daily runs would; the UI checked in headless Chromium.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
+from basedb import base_snapshot, rows_by_partition
 from lake import lake_inventory
 from queries import ASSET_CHECKS, BACKFILL_STATUS, JOB_ASSETS, LAUNCH_BACKFILL, MATERIALISATIONS, SET_NUX_SEEN
+from reference_landing import selection
 from stack import Stack, fresh_database, make_stack, snapshot_sample
 
 from jilin_pipelines.definitions import MAIN_JOB, build_definitions
@@ -27,6 +31,7 @@ from jilin_pipelines.settings import CHECKOUT
 pytestmark = pytest.mark.slow
 
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04"]
+SCENARIO = "scenario/certificate_verification"  # its upstream: five datasets of four departments, base/certificate
 BACKFILL_TIMEOUT = 300  # seconds
 REFERENCE_TIMEOUT = 300  # seconds
 LOCATION = "jilin_pipelines"
@@ -55,7 +60,7 @@ def reference_landing(tmp_path_factory, sources):
     )
     log = (root / "reference.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "reference_landing.py"), str(out), *DAYS],
+        [sys.executable, str(Path(__file__).parent / "reference_landing.py"), str(out), SCENARIO, *DAYS],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -70,16 +75,16 @@ def reference_landing(tmp_path_factory, sources):
 
 @pytest.fixture(scope="module")
 def reference(reference_landing) -> dict[str, dict]:
-    """What the deployment must land: the in-process landing's inventory."""
+    """What the deployment must leave: the in-process run's lake inventory and base database snapshot."""
     proc, out, log = reference_landing
     try:
         code = proc.wait(timeout=REFERENCE_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the in-process reference landing took over {REFERENCE_TIMEOUT} s", pytrace=False)
     assert code == 0, f"the in-process reference landing failed:\n{log.read_text(errors='replace')[-3000:]}"
-    inventory = json.loads(out.read_text(encoding="utf-8"))
-    assert inventory, "the in-process landing wrote nothing"
-    return inventory
+    reference = json.loads(out.read_text(encoding="utf-8"))
+    assert reference["lake"] and reference["base"]["certificate"], "the in-process run wrote nothing"
+    return reference
 
 
 @pytest.fixture(
@@ -94,13 +99,14 @@ def stack(request, tmp_path_factory, sources, reference_landing):
         yield from _run(make_stack("sqlite", root, CHECKOUT / "dagster.yaml", sources=sources))
     else:
         pg_url = request.getfixturevalue("pg_url")
-        with fresh_database(pg_url) as url:
+        # Dagster's storage and the base database in PostgreSQL, each a database of its own
+        with fresh_database(pg_url) as url, fresh_database(pg_url) as base_url:
             yield from _run(
                 make_stack(
                     "postgres",
                     root,
                     CHECKOUT / "deploy" / "dagster.postgres.yaml",
-                    {"DAGSTER_PG_URL": url},
+                    {"DAGSTER_PG_URL": url, "JILIN_BASE_DB_URL": base_url},
                     sources=sources,
                 )
             )
@@ -126,16 +132,22 @@ def job_assets(stack) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def backfill(stack, job_assets) -> dict:
-    """The three-day backfill of every asset of the main job, launched through GraphQL and waited for."""
+def selected() -> list[list[str]]:
+    """The scenario and every asset upstream of it, as asset key paths."""
+    return [list(k.path) for k in selection(build_definitions(), SCENARIO)]
+
+
+@pytest.fixture(scope="module")
+def backfill(stack, selected) -> dict:
+    """The three-day backfill of the scenario and its upstream assets, launched through GraphQL and waited for."""
     began = time.monotonic()
     launched = stack.graphql(
         LAUNCH_BACKFILL,
         {
             "params": {
-                "assetSelection": [{"path": n["assetKey"]["path"]} for n in job_assets],
+                "assetSelection": [{"path": path} for path in selected],
                 "partitionNames": DAYS,
-                "title": "e2e: three days of the main job",
+                "title": f"e2e: three days of {SCENARIO} and its upstream assets",
             }
         },
     )["launchPartitionBackfill"]
@@ -167,10 +179,16 @@ def _partition_of(run: dict) -> str:
     return tags.get("dagster/partition") or (start if start == end else f"{start}...{end}")
 
 
-def test_backfill_of_three_days_through_graphql(stack, job_assets, backfill, reference):
-    # The running code location serves the same main job as the definitions in this process.
+def _base_url(stack: Stack) -> str:
+    return stack.env.get("JILIN_BASE_DB_URL") or f"sqlite:///{stack.data_dir / 'base.sqlite'}"
+
+
+def test_backfill_of_a_scenario_and_its_upstream_over_three_days(stack, job_assets, selected, backfill, reference):
+    # The running code location serves the same assets as the definitions in this process.
     in_process = build_definitions().resolve_job_def(MAIN_JOB).asset_layer.executable_asset_keys
     assert {tuple(n["assetKey"]["path"]) for n in job_assets} == {tuple(k.path) for k in in_process}
+    layers = {path[1] if path[0] != "base" and path[0] != "scenario" else path[0] for path in selected}
+    assert layers == {"raw", "standardised", "base", "scenario"}, selected  # every layer, raw to scenario
 
     failed = [r for r in backfill["runs"] if r["status"] != "SUCCESS"]
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"} and not failed, (
@@ -184,23 +202,42 @@ def test_backfill_of_three_days_through_graphql(stack, job_assets, backfill, ref
     print(f"[{stack.name}] runs at once: at most {overlap} (max_concurrent_runs: 2)")
     assert overlap <= 2
 
-    # Every asset has its three partitions materialised, by the backfill's runs.
+    # Every selected asset has its three partitions materialised, by the backfill's runs; nothing else ran.
     run_ids = {r["runId"] for r in backfill["runs"]}
     nodes = stack.graphql(MATERIALISATIONS, {"pipeline": MAIN_SELECTOR, "partitions": DAYS})["assetNodes"]
+    wanted = {tuple(p) for p in selected}
     for node in nodes:
         got = node["latestMaterializationByPartition"]
-        assert [m and m["partition"] for m in got] == DAYS, node["assetKey"]
-        assert {m["runId"] for m in got} <= run_ids, node["assetKey"]
+        if tuple(node["assetKey"]["path"]) in wanted:
+            assert [m and m["partition"] for m in got] == DAYS, node["assetKey"]
+            assert {m["runId"] for m in got} <= run_ids, node["assetKey"]
+        else:
+            assert not any(got), node["assetKey"]  # e.g. base/person: not upstream of the scenario
 
-    # The landed Parquet: the same files, rows and delivery facts as the in-process landing.
-    landed = lake_inventory(stack.data_dir)
-    assert sorted(landed) == sorted(reference)
-    for name, expected in reference.items():
+    # The lake: the same files, rows and delivery facts as the in-process run of the same days.
+    # (only the three days: a schedule that fires meanwhile lands the latest day, with nothing delivered)
+    landed = {k: v for k, v in lake_inventory(stack.data_dir).items() if k.endswith(tuple(f"/{d}.parquet" for d in DAYS))}
+    assert sorted(landed) == sorted(reference["lake"])
+    for name, expected in reference["lake"].items():
         assert landed[name] == expected, name
-    raw = [n["assetKey"]["path"] for n in job_assets if n["assetKey"]["path"][1:2] == ["raw"]]
-    for department, _, dataset in raw:
-        for day in DAYS:
-            assert f"raw/{department}/{dataset}/{day}.parquet" in landed
+    for path in selected:
+        if path[1:2] in (["raw"], ["standardised"]):
+            for day in DAYS:
+                assert f"{path[1]}/{path[0]}/{path[2]}/{day}.parquet" in landed
+
+    # The base database: golden certificates with their versions, the quarantine, and the scenario's decisions
+    # and evidence - row for row what the daily in-process runs wrote (SQLite there; PostgreSQL here, too).
+    base = base_snapshot(_base_url(stack))
+    decided = rows_by_partition(base, "certificate_verification")
+    print(f"[{stack.name}] certificate verifications per day: {decided}; "
+          + ", ".join(f"{t} {len(rows)}" for t, rows in base.items()))
+    assert sorted(decided) == DAYS and all(decided[d] > 0 for d in DAYS), decided
+    assert rows_by_partition(base, "scenario_evidence").keys() == set(DAYS)
+    for table, rows in reference["base"].items():
+        assert len(base[table]) == len(rows), table
+        assert base[table] == rows, f"{table}: first difference " + next(
+            (f"{a} != {b}" for a, b in zip(base[table], rows) if a != b), ""
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -220,15 +257,15 @@ def chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={profile}",
-        "--window-size=1600,1000",
         "--virtual-time-budget=15000",
+        *([] if any(a.startswith("--window-size=") for a in args) else ["--window-size=1600,1000"]),
         *args,
     ]
     return subprocess.run(argv, capture_output=True, timeout=120, check=False)
 
 
-def screenshot(url: str, path: Path) -> Path:
-    done = chromium([f"--screenshot={path}", url], path.parent)
+def screenshot(url: str, path: Path, size: str = "1600,1000") -> Path:
+    done = chromium([f"--screenshot={path}", f"--window-size={size}", "--hide-scrollbars", url], path.parent)
     assert path.exists() and path.stat().st_size > 10_000, (
         f"no screenshot of {url}: {done.stderr.decode(errors='replace')[-2000:]}"
     )
@@ -264,38 +301,51 @@ ON_SQLITE = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 
 
 @ON_SQLITE
-def test_the_asset_graph_shows_the_assets(stack, job_assets, browser):
-    groups: dict[str, list[str]] = {}
-    for node in job_assets:
-        groups.setdefault(node["groupName"], []).append(node["assetKey"]["path"][-1])
-    # the smallest group with more than one asset: every node of it fits the window
-    group = min((g for g in groups if len(groups[g]) > 1), key=lambda g: (len(groups[g]), g))
-    url = f"{stack.url}/locations/{LOCATION}/asset-groups/{group}"
-
-    shot = screenshot(url, browser / "asset-graph.png")
+def test_the_asset_graph_shows_every_layer(stack, job_assets, browser):
+    # The global asset graph: every asset group, raw → standardised → quality and base → scenarios.
+    url = f"{stack.url}/asset-groups"
+    shot = screenshot(url, browser / "asset-graph.png", size="1600,1400")  # the whole graph fits
     text = rendered_text(url, browser)
-    assert group in text and "Asset Group" in text, text[:2000]
-    for name in groups[group]:
-        assert name in text, f"asset {name} of group {group} is not on the page: {text[:2000]}"
-    assert "Materialize" in text  # the graph's toolbar rendered, not an error page
-    if os.environ.get("JILIN_UPDATE_DOCS_SCREENSHOT") == "1":  # refresh the README's picture
+    assert "Global asset lineage" in text, text[:2000]
+    groups = sorted({n["groupName"] for n in job_assets})
+    assert {g.split("_")[-1] for g in groups} >= {"raw", "standardised", "base"}
+    assert sum(g.startswith("scenario_") for g in groups) == 5
+    for group in groups:
+        assert group in text, f"group {group} is not on the page: {text[:2000]}"
+    assert "Materialize all" in text  # the graph's toolbar rendered, not an error page
+
+    # The scenario with everything upstream of it, asset by asset.
+    lineage = f"{stack.url}/assets/{SCENARIO}?view=lineage&lineageScope=upstream&lineageDepth=4"
+    scenario_shot = screenshot(lineage, browser / "certificate-verification-lineage.png")
+    text = rendered_text(lineage, browser)
+    assert "certificate_verification" in text and "Upstream" in text and "Lineage" in text, text[:2000]
+    # short names are shown whole in the graph's nodes (long ones are cut in the middle)
+    for name in ("driving_licences", "certificate", "base", "transport_raw", "municipal_raw"):
+        assert name in text, f"{name} is not on the page: {text[:2000]}"
+    if os.environ.get("JILIN_UPDATE_DOCS_SCREENSHOT") == "1":  # refresh the README's pictures
         shutil.copyfile(shot, DOCS_SCREENSHOT)
+        shutil.copyfile(scenario_shot, DOCS_SCREENSHOT.with_name("certificate-verification-lineage.png"))
 
 
 @ON_SQLITE
-def test_an_assets_checks_page(stack, job_assets, browser):
-    # an asset with checks when there is one (the quality layer), else the first asset
-    node = next((n for n in job_assets if n["hasAssetChecks"]), job_assets[0])
-    path = node["assetKey"]["path"]
-    checks = stack.graphql(ASSET_CHECKS, {"assetKey": {"path": path}})["assetNodeOrError"]
-    names = [c["name"] for c in (checks.get("assetChecksOrError") or {}).get("checks", [])]
+def test_an_assets_checks_page(stack, selected, browser):
+    # a standardised asset the backfill materialised: its checks were evaluated with it
+    path = next(p for p in selected if p[1:2] == ["standardised"])
+    checks = stack.graphql(ASSET_CHECKS, {"assetKey": {"path": path}})["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    names = sorted(c["name"] for c in checks)
+    assert "blocked_share" in names and "timeliness" in names, names
+    assert all(c["executionForLatestMaterialization"] for c in checks), checks  # evaluated by the backfill
     url = f"{stack.url}/assets/{'/'.join(path)}?view=checks"
 
     screenshot(url, browser / "asset-checks.png")
     text = rendered_text(url, browser)
     assert path[-1] in text and "Checks" in text, text[:2000]
-    if names:
-        for name in names[:10]:
-            assert name in text, f"check {name} is not on the page: {text[:2000]}"
-    else:
-        assert "No checks defined for this asset" in text, text[:2000]
+    for name in names:
+        assert name in text, f"check {name} is not on the page: {text[:2000]}"
+    # the page shows each check's latest result as the API has it, and the selected check's evaluation with its
+    # per-expectation metadata
+    shown = {"SUCCEEDED": "Succeeded", "FAILED": "Failed"}
+    for check in checks:
+        status = check["executionForLatestMaterialization"]["status"]
+        assert f"{check['name']} {shown[status]}" in text, f"{check['name']}: {status} is not shown: {text[:2000]}"
+    assert "Evaluation result" in text and "by_expectation" in text, text[:3000]
