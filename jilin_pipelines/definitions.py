@@ -8,7 +8,7 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.automation import automate, build_schedules, build_sensors
 from jilin_pipelines.defs.base_assets import base_assets
 from jilin_pipelines.defs.partitions import DAILY
-from jilin_pipelines.defs.raw_assets import raw_asset
+from jilin_pipelines.defs.raw_assets import raw_asset, source_spec
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_assets, scenario_jobs
 from jilin_pipelines.defs.standardised_assets import scorecard_asset, standardised_asset
@@ -37,7 +37,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         scorecard_asset(entries),
         base_assets(),
         *scenario_assets(),
-    ])
+    ]) + [source_spec(e) for e in entries]  # the departments' deliveries: external, the roots of the lineage
     main = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),

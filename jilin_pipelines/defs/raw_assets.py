@@ -20,6 +20,29 @@ def raw_key(entry: Entry) -> dg.AssetKey:
     return dg.AssetKey([entry.department.department, "raw", entry.dataset.name])
 
 
+def source_key(entry: Entry) -> dg.AssetKey:
+    return dg.AssetKey([entry.department.department, "source", entry.dataset.name])
+
+
+def source_spec(entry: Entry) -> dg.AssetSpec:
+    """The department's delivery itself, an external asset (the department, not we, produces it): its fields as
+    the catalogue names them, so that column lineage in the UI reaches the delivered source fields."""
+    ds = entry.dataset
+    return dg.AssetSpec(
+        key=source_key(entry),
+        group_name=f"{entry.department.department}_raw",
+        kinds={FORMAT_KINDS[ds.format.kind]},
+        description=f"{ds.title}, as {entry.department.name} delivers it ({ds.format.kind}, daily at "
+                    f"{ds.update_time} Asia/Shanghai). Produced outside the platform.",
+        metadata={
+            **catalogue_metadata(entry),
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(f.source, "string", description=f.title or f.name) for f in ds.fields]),
+        },
+        tags={"layer": "source", "department": entry.department.department},
+    )
+
+
 #: How long after the catalogue's update time the landing may take before the dataset counts as stale.
 FRESHNESS_GRACE = timedelta(hours=1)
 #: The update cycle's cron day fields and the window (before the deadline) a landing must fall in.
@@ -78,7 +101,15 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
         group_name=f"{entry.department.department}_raw",
         kinds={"parquet", FORMAT_KINDS[ds.format.kind]},
         description=f"{ds.title} — {ds.summary}\n\nLanded as delivered, row for row (format: {ds.format.kind}).",
-        metadata={**catalogue_metadata(entry), "dagster/column_schema": source_schema(entry)},
+        deps=[source_key(entry)],
+        metadata={
+            **catalogue_metadata(entry),
+            "dagster/column_schema": source_schema(entry),
+            "dagster/column_lineage": dg.TableColumnLineage(deps_by_column={
+                f.source: [dg.TableColumnDep(asset_key=source_key(entry), column_name=f.source)]
+                for f in ds.fields
+            }),
+        },
         tags={"layer": "raw", "department": entry.department.department},
     )
     def _raw(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:

@@ -101,7 +101,8 @@ class Scenario:
         else:
             refs = tuple(f"{t}.{c}" for t, cols in self.reads.items() for c in cols)
             refs += tuple(f"{self.input}.{c}" for c in self.input_columns)
-        return tuple(dict.fromkeys((r.split(".")[0].partition("@")[0], r.split(".")[1]) for r in refs))
+        pairs = (r.rpartition(".") for r in refs)  # ``table.column`` or ``table@<department>.<dataset>.column``
+        return tuple(dict.fromkeys((table.partition("@")[0], column) for table, _, column in pairs))
 
 
 # ------------------------------------------------------------------------------------------------ helpers for rules

@@ -46,3 +46,22 @@ def test_base_tables_carry_column_lineage_to_the_standardised_layer():
     lineage = spec.metadata["dagster/column_lineage"]
     deps = {(d.asset_key.to_user_string(), d.column_name) for d in lineage.deps_by_column["id_number"]}
     assert ("traffic_police/standardised/driving_licences", "id_number") in deps
+
+
+def test_every_asset_has_a_column_schema_and_lineage_down_to_the_delivered_fields():
+    """Level 1 of lineage: from any scenario column the UI can walk column by column to the source fields."""
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert "dagster/column_schema" in node.metadata, key
+        layer = node.tags.get("layer")
+        if layer in ("source", "quality"):  # the deliveries are the roots; the scorecard aggregates check results
+            continue
+        lineage = node.metadata["dagster/column_lineage"]
+        columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
+        assert lineage.deps_by_column, key
+        assert set(lineage.deps_by_column) <= columns, key
+        for deps in lineage.deps_by_column.values():
+            for dep in deps:  # every dependency names a column its upstream asset has
+                upstream = {c.name for c in graph.get(dep.asset_key).metadata["dagster/column_schema"].columns}
+                assert dep.column_name in upstream, (key, dep)
