@@ -62,6 +62,16 @@ query AssetChecks($assetKey: AssetKeyInput!) {
   }
 }
 """
+RETRY_BACKFILL = """
+mutation RetryBackfill($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message stack }
+  }
+}
+"""
 SET_NUX_SEEN = "mutation SetNuxSeen { setNuxSeen }"  # what the UI's community pop-up "Skip" does
 
-ALL = [JOB_ASSETS, LAUNCH_BACKFILL, BACKFILL_STATUS, MATERIALISATIONS, ASSET_CHECKS, SET_NUX_SEEN]
+ALL = [JOB_ASSETS, LAUNCH_BACKFILL, BACKFILL_STATUS, MATERIALISATIONS, ASSET_CHECKS, RETRY_BACKFILL, SET_NUX_SEEN]

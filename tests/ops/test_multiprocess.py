@@ -61,3 +61,21 @@ def test_the_multiprocess_executor_lands_what_in_process_lands(tmp_path, monkeyp
     landed = lake_inventory(tmp_path / "multiprocess" / "data")
     assert len(landed) == len(starts)
     assert landed == lake_inventory(reference.data_dir)
+
+
+def test_jilin_executor_chooses_the_code_locations_executor(tmp_path):
+    env = _env(tmp_path, tmp_path / "sources")
+    assert build_definitions(Settings.from_env(env)).resolve_job_def(JOB).executor_def.name == "in_process"
+    chosen = build_definitions(Settings.from_env({**env, "JILIN_EXECUTOR": "multiprocess"}))
+    assert chosen.resolve_job_def(JOB).executor_def.name == "multiprocess"
+    assert chosen.resolve_job_def("main").executor_def.name == "multiprocess"  # every job of the location
+    with pytest.raises(ValueError, match="JILIN_EXECUTOR"):
+        Settings.from_env({**env, "JILIN_EXECUTOR": "celery"})
+    try:
+        import dagster_k8s  # noqa: F401 - in the image (deploy/Dockerfile), not in the lock
+    except ImportError:
+        with pytest.raises(ImportError):
+            build_definitions(Settings.from_env({**env, "JILIN_EXECUTOR": "k8s"}))
+    else:
+        k8s = build_definitions(Settings.from_env({**env, "JILIN_EXECUTOR": "k8s"}))
+        assert k8s.resolve_job_def(JOB).executor_def.name == "k8s"
