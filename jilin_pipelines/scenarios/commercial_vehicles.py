@@ -61,8 +61,8 @@ def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     flagged = unqualified[VEHICLE].drop_duplicates().assign(unqualified_driver=True)
 
     table = vehicles.join(counts, on=VEHICLE).merge(flagged, on=VEHICLE, how="left")
-    table["violations_30d"] = table["violations_30d"].fillna(0).astype("int64")
-    table["points_30d"] = table["points_30d"].fillna(0).astype("int64")
+    table["violations_30d"] = pd.to_numeric(table["violations_30d"]).fillna(0).astype("int64")
+    table["points_30d"] = pd.to_numeric(table["points_30d"]).fillna(0).astype("int64")
     table["unqualified_driver"] = table["unqualified_driver"].eq(True)
     high = ((table["violations_30d"] >= t.high_risk_violations) | (table["points_30d"] >= t.high_risk_points)
             | table["unqualified_driver"])

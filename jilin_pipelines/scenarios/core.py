@@ -24,8 +24,12 @@ import pandas as pd
 KEY_META = ("placeholder", "provenance", "_valid_from")
 # the columns every delivered input frame carries (the delivery itself)
 DELIVERY_META = ("_dataset", "_partition", "_source_row", "_source_sha256")
-# evidence rows, as rules produce them (the store expands ``provenance`` into one row per delivery)
-EVIDENCE_COLUMNS = ("decision_id", "used_for", "base_table", "base_key", "base_valid_from", "person_id", "provenance")
+# evidence rows, as rules produce them: a golden record's ``provenance`` (expanded into one row per delivery when
+# stored), or a delivered row's own delivery (the ``DELIVERY_COLUMNS``)
+DELIVERY_COLUMNS = {"dataset": "_dataset", "delivery_partition": "_partition", "source_row": "_source_row",
+                    "sha256": "_source_sha256"}
+EVIDENCE_COLUMNS = ("decision_id", "used_for", "base_table", "base_key", "base_valid_from", "person_id", "provenance",
+                    *DELIVERY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -120,43 +124,40 @@ def reasons_json(flags: pd.DataFrame) -> pd.Series:
     return pd.Series([texts[c] for c in codes], index=flags.index, dtype=object)
 
 
-def delivery_provenance(rows: pd.DataFrame) -> pd.Series:
-    """Delivered input rows -> provenance JSON in the golden records' form, one delivery per row."""
-    return pd.Series(
-        [
-            json.dumps({"row": {"dataset": d, "role": "", "partition": str(p), "source_row": int(r), "sha256": s}})
-            for d, p, r, s in zip(rows["_dataset"], rows["_partition"], rows["_source_row"], rows["_source_sha256"])
-        ],
-        index=rows.index,
-        dtype=object,
-    )
-
-
 def key_json(rows: pd.DataFrame, key: tuple[str, ...] | list[str]) -> pd.Series:
-    return pd.Series(
-        [json.dumps([None if pd.isna(v) else str(v) for v in values], ensure_ascii=False)
-         for values in rows[list(key)].itertuples(index=False, name=None)],
-        index=rows.index,
-        dtype=object,
-    )
+    """The key values of each row as a JSON array of text (each distinct value encoded once)."""
+    parts = []
+    for c in key:
+        values = rows[c].astype("string")
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        encoded = pd.Series([json.dumps(str(u), ensure_ascii=False) for u in uniques] + ["null"], dtype=object)
+        parts.append(encoded.to_numpy()[codes])  # the sentinel -1 picks "null"
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + ", " + p
+    return pd.Series("[" + joined + "]", index=rows.index, dtype=object)
 
 
 def evidence(decision_id: pd.Series, used_for: str | pd.Series, table: str, rows: pd.DataFrame,
              key: tuple[str, ...], person: pd.Series | None = None) -> pd.DataFrame:
     """Evidence rows: ``rows`` (golden records as of the day, or delivered input rows) used for the decisions
-    ``decision_id`` (aligned with ``rows``), each for ``used_for`` (a flag, or ``input``)."""
+    ``decision_id`` (aligned with ``rows``), each for ``used_for`` (a flag, or ``input``). A golden record brings
+    its ``provenance`` (expanded into its deliveries when stored); a delivered row names its delivery itself."""
     if rows.empty:
         return pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
     delivered = "_source_row" in rows.columns
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "decision_id": decision_id.to_numpy(),
         "used_for": used_for if isinstance(used_for, str) else used_for.to_numpy(),
         "base_table": table,
         "base_key": key_json(rows, key).to_numpy(),
         "base_valid_from": None if delivered else rows["_valid_from"].astype(str).to_numpy(),
         "person_id": None if person is None else person.to_numpy(),
-        "provenance": (delivery_provenance(rows) if delivered else rows["provenance"]).to_numpy(),
+        "provenance": None if delivered else rows["provenance"].to_numpy(),
     })
+    for column, source in DELIVERY_COLUMNS.items():
+        frame[column] = rows[source].to_numpy() if delivered else None
+    return frame
 
 
 def concat_evidence(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -42,7 +42,7 @@ DECISION_ID = ("id_number", "insurance_type", "employer_no")
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     rows = view.delivered.reset_index(drop=True)
     ids = joined_id(rows, DECISION_ID)
-    proof = [evidence(ids, "input", "insured_person", rows, ("_source_row",), person=rows["id_number"])]
+    proof = [evidence(ids, "input", "insured_person", rows, DECISION_ID, person=rows["id_number"])]
     checked = validate_resident_id(rows["id_number"].astype("string"), today=day)
     person = checked.value.where(checked.valid, rows["id_number"]).astype(object)
     flags = pd.DataFrame(index=rows.index)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from jilin_pipelines.base import as_of, base_config, newest_delivered
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
 from jilin_pipelines.scenarios.core import (
+    DELIVERY_COLUMNS,
     DELIVERY_META,
     BaseView,
     Decisions,
@@ -67,21 +68,23 @@ def day_column(scenario: Scenario) -> str:
 
 
 def evidence_rows(scenario: Scenario, day: date, decisions: Decisions, run_id: str | None) -> pd.DataFrame:
-    """The rule's evidence with each record's provenance expanded into its distinct delivery rows."""
+    """The rule's evidence, one row per delivery: a golden record's provenance expanded into its distinct delivery
+    rows (each distinct provenance parsed once), a delivered row as it is."""
     ev = decisions.evidence
+    golden = ev[ev["provenance"].notna()]
     deliveries: dict[str, list[tuple]] = {}
-    for text in ev["provenance"].unique():
+    for text in golden["provenance"].unique():
         seen = set()
         for src in json.loads(text).values():
             if src is not None:
                 seen.add((src["dataset"], src["partition"], int(src["source_row"]), src["sha256"]))
         deliveries[text] = sorted(seen)
-    expanded = ev.assign(_d=ev["provenance"].map(deliveries)).explode("_d").dropna(subset=["_d"])
-    parts = pd.DataFrame(expanded["_d"].tolist(), columns=["dataset", "delivery_partition", "source_row", "sha256"],
-                         index=expanded.index)
-    out = pd.concat([expanded.drop(columns=["provenance", "_d"]), parts], axis=1)
-    out = out.drop_duplicates(["decision_id", "used_for", "base_table", "base_key", "dataset", "delivery_partition",
-                               "source_row"])
+    expanded = golden.assign(_d=golden["provenance"].map(deliveries)).explode("_d").dropna(subset=["_d"])
+    expanded[list(DELIVERY_COLUMNS)] = pd.DataFrame(expanded["_d"].tolist(), index=expanded.index,
+                                                    columns=list(DELIVERY_COLUMNS))
+    out = pd.concat([expanded.drop(columns=["_d"]), ev[ev["provenance"].isna()]], ignore_index=True)
+    out = out.drop(columns=["provenance"]).drop_duplicates(
+        ["decision_id", "used_for", "base_table", "base_key", "dataset", "delivery_partition", "source_row"])
     out.insert(0, "scenario", scenario.name)
     out.insert(1, "partition", day)
     out.insert(3, "purpose", scenario.purpose)
