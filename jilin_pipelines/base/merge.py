@@ -41,6 +41,9 @@ from jilin_pipelines.base.schema import DATASET, PARTITION, RECORD_HASH, VALID_F
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality import layout
 
+CHUNK_KEYS = 25_000
+"""The merge's chunk budget: the golden histories of at most about this many touched keys are recomputed at once."""
+
 StepHook = Callable[[str, str], None]
 """Called as ``hook(table, step)`` after each step of a merge (``versions_deleted``, ``versions_written``,
 ``golden_deleted``, ``golden_written``); an exception it raises aborts and rolls back the merge."""
@@ -125,12 +128,18 @@ def merge_partition(
     tables: Iterable[str] | None = None,
     on_step: StepHook | None = None,
     config: BaseConfig | None = None,
+    chunk_keys: int | None = None,
 ) -> MergeStats:
     """Merge one standardised partition (``quality/layout.py`` contract) into every base table it feeds, or only
     into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own table).
 
     Idempotent (merging the same frame again changes nothing), order-independent (the result depends only on the
     set of partitions merged), atomic (one transaction). Returns per-table counts.
+
+    The golden histories are recomputed in chunks of about ``chunk_keys`` touched keys (default
+    :data:`CHUNK_KEYS`), split by a fingerprint of the key: every step is key-local, so the result is the same
+    for any chunking, and the memory the recomputation needs (the keys' other versions read back, their
+    histories and provenance) stays within the chunk budget however large the partition.
     """
     config = config or base_config()
     partition = _as_date(partition)
@@ -148,7 +157,8 @@ def merge_partition(
     with write_transaction(engine) as conn:
         for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
-            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new[t], on_step)
+            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new[t], on_step,
+                                           chunk_keys or CHUNK_KEYS)
     return stats
 
 
@@ -159,6 +169,7 @@ def _merge_table(
     partition: date,
     new: pd.DataFrame,
     on_step: StepHook | None,
+    chunk_keys: int = 0,
 ) -> TableStats:
     def step(name: str) -> None:
         if on_step is not None:
@@ -185,22 +196,60 @@ def _merge_table(
     touched = pd.concat([canonical(old_keys, spec.columns), new[key]], ignore_index=True).drop_duplicates()
     if touched.empty:
         return stats
-    keys_tmp = bulk.stage_frame(conn, "jlbase_keys", spec.name, touched)
+    del old_keys
     advisory_lock(conn, "table:" + spec.name)
 
-    # 3. recompute the golden history of the touched keys from all their delivered versions
+    # 3. chunks of touched keys, by key fingerprint: each key's history is recomputed within one chunk
+    chunks = max(1, -(-len(touched) // chunk_keys)) if chunk_keys else 1
+    if chunks == 1:
+        _merge_keys(conn, spec, touched, new, where_partition, params, stats, step)
+        return stats
+    touched_chunk = _chunk_of(touched[key], chunks)
+    new_chunk = _chunk_of(new[key].astype(touched[key].dtypes.to_dict()), chunks)  # the same dtypes, the same hashes
+    for c in range(chunks):
+        keys = touched[touched_chunk == c]
+        if len(keys):
+            _merge_keys(conn, spec, keys, new[new_chunk == c], where_partition, params, stats, step)
+    return stats
+
+
+def _chunk_of(keys: pd.DataFrame, chunks: int) -> np.ndarray:
+    """The chunk of each key: its 64-bit fingerprint modulo the number of chunks (canonical keys: a key read back
+    from the database and the same key in a fresh frame land in the same chunk)."""
+    return (row_hash(keys).view(np.uint64) % np.uint64(chunks)).astype(np.int64)
+
+
+def _merge_keys(
+    conn: sa.Connection,
+    spec: TableSpec,
+    touched: pd.DataFrame,
+    new: pd.DataFrame,
+    where_partition: str,
+    params: dict,
+    stats: TableStats,
+    step: Callable[[str], None],
+) -> None:
+    """Recompute the golden history of the ``touched`` keys (``new``: this partition's versions of them) and write
+    the keys whose history changed; adds to ``stats``."""
+    q = lambda c: bulk.q(conn, c)  # noqa: E731
+    key = list(spec.key)
+    keys_tmp = bulk.stage_frame(conn, "jlbase_keys", spec.name, touched)
+
+    # recompute the golden history of the touched keys from all their delivered versions
     # (this partition's versions are in memory already: read only the others)
     vcols = version_columns(spec)
     others = bulk.read_frame(
         conn,
-        f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(vt)} WHERE {bulk.key_match(conn, key, keys_tmp)} "
-        f"AND NOT ({where_partition})",
+        f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(version_table_name(spec.name))} "
+        f"WHERE {bulk.key_match(conn, key, keys_tmp)} AND NOT ({where_partition})",
         vcols,
         params,
     )
     versions = new[vcols] if others.empty else pd.concat([canonical(others, version_types(spec)), new[vcols]],
                                                          ignore_index=True)
+    del others
     golden = compute_golden(spec, versions)
+    del versions
     old_cols = [*key, VALID_FROM, RECORD_HASH]
     old = bulk.read_frame(
         conn,
@@ -210,29 +259,29 @@ def _merge_table(
     old = canonical(old, {**spec.columns, VALID_FROM: "date"})
     bulk.drop_stage(conn, keys_tmp)
 
-    # 4. which keys' histories changed (the record hash covers key, validity and content); keys are compared by
+    # which keys' histories changed (the record hash covers key, validity and content); keys are compared by
     # their 64-bit fingerprints
     old_rec, new_rec = old[RECORD_HASH].to_numpy(), golden[RECORD_HASH].to_numpy()
     old_key, new_key = row_hash(old[key]), row_hash(golden[key])
     changed_keys = np.unique(np.concatenate([old_key[~np.isin(old_rec, new_rec)], new_key[~np.isin(new_rec, old_rec)]]))
     was, now = np.isin(changed_keys, old_key), np.isin(changed_keys, new_key)
-    stats.inserted = int((~was & now).sum())
-    stats.updated = int((was & now).sum())
-    stats.deleted = int((was & ~now).sum())
-    stats.unchanged = int(len(np.union1d(old_key, new_key)) - len(changed_keys))
+    stats.inserted += int((~was & now).sum())
+    stats.updated += int((was & now).sum())
+    stats.deleted += int((was & ~now).sum())
+    stats.unchanged += int(len(np.union1d(old_key, new_key)) - len(changed_keys))
     if not len(changed_keys):
-        return stats
+        return
     changed = pd.concat(
         [old.loc[np.isin(old_key, changed_keys), key], golden.loc[np.isin(new_key, changed_keys), key]],
         ignore_index=True,
     ).drop_duplicates()
     rows = golden[np.isin(new_key, changed_keys)][golden_columns(spec)]
+    del golden
 
-    # 5. replace the changed keys' golden versions
+    # replace the changed keys' golden versions
     changed_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, changed)
     conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, changed_tmp)}")
     step("golden_deleted")
     bulk.bulk_insert(conn, spec.name, rows)
     bulk.drop_stage(conn, changed_tmp)
     step("golden_written")
-    return stats

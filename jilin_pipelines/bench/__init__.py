@@ -220,6 +220,7 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
         "peak_rss_bytes": max(peak_rss_bytes(), *(m.peak for m in mem.values())),
         "peak_rss_bytes_by_path": {k: m.peak for k, m in mem.items()},
         "rss_bytes_at_start_by_path": {k: m.start for k, m in mem.items()},
+        "rss_added_bytes_by_path": {k: max(0, m.peak - m.start) for k, m in mem.items()},
         "records_loaded": {
             "floor": sum(floor_loaded.values()),
             "peer": sum(peer_loaded.values()),
@@ -249,13 +250,13 @@ def render(r: dict) -> str:
         "",
         f"bench: {r['rows']:,} records, {r['days']} day(s), {r['db']}, "
         f"{r['machine']['cpus']} cpus ({r['machine']['cpu_model'] or 'unknown cpu'})",
-        f"{'path':<30}{'seconds':>10}{'rows/s':>12}{'peak RSS':>14}",
+        f"{'path':<30}{'seconds':>10}{'rows/s':>12}{'peak RSS':>14}{'added':>12}",
         f"{'copy-only floor':<30}{r['floor_seconds']:>10.1f}{r['rows_per_second']['floor']:>12,.0f}"
-        f"{_mb(r['peak_rss_bytes_by_path']['floor']):>14}",
+        f"{_mb(r['peak_rss_bytes_by_path']['floor']):>14}{_mb(r['rss_added_bytes_by_path']['floor']):>12}",
         f"{'naive peer':<30}{r['peer_seconds']:>10.1f}{r['rows_per_second']['peer']:>12,.0f}"
-        f"{_mb(r['peak_rss_bytes_by_path']['peer']):>14}",
+        f"{_mb(r['peak_rss_bytes_by_path']['peer']):>14}{_mb(r['rss_added_bytes_by_path']['peer']):>12}",
         f"{'ours (make run)':<30}{r['ours_seconds']:>10.1f}{r['rows_per_second']['ours']:>12,.0f}"
-        f"{_mb(r['peak_rss_bytes_by_path']['ours']):>14}",
+        f"{_mb(r['peak_rss_bytes_by_path']['ours']):>14}{_mb(r['rss_added_bytes_by_path']['ours']):>12}",
     ]
     for stage, seconds in r["ours_stage_seconds"].items():
         rate = r["rows_per_second"]["ours_by_stage"].get(stage)
