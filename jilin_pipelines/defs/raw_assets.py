@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.catalogue import Entry, catalogue
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -49,12 +49,20 @@ FRESHNESS_GRACE = timedelta(hours=1)
 _CYCLES = {"daily": ("* * *", timedelta(days=1)), "weekly": ("* * 1", timedelta(days=7)), "monthly": ("1 * *", timedelta(days=28))}
 
 
+def landing_time(entry: Entry) -> str:
+    """When the dataset is landed each day, "HH:MM" Asia/Shanghai: its department's schedule runs once every
+    delivery of the department is due, at the latest ``update_time`` of its datasets (defs/automation.py)."""
+    department = entry.department.department
+    return max([entry.dataset.update_time] + [e.dataset.update_time for e in catalogue().entries
+                                              if e.department.department == department])
+
+
 def freshness_policy(entry: Entry) -> dg.FreshnessPolicy:
-    """Fresh when the dataset was landed in the cycle before its deadline: the catalogue's ``update_time`` (when
-    the department's schedule runs) plus FRESHNESS_GRACE, Asia/Shanghai. A department whose landing did not run
-    (a stopped schedule, a failed run) shows as stale in the UI."""
+    """Fresh when the dataset was landed in its update cycle before the deadline: the catalogue's update time
+    at which it is landed (``landing_time``: its own, or its department's later one) plus FRESHNESS_GRACE,
+    Asia/Shanghai. A department whose landing did not run (a stopped schedule, a failed run) shows as stale."""
     day_fields, window = _CYCLES[entry.dataset.update_cycle]
-    hour, minute = (int(x) for x in entry.dataset.update_time.split(":"))
+    hour, minute = (int(x) for x in landing_time(entry).split(":"))
     due = (hour * 60 + minute + int(FRESHNESS_GRACE.total_seconds()) // 60) % (24 * 60)
     return dg.FreshnessPolicy.cron(
         deadline_cron=f"{due % 60} {due // 60} {day_fields}", lower_bound_delta=window, timezone=TIMEZONE
