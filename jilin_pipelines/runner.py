@@ -65,6 +65,31 @@ def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, i
     return rows
 
 
+def scenario_summary(settings: Settings, days: list[date]) -> list[tuple[str, dict[str, int]]]:
+    """Per scenario, its decisions of the days by outcome (decision, result or risk; else the number of rows)."""
+    import sqlalchemy as sa
+
+    from jilin_pipelines.base.schema import metadata
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.scenarios import SCENARIOS
+    from jilin_pipelines.scenarios.store import day_column
+
+    engine = base_engine(settings.base_db_url)
+    rows = []
+    with engine.connect() as conn:
+        for s in SCENARIOS:
+            t = metadata().tables[s.output]
+            outcome = next((t.c[c] for c in ("decision", "result", "risk") if c in t.c), None)
+            when = t.c[day_column(s)].between(days[0], days[-1])
+            if outcome is None:
+                counts = {"rows": conn.execute(sa.select(sa.func.count()).where(when)).scalar_one()}
+            else:
+                result = conn.execute(sa.select(outcome, sa.func.count()).where(when).group_by(outcome).order_by(outcome))
+                counts = {str(k): int(n) for k, n in result}
+            rows.append((s.name, counts))
+    return rows
+
+
 def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> int:
     from jilin_pipelines.definitions import MAIN_JOB, build_definitions
 
@@ -109,6 +134,9 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> 
     out.write("\n{:<44}{:>11}{:>9}{:>13}{:>13}\n".format("dataset", "delivered", "landed", "unparseable", "quarantined"))
     for name, delivered, landed, unparseable, quarantined in summary_rows(settings, days):
         out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}{quarantined:>13}\n")
+    out.write("\n{:<44}{}\n".format("scenario", "decisions over the days"))
+    for name, counts in scenario_summary(settings, days):
+        out.write(f"{name:<44}{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}\n")
     if failed:
         out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
         return 1

@@ -19,6 +19,8 @@ def test_run_twice(sample_run, monkeypatch):
     text = sample_run.output
     assert text.count("succeeded") == 7, text
     assert "traffic_police.motor_vehicles" in text and "social_security.insured_persons" in text
+    decisions = text.split("decisions over the days", 1)[1]  # and what the scenarios decided
+    assert "social_assistance_verification" in decisions and "not_found" in decisions and "approved" in decisions
 
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         runs = instance.get_runs()
