@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench bench-standards bench-quality bench-merge clean
+.PHONY: setup run test ui sample bench bench-standards bench-quality bench-merge fuzz clean
 
 setup: .venv/.synced
 
@@ -46,6 +46,9 @@ bench-quality: setup
 
 bench-merge: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_merge.py --db both
+
+fuzz: setup
+	$(UV) run --frozen --no-sync python benchmarks/fuzz_readers.py --minutes $(or $(MINUTES),3)
 
 clean:
 	rm -rf data .dagster_home
