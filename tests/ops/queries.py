@@ -62,6 +62,15 @@ query AssetChecks($assetKey: AssetKeyInput!) {
   }
 }
 """
+FRESHNESS = """
+query Freshness($pipeline: PipelineSelector!) {
+  assetNodes(pipeline: $pipeline) {
+    assetKey { path }
+    internalFreshnessPolicy { __typename ... on CronFreshnessPolicy { deadlineCron lowerBoundDeltaSeconds timezone } }
+    freshnessStatusInfo { freshnessStatus freshnessStatusMetadata { lastMaterializedTimestamp } }
+  }
+}
+"""
 RETRY_BACKFILL = """
 mutation RetryBackfill($params: ReexecutionParams!) {
   reexecutePartitionBackfill(reexecutionParams: $params) {
@@ -74,4 +83,4 @@ mutation RetryBackfill($params: ReexecutionParams!) {
 """
 SET_NUX_SEEN = "mutation SetNuxSeen { setNuxSeen }"  # what the UI's community pop-up "Skip" does
 
-ALL = [JOB_ASSETS, LAUNCH_BACKFILL, BACKFILL_STATUS, MATERIALISATIONS, ASSET_CHECKS, RETRY_BACKFILL, SET_NUX_SEEN]
+ALL = [JOB_ASSETS, LAUNCH_BACKFILL, BACKFILL_STATUS, MATERIALISATIONS, ASSET_CHECKS, FRESHNESS, RETRY_BACKFILL, SET_NUX_SEEN]

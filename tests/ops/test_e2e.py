@@ -18,12 +18,14 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from basedb import base_snapshot, rows_by_partition
 from lake import lake_inventory
 from queries import (
     ASSET_CHECKS,
     BACKFILL_STATUS,
+    FRESHNESS,
     JOB_ASSETS,
     LAUNCH_BACKFILL,
     MATERIALISATIONS,
@@ -253,6 +255,31 @@ def test_backfill_of_a_scenario_and_its_upstream_over_three_days(stack, job_asse
         assert base[table] == rows, f"{table}: first difference " + next(
             (f"{a} != {b}" for a, b in zip(base[table], rows) if a != b), ""
         )
+
+
+@ON_SQLITE
+def test_the_daemon_evaluates_the_raw_assets_freshness(stack, selected, backfill):
+    """The freshness policies reach the UI, and the daemon (``freshness: enabled``) evaluates them: the raw assets
+    the backfill landed just now are fresh, those never landed have no state yet (they show no landing)."""
+    graph = build_definitions().resolve_asset_graph()
+    landed = {tuple(p) for p in selected if p[1:2] == ["raw"]}
+    deadline = time.monotonic() + 90  # the freshness daemon runs every 30 s
+    while True:
+        nodes = stack.graphql(FRESHNESS, {"pipeline": MAIN_SELECTOR})["assetNodes"]
+        raw = {tuple(n["assetKey"]["path"]): n for n in nodes if n["assetKey"]["path"][1:2] == ["raw"]}
+        status = {k: (n["freshnessStatusInfo"] or {}).get("freshnessStatus") for k, n in raw.items()}
+        if all(status[k] == "HEALTHY" for k in landed) or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert raw and landed < raw.keys()
+    for key, node in raw.items():
+        policy = graph.get(dg.AssetKey(list(key))).freshness_policy
+        assert node["internalFreshnessPolicy"] == {
+            "__typename": "CronFreshnessPolicy", "deadlineCron": policy.deadline_cron,
+            "lowerBoundDeltaSeconds": 24 * 3600, "timezone": "Asia/Shanghai",
+        }, key
+    assert {k: status[k] for k in landed} == dict.fromkeys(landed, "HEALTHY"), stack.log_tail("daemon")
+    assert {status[k] for k in raw.keys() - landed} <= {"UNKNOWN", "DEGRADED"}, status  # never landed: not fresh
 
 
 # ---------------------------------------------------------------------------------------------------------
