@@ -52,6 +52,10 @@ DOCS_SCREENSHOT = CHECKOUT / "docs" / "asset-graph.png"
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 ACTIVE = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"}
 
+# The UI, freshness and the repair path are the same over either instance: checked on the SQLite-backed deployment
+# (the one the backfill test ran on: pytest shares the module-scoped stack), to keep the run short.
+ON_SQLITE = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> Path:
@@ -337,9 +341,6 @@ def browser(tmp_path_factory, stack, backfill):
     return tmp_path_factory.mktemp(f"browser_{stack.name}")
 
 
-# The UI is the same over either instance: checked on the SQLite-backed deployment (the same one the backfill
-# test ran on: pytest shares the module-scoped stack), to keep the run short.
-ON_SQLITE = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 
 
 @ON_SQLITE
