@@ -221,6 +221,7 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
         "peak_rss_bytes_by_path": {k: m.peak for k, m in mem.items()},
         "rss_bytes_at_start_by_path": {k: m.start for k, m in mem.items()},
         "rss_added_bytes_by_path": {k: max(0, m.peak - m.start) for k, m in mem.items()},
+        "ours_stage_peak_rss_bytes": _stage_peaks(mine, mem["ours"]),
         "records_loaded": {
             "floor": sum(floor_loaded.values()),
             "peer": sum(peer_loaded.values()),
@@ -234,6 +235,16 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
         "peer_target_rows": dict(sorted(peer_targets.items())),
         "generated_rows_by_dataset": {ds: sum(days.values()) for ds, days in sorted(summary["rows"].items())},
     }
+
+
+def _stage_peaks(mine, mem) -> dict[str, int]:
+    """The resident memory peak sampled while each stage's steps ran."""
+    peaks: dict[str, int] = {}
+    for stage, began, ended in mine.step_intervals:
+        peak = mem.peak_between(began, ended)
+        if peak is not None:
+            peaks[stage] = max(peaks.get(stage, 0), peak)
+    return dict(sorted(peaks.items(), key=lambda kv: _stage_order(kv[0])))
 
 
 def _stage_order(stage: str) -> tuple[int, str]:
@@ -260,7 +271,9 @@ def render(r: dict) -> str:
     ]
     for stage, seconds in r["ours_stage_seconds"].items():
         rate = r["rows_per_second"]["ours_by_stage"].get(stage)
-        lines.append(f"{'  ' + stage:<30}{seconds:>10.1f}{'' if rate is None else f'{rate:,.0f}':>12}")
+        peak = r["ours_stage_peak_rss_bytes"].get(stage)
+        lines.append(f"{'  ' + stage:<30}{seconds:>10.1f}{'' if rate is None else f'{rate:,.0f}':>12}"
+                     f"{'' if peak is None else _mb(peak):>14}")
     ratios, targets = r["ratios"], r["targets"]
     lines += [
         f"ours/floor {ratios['ours_over_floor']}  (target ≤ 2: {'met' if targets['ours_over_floor_at_most_2'] else 'MISSED'})",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import gc
 import os
@@ -36,18 +37,28 @@ def release() -> None:
 
 
 class PhasePeak:
-    """``with PhasePeak() as p: ...`` then ``p.peak`` (bytes, sampled every ``interval`` seconds) and ``p.start``."""
+    """``with PhasePeak() as p: ...`` then ``p.peak`` (bytes, sampled every ``interval`` seconds) and ``p.start``;
+    ``p.peak_between(t0, t1)``: the peak sampled between two wall-clock times (``time.time()``)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
         self.start = 0
         self.peak = 0
+        self.times: list[float] = []
+        self.samples: list[int] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, rss_bytes())
+            rss = rss_bytes()
+            self.times.append(time.time())
+            self.samples.append(rss)
+            self.peak = max(self.peak, rss)
+
+    def peak_between(self, t0: float, t1: float) -> int | None:
+        i, j = bisect.bisect_left(self.times, t0), bisect.bisect_right(self.times, t1)
+        return max(self.samples[i:j]) if j > i else None
 
     def __enter__(self) -> PhasePeak:
         release()

@@ -41,6 +41,7 @@ class OursResult:
     step_seconds: dict[str, float] = field(default_factory=dict)  # per step key, summed over the days
     landed_rows: dict[str, int] = field(default_factory=dict)  # delivered rows landed per dataset
     failed_steps: list[str] = field(default_factory=list)
+    step_intervals: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end), wall clock
 
 
 @contextmanager
@@ -87,7 +88,7 @@ def _timings(result: OursResult) -> None:
     stages: dict[str, float] = {}
     with dg.DagsterInstance.get() as instance:
         for run in instance.get_runs():
-            starts, steps, step_stage = {}, {}, {}
+            starts, steps, step_stage, spans = {}, {}, {}, {}
             run_start = run_end = None
             for record in instance.all_logs(run.run_id):
                 ev = record.dagster_event
@@ -102,11 +103,14 @@ def _timings(result: OursResult) -> None:
                     starts[ev.step_key] = record.timestamp
                 elif kind in (T.STEP_SUCCESS, T.STEP_FAILURE) and ev.step_key in starts:
                     steps[ev.step_key] = record.timestamp - starts[ev.step_key]
+                    spans[ev.step_key] = (starts[ev.step_key], record.timestamp)
                     if kind == T.STEP_FAILURE:
                         result.failed_steps.append(ev.step_key)
                 elif kind == T.ASSET_MATERIALIZATION and ev.step_key:
                     key = ev.event_specific_data.materialization.asset_key
                     step_stage.setdefault(ev.step_key, stage_of_key.get(key, "other"))
+            for step, (began, ended) in spans.items():
+                result.step_intervals.append((step_stage.get(step, "other"), began, ended))
             for step, seconds in steps.items():
                 stage = step_stage.get(step, "other")
                 stages[stage] = stages.get(stage, 0.0) + seconds

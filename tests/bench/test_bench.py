@@ -34,6 +34,9 @@ def _check(result: dict, data_dir) -> None:
     assert result["ours_exit_code"] == 0 and result["ours_failed_steps"] == []
     assert result["peak_rss_bytes"] >= max(result["peak_rss_bytes_by_path"].values()) > 0
     assert set(result["rows_per_second"]["ours_by_stage"]) >= STAGES
+    peaks = result["ours_stage_peak_rss_bytes"]  # sampled every 20 ms: the stages that ran long enough
+    assert peaks and set(peaks) <= set(stages)
+    assert all(result["rss_bytes_at_start_by_path"]["ours"] // 2 < v <= result["peak_rss_bytes"] for v in peaks.values())
     assert result["ratios"]["ours_over_floor"] > 0 and result["ratios"]["ours_over_peer"] > 0
     assert set(result["targets"]) == {"ours_over_floor_at_most_2", "ours_at_least_2x_faster_than_peer",
                                       "dagster_overhead_per_day_under_30s"}
