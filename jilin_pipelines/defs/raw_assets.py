@@ -46,7 +46,11 @@ def source_spec(entry: Entry) -> dg.AssetSpec:
 #: How long after the catalogue's update time the landing may take before the dataset counts as stale.
 FRESHNESS_GRACE = timedelta(hours=1)
 #: The update cycle's cron day fields and the window (before the deadline) a landing must fall in.
-_CYCLES = {"daily": ("* * *", timedelta(days=1)), "weekly": ("* * 1", timedelta(days=7)), "monthly": ("1 * *", timedelta(days=28))}
+_CYCLES = {
+    "daily": ("* * *", timedelta(days=1)),
+    "weekly": ("* * 1", timedelta(days=7)),
+    "monthly": ("1 * *", timedelta(days=28)),  # at most the shortest month: the policy's bound
+}
 
 
 def landing_time(entry: Entry) -> str:

@@ -237,7 +237,8 @@ def test_backfill_of_a_scenario_and_its_upstream_over_three_days(stack, job_asse
 
     # The lake: the same files, rows and delivery facts as the in-process run of the same days.
     # (only the three days: a schedule that fires meanwhile lands the latest day, with nothing delivered)
-    landed = {k: v for k, v in lake_inventory(stack.data_dir).items() if k.endswith(tuple(f"/{d}.parquet" for d in DAYS))}
+    ours = tuple(f"/{d}.parquet" for d in DAYS)
+    landed = {k: v for k, v in lake_inventory(stack.data_dir).items() if k.endswith(ours)}
     assert sorted(landed) == sorted(reference["lake"])
     for name, expected in reference["lake"].items():
         assert landed[name] == expected, name
@@ -374,7 +375,8 @@ def test_the_asset_graph_shows_every_layer(stack, job_assets, browser):
 def test_an_assets_checks_page(stack, selected, browser):
     # a standardised asset the backfill materialised: its checks were evaluated with it
     path = next(p for p in selected if p[1:2] == ["standardised"])
-    checks = stack.graphql(ASSET_CHECKS, {"assetKey": {"path": path}})["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    node = stack.graphql(ASSET_CHECKS, {"assetKey": {"path": path}})["assetNodeOrError"]
+    checks = node["assetChecksOrError"]["checks"]
     names = sorted(c["name"] for c in checks)
     assert "blocked_share" in names and "timeliness" in names, names
     assert all(c["executionForLatestMaterialization"] for c in checks), checks  # evaluated by the backfill
