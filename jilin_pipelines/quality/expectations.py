@@ -27,6 +27,26 @@ class RuleResult:
     unexpected_count: int
     unexpected_percent: float
     unexpected_rows: np.ndarray  # positions in the check frame
+    missing_count: int | None = None  # null rows GX left out of the percentage (None: it counts every row)
+
+
+def combine(parts: list[RuleResult], offsets: list[int]) -> RuleResult:
+    """One rule's results over consecutive chunks of a frame (chunk ``i`` starting at row ``offsets[i]``) as GX
+    would have reported them over the whole frame: counts summed, the percentage recomputed GX's way."""
+    first = parts[0]
+    element = sum(p.element_count for p in parts)
+    unexpected = sum(p.unexpected_count for p in parts)
+    percent = None
+    if element > 0:
+        if all(p.missing_count is not None for p in parts):
+            nonnull = element - sum(p.missing_count for p in parts)
+            percent = unexpected / nonnull * 100 if nonnull > 0 else None
+        else:
+            percent = unexpected / element * 100
+    missing = None if any(p.missing_count is None for p in parts) else sum(p.missing_count for p in parts)
+    rows = np.concatenate([p.unexpected_rows + off for p, off in zip(parts, offsets, strict=True)]).astype(np.int64)
+    return RuleResult(first.rule, all(p.success for p in parts), element, unexpected, float(percent or 0.0), rows,
+                      missing)
 
 
 @cache
@@ -92,7 +112,7 @@ def _gx_frame(checked: Checked) -> pd.DataFrame:
 def validate(name: str, checked: Checked) -> list[RuleResult]:
     """Run the dataset's expectations on its check frame; one result per rule, in rule order."""
     if checked.frame.empty:
-        return [RuleResult(r, True, 0, 0, 0.0, np.empty(0, dtype=np.int64)) for r in checked.rules]
+        return [RuleResult(r, True, 0, 0, 0.0, np.empty(0, dtype=np.int64), 0) for r in checked.rules]
     run = _validation(name, tuple(checked.rules)).run(
         batch_parameters={"dataframe": _gx_frame(checked)}, result_format=RESULT_FORMAT
     )
@@ -112,6 +132,7 @@ def validate(name: str, checked: Checked) -> list[RuleResult]:
                 unexpected_count=int(res.get("unexpected_count") or 0),
                 unexpected_percent=float(res.get("unexpected_percent") or 0.0),
                 unexpected_rows=rows,
+                missing_count=None if res.get("missing_count") is None else int(res["missing_count"]),
             )
         )
     return results

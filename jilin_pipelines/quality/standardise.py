@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import Dimension, Severity
@@ -94,19 +95,57 @@ def _failures(results: list[expectations.RuleResult], reasons: dict[str, pd.Seri
     return pd.concat(parts, ignore_index=True).sort_values(["pos", "order"], kind="stable")
 
 
-def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None) -> Outcome:
+CHUNK_ROWS = 100_000
+"""The standardised layer's chunk budget: rows are standardised and checked (Great Expectations included) this
+many at a time, so the pandas working set does not grow with the delivery."""
+
+
+def _with_columns(raw_table: pa.Table, columns: list[str]) -> pa.Table:
+    """A delivery missing an optional column still standardises (the reader warned): the column, all null."""
+    for c in columns:
+        if c not in raw_table.column_names:
+            raw_table = raw_table.append_column(c, pa.nulls(raw_table.num_rows, pa.string()))
+    return raw_table
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+
+
+def _exact_duplicates(parsed: pa.Table, columns: list[str], chunk_rows: int) -> np.ndarray:
+    """``DataFrame.duplicated(subset=columns, keep="first")`` over the whole table, a chunk at a time: rows whose
+    64-bit fingerprint occurs more than once are the candidates, and only they are compared in full."""
+    if parsed.num_rows <= chunk_rows:
+        return _to_pandas(parsed.select(columns)).duplicated(subset=columns, keep="first").to_numpy(bool)
+    hashes = np.concatenate([
+        pd.util.hash_pandas_object(_to_pandas(parsed.select(columns).slice(off, chunk_rows)), index=False).to_numpy()
+        for off in range(0, parsed.num_rows, chunk_rows)
+    ])
+    candidates = np.flatnonzero(pd.Series(hashes).duplicated(keep=False).to_numpy())
+    duplicate = np.zeros(parsed.num_rows, dtype=bool)
+    if len(candidates):
+        same = _to_pandas(parsed.select(columns).take(pa.array(candidates))).duplicated(subset=columns, keep="first")
+        duplicate[candidates[same.to_numpy(bool)]] = True
+    return duplicate
+
+
+@dataclass
+class _Chunk:
+    """What one chunk of the checked rows contributes."""
+
+    results: list[expectations.RuleResult]
+    quarantine: pd.DataFrame
+    values: pa.Table
+    failures: pd.DataFrame
+    warned_rows: int
+    repairs: Counter
+    dimensions: list[str]
+
+
+def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str | None,
+                       examples: dict[str, list[dict]]) -> _Chunk:
     ds = entry.dataset
     columns = ds.source_columns
-    raw = raw_table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-    for c in columns:  # a delivery missing an optional column still standardises (the reader warned)
-        if c not in raw.columns:
-            raw[c] = pd.Series(pd.NA, index=raw.index, dtype="string")
-
-    unparseable = raw[raw[ERROR].notna()]
-    parsed = raw[raw[ERROR].isna()]
-    duplicate = parsed.duplicated(subset=columns, keep="first")
-    rows = parsed[~duplicate].reset_index(drop=True)
-
     checked = check(ds, rows[columns], day)
     results = expectations.validate(entry.id, checked)
     failures = _failures(results, checked.reasons)
@@ -116,18 +155,10 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
     first = blocking.groupby("pos", sort=True).first()
     joined = blocking.groupby("pos", sort=True)["text"].agg("; ".join)
     blocked_rows = rows.iloc[blocked_pos]
-    quarantine = pd.concat(
-        [
-            _quarantine(entry, day, unparseable, pd.Series(UNPARSEABLE_RULE, index=unparseable.index),
-                        unparseable[ERROR], pd.Series(Dimension.accessibility.value, index=unparseable.index),
-                        Severity.block.value, [RAW, ERROR]),
-            _quarantine(entry, day, blocked_rows, pd.Series(first["rule"].to_numpy(), index=blocked_rows.index),
-                        pd.Series(joined.to_numpy(), index=blocked_rows.index),
-                        pd.Series(first["dimension"].to_numpy(), index=blocked_rows.index),
-                        Severity.block.value, columns),
-        ],
-        ignore_index=True,
-    )
+    quarantine = _quarantine(entry, day, blocked_rows, pd.Series(first["rule"].to_numpy(), index=blocked_rows.index),
+                             pd.Series(joined.to_numpy(), index=blocked_rows.index),
+                             pd.Series(first["dimension"].to_numpy(), index=blocked_rows.index),
+                             Severity.block.value, columns)
 
     warned = failures[~failures["blocking"].astype(bool)]
     row_warnings = warned.groupby("pos")["rule"].agg(lambda r: json.dumps(sorted(set(r))))
@@ -137,42 +168,94 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
     values[SOURCE_ROW] = rows[SOURCE_ROW].iloc[passing].to_numpy(np.int64)
     values[PARTITION] = day
     values[SOURCE_SHA256] = sha256
-
-    superseded = 0
-    if len(values):
-        key = list(ds.key)
-        order = [ds.updated_field, SOURCE_ROW] if ds.updated_field else [SOURCE_ROW]
-        values = values.sort_values(order, kind="stable", na_position="first")
-        keep = ~values.duplicated(subset=key, keep="last")
-        superseded = int((~keep).sum())
-        values = values[keep].sort_values(SOURCE_ROW)
-
     schema = standard_schema(ds)
     table = pa.Table.from_pandas(values[schema.names].reset_index(drop=True), schema=schema, preserve_index=False)
 
-    examples = {}
     for res in results:
-        if res.unexpected_rows.size:
-            sample = rows.iloc[res.unexpected_rows[:3]]
+        have = examples.get(res.rule.id, [])
+        if res.unexpected_rows.size and len(have) < 3:
+            sample = rows.iloc[res.unexpected_rows[: 3 - len(have)]]
             column = ds.field(res.rule.field).source
-            examples[res.rule.id] = [
+            examples[res.rule.id] = have + [
                 {"source_row": int(r), "value": None if pd.isna(v) else str(v)}
                 for r, v in zip(sample[SOURCE_ROW], sample[column], strict=True)
             ]
+    return _Chunk(results, quarantine, table, failures, int(warned["pos"].nunique()), checked.repairs,
+                  sorted({r.dimension.value for r in checked.rules}))
 
-    repairs: Counter = checked.repairs
+
+def _newest_per_key(table: pa.Table, entry: Entry) -> tuple[pa.Table, int]:
+    """The newest version of each key (update time, then source row), in source-row order; and how many were
+    superseded."""
+    ds = entry.dataset
+    if not table.num_rows:
+        return table, 0
+    key = list(ds.key)
+    order = [ds.updated_field, SOURCE_ROW] if ds.updated_field else [SOURCE_ROW]
+    values = table.select(list(dict.fromkeys([*key, *order]))).to_pandas()
+    values = values.sort_values(order, kind="stable", na_position="first")
+    keep = ~values.duplicated(subset=key, keep="last")
+    superseded = int((~keep).sum())
+    values = values[keep].sort_values(SOURCE_ROW)
+    return table.take(pa.array(values.index.to_numpy(np.int64))), superseded
+
+
+def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None,
+                chunk_rows: int | None = None) -> Outcome:
+    """The standardised rows, the quarantine and the expectations' results of one delivery, ``chunk_rows`` rows
+    (default :data:`CHUNK_ROWS`) at a time: the result does not depend on the chunk size."""
+    ds = entry.dataset
+    columns = ds.source_columns
+    chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
+    raw_table = _with_columns(raw_table, columns)
+    failed = pc.is_valid(raw_table[ERROR])
+    unparseable = _to_pandas(raw_table.filter(failed))
+    parsed = raw_table.filter(pc.invert(failed))
+    delivered = raw_table.num_rows
+    del raw_table
+
+    duplicate = _exact_duplicates(parsed, columns, chunk_rows)
+    rows = parsed.filter(pa.array(~duplicate))
+    del parsed
+
+    examples: dict[str, list[dict]] = {}
+    chunks: list[_Chunk] = []
+    offsets = list(range(0, rows.num_rows, chunk_rows)) or [0]
+    for off in offsets:
+        chunk = _to_pandas(rows.slice(off, chunk_rows))
+        chunks.append(_standardise_chunk(entry, chunk, day, sha256, examples))
+        del chunk
+
+    if len(chunks) == 1:
+        results = chunks[0].results
+    else:
+        results = [expectations.combine([c.results[i] for c in chunks], offsets) for i in range(len(chunks[0].results))]
+    quarantine = pd.concat(
+        [_quarantine(entry, day, unparseable, pd.Series(UNPARSEABLE_RULE, index=unparseable.index),
+                     unparseable[ERROR], pd.Series(Dimension.accessibility.value, index=unparseable.index),
+                     Severity.block.value, [RAW, ERROR]),
+         *(c.quarantine for c in chunks)],
+        ignore_index=True,
+    )
+    table, superseded = _newest_per_key(pa.concat_tables([c.values for c in chunks]), entry)
+
+    failures = [c.failures.assign(pos=c.failures["pos"] + off) for c, off in zip(chunks, offsets, strict=True)
+                if len(c.failures)]
+    failures = pd.concat(failures, ignore_index=True) if failures else chunks[0].failures
+    repairs: Counter = Counter()
+    for c in chunks:
+        repairs.update(c.repairs)
     by_dimension = failures.groupby("dimension")["pos"].nunique() if len(failures) else pd.Series(dtype=int)
-    dimensions = sorted({r.dimension.value for r in checked.rules})
     stats = {
-        "checked_rows": int(len(rows)),
-        "failed_rows_by_dimension": {d: int(by_dimension.get(d, 0)) for d in dimensions},
-        "delivered_rows": int(len(raw)),
+        "checked_rows": int(rows.num_rows),
+        "failed_rows_by_dimension": {d: int(by_dimension.get(d, 0)) for d in chunks[0].dimensions},
+        "delivered_rows": int(delivered),
         "unparseable_rows": int(len(unparseable)),
         "exact_duplicates": int(duplicate.sum()),
         "superseded_in_delivery": superseded,
         "quarantined_rows": int(len(quarantine)),
         "standardised_rows": int(table.num_rows),
-        "warned_rows": int(warned["pos"].nunique()),
+        "warned_rows": sum(c.warned_rows for c in chunks),
         "repairs": dict(sorted((k, int(v)) for k, v in repairs.items())),
     }
     return Outcome(table, quarantine, results, examples, stats)
