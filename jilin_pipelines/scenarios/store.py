@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from jilin_pipelines.base import as_of, base_config, newest_delivered
+from jilin_pipelines.base.bulk import bulk_insert
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
 from jilin_pipelines.scenarios.core import (
     DELIVERY_COLUMNS,
@@ -102,11 +103,6 @@ class ScenarioRun:
     read_counts: dict[str, int]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts for an executemany, missing values as None (NaN, NaT and pd.NA alike)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
 def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None,
                  thresholds: Thresholds | None = None, run_id: str | None = None) -> ScenarioRun:
     """Decide the scenario's partition ``day`` (its inputs: ``standardised``, the input dataset's standardised
@@ -116,13 +112,11 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
     ev = evidence_rows(scenario, day, decisions, run_id)
     out = metadata().tables[scenario.output]
     evt = metadata().tables[SCENARIO_EVIDENCE]
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # bulk paths: COPY on PostgreSQL, batched executemany on SQLite
         conn.execute(sa.delete(out).where(out.c[day_column(scenario)] == day))
         conn.execute(sa.delete(evt).where(evt.c.scenario == scenario.name, evt.c.partition == day))
-        if len(decisions.table):
-            conn.execute(sa.insert(out), _records(decisions.table[[c.name for c in out.columns]]))
-        if len(ev):
-            conn.execute(sa.insert(evt), _records(ev[[c.name for c in evt.columns if c.name != "id"]]))
+        bulk_insert(conn, scenario.output, decisions.table[[c.name for c in out.columns]])
+        bulk_insert(conn, SCENARIO_EVIDENCE, ev[[c.name for c in evt.columns if c.name != "id"]])
     counts = {name: len(frame) for name, frame in view.as_of.items()}
     if view.delivered is not None:
         counts[f"{scenario.input} (delivered)"] = len(view.delivered)
