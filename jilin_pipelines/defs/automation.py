@@ -12,9 +12,8 @@ sensor on the sources directory, and the run-failure alert.
 - **Run failure**: ``run_failure_alert`` appends one JSON line per failed run to ``<data>/alerts/alerts.jsonl``
   naming the asset keys of the failed steps, the partition and the reason (the error's first line, with
   identifiers masked), and logs it.
-
-- **Downstream layers** (standardised, the quality scorecard, base, scenarios): declarative automation,
-  ``AFTER_INPUTS`` on every asset that is not a raw landing (``automate``): an asset's partition of the latest
+- **The layers after the raw landing** (standardised, the quality scorecard, base, scenarios): declarative
+  automation, ``AFTER_INPUTS`` on every asset but the deliveries and their raw landing (``automate``): an asset's partition of the latest
   day runs once all of its inputs of that day are there, none of them is in progress and their blocking checks
   passed; it runs again when an input is updated (a re-delivery). So a scenario runs after its inputs without a
   time of its own: the clock is the deliveries' (the schedules above), everything after them follows the data.
