@@ -99,6 +99,29 @@ def test_the_sample_exercises_every_outcome(engine):
     assert set(vehicles["risk"]) == {"low", "medium", "high"} and vehicles["unqualified_driver"].astype(bool).any()
 
 
+def test_employers_of_every_type_and_drivers_of_every_kind(truth, engine):
+    """Budget rows exist exactly for the organs (10) and institutions (30) among employers of all five types; the
+    world's drivers without a qualification, with the wrong one, an expired or a revoked one all drive vehicles
+    that the scenario flags when they commit a violation."""
+    entities = truth.world("entities")
+    assert set(entities["aab019"]) == {"10", "30", "50", "70", "90"}
+    budget_rows = outputs(engine, scenario("budget_staff_basic_info"))
+    kinds = entities.set_index("uscc")["aab019"]
+    assert set(kinds.reindex(budget_rows["employer_uscc"].unique())) == {"10", "30"}
+
+    drivers = truth.world("vehicle_drivers")
+    assert set(drivers["qualification"]) == {"qualified", "none", "wrong_type", "expired", "revoked"}
+    violations = truth.delivered("traffic_police.violations")
+    caught = drivers.merge(violations, left_on=["plate", "plate_type", "driver_id"],
+                           right_on=["号牌号码", "号牌种类", "当事人证件号码"])
+    vehicles = outputs(engine, scenario("commercial_vehicle_safety"))
+    vehicles["unqualified_driver"] = vehicles["unqualified_driver"].astype(bool)
+    flagged = set(map(tuple, vehicles.loc[vehicles["unqualified_driver"], ["plate_no", "plate_type"]].to_numpy()))
+    for kind in ("none", "wrong_type", "expired", "revoked"):
+        plates = set(map(tuple, caught.loc[caught["qualification"] == kind, ["plate", "plate_type"]].to_numpy()))
+        assert plates and plates & flagged, kind
+
+
 def test_households_with_several_members_are_judged_on_every_member(truth, engine):
     """A household designed to fail through a member other than the applicant does fail."""
     members = truth.world("household_members")
