@@ -37,7 +37,7 @@ class OursResult:
     exit_code: int
     output: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    day_seconds: list[float] = field(default_factory=list)  # each run, RUN_START → RUN_SUCCESS/FAILURE
+    day_seconds: list[float] = field(default_factory=list)  # each run (day order), RUN_START → RUN_SUCCESS/FAILURE
     step_seconds: dict[str, float] = field(default_factory=dict)  # per step key, summed over the days
     landed_rows: dict[str, int] = field(default_factory=dict)  # delivered rows landed per dataset
     failed_steps: list[str] = field(default_factory=list)
@@ -86,6 +86,7 @@ def _timings(result: OursResult) -> None:
     graph = build_definitions(Settings.from_env()).resolve_asset_graph()
     stage_of_key = {key: stage_of(graph.get(key).group_name) for key in graph.get_all_asset_keys()}
     stages: dict[str, float] = {}
+    runs: list[tuple[float, float]] = []
     with dg.DagsterInstance.get() as instance:
         for run in instance.get_runs():
             starts, steps, step_stage, spans = {}, {}, {}, {}
@@ -116,7 +117,8 @@ def _timings(result: OursResult) -> None:
                 stages[stage] = stages.get(stage, 0.0) + seconds
                 result.step_seconds[step] = result.step_seconds.get(step, 0.0) + seconds
             if run_start is not None and run_end is not None:
-                result.day_seconds.append(run_end - run_start)
+                runs.append((run_start, run_end - run_start))
+    result.day_seconds = [seconds for _, seconds in sorted(runs)]  # runs are listed newest first
     # what the process spent outside the steps: definitions, instance, event log, run bookkeeping
     stages[OVERHEAD] = max(0.0, result.seconds - sum(stages.values()))
     result.stage_seconds = stages
