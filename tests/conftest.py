@@ -53,6 +53,25 @@ def pg_schema_url(pg_url):
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh base database: SQLite in the test's directory, and the real PostgreSQL (a fresh schema)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'base.sqlite'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture()
+def engine(db_url):
+    """An engine on ``db_url``, migrated to the newest revision (SQLite waits up to 60 s for a busy writer)."""
+    from jilin_pipelines.base import upgrade
+
+    upgrade(db_url)
+    eng = sa.create_engine(db_url, connect_args={"timeout": 60} if db_url.startswith("sqlite") else {})
+    yield eng
+    eng.dispose()
+
+
 class SampleRun:
     """One ``jilin-pipelines run`` over the committed sample, shared by the tests that inspect its results
     (its database, lake, Dagster instance, OpenLineage events and logs): a full run takes minutes."""

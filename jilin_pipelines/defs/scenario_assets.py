@@ -35,6 +35,7 @@ from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
+from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
 from jilin_pipelines.scenarios.store import input_dataset, run_scenario
 
 OUTCOME_COLUMNS = ("decision", "result", "risk")
@@ -71,11 +72,11 @@ def policy_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]
         table, _, dataset = name.partition("@")
         if dataset:
             key = f"{table}_source_version"
-            reads.setdefault(key, ["_dataset", "_partition", "_source_row", "_source_sha256"])
+            reads.setdefault(key, list(DELIVERY_META))
             sources.setdefault(key, []).append(dataset)
         else:
             key = table
-            reads.setdefault(key, ["placeholder", "provenance", "_valid_from"])
+            reads.setdefault(key, list(KEY_META))
         reads[key] += [c for c in columns if c not in reads[key]]
     return reads, sources
 
@@ -169,15 +170,10 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                     raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
                 standardised = pq.read_table(path).to_pandas()
             result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id)
-            read_rows = Counter()
-            for name, n in result.read_counts.items():
-                read_rows[name.partition("@")[0].split(" ")[0]] += n
             record(engine, [
                 AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
-                           fields=sorted({c for name, cols in s.reads.items() if name.partition("@")[0] == table
-                                          for c in cols}),
-                           record_count=int(read_rows[table]), run_id=context.run_id)
-                for table in s.tables()
+                           fields=s.columns_of(table), record_count=n, run_id=context.run_id)
+                for table, n in result.read_counts.items()
             ] + ([AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"standardised.{entry.id}",
                              fields=sorted(s.input_columns), record_count=len(standardised), run_id=context.run_id)]
                  if entry is not None else []))
@@ -185,15 +181,17 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
             run.outputs(_output_ref(s, rows=len(table)))
             outcome = next((c for c in OUTCOME_COLUMNS if c in table.columns), None)
             counts = {str(k): int(v) for k, v in table[outcome].value_counts().items()} if outcome else {}
-            if "reasons" in table.columns:
-                flags = Counter(f for text in table["reasons"] for f in json.loads(text))
-                counts.update({f"flag {k}": int(v) for k, v in sorted(flags.items())})
+            if "reasons" in table.columns:  # each distinct reasons array parsed once
+                flags = Counter()
+                for text, n in table["reasons"].value_counts().items():
+                    flags.update(dict.fromkeys(json.loads(text), int(n)))
+                counts.update({f"flag {k}": v for k, v in sorted(flags.items())})
             context.log.info(f"{s.name} {day}: {len(table)} decisions, {len(result.evidence)} evidence rows")
             return dg.MaterializeResult(metadata={
                 "dagster/row_count": len(table),
                 "evidence_rows": len(result.evidence),
                 "outcomes": dg.MetadataValue.json(counts),
-                "records_read": dg.MetadataValue.json({k: int(v) for k, v in read_rows.items()}),
+                "records_read": dg.MetadataValue.json(result.read_counts),
                 "openlineage_run_id": run.run_id,
             })
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from jilin_pipelines.base import lineage as base_lineage
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.scenarios import SCENARIOS, Scenario, scenario
+from jilin_pipelines.scenarios import Scenario, scenario
 from jilin_pipelines.scenarios.store import day_column, input_dataset
 from jilin_pipelines.standards import validate_resident_id
 
@@ -85,7 +85,7 @@ def graph(scenario_name: str) -> list[str]:
         lines += _delivery_lines(entries[ds], "       ")
     lin = base_lineage()
     for table in s.tables():
-        columns = sorted({c for name, cols in s.reads.items() if name.partition("@")[0] == table for c in cols})
+        columns = s.columns_of(table)
         only = [name.partition("@")[2] for name in s.reads if name.startswith(f"{table}@")]
         lines.append(f"  <- base/{table}  [{', '.join(columns)}]" + (f"  (as delivered by {', '.join(only)})" if only else ""))
         for ds in (only or lin[table].datasets):
@@ -99,10 +99,6 @@ def _delivery_lines(entry, indent: str) -> list[str]:
     fmt = entry.dataset.format
     origin = f"{entry.department.name}: {fmt.kind} delivery (sharing class {entry.dataset.sharing_class.value})"
     return [f"{indent}<- raw/{entry.id}", f"{indent}     <- {origin}"]
-
-
-def scenario_names() -> list[str]:
-    return [s.name for s in SCENARIOS]
 
 
 def evidence_text(rows: pd.DataFrame) -> list[str]:

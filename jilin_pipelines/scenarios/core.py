@@ -94,6 +94,10 @@ class Scenario:
     def group(self) -> str:
         return f"scenario_{self.name}"
 
+    def columns_of(self, table: str) -> list[str]:
+        """The columns read of a base table (over ``table`` and every ``table@dataset``), sorted."""
+        return sorted({c for name, cols in self.reads.items() if name.partition("@")[0] == table for c in cols})
+
     def tables(self) -> tuple[str, ...]:
         """The base tables read (``person@dataset`` counts as ``person``), in declaration order."""
         return tuple(dict.fromkeys(name.partition("@")[0] for name in self.reads))

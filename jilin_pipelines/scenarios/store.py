@@ -100,7 +100,7 @@ def evidence_rows(scenario: Scenario, day: date, decisions: Decisions, run_id: s
 class ScenarioRun:
     decisions: Decisions
     evidence: pd.DataFrame
-    read_counts: dict[str, int]
+    read_counts: dict[str, int]  # records read per base table
 
 
 def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None,
@@ -117,9 +117,9 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
         conn.execute(sa.delete(evt).where(evt.c.scenario == scenario.name, evt.c.partition == day))
         bulk_insert(conn, scenario.output, decisions.table[[c.name for c in out.columns]])
         bulk_insert(conn, SCENARIO_EVIDENCE, ev[[c.name for c in evt.columns if c.name != "id"]])
-    counts = {name: len(frame) for name, frame in view.as_of.items()}
-    if view.delivered is not None:
-        counts[f"{scenario.input} (delivered)"] = len(view.delivered)
+    counts = dict.fromkeys(scenario.tables(), 0)
+    for name, frame in view.as_of.items():
+        counts[name.partition("@")[0]] += len(frame)
     return ScenarioRun(decisions, ev, counts)
 
 
