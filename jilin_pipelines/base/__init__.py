@@ -8,7 +8,8 @@ Pure core, no Dagster: the Dagster assets ``base/<table>`` are thin wrappers ove
   (``quality/layout.py`` contract) into every base table it feeds, in one transaction; idempotent and
   order-independent. ``MergeStats.as_dict()`` is JSON-safe.
 * ``as_of(engine, table, day)`` — the golden records as of a day (with ``placeholder`` and ``provenance``);
-  ``provenance_as_of(engine, table, day)`` — the same provenance, one row per attribute;
+  ``provenance_as_of(engine, table, day)`` — the same provenance, one row per attribute; ``provenance_of(engine,
+  table, versions)`` — the provenance of named golden versions (key and ``_valid_from``);
   ``record_versions(engine, table, key)`` — a key's golden versions; ``source_versions(...)`` — its delivered ones.
 * ``tables()``, ``tables_fed_by(dataset_id)``, ``lineage()`` — per base table its source datasets and column
   lineage base column -> [(dataset_id, standard field)], for generating the assets, their deps and metadata.
@@ -23,6 +24,7 @@ from jilin_pipelines.base.query import (
     as_of,
     newest_delivered,
     provenance_as_of,
+    provenance_of,
     record_versions,
     source_versions,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "metadata",
     "newest_delivered",
     "provenance_as_of",
+    "provenance_of",
     "record_versions",
     "source_versions",
     "tables",

@@ -235,6 +235,58 @@ def _source_json(v: pd.DataFrame) -> pd.Series:
     )
 
 
+def provenance_json(attrs: list[str], winner: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """The ``provenance`` text of each golden version: its distinct sources, each once, and per attribute the
+    index of the source its value came from (null: no source has a value)::
+
+        {"sources":[{"dataset":...,"role":...,"partition":...,"source_row":...,"sha256":...}, ...],
+         "attributes":{"name":0,"sex":null,...}}
+
+    ``winner[i, j]``: the row (of ``src``, the rows' source objects as JSON) that gave version ``i`` its value of
+    ``attrs[j]``, or -1. Sources are listed in the order of the attributes that first name them."""
+    n, width = winner.shape
+    # slot[i, j]: the index of attrs[j]'s source in version i's list (-1: none); first[i, j]: attrs[j] names it first
+    first = winner >= 0
+    slot = np.full((n, width), -1, dtype=np.int64)
+    for j in range(width):
+        for i in range(j):
+            same = first[:, j] & (winner[:, i] == winner[:, j])
+            first[same, j] = False
+    rank = np.cumsum(first, axis=1) - 1
+    slot[first] = rank[first]
+    for j in range(width):
+        for i in range(j):
+            take = (slot[:, j] < 0) & (winner[:, j] >= 0) & (winner[:, i] == winner[:, j])
+            slot[take, j] = slot[take, i]
+    # the sources' texts, slot by slot
+    listed = np.full(n, "", dtype=object)
+    for k in range(int(first.sum(axis=1).max(initial=0))):
+        row = np.where(first & (rank == k), winner, -1).max(axis=1, initial=-1)
+        has = row >= 0
+        listed[has] = listed[has] + ("," if k else "") + src[row[has]]
+    # the attribute maps: few distinct slot patterns, each written once
+    if n and width:
+        patterns, inverse = np.unique(slot, axis=0, return_inverse=True)
+        texts = np.array([json.dumps({a: None if k < 0 else int(k) for a, k in zip(attrs, p, strict=True)},
+                                     separators=(",", ":")) for p in patterns], dtype=object)
+        maps = texts[np.asarray(inverse, dtype=np.int64).reshape(-1)]
+    else:
+        maps = np.full(n, "{}", dtype=object)
+    return '{"sources":[' + listed + '],"attributes":' + maps + "}"
+
+
+def provenance_sources(text: str) -> dict[str, dict | None]:
+    """A golden version's ``provenance`` as attribute -> its source (``dataset``, ``role``, ``partition``,
+    ``source_row``, ``sha256``), or None where no source has a value."""
+    p = json.loads(text)
+    return {a: None if k is None else p["sources"][k] for a, k in p["attributes"].items()}
+
+
+def delivery_sources(text: str) -> list[dict]:
+    """The distinct sources (delivery rows) a golden version's ``provenance`` names."""
+    return json.loads(text)["sources"]
+
+
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit fingerprint per row (deterministic across processes), as int64."""
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
@@ -304,13 +356,12 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     for c_ in key:
         out[c_] = cur[c_].to_numpy()[heads]
     out[PLACEHOLDER] = np.logical_and.reduceat(cur[REFERENCE].to_numpy(dtype=bool), heads)
-    src = _source_json(cur).to_numpy(dtype=object)
     ref = cur[REFERENCE].to_numpy(dtype=np.int64)
     cd, cr, cp, cu, cs = dcode[rows], rcode[rows], pcode[rows], ucode[rows], srow[rows]
     by_priority: dict[tuple[str, ...], list[str]] = {}
     for a in attrs:
         by_priority.setdefault(spec.priority_of(a), []).append(a)
-    pieces: dict[str, np.ndarray] = {}
+    winner = np.full((n, len(attrs)), -1, dtype=np.int64)  # per golden version and attribute: its row in ``cur``
     for priority, group_attrs in by_priority.items():
         listed = {ds: i for i, ds in enumerate(priority)}
         rank_of = np.array([listed.get(ds, len(priority)) for ds in datasets], dtype=np.int64)
@@ -323,16 +374,8 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
             col = np.full(n, None, dtype=object)
             col[g] = values[pos]
             out[a] = CANON[spec.columns[a]](pd.Series(col))
-            piece = np.full(n, f'"{a}":null', dtype=object)
-            piece[g] = f'"{a}":' + src[order[pos]]
-            pieces[a] = piece
-    if pieces:
-        joined = pieces[attrs[0]]
-        for a in attrs[1:]:
-            joined = joined + "," + pieces[a]
-        out[PROVENANCE] = "{" + joined + "}"
-    else:
-        out[PROVENANCE] = "{}"
+            winner[g, attrs.index(a)] = order[pos]
+    out[PROVENANCE] = provenance_json(attrs, winner, _source_json(cur).to_numpy(dtype=object))
     content = row_hash(out[[*attrs, PLACEHOLDER, PROVENANCE]])
     okid = out["_kid"].to_numpy()
     if n > len(np.unique(okid)):  # a new version only where something changed

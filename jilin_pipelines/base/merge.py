@@ -285,3 +285,37 @@ def _merge_keys(
     bulk.bulk_insert(conn, spec.name, rows)
     bulk.drop_stage(conn, changed_tmp)
     step("golden_written")
+
+
+def rebuild_golden(conn: sa.Connection, *, tables: Iterable[str] | None = None, config: BaseConfig | None = None,
+                   chunk_keys: int | None = None, only_if: str | None = None) -> dict[str, TableStats]:
+    """Recompute the golden histories of ``tables`` (default: all) from every delivered version and write the keys
+    whose history changed, ``chunk_keys`` keys at a time — after a change of the survivorship rules or of the
+    form golden rows take. ``only_if``: an SQL condition on the golden table; a table with no row meeting it is
+    left alone. Runs in the caller's transaction."""
+    config = config or base_config()
+    stats: dict[str, TableStats] = {}
+    q = lambda c: bulk.q(conn, c)  # noqa: E731
+    for name in sorted(tables or config.tables):
+        spec = config.table(name)
+        if only_if is not None and conn.execute(
+                sa.text(f"SELECT 1 FROM {q(spec.name)} WHERE {only_if} LIMIT 1")).first() is None:
+            continue
+        advisory_lock(conn, "table:" + spec.name)
+        key = list(spec.key)
+        keys = bulk.read_frame(
+            conn,
+            f"SELECT {bulk.cols_sql(conn, key)} FROM {q(version_table_name(spec.name))} "
+            f"UNION SELECT {bulk.cols_sql(conn, key)} FROM {q(spec.name)}",
+            key,
+        )
+        stats[name] = table_stats = TableStats()
+        if keys.empty:
+            continue
+        keys = canonical(keys, spec.columns)
+        none = pd.DataFrame({c: pd.Series(dtype=object) for c in version_columns(spec)})
+        chunks = max(1, -(-len(keys) // (chunk_keys or CHUNK_KEYS)))
+        chunk = _chunk_of(keys[key], chunks)
+        for c in range(chunks):
+            _merge_keys(conn, spec, keys[chunk == c], none, "1 = 0", {}, table_stats, lambda _step: None)
+    return stats

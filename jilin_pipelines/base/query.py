@@ -2,20 +2,24 @@
 
 "As of day D" (DESIGN, scenario rules): for every key, the newest version delivered on or before D — the golden
 version whose ``[_valid_from, _valid_to)`` contains D. Values come back typed: dates as ``datetime.date``,
-datetimes tz-aware (Asia/Shanghai), integers ``Int64``, decimals ``float64``.
+datetimes tz-aware (Asia/Shanghai), integers ``Int64``, decimals ``float64``. Rows are fetched as the driver gives
+them (no per-value result processing) and typed column-wise.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jilin_pipelines.base import bulk
 from jilin_pipelines.base.config import TableSpec, base_config
-from jilin_pipelines.base.golden import TIMEZONE, golden_columns, version_columns
+from jilin_pipelines.base.golden import TIMEZONE, golden_columns, provenance_sources, version_columns
 from jilin_pipelines.base.schema import (
     PARTITION,
     PROVENANCE,
@@ -32,12 +36,22 @@ from jilin_pipelines.base.schema import (
 PROVENANCE_COLUMNS = ("attribute", "dataset", "role", "partition", "source_row", "sha256")
 
 
+def _dates(s: pd.Series) -> pd.Series:
+    """ISO date text (SQLite) or ``datetime.date`` (PostgreSQL) -> ``datetime.date`` objects, column-wise."""
+    if s.empty or pd.api.types.infer_dtype(s, skipna=True) != "string":
+        return s.astype(object)
+    days = pc.cast(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True), pa.date32())
+    return pd.Series(days.to_pandas(date_as_object=True), index=s.index, dtype=object)
+
+
 def _typed(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    types = {**spec.columns, UPDATED_AT: "datetime"}
+    types = {**spec.columns, UPDATED_AT: "datetime", PARTITION: "date", VALID_FROM: "date", VALID_TO: "date"}
     for c, t in types.items():
         if c not in frame.columns:
             continue
-        if t == "datetime":
+        if t == "date":
+            frame[c] = _dates(frame[c])
+        elif t == "datetime":
             s = pd.to_datetime(frame[c])
             frame[c] = s.dt.tz_localize(TIMEZONE) if s.dt.tz is None else s.dt.tz_convert(TIMEZONE)
         elif t == "integer":
@@ -49,25 +63,31 @@ def _typed(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _raw(column: sa.ColumnElement) -> sa.ColumnElement:
+    """The column without SQLAlchemy's per-value result processing (``_typed`` types the frame column-wise)."""
+    return sa.type_coerce(column, sa.types.NullType()).label(column.name)
+
+
 def _select(conn: sa.Connection, stmt: sa.Select, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(conn.execute(stmt).fetchall(), columns=list(columns))
 
 
 def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: bool = True,
-          columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The golden records of ``table`` as of ``day``, sorted by key, with ``placeholder`` and ``provenance``
-    (JSON text per attribute: dataset, role, partition, source_row, sha256) and ``_valid_from`` / ``_valid_to``.
-    ``columns``: only these of the table's columns (the key and the bookkeeping columns come always)."""
+          columns: Sequence[str] | None = None, provenance: bool = True) -> pd.DataFrame:
+    """The golden records of ``table`` as of ``day``, sorted by key, with ``placeholder``, ``provenance`` (JSON
+    text per attribute: dataset, role, partition, source_row, sha256; left out with ``provenance=False``, see
+    :func:`provenance_of`) and ``_valid_from`` / ``_valid_to``. ``columns``: only these of the table's columns (the
+    key and the bookkeeping columns come always)."""
     spec = base_config().table(table)
     t = golden_table(table)
-    cols = [c for c in golden_columns(spec) if c != "_record_hash"]
+    cols = [c for c in golden_columns(spec) if c != "_record_hash" and (provenance or c != PROVENANCE)]
     if columns is not None:
         unknown = sorted(set(columns) - set(spec.columns))
         if unknown:
             raise ValueError(f"{table}: no such columns {unknown}")
         cols = [c for c in cols if c not in spec.columns or c in spec.key or c in columns]
     stmt = (
-        sa.select(*[t.c[c] for c in cols])
+        sa.select(*[_raw(t.c[c]) for c in cols])
         .where(t.c[VALID_FROM] <= day, sa.or_(t.c[VALID_TO].is_(None), t.c[VALID_TO] > day))
         .order_by(*[t.c[k] for k in spec.key])
     )
@@ -79,6 +99,35 @@ def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: boo
     return _typed(spec, frame)
 
 
+def provenance_of(engine: sa.Engine, table: str, versions: pd.DataFrame) -> pd.Series:
+    """The ``provenance`` of the golden versions named in ``versions`` (the key columns and ``_valid_from``, as
+    ``datetime.date`` or ISO text), aligned with its rows. A version the table does not hold (any more) is an
+    error: the caller read the base before a merge replaced it."""
+    spec = base_config().table(table)
+    key = list(spec.key)
+    wanted = versions[[*key, VALID_FROM]].astype(str).drop_duplicates()
+    if wanted.empty:
+        return pd.Series([], index=versions.index, dtype=object)
+    with engine.connect() as conn:
+        tmp = bulk.stage_frame(conn, "jlbase_provenance", table, wanted)
+        on = " AND ".join(f"g.{bulk.q(conn, c)} = w.{bulk.q(conn, c)}" for c in [*key, VALID_FROM])
+        found = bulk.read_frame(
+            conn,
+            f"SELECT {bulk.cols_sql(conn, key, 'g.')}, g.{bulk.q(conn, VALID_FROM)}, g.{bulk.q(conn, PROVENANCE)} "
+            f"FROM {bulk.q(conn, table)} g JOIN {tmp} w ON {on}",
+            [*key, VALID_FROM, PROVENANCE],
+        )
+        bulk.drop_stage(conn, tmp)
+        conn.rollback()
+    found[VALID_FROM] = found[VALID_FROM].astype(str)
+    out = versions[[*key, VALID_FROM]].astype(str).merge(found, on=[*key, VALID_FROM], how="left")[PROVENANCE]
+    if out.isna().any():
+        missing = versions[out.isna().to_numpy()].iloc[0]
+        raise LookupError(f"{table}: no golden version {dict(missing[[*key, VALID_FROM]].astype(str))} any more: "
+                          "the base changed while it was being read; run again")
+    return pd.Series(out.to_numpy(), index=versions.index, dtype=object)
+
+
 def provenance_as_of(engine: sa.Engine, table: str, day: date) -> pd.DataFrame:
     """Attribute-level provenance as of ``day``, long: key columns, then attribute, dataset, role, partition
     (date), source_row, sha256 — one row per attribute that has a value."""
@@ -87,7 +136,7 @@ def provenance_as_of(engine: sa.Engine, table: str, day: date) -> pd.DataFrame:
     key = list(spec.key)
     records = []
     for k, prov in zip(golden[key].itertuples(index=False, name=None), golden[PROVENANCE]):
-        for attribute, src in json.loads(prov).items():
+        for attribute, src in provenance_sources(prov).items():
             if src is not None:
                 records.append((*k, attribute, src["dataset"], src["role"], date.fromisoformat(src["partition"]),
                                 src["source_row"], src["sha256"]))
@@ -111,7 +160,7 @@ def record_versions(engine: sa.Engine, table: str, key: object) -> pd.DataFrame:
     spec = base_config().table(table)
     t = golden_table(table)
     cols = golden_columns(spec)
-    stmt = sa.select(*[t.c[c] for c in cols]).where(*_key_filter(spec, t, key)).order_by(t.c[VALID_FROM])
+    stmt = sa.select(*[_raw(t.c[c]) for c in cols]).where(*_key_filter(spec, t, key)).order_by(t.c[VALID_FROM])
     with engine.connect() as conn:
         frame = _select(conn, stmt, cols)
     frame["placeholder"] = frame["placeholder"].astype(bool)
@@ -124,7 +173,7 @@ def source_versions(engine: sa.Engine, table: str, key: object) -> pd.DataFrame:
     t = version_table(table)
     cols = version_columns(spec)
     stmt = (
-        sa.select(*[t.c[c] for c in cols])
+        sa.select(*[_raw(t.c[c]) for c in cols])
         .where(*_key_filter(spec, t, key))
         .order_by(t.c[PARTITION], t.c[DATASET], t.c[ROLE], t.c[SOURCE_ROW])
     )
@@ -155,7 +204,7 @@ def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, 
         .where(t.c[PARTITION] <= day, t.c[DATASET] == dataset, t.c[ROLE] == role, t.c._reference.is_(False))
         .subquery()
     )
-    stmt = sa.select(*[ranked.c[c] for c in cols]).where(ranked.c._n == 1).order_by(*[ranked.c[k] for k in spec.key])
+    stmt = sa.select(*[_raw(ranked.c[c]) for c in cols]).where(ranked.c._n == 1).order_by(*[ranked.c[k] for k in spec.key])
     with engine.connect() as conn:
         frame = _select(conn, stmt, cols)
     return _typed(spec, frame)

@@ -74,7 +74,6 @@ def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     used = matched[found].reset_index(drop=True)
     cert_rows = pd.DataFrame({
         "cert_type": used["cert_type"], "cert_no": used["cert_no"], "_valid_from": used["_valid_from"],
-        "provenance": used["provenance"],
     })
     person = used["holder_id_cert"].where(used["holder_id_type_cert"] == "A")
     proof = [

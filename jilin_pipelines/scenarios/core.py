@@ -7,7 +7,8 @@ of D, reduced to the declared columns, and the scenario's input rows delivered o
 did not declare, so the declaration is what the sharing policy checks and what the audit log records.
 
 Every decision carries evidence: the base records (and the golden version) it rests on, each with its provenance
-down to the delivery (dataset, partition, source row, file SHA-256). :func:`evidence` builds those rows.
+down to the delivery (dataset, partition, source row, file SHA-256). :func:`evidence` builds those rows; the store
+looks up the provenance of just the golden versions they name, so the view never carries it.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ import numpy as np
 import pandas as pd
 
 # the columns every golden frame of the view carries besides the declared ones
-KEY_META = ("placeholder", "provenance", "_valid_from")
+KEY_META = ("placeholder", "_valid_from")
 # the columns every delivered input frame carries (the delivery itself)
 DELIVERY_META = ("_dataset", "_partition", "_source_row", "_source_sha256")
-# evidence rows, as rules produce them: a golden record's ``provenance`` (expanded into one row per delivery when
-# stored), or a delivered row's own delivery (the ``DELIVERY_COLUMNS``)
+# evidence rows, as rules produce them: a golden record's version (``base_key``, ``base_valid_from``: the store
+# expands its provenance into one row per delivery), or a delivered row's own delivery (the ``DELIVERY_COLUMNS``)
 DELIVERY_COLUMNS = {"dataset": "_dataset", "delivery_partition": "_partition", "source_row": "_source_row",
                     "sha256": "_source_sha256"}
-EVIDENCE_COLUMNS = ("decision_id", "used_for", "base_table", "base_key", "base_valid_from", "person_id", "provenance",
+EVIDENCE_COLUMNS = ("decision_id", "used_for", "base_table", "base_key", "base_valid_from", "person_id",
                     *DELIVERY_COLUMNS)
 
 
@@ -47,7 +48,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class BaseView:
     """What a rule may see: ``as_of[table]`` the golden records as of the day (declared columns, key, placeholder,
-    provenance, ``_valid_from``); ``delivered`` the scenario's input rows delivered on the day (declared columns
+    ``_valid_from``); ``delivered`` the scenario's input rows delivered on the day (declared columns
     plus the delivery: ``_dataset``, ``_partition``, ``_source_row``, ``_source_sha256``), or None."""
 
     as_of: Mapping[str, pd.DataFrame]
@@ -145,8 +146,9 @@ def key_json(rows: pd.DataFrame, key: tuple[str, ...] | list[str]) -> pd.Series:
 def evidence(decision_id: pd.Series, used_for: str | pd.Series, table: str, rows: pd.DataFrame,
              key: tuple[str, ...], person: pd.Series | None = None) -> pd.DataFrame:
     """Evidence rows: ``rows`` (golden records as of the day, or delivered input rows) used for the decisions
-    ``decision_id`` (aligned with ``rows``), each for ``used_for`` (a flag, or ``input``). A golden record brings
-    its ``provenance`` (expanded into its deliveries when stored); a delivered row names its delivery itself."""
+    ``decision_id`` (aligned with ``rows``), each for ``used_for`` (a flag, or ``input``). A golden record names
+    its version (key and ``_valid_from``: the store expands its provenance into its deliveries); a delivered row
+    names its delivery itself."""
     if rows.empty:
         return pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
     delivered = "_source_row" in rows.columns
@@ -157,7 +159,6 @@ def evidence(decision_id: pd.Series, used_for: str | pd.Series, table: str, rows
         "base_key": key_json(rows, key).to_numpy(),
         "base_valid_from": None if delivered else rows["_valid_from"].astype(str).to_numpy(),
         "person_id": None if person is None else person.to_numpy(),
-        "provenance": None if delivered else rows["provenance"].to_numpy(),
     })
     for column, source in DELIVERY_COLUMNS.items():
         frame[column] = rows[source].to_numpy() if delivered else None

@@ -14,8 +14,9 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from jilin_pipelines.base import as_of, base_config, newest_delivered
+from jilin_pipelines.base import as_of, base_config, newest_delivered, provenance_of
 from jilin_pipelines.base.bulk import bulk_insert
+from jilin_pipelines.base.golden import delivery_sources
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
 from jilin_pipelines.scenarios.core import (
     DELIVERY_COLUMNS,
@@ -60,7 +61,7 @@ def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd
         if dataset:
             frames[name] = newest_delivered(engine, table, dataset, day, columns=columns)
         else:
-            frames[name] = as_of(engine, table, day, columns=columns)
+            frames[name] = as_of(engine, table, day, columns=columns, provenance=False)
     return BaseView(frames, None if standardised is None else input_rows(scenario, standardised))
 
 
@@ -68,23 +69,36 @@ def day_column(scenario: Scenario) -> str:
     return "partition" if "partition" in scenario.output_key else "as_of"
 
 
-def evidence_rows(scenario: Scenario, day: date, decisions: Decisions, run_id: str | None) -> pd.DataFrame:
-    """The rule's evidence, one row per delivery: a golden record's provenance expanded into its distinct delivery
-    rows (each distinct provenance parsed once), a delivered row as it is."""
+def _provenance(engine: sa.Engine, golden: pd.DataFrame) -> pd.Series:
+    """The provenance of the golden versions that evidence rows name (``base_table``, ``base_key`` — the key's
+    JSON array — and ``base_valid_from``), each distinct version looked up once."""
+    out = pd.Series(None, index=golden.index, dtype=object)
+    for table, rows in golden.groupby("base_table", sort=True):
+        named = rows[["base_key", "base_valid_from"]].drop_duplicates()
+        versions = pd.DataFrame([json.loads(k) for k in named["base_key"]], columns=list(base_config().table(table).key),
+                                index=named.index)
+        versions["_valid_from"] = named["base_valid_from"].to_numpy()
+        named = named.assign(provenance=provenance_of(engine, table, versions))
+        out[rows.index] = rows.merge(named, on=["base_key", "base_valid_from"], how="left")["provenance"].to_numpy()
+    return out
+
+
+def evidence_rows(engine: sa.Engine, scenario: Scenario, day: date, decisions: Decisions,
+                  run_id: str | None) -> pd.DataFrame:
+    """The rule's evidence, one row per delivery: a golden record's provenance (looked up in the base) expanded
+    into its distinct delivery rows (each distinct provenance parsed once), a delivered row as it is."""
     ev = decisions.evidence
-    golden = ev[ev["provenance"].notna()]
+    is_golden = ev["base_valid_from"].notna()
+    golden = ev[is_golden].assign(provenance=_provenance(engine, ev[is_golden]))
     deliveries: dict[str, list[tuple]] = {}
     for text in golden["provenance"].unique():
-        seen = set()
-        for src in json.loads(text).values():
-            if src is not None:
-                seen.add((src["dataset"], src["partition"], int(src["source_row"]), src["sha256"]))
-        deliveries[text] = sorted(seen)
+        deliveries[text] = sorted({(src["dataset"], src["partition"], int(src["source_row"]), src["sha256"])
+                                   for src in delivery_sources(text)})
     expanded = golden.assign(_d=golden["provenance"].map(deliveries)).explode("_d").dropna(subset=["_d"])
     expanded[list(DELIVERY_COLUMNS)] = pd.DataFrame(expanded["_d"].tolist(), index=expanded.index,
                                                     columns=list(DELIVERY_COLUMNS))
-    out = pd.concat([expanded.drop(columns=["_d"]), ev[ev["provenance"].isna()]], ignore_index=True)
-    out = out.drop(columns=["provenance"]).drop_duplicates(
+    out = pd.concat([expanded.drop(columns=["_d", "provenance"]), ev[~is_golden]], ignore_index=True)
+    out = out.drop_duplicates(
         ["decision_id", "used_for", "base_table", "base_key", "dataset", "delivery_partition", "source_row"])
     out.insert(0, "scenario", scenario.name)
     out.insert(1, "partition", day)
@@ -109,7 +123,7 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
     partition of the day) and replace that partition's outputs and evidence."""
     view = load_view(engine, scenario, day, standardised)
     decisions = scenario.decide(view, day, thresholds or Thresholds())
-    ev = evidence_rows(scenario, day, decisions, run_id)
+    ev = evidence_rows(engine, scenario, day, decisions, run_id)
     out = metadata().tables[scenario.output]
     evt = metadata().tables[SCENARIO_EVIDENCE]
     with engine.begin() as conn:  # bulk paths: COPY on PostgreSQL, batched executemany on SQLite

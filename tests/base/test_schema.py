@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,18 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from jilin_pipelines.base import current_revision, head_revision, lineage, metadata, tables_fed_by, upgrade
+from base_testkit import dump, hand_frame
+
+from jilin_pipelines.base import (
+    base_config,
+    current_revision,
+    head_revision,
+    lineage,
+    merge_partition,
+    metadata,
+    tables_fed_by,
+    upgrade,
+)
 from jilin_pipelines.base.config import TABLES_YAML, BaseConfigError, load_base_config
 
 CONTRACT = {
@@ -35,9 +48,9 @@ CONTRACT = {
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0003"
-    assert upgrade(db_url) == "0003"  # a second run changes nothing
-    assert current_revision(db_url) == "0003"
+    assert upgrade(db_url) == head_revision() == "0004"
+    assert upgrade(db_url) == "0004"  # a second run changes nothing
+    assert current_revision(db_url) == "0004"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
@@ -113,3 +126,42 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 def test_a_broken_yaml_fails_at_load_naming_the_problem(tmp_path, old, new, message):
     with pytest.raises(BaseConfigError, match=message):
         load_base_config(_broken(tmp_path, old, new))
+
+
+def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
+    """A database merged before 0004 (provenance repeated per attribute, record hashes of that form) reads, after
+    the upgrade, exactly as one merged by the current code."""
+    upgrade(db_url, "0003")
+    engine = sa.create_engine(db_url)
+    try:
+        day = date(2025, 6, 2)
+        licences = hand_frame("traffic_police.driving_licences", day, [
+            {"id_number": "220102199001011234", "name": "张三", "sex": "1", "birth_date": "1990-01-01",
+             "status_code": "A", "division_code": "220102", "updated_at": "2025-06-02 08:00:00"},
+            {"id_number": "220102198502023456", "name": "李四", "sex": "2", "status_code": "A",
+             "updated_at": "2025-06-02 09:00:00"},
+        ])
+        merge_partition(engine, "traffic_police.driving_licences", day, licences)
+        merged = dump(engine)
+        merged.pop("base_alembic_version")
+        golden = [t for t in base_config().tables if merged[t]]
+        assert golden, "the partition fed no golden table"
+        with engine.begin() as conn:  # the form before 0004, by hand, and hashes that no longer match
+            for t in golden:
+                rows = conn.execute(sa.text(f'SELECT rowid, provenance FROM "{t}"') if conn.dialect.name == "sqlite"
+                                    else sa.text(f'SELECT ctid::text, provenance FROM "{t}"')).fetchall()
+                for rid, text in rows:
+                    old = json.dumps({a: None if k is None else json.loads(text)["sources"][k]
+                                      for a, k in json.loads(text)["attributes"].items()})
+                    where = "rowid = :r" if conn.dialect.name == "sqlite" else "ctid = CAST(:r AS tid)"
+                    conn.execute(sa.text(f'UPDATE "{t}" SET provenance = :p, _record_hash = 7 WHERE {where}'),
+                                 {"p": old, "r": rid})
+        before = dump(engine)
+        before.pop("base_alembic_version")
+        assert before != merged
+        assert upgrade(db_url) == "0004"
+        after = dump(engine)
+        assert after.pop("base_alembic_version") == [("0004",)]
+        assert after == merged
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ import pytest
 from base_testkit import dump, fake_sha, hand_frame
 
 from jilin_pipelines.base import as_of, merge_partition, provenance_as_of, record_versions, source_versions
+from jilin_pipelines.base.golden import provenance_sources
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 X = "220102199001011234"  # the person the departments disagree about
@@ -84,7 +85,7 @@ def test_source_priority_picks_each_attribute_with_provenance_of_the_winning_row
         x = one(as_of(engine, "person", day), id_number=X)
         assert (x["name"], x["sex"], x["birth_date"], x["division_code"]) == ("张三", "1", date(1990, 1, 1), "220102")
         assert x["placeholder"] is False or x["placeholder"] == False  # noqa: E712
-        prov = json.loads(x["provenance"])
+        prov = provenance_sources(x["provenance"])
         assert prov["name"] == {"dataset": "traffic_police.driving_licences", "role": "", "partition": "2025-06-02",
                                 "source_row": 7, "sha256": fake_sha("traffic_police.driving_licences", D1)}
         assert prov["birth_date"]["dataset"] == "traffic_police.driving_licences"
@@ -106,13 +107,13 @@ def test_a_lower_priority_source_fills_what_the_higher_one_lacks(engine):
         "social_security.insured_persons", D1, [insured(X, "张叁", sex="9", birth="1990-01-02")]))
     x = one(as_of(engine, "person", D1), id_number=X)
     assert (x["name"], x["birth_date"], x["placeholder"]) == ("张叁", date(1990, 1, 2), False)
-    assert pd.isna(x["sex"]) and json.loads(x["provenance"])["sex"] is None
+    assert pd.isna(x["sex"]) and provenance_sources(x["provenance"])["sex"] is None
     # transport outranks social security for the name, but says nothing about the birth date
     merge_partition(engine, "transport.practitioner_qualifications", D2, hand_frame(
         "transport.practitioner_qualifications", D2, [qualification("Q000001", X, "张山")]))
     x = one(as_of(engine, "person", D2), id_number=X)
     assert (x["name"], x["birth_date"]) == ("张山", date(1990, 1, 2))
-    assert json.loads(x["provenance"])["birth_date"]["dataset"] == "social_security.insured_persons"
+    assert provenance_sources(x["provenance"])["birth_date"]["dataset"] == "social_security.insured_persons"
     assert one(as_of(engine, "person", D1), id_number=X)["name"] == "张叁"
 
 
@@ -181,7 +182,7 @@ def test_referenced_entities_are_placeholders_until_delivered(engine):
     u2 = one(as_of(engine, "legal_entity", D2), uscc=U)
     assert (u1["placeholder"], u1["name"]) == (True, "长春货运公司")
     assert (u2["placeholder"], u2["name"]) == (True, "长春货运有限公司")
-    assert json.loads(u2["provenance"])["name"]["role"] == "operator"
+    assert provenance_sources(u2["provenance"])["name"]["role"] == "operator"
     # an individual operator is a person placeholder, not a legal entity
     assert one(as_of(engine, "person", D2), id_number=Y)["placeholder"]
     assert Y not in set(as_of(engine, "legal_entity", D2)["uscc"])
