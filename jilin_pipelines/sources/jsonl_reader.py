@@ -60,14 +60,22 @@ def value_text(value) -> str | None:
     return compact_json(value)
 
 
-class ColumnCollector:
-    """Accumulates JSON objects (or unparseable rows) into string columns, in order."""
+CHUNK_ROWS = 20_000
+"""The collector's chunk budget: parsed objects are turned into Arrow string columns this many at a time, so the
+Python dicts of at most one chunk are alive however long the delivery."""
 
-    def __init__(self, location: str, columns: Sequence[str] | None):
+
+class ColumnCollector:
+    """Accumulates JSON objects (or unparseable rows) into string columns, in order, ``chunk_rows`` objects at a
+    time (default :data:`CHUNK_ROWS`)."""
+
+    def __init__(self, location: str, columns: Sequence[str] | None, chunk_rows: int | None = None):
         self.location = location
         self.expected = list(columns) if columns is not None else None
         self.names: dict[str, None] = dict.fromkeys(columns or [])
-        self.objects: list[dict[str, str | None] | None] = []
+        self.chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
+        self.objects: list[dict[str, str | None] | None] = []  # the chunk being collected
+        self.chunks: list[tuple[int, dict[str, pa.Array]]] = []  # (rows, columns) of the chunks converted
         self.rows: list[int] = []
         self.errors: list[str | None] = []
         self.raws: list[str | None] = []
@@ -85,18 +93,32 @@ class ColumnCollector:
         self.rows.append(row)
         self.errors.append(None)
         self.raws.append(None)
+        if len(self.objects) >= self.chunk_rows:
+            self._convert()
 
     def add_unparseable(self, row: int, error: str, raw: str) -> None:
         self.objects.append(None)
         self.rows.append(row)
         self.errors.append(error)
         self.raws.append(raw)
+        if len(self.objects) >= self.chunk_rows:
+            self._convert()
+
+    def _convert(self) -> None:
+        """One C++ conversion of the chunk's dicts into a struct array, split into its string columns."""
+        names = list(self.names)
+        struct = pa.array(self.objects, type=pa.struct([pa.field(c, pa.string()) for c in names]))
+        self.chunks.append((len(self.objects), dict(zip(names, struct.flatten())) if names else {}))
+        self.objects = []
 
     def table(self, warn: Warnings, *, what: str = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
+        if self.objects or not self.chunks:
+            self._convert()
         names = list(self.names)
-        # one C++ conversion of the dicts into a struct array, split into its string columns
-        struct = pa.array(self.objects, type=pa.struct([pa.field(c, pa.string()) for c in names]))
-        columns = dict(zip(names, struct.flatten())) if names else {}
+        # a key first seen in a later chunk is null in the earlier ones
+        columns = {c: pa.concat_arrays([cols[c] if c in cols else pa.nulls(n, pa.string()) for n, cols in self.chunks])
+                   for c in names}
+        self.chunks = []
         if self.expected is not None:
             expected = set(self.expected)
             extra = [c for c in names if c not in expected]
@@ -104,7 +126,7 @@ class ColumnCollector:
                 warn.file(f"unexpected {what} {extra} kept as delivered")
             landed = len(self.errors) - sum(1 for e in self.errors if e is not None)
             if landed:
-                absent = [c for c in self.expected if columns[c].null_count == len(self.objects)]
+                absent = [c for c in self.expected if columns[c].null_count == len(self.rows)]
                 if absent:
                     warn.file(f"expected {what} {absent} are absent or null in every row")
         quiet = set(quiet_rows)
@@ -192,8 +214,9 @@ def read_jsonl(
             + ("lines holding undecodable bytes are unparseable" if dec.escaped else f"read as {dec.used}"),
             row=dec.fail_line,
         )
-    lines = text.split("\n")
     ends_with_line_end = text.endswith("\n")
+    lines = text.split("\n")
+    del text, data  # the lines hold the text now
     if ends_with_line_end:
         lines.pop()
     numbered = [(i, s[:-1] if s.endswith("\r") else s) for i, s in enumerate(lines, start=1)]

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import DeliveryError, read_jsonl, read_xlsx, read_xml
+from jilin_pipelines.sources import DeliveryError, jsonl_reader, read_jsonl, read_xlsx, read_xml
 
 # ------------------------------------------------------------------------------------------------
 # XLSX
@@ -283,6 +283,24 @@ def test_jsonl_values_and_bad_lines(tmp_path):
     r = [str(w) for w in d.warnings]
     assert f"{path}, row 5: unparseable: {t[3]['_error']}" in r
     assert any("extra" in x and "score" in x for x in r)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
+def test_jsonl_chunked_collection_reads_the_same(tmp_path, monkeypatch, chunk_rows):
+    """Objects become Arrow columns a chunk at a time (bounded memory): whatever the chunk, the same table and
+    warnings, keys first seen in a later chunk included."""
+    lines = [json.dumps(request(1), ensure_ascii=False), '{"requestId": "R2", certType}',
+             json.dumps(request(3, extra={"a": "乙"}), ensure_ascii=False), json.dumps(request(4), ensure_ascii=False),
+             '{"requestId": "R5", "late": 1}', "[1]", json.dumps(request(7), ensure_ascii=False)]
+    path = tmp_path / "verification_requests_20250601.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    whole = read_requests(path)
+    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    chunked = read_requests(path)
+    assert chunked.table.equals(whole.table)
+    assert [str(w) for w in chunked.warnings] == [str(w) for w in whole.warnings]
+    assert chunked.table.column("late").to_pylist() == [None, None, None, None, "1", None, None]
+    assert chunked.table.column("extra").to_pylist()[2] == '{"a":"乙"}'
 
 
 def test_jsonl_cut_off_last_line(tmp_path):
