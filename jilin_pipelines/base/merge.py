@@ -152,13 +152,14 @@ def merge_partition(
         if unknown:
             raise ValueError(f"{dataset_id} does not feed {unknown} (it feeds {list(fed)})")
         fed = tuple(t for t in fed if t in wanted)
-    new = {t: delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame) for t in fed}
     stats = MergeStats(dataset_id, partition)
     with write_transaction(engine) as conn:
         for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
-            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new[t], on_step,
+            new = delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame)  # one table's
+            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new, on_step,
                                            chunk_keys or CHUNK_KEYS)
+            del new
     return stats
 
 

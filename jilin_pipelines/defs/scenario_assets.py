@@ -8,8 +8,6 @@ the scenario as the run's purpose). Loading the definitions checks every scenari
 classes of the catalogue: a scenario that reads a field its purpose may not see fails to load.
 """
 
-import json
-from collections import Counter
 from datetime import date
 
 import dagster as dg
@@ -36,9 +34,7 @@ from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
 from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
-from jilin_pipelines.scenarios.store import input_dataset, run_scenario
-
-OUTCOME_COLUMNS = ("decision", "result", "risk")
+from jilin_pipelines.scenarios.store import input_dataset, input_fields, run_scenario
 
 
 class ScenarioThresholds(dg.ConfigurableResource):
@@ -168,7 +164,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 path = landing_path(entry, day, settings.get(), layer=LAYER)
                 if not path.exists():
                     raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
-                standardised = pq.read_table(path).to_pandas()
+                standardised = pq.read_table(path, columns=input_fields(s)).to_pandas()
             result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id)
             record(engine, [
                 AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
@@ -177,20 +173,12 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
             ] + ([AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"standardised.{entry.id}",
                              fields=sorted(s.input_columns), record_count=len(standardised), run_id=context.run_id)]
                  if entry is not None else []))
-            table = result.decisions.table
-            run.outputs(_output_ref(s, rows=len(table)))
-            outcome = next((c for c in OUTCOME_COLUMNS if c in table.columns), None)
-            counts = {str(k): int(v) for k, v in table[outcome].value_counts().items()} if outcome else {}
-            if "reasons" in table.columns:  # each distinct reasons array parsed once
-                flags = Counter()
-                for text, n in table["reasons"].value_counts().items():
-                    flags.update(dict.fromkeys(json.loads(text), int(n)))
-                counts.update({f"flag {k}": v for k, v in sorted(flags.items())})
-            context.log.info(f"{s.name} {day}: {len(table)} decisions, {len(result.evidence)} evidence rows")
+            run.outputs(_output_ref(s, rows=result.decisions))
+            context.log.info(f"{s.name} {day}: {result.decisions} decisions, {result.evidence} evidence rows")
             return dg.MaterializeResult(metadata={
-                "dagster/row_count": len(table),
-                "evidence_rows": len(result.evidence),
-                "outcomes": dg.MetadataValue.json(counts),
+                "dagster/row_count": result.decisions,
+                "evidence_rows": result.evidence,
+                "outcomes": dg.MetadataValue.json(result.outcomes),
                 "records_read": dg.MetadataValue.json(result.read_counts),
                 "openlineage_run_id": run.run_id,
             })

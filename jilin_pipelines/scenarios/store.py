@@ -8,10 +8,15 @@ provenance that ``jilin-pipelines lineage decision`` follows back to the deliver
 from __future__ import annotations
 
 import json
+import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jilin_pipelines.base import as_of, base_config, newest_delivered, provenance_of
@@ -36,12 +41,22 @@ def input_dataset(table: str) -> str:
     return sources[0]
 
 
+def _input_source(scenario: Scenario):
+    dataset = input_dataset(scenario.input)
+    return dataset, next(s for s in base_config().table(scenario.input).sources if s.dataset == dataset and not s.role)
+
+
+def input_fields(scenario: Scenario) -> list[str]:
+    """The columns of the input dataset's standardised partition that :func:`input_rows` takes."""
+    _, source = _input_source(scenario)
+    return [*dict.fromkeys(source.field_of(c) for c in scenario.input_columns), *DELIVERY_META[1:]]
+
+
 def input_rows(scenario: Scenario, standardised: pd.DataFrame) -> pd.DataFrame:
     """The scenario's inputs delivered on the day: the input dataset's standardised partition (every row, as
     scenario inputs are never quarantined — even one whose key is missing, which the base cannot hold), in the
     input table's column names, with the delivery columns."""
-    dataset = input_dataset(scenario.input)
-    source = next(s for s in base_config().table(scenario.input).sources if s.dataset == dataset and not s.role)
+    dataset, source = _input_source(scenario)
     frame = pd.DataFrame({c: standardised[source.field_of(c)] for c in scenario.input_columns})
     frame["_dataset"] = dataset
     for c in DELIVERY_META[1:]:
@@ -110,31 +125,79 @@ def evidence_rows(engine: sa.Engine, scenario: Scenario, day: date, decisions: D
     return out
 
 
+CHUNK_ROWS = 50_000
+"""The scenarios' chunk budget: a scenario with inputs decides this many input rows at a time (rows of one
+decision id always together), and each chunk's decisions and evidence wait on disk until the partition is
+written, so the memory they take does not grow with the day's inputs."""
+
+OUTCOME_COLUMNS = ("decision", "result", "risk")  # the column of an output table that holds its answer
+
+
 @dataclass(frozen=True)
 class ScenarioRun:
-    decisions: Decisions
-    evidence: pd.DataFrame
+    """What deciding one partition did: counts only (the decisions and evidence are in the base database)."""
+
+    decisions: int
+    evidence: int
+    outcomes: dict[str, int]  # per answer (and per ``flag <name>`` for the scenarios with reasons)
     read_counts: dict[str, int]  # records read per base table
 
 
+def _chunks(scenario: Scenario, view: BaseView, chunk_rows: int) -> list[BaseView]:
+    """The view, its input rows split into chunks of about ``chunk_rows`` by a fingerprint of their decision id."""
+    rows = view.delivered
+    if rows is None or len(rows) <= chunk_rows:
+        return [view]
+    n = -(-len(rows) // chunk_rows)
+    ids = rows[list(scenario.decision_id)].astype("string").fillna("\x00")
+    chunk = pd.util.hash_pandas_object(ids, index=False).to_numpy() % n
+    return [BaseView(view.as_of, rows[chunk == c].reset_index(drop=True)) for c in range(n) if (chunk == c).any()]
+
+
+def _outcomes(table: pd.DataFrame) -> Counter:
+    column = next((c for c in OUTCOME_COLUMNS if c in table.columns), None)
+    counts = Counter({str(k): int(v) for k, v in table[column].value_counts().items()} if column else {})
+    if "reasons" in table.columns:  # each distinct reasons array parsed once
+        for text, n in table["reasons"].value_counts().items():
+            counts.update({f"flag {flag}": int(n) for flag in json.loads(text)})
+    return counts
+
+
 def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None,
-                 thresholds: Thresholds | None = None, run_id: str | None = None) -> ScenarioRun:
+                 thresholds: Thresholds | None = None, run_id: str | None = None,
+                 chunk_rows: int | None = None) -> ScenarioRun:
     """Decide the scenario's partition ``day`` (its inputs: ``standardised``, the input dataset's standardised
-    partition of the day) and replace that partition's outputs and evidence."""
+    partition of the day) and replace that partition's outputs and evidence, in one transaction. The inputs are
+    decided ``chunk_rows`` (default :data:`CHUNK_ROWS`) at a time; the result does not depend on the chunk."""
     view = load_view(engine, scenario, day, standardised)
-    decisions = scenario.decide(view, day, thresholds or Thresholds())
-    ev = evidence_rows(engine, scenario, day, decisions, run_id)
     out = metadata().tables[scenario.output]
     evt = metadata().tables[SCENARIO_EVIDENCE]
-    with engine.begin() as conn:  # bulk paths: COPY on PostgreSQL, batched executemany on SQLite
-        conn.execute(sa.delete(out).where(out.c[day_column(scenario)] == day))
-        conn.execute(sa.delete(evt).where(evt.c.scenario == scenario.name, evt.c.partition == day))
-        bulk_insert(conn, scenario.output, decisions.table[[c.name for c in out.columns]])
-        bulk_insert(conn, SCENARIO_EVIDENCE, ev[[c.name for c in evt.columns if c.name != "id"]])
+    out_columns = [c.name for c in out.columns]
+    ev_columns = [c.name for c in evt.columns if c.name != "id"]
+    decided = evidenced = 0
+    outcomes: Counter = Counter()
+    with tempfile.TemporaryDirectory(prefix=f"jilin_{scenario.name}_") as spill:
+        parts = []
+        for i, part in enumerate(_chunks(scenario, view, max(1, chunk_rows or CHUNK_ROWS))):
+            decisions = scenario.decide(part, day, thresholds or Thresholds())
+            ev = evidence_rows(engine, scenario, day, decisions, run_id)
+            decided, evidenced = decided + len(decisions.table), evidenced + len(ev)
+            outcomes.update(_outcomes(decisions.table))
+            paths = (Path(spill) / f"{i}.decisions.parquet", Path(spill) / f"{i}.evidence.parquet")
+            pq.write_table(pa.Table.from_pandas(decisions.table[out_columns], preserve_index=False), paths[0])
+            pq.write_table(pa.Table.from_pandas(ev[ev_columns], preserve_index=False), paths[1])
+            parts.append(paths)
+            del decisions, ev
+        with engine.begin() as conn:  # bulk paths: COPY on PostgreSQL, batched executemany on SQLite
+            conn.execute(sa.delete(out).where(out.c[day_column(scenario)] == day))
+            conn.execute(sa.delete(evt).where(evt.c.scenario == scenario.name, evt.c.partition == day))
+            for decisions_path, evidence_path in parts:
+                bulk_insert(conn, scenario.output, pq.read_table(decisions_path).to_pandas())
+                bulk_insert(conn, SCENARIO_EVIDENCE, pq.read_table(evidence_path).to_pandas())
     counts = dict.fromkeys(scenario.tables(), 0)
     for name, frame in view.as_of.items():
         counts[name.partition("@")[0]] += len(frame)
-    return ScenarioRun(decisions, ev, counts)
+    return ScenarioRun(decided, evidenced, dict(sorted(outcomes.items())), counts)
 
 
 def outputs(engine: sa.Engine, scenario: Scenario, day: date | None = None) -> pd.DataFrame:

@@ -38,7 +38,7 @@ def decide_all(url: str, settings) -> dict[str, tuple[pd.DataFrame, pd.DataFrame
                                                "person_id, dataset, delivery_partition, source_row, sha256 "
                                                "from scenario_evidence where scenario = :s"), conn,
                                        params={"s": s.name})
-            assert len(evidence) == len(run.evidence) > 0
+            assert len(evidence) == run.evidence > 0
             out[s.name] = (outputs(engine, s, DAYS[1]), evidence)
         return out
     finally:
