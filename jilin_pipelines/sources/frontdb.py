@@ -49,6 +49,8 @@ from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHUNK_ROWS = 20_000
+"""The reader's chunk budget: database rows are fetched and rendered as text this many at a time."""
 _SEP = "\x1f"
 
 
@@ -161,8 +163,12 @@ def read_frontdb(
                     .where(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
                     .order_by(*order_by)
                 )
-                result = conn.execute(stmt, {"start": start, "end": end})
-                rows = result.fetchall()
+                # streamed (a server-side cursor on PostgreSQL) and rendered CHUNK_ROWS rows at a time
+                result = conn.execution_options(stream_results=True).execute(stmt, {"start": start, "end": end})
+                batches = []
+                while rows := result.fetchmany(CHUNK_ROWS):
+                    batches.append([render_column(values) for values in zip(*rows)])
+                del rows
         except sa.exc.SQLAlchemyError as exc:
             first = str(getattr(exc, "orig", exc)).strip().splitlines()
             raise DeliveryError(f"{location}: {type(exc).__name__}: {first[0] if first else ''}") from exc
@@ -170,11 +176,11 @@ def read_frontdb(
         if owned:
             engine.dispose()
 
-    if not rows:
+    if not batches:
         return no_delivery(dataset, day, wanted, location, f"no rows with {day_column} on {day.isoformat()}")
-    columns_data = list(zip(*rows))
-    values = {c: render_column(columns_data[i]) for i, c in enumerate(wanted)}
-    n = len(rows)
+    values = {c: pa.concat_arrays([batch[i] for batch in batches]) for i, c in enumerate(wanted)}
+    del batches
+    n = len(values[wanted[0]])
     tbl_out = assemble(wanted, values, np.arange(1, n + 1, dtype=np.int64))
     digest, size = canonical_digest(tbl_out, wanted)
     return Delivery(dataset=dataset, day=day, table=tbl_out, location=location, sha256=digest,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sources_testkit import DAY, check_invariants, data_rows
 
 from jilin_pipelines.sources import DeliveryError, read_frontdb
+from jilin_pipelines.sources import frontdb
 from jilin_pipelines.sources.frontdb import SHANGHAI, masked_url
 
 COLUMNS = ["AAC001", "AAC002", "AAC003", "AAC004", "AAC006", "AAB001", "AAE140", "AAC008", "AAE180", "AAE030", "AAE036"]
@@ -216,3 +217,18 @@ def test_rows_no_day_ever_selects_are_counted_on_postgres(pg_schema_url):
         conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'20250601\' WHERE "AAC001" = \'P3\''))
     engine.dispose()
     assert count_unselectable(pg_schema_url, table="SI_INSURED") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("chunk_rows", [1, 4])
+def test_reading_in_chunks_gives_the_same_delivery(sqlite_url, pg_schema_url, monkeypatch, chunk_rows):
+    """Rows are fetched and rendered a chunk at a time (bounded memory), from a server-side cursor on
+    PostgreSQL: whatever the chunk, the same table and digest, a column null in a whole chunk included."""
+    load(pg_schema_url, amount_type=sa.Numeric(12, 2))
+    whole = {"sqlite": read(sqlite_url), "postgresql": read(pg_schema_url)}
+    monkeypatch.setattr(frontdb, "CHUNK_ROWS", chunk_rows)
+    for name, url in (("sqlite", sqlite_url), ("postgresql", pg_schema_url)):
+        chunked = read(url)
+        assert chunked.table.equals(whole[name].table), name
+        assert (chunked.sha256, chunked.size_bytes) == (whole[name].sha256, whole[name].size_bytes)
+    assert whole["sqlite"].table.column("AAE180").to_pylist()[3] is None  # a chunk of one null AAE180
