@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import DeliveryError, read_frontdb
-from jilin_pipelines.sources import frontdb
+from jilin_pipelines.sources import DeliveryError, frontdb, read_frontdb
 from jilin_pipelines.sources.frontdb import SHANGHAI, masked_url
 
 COLUMNS = ["AAC001", "AAC002", "AAC003", "AAC004", "AAC006", "AAB001", "AAE140", "AAC008", "AAE180", "AAE030", "AAE036"]
