@@ -45,9 +45,22 @@ def drop_stage(conn: sa.Connection, tmp: str) -> None:
 
 
 def _sqlite_rows(frame: pd.DataFrame) -> list[tuple]:
-    obj = frame.astype(object)
-    obj = obj.where(frame.notna(), None)
-    return list(obj.itertuples(index=False, name=None))
+    """The rows as tuples of Python values, nulls as None: built column by column."""
+    columns = []
+    for name in frame.columns:
+        s = frame[name]
+        if s.dtype == object:
+            values = s.to_numpy()
+            missing = pd.isna(values)
+            if missing.any():
+                values = values.copy()
+                values[missing] = None
+            columns.append(values.tolist())
+        elif s.hasnans:
+            columns.append(s.astype(object).where(s.notna(), None).tolist())
+        else:
+            columns.append(s.tolist())
+    return list(zip(*columns))
 
 
 def load(conn: sa.Connection, tmp: str, frame: pd.DataFrame) -> None:
