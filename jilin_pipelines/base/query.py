@@ -8,23 +8,27 @@ them (no per-value result processing) and typed column-wise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import pandas as pd
-import sqlalchemy as sa
-
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
 from jilin_pipelines.base import bulk
 from jilin_pipelines.base.config import TableSpec, base_config
-from jilin_pipelines.base.golden import TIMEZONE, golden_columns, provenance_sources, version_columns
+from jilin_pipelines.base.golden import (
+    TIMEZONE,
+    golden_columns,
+    provenance_sources,
+    version_columns,
+)
 from jilin_pipelines.base.schema import (
+    DATASET,
     PARTITION,
     PROVENANCE,
     ROLE,
-    DATASET,
     SOURCE_ROW,
     UPDATED_AT,
     VALID_FROM,
@@ -52,7 +56,7 @@ def _typed(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
         if t == "date":
             frame[c] = _dates(frame[c])
         elif t == "datetime":
-            s = pd.to_datetime(frame[c])
+            s = pd.to_datetime(frame[c], format="ISO8601")
             frame[c] = s.dt.tz_localize(TIMEZONE) if s.dt.tz is None else s.dt.tz_convert(TIMEZONE)
         elif t == "integer":
             frame[c] = pd.to_numeric(frame[c]).astype("Int64")
@@ -72,12 +76,26 @@ def _select(conn: sa.Connection, stmt: sa.Select, columns: Sequence[str]) -> pd.
     return pd.DataFrame.from_records(conn.execute(stmt).fetchall(), columns=list(columns))
 
 
+Only = tuple[str, Iterable]
+"""``(column, values)``: only the records whose ``column`` holds one of ``values`` (nulls never match)."""
+
+
+def _only(conn: sa.Connection, table: str, t: sa.Table, only: Only | None) -> list:
+    """The WHERE clause of ``only`` on ``t`` (table ``table``): the values go to a temporary table on ``conn``."""
+    if only is None:
+        return []
+    column, values = only
+    wanted = pd.Series(list(values), dtype=object).dropna().astype(str).drop_duplicates()
+    tmp = bulk.stage_frame(conn, "jlbase_only", table, pd.DataFrame({column: wanted.to_numpy()}))
+    return [t.c[column].in_(sa.select(sa.literal_column(bulk.q(conn, column))).select_from(sa.text(tmp)))]
+
+
 def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: bool = True,
-          columns: Sequence[str] | None = None, provenance: bool = True) -> pd.DataFrame:
+          columns: Sequence[str] | None = None, provenance: bool = True, only: Only | None = None) -> pd.DataFrame:
     """The golden records of ``table`` as of ``day``, sorted by key, with ``placeholder``, ``provenance`` (JSON
     text per attribute: dataset, role, partition, source_row, sha256; left out with ``provenance=False``, see
     :func:`provenance_of`) and ``_valid_from`` / ``_valid_to``. ``columns``: only these of the table's columns (the
-    key and the bookkeeping columns come always)."""
+    key and the bookkeeping columns come always); ``only``: just the records a column's values name."""
     spec = base_config().table(table)
     t = golden_table(table)
     cols = [c for c in golden_columns(spec) if c != "_record_hash" and (provenance or c != PROVENANCE)]
@@ -94,7 +112,8 @@ def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: boo
     if not include_placeholders:
         stmt = stmt.where(t.c.placeholder.is_(False))
     with engine.connect() as conn:
-        frame = _select(conn, stmt, cols)
+        frame = _select(conn, stmt.where(*_only(conn, table, t, only)), cols)
+        conn.rollback()  # the temporary table goes with the transaction
     frame["placeholder"] = frame["placeholder"].astype(bool)
     return _typed(spec, frame)
 
@@ -184,27 +203,31 @@ def source_versions(engine: sa.Engine, table: str, key: object) -> pd.DataFrame:
 
 
 def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, role: str = "",
-                     columns: Sequence[str] | None = None) -> pd.DataFrame:
+                     columns: Sequence[str] | None = None, only: Only | None = None) -> pd.DataFrame:
     """Per key, the newest version of ``table`` that ``dataset`` itself (in ``role``, not a reference) delivered
     on or before ``day`` — newest update time, then partition, then source row: what that one dataset says about
-    each record as of the day. ``columns``: only these attributes (the key and the delivery columns come always)."""
+    each record as of the day. ``columns``: only these attributes (the key and the delivery columns come always);
+    ``only``: just the records a column's values name."""
     spec = base_config().table(table)
     t = version_table(table)
     cols = [c for c in version_columns(spec) if c != "_reference"]
     if columns is not None:
         cols = [c for c in cols if c not in spec.columns or c in spec.key or c in columns]
-    ranked = (
-        sa.select(
-            *[t.c[c] for c in cols],
-            sa.func.row_number().over(
-                partition_by=[t.c[k] for k in spec.key],
-                order_by=(t.c[UPDATED_AT].desc().nulls_last(), t.c[PARTITION].desc(), t.c[SOURCE_ROW].desc()),
-            ).label("_n"),
-        )
-        .where(t.c[PARTITION] <= day, t.c[DATASET] == dataset, t.c[ROLE] == role, t.c._reference.is_(False))
-        .subquery()
-    )
-    stmt = sa.select(*[_raw(ranked.c[c]) for c in cols]).where(ranked.c._n == 1).order_by(*[ranked.c[k] for k in spec.key])
     with engine.connect() as conn:
+        ranked = (
+            sa.select(
+                *[t.c[c] for c in cols],
+                sa.func.row_number().over(
+                    partition_by=[t.c[k] for k in spec.key],
+                    order_by=(t.c[UPDATED_AT].desc().nulls_last(), t.c[PARTITION].desc(), t.c[SOURCE_ROW].desc()),
+                ).label("_n"),
+            )
+            .where(t.c[PARTITION] <= day, t.c[DATASET] == dataset, t.c[ROLE] == role, t.c._reference.is_(False),
+                   *_only(conn, t.name, t, only))
+            .subquery()
+        )
+        stmt = sa.select(*[_raw(ranked.c[c]) for c in cols]).where(ranked.c._n == 1).order_by(
+            *[ranked.c[k] for k in spec.key])
         frame = _select(conn, stmt, cols)
+        conn.rollback()
     return _typed(spec, frame)

@@ -44,10 +44,20 @@ def holder_id(ids: pd.Series, id_type: pd.Series, day: date) -> pd.Series:
     return out.astype(object)
 
 
-def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
-    requests = view.delivered
-    requests = requests[requests["request_id"].notna()].reset_index(drop=True)  # no ID, nothing to answer to
+def answerable(requests: pd.DataFrame) -> pd.DataFrame:
+    """The requests with an ID (no ID, nothing to answer to), their certificate numbers trimmed."""
+    requests = requests[requests["request_id"].notna()].reset_index(drop=True)
     requests["cert_no"] = requests["cert_no"].astype("string").str.strip().astype(object)
+    return requests
+
+
+def narrow(requests: pd.DataFrame, day: date) -> dict[str, tuple[str, pd.Series]]:
+    """The certificates the requests can match: those with their numbers (see ``Scenario.narrow``)."""
+    return {"certificate": ("cert_no", answerable(requests)["cert_no"])}
+
+
+def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
+    requests = answerable(view.delivered)
     certs = view["certificate"]
     matched = requests.reset_index().merge(certs, on=KEY, how="left", suffixes=("", "_cert"), indicator=True)
     matched = matched.drop_duplicates("index").set_index("index").reindex(requests.index)
@@ -99,5 +109,6 @@ SCENARIO = Scenario(
     output_key=("request_id", "partition"),
     decision_id=("request_id",),
     decide=decide,
+    narrow=narrow,
     column_lineage={"request_id": ("verification_request.request_id",), "partition": ()},
 )

@@ -73,7 +73,10 @@ class Scenario:
     ``table@dataset``: only that dataset's newest delivered versions); ``input``: the base table whose rows
     delivered on D are the scenario's inputs, ``input_columns`` the columns read from them (None: the scenario
     decides per record as of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
-    (joined by ``/`` in the evidence and the lineage commands)."""
+    (joined by ``/`` in the evidence and the lineage commands). ``narrow`` (a scenario with inputs): given the
+    input rows and D, per declared read the column and the values a record must have to matter to them — the view
+    then holds only those records, so what a partition reads grows with its inputs, not with the base. The rule
+    must decide exactly as on the whole tables (a test holds every scenario to that)."""
 
     name: str
     title: str
@@ -90,6 +93,7 @@ class Scenario:
     # output column -> the base columns (``table.column``) it is computed from; the decision columns
     # not listed here are computed from every column the scenario reads
     column_lineage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series]]] | None = None
 
     @property
     def group(self) -> str:

@@ -62,9 +62,21 @@ def pension_periods(applied_at: pd.Series, months: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def answerable(applications: pd.DataFrame) -> pd.DataFrame:
+    """The applications with an ID (no ID, nothing to answer to)."""
+    return applications[applications["application_id"].notna()].reset_index(drop=True)
+
+
+def narrow(applications: pd.DataFrame, day: date) -> dict[str, tuple[str, pd.Series]]:
+    """The base records the applications can use: their household members' (see ``Scenario.narrow``)."""
+    members = household_members(answerable(applications), day)["member"]
+    return {"vehicle": ("owner_id", members), "road_transport_permit": ("operator_id", members),
+            "insured_person": ("id_number", members), "benefit_payment": ("id_number", members),
+            **{f"person@{source}": ("id_number", members) for source in IDENTITY_SOURCES}}
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
-    apps = view.delivered
-    apps = apps[apps["application_id"].notna()].reset_index(drop=True)  # no ID, nothing to answer to
+    apps = answerable(view.delivered)
     members = household_members(apps, day)
     hits: dict[str, pd.DataFrame] = {}  # flag -> (application_id, member) that raise it
     proof: list[pd.DataFrame] = [evidence(apps["application_id"], "input", "assistance_application", apps,
@@ -141,5 +153,6 @@ SCENARIO = Scenario(
     output_key=("application_id", "partition"),
     decision_id=("application_id",),
     decide=decide,
+    narrow=narrow,
     column_lineage={"application_id": ("assistance_application.application_id",), "partition": ()},
 )

@@ -39,12 +39,24 @@ NAME_SOURCES = ("traffic_police.driving_licences", "transport.practitioner_quali
 DECISION_ID = ("id_number", "insurance_type", "employer_no")
 
 
+def person_ids(rows: pd.DataFrame, day: date):
+    """The ID check of each row and the person it names: the normalised ID, or the ID as delivered if invalid."""
+    checked = validate_resident_id(rows["id_number"].astype("string"), today=day)
+    return checked, checked.value.where(checked.valid, rows["id_number"]).astype(object)
+
+
+def narrow(rows: pd.DataFrame, day: date) -> dict[str, tuple[str, pd.Series]]:
+    """The base records the rows can use: their persons' and employers' (see ``Scenario.narrow``)."""
+    _, person = person_ids(rows, day)
+    return {"insured_person": ("id_number", person), "employer": ("employer_no", rows["employer_no"]),
+            **{f"person@{source}": ("id_number", person) for source in NAME_SOURCES}}
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     rows = view.delivered.reset_index(drop=True)
     ids = joined_id(rows, DECISION_ID)
     proof = [evidence(ids, "input", "insured_person", rows, DECISION_ID, person=rows["id_number"])]
-    checked = validate_resident_id(rows["id_number"].astype("string"), today=day)
-    person = checked.value.where(checked.valid, rows["id_number"]).astype(object)
+    checked, person = person_ids(rows, day)
     flags = pd.DataFrame(index=rows.index)
     flags[INVALID_ID] = ~checked.valid.to_numpy()
 
@@ -114,5 +126,6 @@ SCENARIO = Scenario(
     output_key=("partition", "source_row"),
     decision_id=DECISION_ID,
     decide=decide,
+    narrow=narrow,
     column_lineage={"partition": (), "source_row": (), "id_number": ("insured_person.id_number",), "insurance_type": ("insured_person.insurance_type",), "employer_no": ("insured_person.employer_no",)},
 )

@@ -64,20 +64,26 @@ def input_rows(scenario: Scenario, standardised: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None) -> BaseView:
+def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None, *,
+              inputs: pd.DataFrame | None = None, narrow: bool = True) -> BaseView:
     """Exactly what the scenario declared, as of the day: golden records per ``table``, one dataset's newest
-    delivered versions per ``table@dataset``, and (for a scenario with inputs) the rows of ``standardised``, the
-    input dataset's standardised partition of the day."""
-    if (scenario.input is None) != (standardised is None):
+    delivered versions per ``table@dataset``, and (for a scenario with inputs) its input rows — from
+    ``standardised``, the input dataset's standardised partition of the day, or ``inputs``, rows of
+    :func:`input_rows` already. With ``narrow`` (and a scenario that declares how), only the base records that
+    matter to those inputs."""
+    if inputs is None and standardised is not None:
+        inputs = input_rows(scenario, standardised)
+    if (scenario.input is None) != (inputs is None):
         raise ValueError(f"{scenario.name}: the input partition is required exactly when the scenario has inputs")
+    only = scenario.narrow(inputs, day) if narrow and scenario.narrow is not None else {}
     frames = {}
     for name, columns in scenario.reads.items():
         table, _, dataset = name.partition("@")
         if dataset:
-            frames[name] = newest_delivered(engine, table, dataset, day, columns=columns)
+            frames[name] = newest_delivered(engine, table, dataset, day, columns=columns, only=only.get(name))
         else:
-            frames[name] = as_of(engine, table, day, columns=columns, provenance=False)
-    return BaseView(frames, None if standardised is None else input_rows(scenario, standardised))
+            frames[name] = as_of(engine, table, day, columns=columns, provenance=False, only=only.get(name))
+    return BaseView(frames, inputs)
 
 
 def day_column(scenario: Scenario) -> str:
@@ -140,18 +146,17 @@ class ScenarioRun:
     decisions: int
     evidence: int
     outcomes: dict[str, int]  # per answer (and per ``flag <name>`` for the scenarios with reasons)
-    read_counts: dict[str, int]  # records read per base table
+    read_counts: dict[str, int]  # records read per base table (over the chunks)
 
 
-def _chunks(scenario: Scenario, view: BaseView, chunk_rows: int) -> list[BaseView]:
-    """The view, its input rows split into chunks of about ``chunk_rows`` by a fingerprint of their decision id."""
-    rows = view.delivered
-    if rows is None or len(rows) <= chunk_rows:
-        return [view]
-    n = -(-len(rows) // chunk_rows)
-    ids = rows[list(scenario.decision_id)].astype("string").fillna("\x00")
+def _chunks(scenario: Scenario, inputs: pd.DataFrame | None, chunk_rows: int) -> list[pd.DataFrame | None]:
+    """The input rows in chunks of about ``chunk_rows``, split by a fingerprint of their decision id."""
+    if inputs is None or len(inputs) <= chunk_rows:
+        return [inputs]
+    n = -(-len(inputs) // chunk_rows)
+    ids = inputs[list(scenario.decision_id)].astype("string").fillna("\x00")
     chunk = pd.util.hash_pandas_object(ids, index=False).to_numpy() % n
-    return [BaseView(view.as_of, rows[chunk == c].reset_index(drop=True)) for c in range(n) if (chunk == c).any()]
+    return [inputs[chunk == c].reset_index(drop=True) for c in range(n) if (chunk == c).any()]
 
 
 def _outcomes(table: pd.DataFrame) -> Counter:
@@ -168,8 +173,9 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
                  chunk_rows: int | None = None) -> ScenarioRun:
     """Decide the scenario's partition ``day`` (its inputs: ``standardised``, the input dataset's standardised
     partition of the day) and replace that partition's outputs and evidence, in one transaction. The inputs are
-    decided ``chunk_rows`` (default :data:`CHUNK_ROWS`) at a time; the result does not depend on the chunk."""
-    view = load_view(engine, scenario, day, standardised)
+    decided ``chunk_rows`` (default :data:`CHUNK_ROWS`) at a time, each against just the base records that matter
+    to it (``Scenario.narrow``); the result does not depend on the chunk."""
+    inputs = None if standardised is None else input_rows(scenario, standardised)
     out = metadata().tables[scenario.output]
     evt = metadata().tables[SCENARIO_EVIDENCE]
     out_columns = [c.name for c in out.columns]
@@ -178,8 +184,13 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
     outcomes: Counter = Counter()
     with tempfile.TemporaryDirectory(prefix=f"jilin_{scenario.name}_") as spill:
         parts = []
-        for i, part in enumerate(_chunks(scenario, view, max(1, chunk_rows or CHUNK_ROWS))):
-            decisions = scenario.decide(part, day, thresholds or Thresholds())
+        counts = dict.fromkeys(scenario.tables(), 0)
+        for i, part in enumerate(_chunks(scenario, inputs, max(1, chunk_rows or CHUNK_ROWS))):
+            view = load_view(engine, scenario, day, inputs=part)
+            for name, frame in view.as_of.items():
+                counts[name.partition("@")[0]] += len(frame)
+            decisions = scenario.decide(view, day, thresholds or Thresholds())
+            del view
             ev = evidence_rows(engine, scenario, day, decisions, run_id)
             decided, evidenced = decided + len(decisions.table), evidenced + len(ev)
             outcomes.update(_outcomes(decisions.table))
@@ -194,9 +205,6 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
             for decisions_path, evidence_path in parts:
                 bulk_insert(conn, scenario.output, pq.read_table(decisions_path).to_pandas())
                 bulk_insert(conn, SCENARIO_EVIDENCE, pq.read_table(evidence_path).to_pandas())
-    counts = dict.fromkeys(scenario.tables(), 0)
-    for name, frame in view.as_of.items():
-        counts[name.partition("@")[0]] += len(frame)
     return ScenarioRun(decided, evidenced, dict(sorted(outcomes.items())), counts)
 
 

@@ -26,7 +26,8 @@ from oracle import (
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.raw import landed_summary, landing_path
 from jilin_pipelines.scenarios import SCENARIOS, scenario
-from jilin_pipelines.scenarios.store import input_dataset, outputs, run_scenario
+from jilin_pipelines.scenarios.core import Thresholds
+from jilin_pipelines.scenarios.store import input_dataset, load_view, outputs, run_scenario
 
 DAYS = [date(2025, 6, 2) + timedelta(days=i) for i in range(7)]
 CASES = {
@@ -232,3 +233,26 @@ def test_deciding_in_chunks_gives_the_same_partition(engine, sample_run, tmp_pat
                                           check_dtype=False)
     finally:
         again.dispose()
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCENARIOS if s.narrow is not None])
+def test_the_narrowed_view_decides_as_the_whole_base(engine, sample_run, name):
+    """A scenario with inputs reads only the base records that matter to them (Scenario.narrow): on every day of
+    the sample its decisions and evidence equal those decided against the whole base tables, and it reads less."""
+    s = scenario(name)
+    entries = {e.id: e for e in catalogue().entries}
+    narrower = False
+    for day in DAYS:
+        path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+        standardised = pq.read_table(path).to_pandas()
+        whole = load_view(engine, s, day, standardised, narrow=False)
+        narrow = load_view(engine, s, day, standardised)
+        for read, frame in narrow.as_of.items():
+            assert set(frame.columns) == set(whole[read].columns) and len(frame) <= len(whole[read])
+            narrower |= len(frame) < len(whole[read])
+        a, b = s.decide(whole, day, Thresholds()), s.decide(narrow, day, Thresholds())
+        pd.testing.assert_frame_equal(a.table, b.table)
+        key = list(a.evidence.columns)
+        pd.testing.assert_frame_equal(a.evidence.sort_values(key, ignore_index=True),
+                                      b.evidence.sort_values(key, ignore_index=True))
+    assert narrower, f"{name}: the narrowed view read every record"
