@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from jilin_pipelines.base import bulk
 from jilin_pipelines.base.config import TableSpec, base_config
@@ -81,11 +82,16 @@ Only = tuple[str, Iterable]
 
 
 def _only(conn: sa.Connection, table: str, t: sa.Table, only: Only | None) -> list:
-    """The WHERE clause of ``only`` on ``t`` (table ``table``): the values go to a temporary table on ``conn``."""
+    """The WHERE clause of ``only`` on ``t`` (table ``table``). PostgreSQL: ``= ANY`` of one array parameter, which
+    it filters by hashing whatever its statistics say (a freshly loaded table's stale row estimate made it choose a
+    nested loop over a staged table); SQLite: the values go to a temporary table on ``conn``."""
     if only is None:
         return []
     column, values = only
     wanted = pd.Series(list(values), dtype=object).dropna().astype(str).drop_duplicates()
+    if conn.dialect.name == "postgresql":
+        return [t.c[column] == sa.any_(sa.bindparam("only", wanted.tolist(), type_=postgresql.ARRAY(sa.Text()),
+                                                    unique=True))]
     tmp = bulk.stage_frame(conn, "jlbase_only", table, pd.DataFrame({column: wanted.to_numpy()}))
     return [t.c[column].in_(sa.select(sa.literal_column(bulk.q(conn, column))).select_from(sa.text(tmp)))]
 
