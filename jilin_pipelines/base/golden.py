@@ -245,23 +245,24 @@ def provenance_json(attrs: list[str], winner: np.ndarray, src: np.ndarray) -> np
     ``winner[i, j]``: the row (of ``src``, the rows' source objects as JSON) that gave version ``i`` its value of
     ``attrs[j]``, or -1. Sources are listed in the order of the attributes that first name them."""
     n, width = winner.shape
-    # slot[i, j]: the index of attrs[j]'s source in version i's list (-1: none); first[i, j]: attrs[j] names it first
-    first = winner >= 0
+    # slot[i, j]: the index of attrs[j]'s source in version i's list (-1: none), given to a source where an
+    # attribute first names it; first[i, j]: attrs[j] is that attribute
     slot = np.full((n, width), -1, dtype=np.int64)
+    first = np.zeros((n, width), dtype=bool)
+    listed_count = np.zeros(n, dtype=np.int64)
     for j in range(width):
+        named = winner[:, j] >= 0
         for i in range(j):
-            same = first[:, j] & (winner[:, i] == winner[:, j])
-            first[same, j] = False
-    rank = np.cumsum(first, axis=1) - 1
-    slot[first] = rank[first]
-    for j in range(width):
-        for i in range(j):
-            take = (slot[:, j] < 0) & (winner[:, j] >= 0) & (winner[:, i] == winner[:, j])
-            slot[take, j] = slot[take, i]
+            same = named & (slot[:, j] < 0) & (winner[:, i] == winner[:, j])
+            slot[same, j] = slot[same, i]
+        new = named & (slot[:, j] < 0)
+        slot[new, j] = listed_count[new]
+        first[new, j] = True
+        listed_count[new] += 1
     # the sources' texts, slot by slot
     listed = np.full(n, "", dtype=object)
-    for k in range(int(first.sum(axis=1).max(initial=0))):
-        row = np.where(first & (rank == k), winner, -1).max(axis=1, initial=-1)
+    for k in range(int(listed_count.max(initial=0))):
+        row = np.where(first & (slot == k), winner, -1).max(axis=1, initial=-1)
         has = row >= 0
         listed[has] = listed[has] + ("," if k else "") + src[row[has]]
     # the attribute maps: few distinct slot patterns, each written once

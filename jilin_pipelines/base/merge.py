@@ -317,6 +317,6 @@ def rebuild_golden(conn: sa.Connection, *, tables: Iterable[str] | None = None, 
         none = pd.DataFrame({c: pd.Series(dtype=object) for c in version_columns(spec)})
         chunks = max(1, -(-len(keys) // (chunk_keys or CHUNK_KEYS)))
         chunk = _chunk_of(keys[key], chunks)
-        for c in range(chunks):
+        for c in range(chunks):  # no partition in memory ("1 = 0"): every version is read back
             _merge_keys(conn, spec, keys[chunk == c], none, "1 = 0", {}, table_stats, lambda _step: None)
     return stats

@@ -81,8 +81,8 @@ Only = tuple[str, Iterable]
 """``(column, values)``: only the records whose ``column`` holds one of ``values`` (nulls never match)."""
 
 
-def _only(conn: sa.Connection, table: str, t: sa.Table, only: Only | None) -> list:
-    """The WHERE clause of ``only`` on ``t`` (table ``table``). PostgreSQL: ``= ANY`` of one array parameter, which
+def _only(conn: sa.Connection, t: sa.Table, only: Only | None) -> list:
+    """The WHERE clause of ``only`` on table ``t``. PostgreSQL: ``= ANY`` of one array parameter, which
     it filters by hashing whatever its statistics say (a freshly loaded table's stale row estimate made it choose a
     nested loop over a staged table); SQLite: the values go to a temporary table on ``conn``."""
     if only is None:
@@ -92,7 +92,7 @@ def _only(conn: sa.Connection, table: str, t: sa.Table, only: Only | None) -> li
     if conn.dialect.name == "postgresql":
         return [t.c[column] == sa.any_(sa.bindparam("only", wanted.tolist(), type_=postgresql.ARRAY(sa.Text()),
                                                     unique=True))]
-    tmp = bulk.stage_frame(conn, "jlbase_only", table, pd.DataFrame({column: wanted.to_numpy()}))
+    tmp = bulk.stage_frame(conn, "jlbase_only", t.name, pd.DataFrame({column: wanted.to_numpy()}))
     return [t.c[column].in_(sa.select(sa.literal_column(bulk.q(conn, column))).select_from(sa.text(tmp)))]
 
 
@@ -118,8 +118,7 @@ def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: boo
     if not include_placeholders:
         stmt = stmt.where(t.c.placeholder.is_(False))
     with engine.connect() as conn:
-        frame = _select(conn, stmt.where(*_only(conn, table, t, only)), cols)
-        conn.rollback()  # the temporary table goes with the transaction
+        frame = _select(conn, stmt.where(*_only(conn, t, only)), cols)
     frame["placeholder"] = frame["placeholder"].astype(bool)
     return _typed(spec, frame)
 
@@ -130,7 +129,8 @@ def provenance_of(engine: sa.Engine, table: str, versions: pd.DataFrame) -> pd.S
     error: the caller read the base before a merge replaced it."""
     spec = base_config().table(table)
     key = list(spec.key)
-    wanted = versions[[*key, VALID_FROM]].astype(str).drop_duplicates()
+    named = versions[[*key, VALID_FROM]].astype(str)
+    wanted = named.drop_duplicates()
     if wanted.empty:
         return pd.Series([], index=versions.index, dtype=object)
     with engine.connect() as conn:
@@ -143,12 +143,11 @@ def provenance_of(engine: sa.Engine, table: str, versions: pd.DataFrame) -> pd.S
             [*key, VALID_FROM, PROVENANCE],
         )
         bulk.drop_stage(conn, tmp)
-        conn.rollback()
     found[VALID_FROM] = found[VALID_FROM].astype(str)
-    out = versions[[*key, VALID_FROM]].astype(str).merge(found, on=[*key, VALID_FROM], how="left")[PROVENANCE]
+    out = named.merge(found, on=[*key, VALID_FROM], how="left")[PROVENANCE]
     if out.isna().any():
-        missing = versions[out.isna().to_numpy()].iloc[0]
-        raise LookupError(f"{table}: no golden version {dict(missing[[*key, VALID_FROM]].astype(str))} any more: "
+        missing = named[out.isna().to_numpy()].iloc[0]
+        raise LookupError(f"{table}: no golden version {dict(missing)} any more: "
                           "the base changed while it was being read; run again")
     return pd.Series(out.to_numpy(), index=versions.index, dtype=object)
 
@@ -229,11 +228,10 @@ def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, 
                 ).label("_n"),
             )
             .where(t.c[PARTITION] <= day, t.c[DATASET] == dataset, t.c[ROLE] == role, t.c._reference.is_(False),
-                   *_only(conn, t.name, t, only))
+                   *_only(conn, t, only))
             .subquery()
         )
         stmt = sa.select(*[_raw(ranked.c[c]) for c in cols]).where(ranked.c._n == 1).order_by(
             *[ranked.c[k] for k in spec.key])
         frame = _select(conn, stmt, cols)
-        conn.rollback()
     return _typed(spec, frame)

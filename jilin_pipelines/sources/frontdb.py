@@ -168,7 +168,6 @@ def read_frontdb(
                 batches = []
                 while rows := result.fetchmany(CHUNK_ROWS):
                     batches.append([render_column(values) for values in zip(*rows)])
-                del rows
         except sa.exc.SQLAlchemyError as exc:
             first = str(getattr(exc, "orig", exc)).strip().splitlines()
             raise DeliveryError(f"{location}: {type(exc).__name__}: {first[0] if first else ''}") from exc

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-
 from base_testkit import dump, hand_frame
 
 from jilin_pipelines.base import (
@@ -24,6 +24,7 @@ from jilin_pipelines.base import (
     upgrade,
 )
 from jilin_pipelines.base.config import TABLES_YAML, BaseConfigError, load_base_config
+from jilin_pipelines.base.migrate import alembic_config
 
 CONTRACT = {
     "person": {"id_number", "name", "sex", "birth_date", "division_code"},
@@ -130,7 +131,7 @@ def test_a_broken_yaml_fails_at_load_naming_the_problem(tmp_path, old, new, mess
 
 def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
     """A database merged before 0004 (provenance repeated per attribute, record hashes of that form) reads, after
-    the upgrade, exactly as one merged by the current code."""
+    the upgrade, exactly as one merged by the current code; a downgrade writes the old form back."""
     upgrade(db_url, "0003")
     engine = sa.create_engine(db_url)
     try:
@@ -146,16 +147,19 @@ def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
         merged.pop("base_alembic_version")
         golden = [t for t in base_config().tables if merged[t]]
         assert golden, "the partition fed no golden table"
+        old_form: dict[str, list[str]] = {}
         with engine.begin() as conn:  # the form before 0004, by hand, and hashes that no longer match
             for t in golden:
                 rows = conn.execute(sa.text(f'SELECT rowid, provenance FROM "{t}"') if conn.dialect.name == "sqlite"
                                     else sa.text(f'SELECT ctid::text, provenance FROM "{t}"')).fetchall()
                 for rid, text in rows:
-                    old = json.dumps({a: None if k is None else json.loads(text)["sources"][k]
-                                      for a, k in json.loads(text)["attributes"].items()})
+                    compact = json.loads(text)
+                    old = json.dumps({a: None if k is None else compact["sources"][k]
+                                      for a, k in compact["attributes"].items()})
                     where = "rowid = :r" if conn.dialect.name == "sqlite" else "ctid = CAST(:r AS tid)"
                     conn.execute(sa.text(f'UPDATE "{t}" SET provenance = :p, _record_hash = 7 WHERE {where}'),
                                  {"p": old, "r": rid})
+                    old_form.setdefault(t, []).append(old)
         before = dump(engine)
         before.pop("base_alembic_version")
         assert before != merged
@@ -163,5 +167,13 @@ def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
         after = dump(engine)
         assert after.pop("base_alembic_version") == [("0004",)]
         assert after == merged
+
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        assert current_revision(db_url) == "0003"
+        with engine.connect() as conn:
+            for t in golden:
+                provenance = [r[0] for r in conn.execute(sa.text(f'SELECT provenance FROM "{t}"'))]
+                assert sorted(provenance) == sorted(old_form[t]), t
     finally:
         engine.dispose()

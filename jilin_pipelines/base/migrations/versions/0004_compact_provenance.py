@@ -5,6 +5,9 @@ instead of the whole source object repeated per attribute (golden tables were ab
 golden histories of tables still holding the old form are recomputed from their delivered versions, which the
 change does not touch (``merge.rebuild_golden``); a fresh database has nothing to recompute.
 
+Downgrading writes every golden row's provenance back in the per-attribute form. Record hashes stay those of the
+compact form, so the code of 0003 rewrites a key's history (with the same content) the first time it merges it.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-26
@@ -12,6 +15,9 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+import json
+
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
@@ -29,4 +35,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the old provenance form is not written any more: restore a backup taken before 0004")
+    from jilin_pipelines.base.golden import provenance_sources
+
+    conn = op.get_bind()
+    inspector = sa.inspect(conn)
+    for table in inspector.get_table_names():
+        if "provenance" not in {c["name"] for c in inspector.get_columns(table)}:
+            continue
+        key = inspector.get_pk_constraint(table)["constrained_columns"]
+        t = sa.table(table, *[sa.column(c) for c in [*key, "provenance"]])
+        rows = conn.execute(sa.select(t).where(sa.text(NEW_FORM))).mappings().all()
+        if rows:
+            conn.execute(
+                t.update().where(*[t.c[c] == sa.bindparam(f"k_{c}") for c in key])
+                .values(provenance=sa.bindparam("old")),
+                [{**{f"k_{c}": r[c] for c in key}, "old": json.dumps(provenance_sources(r["provenance"]))}
+                 for r in rows],
+            )
