@@ -35,6 +35,12 @@ def base_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["base", table])
 
 
+def previous_day(key: dg.AssetKey) -> dg.AssetDep:
+    """A base table of day D depends on itself of D-1: "as of D" is every partition up to D, so a backfill merges
+    the days in order and no scenario of D decides before the merges of the days before it have committed."""
+    return dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1))
+
+
 def _spec(table: str) -> dg.AssetSpec:
     lin = lineage()[table]
     entries = {e.id: e for e in catalogue().entries}
@@ -46,7 +52,7 @@ def _spec(table: str) -> dg.AssetSpec:
     columns = [dg.TableColumn(c, str(t)) for c, t in base_config().table(table).columns.items()]
     return dg.AssetSpec(
         key=base_key(table),
-        deps=[standardised_key(entries[ds]) for ds in lin.datasets],
+        deps=[standardised_key(entries[ds]) for ds in lin.datasets] + [previous_day(base_key(table))],
         description=f"Base table {table}: golden records merged from {', '.join(lin.datasets)}, with history "
                     f"(valid from / to) and attribute-level provenance.",
         group_name="base",

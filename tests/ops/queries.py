@@ -34,7 +34,7 @@ query BackfillStatus($backfillId: String!) {
       numPartitions
       partitionNames
       error { message }
-      runs(limit: 100) { runId status startTime endTime tags { key value } }
+      runs(limit: 100) { runId status startTime endTime tags { key value } assetSelection { path } }
     }
     ... on BackfillNotFoundError { message }
     ... on PythonError { message }

@@ -185,6 +185,10 @@ def test_the_layers_after_the_raw_landing_run_after_their_inputs(env):
     assert requested == of("standardised") - {standardised_key(e) for e in late}
     _land(instance, requested, day)
     cursor, requested = evaluate(cursor)
+    # "as of D" is every partition up to D: the base of 3 June waits for the merge of 2 June
+    assert requested == set()
+    _land(instance, of("base"), "2025-06-02")
+    cursor, requested = evaluate(cursor)
     # the base tables whose every input is standardised (their blocking checks passed), and in the same tick
     # (one run, in the graph's order) the scenarios whose inputs are all there then: not the certificate
     # verification (its requests are not delivered yet), nor the scorecard (it waits for JiShiBan's dataset)
@@ -227,6 +231,7 @@ def test_a_partition_that_fails_its_blocking_check_does_not_flow_into_the_base(e
         return result.cursor, {k for k in keys if result.get_num_requested(k)}
 
     cursor, _ = evaluate(None)
+    _land(instance, {k for k in keys if k.path[0] == "base"}, "2025-06-03")  # the day before is merged
     _land(instance, {k for k in keys if k.path[1:2] == ["raw"]}, day)
     cursor, requested = evaluate(cursor)
     # every standardised partition ran; the road transport permits' blocked too many rows
