@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04"]
 SCENARIO = "scenario/certificate_verification"  # its upstream: five datasets of four departments, base/certificate
-BACKFILL_TIMEOUT = 300  # seconds
+BACKFILL_TIMEOUT = 600  # seconds (nine runs: a landing, a merge and a scenario per day)
 REFERENCE_TIMEOUT = 300  # seconds
 LOCATION = "jilin_pipelines"
 MAIN_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "pipelineName": MAIN_JOB}
