@@ -100,6 +100,14 @@ def _validation(name: str, rules: tuple[Rule, ...]):
     return _validations[key]
 
 
+def _forget_results() -> None:
+    """Drop the validation results the context stored: an ephemeral context keeps every run's result, unexpected
+    row lists included, in memory for the life of the process (about 20 MiB per 100,000 failing rows)."""
+    store = _context().validation_results_store
+    for key in store.list_keys():
+        store.remove_key(key)
+
+
 def _gx_frame(checked: Checked) -> pd.DataFrame:
     """The check frame as GX reads it: a RangeIndex, plain numpy floats for numbers."""
     frame = checked.frame.reset_index(drop=True)
@@ -116,6 +124,7 @@ def validate(name: str, checked: Checked) -> list[RuleResult]:
     run = _validation(name, tuple(checked.rules)).run(
         batch_parameters={"dataframe": _gx_frame(checked)}, result_format=RESULT_FORMAT
     )
+    _forget_results()
     by_rule = {r.expectation_config.meta["rule"]: r for r in run.results}
     results = []
     for rule in checked.rules:

@@ -64,3 +64,14 @@ def test_an_empty_delivery(landed):
     empty = delivery.table.slice(0, 0)
     _same(standardise(entry, empty, day, None, chunk_rows=10**9), standardise(entry, empty, day, None, chunk_rows=5))
     assert standardise(entry, empty, date(2025, 6, 2), None).stats["checked_rows"] == 0
+
+
+def test_validations_keep_nothing_behind(landed):
+    """Great Expectations' ephemeral context stores every run's result (unexpected row lists included) for the life
+    of the process: each chunk's validation must leave none behind, or memory grows with every row checked."""
+    from jilin_pipelines.quality import expectations
+
+    entry, day, delivery = next((e, d, x) for e, d, x in landed if e.id == "traffic_police.motor_vehicles" and x.table.num_rows)
+    outcome = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=64)
+    assert any(r.unexpected_count for r in outcome.results)  # the sample's defects: results worth keeping, were any kept
+    assert expectations._context().validation_results_store.list_keys() == []
