@@ -222,6 +222,7 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
         "rss_bytes_at_start_by_path": {k: m.start for k, m in mem.items()},
         "rss_added_bytes_by_path": {k: max(0, m.peak - m.start) for k, m in mem.items()},
         "ours_stage_peak_rss_bytes": _stage_peaks(mine, mem["ours"]),
+        "ours_step_rss": _step_memory(mine, mem["ours"]),
         "records_loaded": {
             "floor": sum(floor_loaded.values()),
             "peer": sum(peer_loaded.values()),
@@ -240,11 +241,22 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
 def _stage_peaks(mine, mem) -> dict[str, int]:
     """The resident memory peak sampled while each stage's steps ran."""
     peaks: dict[str, int] = {}
-    for stage, began, ended in mine.step_intervals:
+    for stage, _step, began, ended in mine.step_intervals:
         peak = mem.peak_between(began, ended)
         if peak is not None:
             peaks[stage] = max(peaks.get(stage, 0), peak)
     return dict(sorted(peaks.items(), key=lambda kv: _stage_order(kv[0])))
+
+
+def _step_memory(mine, mem) -> list[dict]:
+    """Per step, in the order the steps ran: the resident memory sampled at its start and its peak while it ran
+    (what the step itself added is the difference; what stays afterwards shows at the next step's start)."""
+    rows = []
+    for _stage, step, began, ended in sorted(mine.step_intervals, key=lambda s: s[2]):
+        peak, start = mem.peak_between(began, ended), mem.at(began)
+        if peak is not None and start is not None:
+            rows.append({"step": step, "start_bytes": start, "peak_bytes": peak, "seconds": round(ended - began, 3)})
+    return rows
 
 
 def _stage_order(stage: str) -> tuple[int, str]:

@@ -60,6 +60,11 @@ class PhasePeak:
         i, j = bisect.bisect_left(self.times, t0), bisect.bisect_right(self.times, t1)
         return max(self.samples[i:j]) if j > i else None
 
+    def at(self, t: float) -> int | None:
+        """The last sample taken at or before ``t`` (``time.time()``)."""
+        i = bisect.bisect_right(self.times, t)
+        return self.samples[i - 1] if i else None
+
     def __enter__(self) -> PhasePeak:
         release()
         self.start = self.peak = rss_bytes()

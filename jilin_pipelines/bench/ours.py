@@ -41,7 +41,7 @@ class OursResult:
     step_seconds: dict[str, float] = field(default_factory=dict)  # per step key, summed over the days
     landed_rows: dict[str, int] = field(default_factory=dict)  # delivered rows landed per dataset
     failed_steps: list[str] = field(default_factory=list)
-    step_intervals: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end), wall clock
+    step_intervals: list[tuple[str, str, float, float]] = field(default_factory=list)  # (stage, step, start, end)
 
 
 @contextmanager
@@ -111,7 +111,7 @@ def _timings(result: OursResult) -> None:
                     key = ev.event_specific_data.materialization.asset_key
                     step_stage.setdefault(ev.step_key, stage_of_key.get(key, "other"))
             for step, (began, ended) in spans.items():
-                result.step_intervals.append((step_stage.get(step, "other"), began, ended))
+                result.step_intervals.append((step_stage.get(step, "other"), step, began, ended))
             for step, seconds in steps.items():
                 stage = step_stage.get(step, "other")
                 stages[stage] = stages.get(stage, 0.0) + seconds

@@ -37,6 +37,10 @@ def _check(result: dict, data_dir) -> None:
     peaks = result["ours_stage_peak_rss_bytes"]  # sampled every 20 ms: the stages that ran long enough
     assert peaks and set(peaks) <= set(stages)
     assert all(result["rss_bytes_at_start_by_path"]["ours"] // 2 < v <= result["peak_rss_bytes"] for v in peaks.values())
+    steps = result["ours_step_rss"]  # per step that ran long enough to be sampled, in the order they ran
+    assert steps and all(0 < s["start_bytes"] <= result["peak_rss_bytes"] and 0 < s["peak_bytes"] <= result["peak_rss_bytes"]
+                         for s in steps)
+    assert "base_merge" in {s["step"] for s in steps}, steps
     assert result["ratios"]["ours_over_floor"] > 0 and result["ratios"]["ours_over_peer"] > 0
     assert set(result["targets"]) == {"ours_over_floor_at_most_2", "ours_at_least_2x_faster_than_peer",
                                       "dagster_overhead_per_day_under_30s"}

@@ -68,10 +68,14 @@ def test_an_empty_delivery(landed):
 
 def test_validations_keep_nothing_behind(landed):
     """Great Expectations' ephemeral context stores every run's result (unexpected row lists included) for the life
-    of the process: each chunk's validation must leave none behind, or memory grows with every row checked."""
+    of the process, and its execution engine the last batch with its metrics: each chunk's validation must leave
+    none of them behind, or memory grows with every row checked."""
     from jilin_pipelines.quality import expectations
 
     entry, day, delivery = next((e, d, x) for e, d, x in landed if e.id == "traffic_police.motor_vehicles" and x.table.num_rows)
     outcome = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=64)
     assert any(r.unexpected_count for r in outcome.results)  # the sample's defects: results worth keeping, were any kept
     assert expectations._context().validation_results_store.list_keys() == []
+    engine = next(v for (name, _), v in expectations._validations.items() if name == entry.id) \
+        .batch_definition.data_asset.datasource.get_execution_engine()
+    assert not engine.batch_manager.batch_cache and not engine._metric_cache  # nor the last batch and its metrics
