@@ -111,6 +111,7 @@ def _forget(name: str, rules: list[Rule]) -> None:
         store.remove_key(key)
     engine = _validation(name, tuple(rules)).batch_definition.data_asset.datasource.get_execution_engine()
     engine.batch_manager.reset_batch_cache()
+    engine.batch_manager.batch_data_cache.clear()  # the batch's data: the chunk's whole check frame
     engine._metric_cache.clear()  # no public way; GX is pinned by uv.lock
 
 

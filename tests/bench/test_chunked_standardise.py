@@ -78,4 +78,5 @@ def test_validations_keep_nothing_behind(landed):
     assert expectations._context().validation_results_store.list_keys() == []
     engine = next(v for (name, _), v in expectations._validations.items() if name == entry.id) \
         .batch_definition.data_asset.datasource.get_execution_engine()
-    assert not engine.batch_manager.batch_cache and not engine._metric_cache  # nor the last batch and its metrics
+    manager = engine.batch_manager
+    assert not manager.batch_cache and not manager.batch_data_cache and not engine._metric_cache  # nor the last batch
