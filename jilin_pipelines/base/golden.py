@@ -201,11 +201,15 @@ def _source_versions(
     upd = dataset.updated_field
     v[UPDATED_AT] = canon_datetime(df[upd]) if upd and n else _nulls(n, idx)
     v[REFERENCE] = source.reference
-    key = list(spec.key)
-    v = v[v[key].notna().all(axis=1)]
-    # one version per key, source and partition: the newest row of the delivery
-    v = v.sort_values([UPDATED_AT, SOURCE_ROW], na_position="first", kind="stable")
-    return v.drop_duplicates(key, keep="last")
+    return newest_per_source(spec, v[v[list(spec.key)].notna().all(axis=1)])
+
+
+def newest_per_source(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
+    """One version per key and source (``dataset:role`` is unique within a table) of one partition: the newest row
+    of the delivery, by update time, then source row. Taking it again over the survivors of parts of a partition
+    gives what it gives over the whole."""
+    v = versions.sort_values([UPDATED_AT, SOURCE_ROW], na_position="first", kind="stable")
+    return v.drop_duplicates([*spec.key, ROLE], keep="last")
 
 
 def delivered_versions(

@@ -2,11 +2,13 @@
 
 For every base table the dataset feeds (in sorted order):
 
-1. the partition's previous versions of that table are deleted and the new ones staged and inserted
-   (``<t>_source_version``, keyed by (key, dataset, role, partition)): re-merging replaces exactly them;
-2. the touched keys (keys of the old and the new versions) are staged; on PostgreSQL a per-table advisory lock is
-   taken here, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
-3. every delivered version of the touched keys is read back, their golden SCD2 history recomputed in pandas
+1. the partition's previous versions of that table are deleted (``<t>_source_version``, keyed by (key, dataset,
+   role, partition)): re-merging replaces exactly them; the keys they had are touched;
+2. the partition is read (a file ``CHUNK_KEYS`` rows at a time) and its versions of the table split into buckets of
+   about ``CHUNK_KEYS`` keys by key fingerprint (spilled to a temporary directory when there is more than one);
+3. bucket by bucket: the new versions are staged and inserted; on PostgreSQL a per-table advisory lock is taken at
+   the first, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
+   every delivered version of the bucket's touched keys is read back, their golden SCD2 history recomputed in pandas
    (``golden.compute_golden``), compared with the stored history by fingerprint, and only the keys whose history
    changed are deleted and re-inserted (staging + set-based SQL).
 
@@ -17,13 +19,17 @@ advisory locks per (table, dataset, partition) and per table, always taken in ta
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jilin_pipelines.base import bulk
@@ -33,6 +39,7 @@ from jilin_pipelines.base.golden import (
     compute_golden,
     delivered_versions,
     golden_columns,
+    newest_per_source,
     row_hash,
     version_columns,
     version_types,
@@ -42,7 +49,11 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality import layout
 
 CHUNK_KEYS = 25_000
-"""The merge's chunk budget: the golden histories of at most about this many touched keys are recomputed at once."""
+"""The merge's chunk budget: a partition's file is read this many rows at a time, and the golden histories of at
+most about this many touched keys are recomputed at once."""
+
+Partition = pd.DataFrame | str | Path
+"""A standardised partition (``quality/layout.py`` contract): the frame, or its Parquet file, read a batch at a time."""
 
 StepHook = Callable[[str, str], None]
 """Called as ``hook(table, step)`` after each step of a merge (``versions_deleted``, ``versions_written``,
@@ -123,28 +134,30 @@ def merge_partition(
     engine: sa.Engine,
     dataset_id: str,
     partition: date | str,
-    frame: pd.DataFrame,
+    rows: Partition,
     *,
     tables: Iterable[str] | None = None,
     on_step: StepHook | None = None,
     config: BaseConfig | None = None,
     chunk_keys: int | None = None,
 ) -> MergeStats:
-    """Merge one standardised partition (``quality/layout.py`` contract) into every base table it feeds, or only
-    into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own table).
+    """Merge one standardised partition (``quality/layout.py`` contract: a frame, or the Parquet file) into every
+    base table it feeds, or only into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own
+    table).
 
-    Idempotent (merging the same frame again changes nothing), order-independent (the result depends only on the
+    Idempotent (merging the same rows again changes nothing), order-independent (the result depends only on the
     set of partitions merged), atomic (one transaction). Returns per-table counts.
 
-    The golden histories are recomputed in chunks of about ``chunk_keys`` touched keys (default
-    :data:`CHUNK_KEYS`), split by a fingerprint of the key: every step is key-local, so the result is the same
-    for any chunking, and the memory the recomputation needs (the keys' other versions read back, their
-    histories and provenance) stays within the chunk budget however large the partition.
+    Memory stays within the chunk budget ``chunk_keys`` (default :data:`CHUNK_KEYS`) however large the partition:
+    a file is read that many rows at a time; each table's delivered versions are split by a fingerprint of their
+    key into buckets of about that many keys (spilled to a temporary directory when there is more than one), and
+    each bucket's versions are written and its keys' golden histories recomputed before the next is read. Every
+    step is key-local, so the result is the same for any chunking.
     """
     config = config or base_config()
     partition = _as_date(partition)
     entry = catalogue().entry(dataset_id)
-    _check_frame(dataset_id, partition, frame)
+    chunk_keys = chunk_keys or CHUNK_KEYS
     fed = config.tables_fed_by(dataset_id)
     if tables is not None:
         wanted = set(tables)
@@ -152,15 +165,41 @@ def merge_partition(
         if unknown:
             raise ValueError(f"{dataset_id} does not feed {unknown} (it feeds {list(fed)})")
         fed = tuple(t for t in fed if t in wanted)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for frame in _batches(rows, chunk_keys):
+            _check_frame(dataset_id, partition, frame)
+            yield frame
+
+    if isinstance(rows, pd.DataFrame):
+        _check_frame(dataset_id, partition, rows)  # before anything is written
     stats = MergeStats(dataset_id, partition)
-    with write_transaction(engine) as conn:
+    with write_transaction(engine) as conn, tempfile.TemporaryDirectory(prefix="jilin_merge_") as spill:
         for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
-            new = delivered_versions(config.table(t), dataset_id, entry.dataset, partition, frame)  # one table's
-            stats.tables[t] = _merge_table(conn, config.table(t), dataset_id, partition, new, on_step,
-                                           chunk_keys or CHUNK_KEYS)
-            del new
+            spec = config.table(t)
+            versions = lambda: (delivered_versions(spec, dataset_id, entry.dataset, partition, b)  # noqa: E731
+                                for b in batches())
+            stats.tables[t] = _merge_table(conn, spec, dataset_id, partition, versions, _row_count(rows), on_step,
+                                           chunk_keys, Path(spill) / t)
     return stats
+
+
+def _batches(rows: Partition, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """The partition's rows, a frame as it is or a file ``batch_rows`` rows at a time."""
+    if isinstance(rows, pd.DataFrame):
+        yield rows
+        return
+    parquet = pq.ParquetFile(rows)
+    if parquet.metadata.num_rows == 0:
+        yield parquet.schema_arrow.empty_table().to_pandas()
+        return
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        yield batch.to_pandas()
+
+
+def _row_count(rows: Partition) -> int:
+    return len(rows) if isinstance(rows, pd.DataFrame) else pq.ParquetFile(rows).metadata.num_rows
 
 
 def _merge_table(
@@ -168,10 +207,14 @@ def _merge_table(
     spec: TableSpec,
     dataset_id: str,
     partition: date,
-    new: pd.DataFrame,
+    versions: Callable[[], Iterator[pd.DataFrame]],
+    rows: int,
     on_step: StepHook | None,
-    chunk_keys: int = 0,
+    chunk_keys: int,
+    spill: Path,
 ) -> TableStats:
+    """``versions()``: the partition's delivered versions of the table, batch by batch; ``rows``: how many rows
+    the partition has (to size the buckets)."""
     def step(name: str) -> None:
         if on_step is not None:
             on_step(spec.name, name)
@@ -184,34 +227,60 @@ def _merge_table(
     if conn.dialect.name == "postgresql":
         where_partition = f"{q(DATASET)} = :ds AND {q(PARTITION)} = CAST(:p AS DATE)"
 
-    # 1. replace this partition's delivered versions
-    old_keys = bulk.read_frame(
+    # 1. this partition's delivered versions go; the keys they had are touched
+    old_keys = canonical(bulk.read_frame(
         conn, f"SELECT DISTINCT {bulk.cols_sql(conn, key)} FROM {q(vt)} WHERE {where_partition}", key, params
-    )
+    ), spec.columns)
     conn.execute(sa.text(f"DELETE FROM {q(vt)} WHERE {where_partition}"), params)
     step("versions_deleted")
-    stats = TableStats(versions=bulk.bulk_insert(conn, vt, new[version_columns(spec)]))
-    step("versions_written")
 
-    # 2. the touched keys
-    touched = pd.concat([canonical(old_keys, spec.columns), new[key]], ignore_index=True).drop_duplicates()
-    if touched.empty:
-        return stats
-    del old_keys
-    advisory_lock(conn, "table:" + spec.name)
-
-    # 3. chunks of touched keys, by key fingerprint: each key's history is recomputed within one chunk
-    chunks = max(1, -(-len(touched) // chunk_keys)) if chunk_keys else 1
-    if chunks == 1:
+    # 2. bucket by bucket of keys (by key fingerprint): the new versions written, then the golden history of every
+    # touched key (the old keys' and the new versions') recomputed
+    buckets = max(1, -(-max(rows, len(old_keys)) // chunk_keys))
+    old_bucket = _chunk_of(old_keys, buckets)
+    stats = TableStats()
+    locked = False
+    for c, new in enumerate(_bucketed(spec, versions(), buckets, spill)):
+        stats.versions += bulk.bulk_insert(conn, vt, new)
+        step("versions_written")
+        touched = pd.concat([old_keys[old_bucket == c], new[key]], ignore_index=True).drop_duplicates()
+        if touched.empty:
+            continue
+        if not locked:  # concurrent merges serialise only the golden recomputation
+            advisory_lock(conn, "table:" + spec.name)
+            locked = True
         _merge_keys(conn, spec, touched, new, where_partition, params, stats, step)
-        return stats
-    touched_chunk = _chunk_of(touched[key], chunks)
-    new_chunk = _chunk_of(new[key].astype(touched[key].dtypes.to_dict()), chunks)  # the same dtypes, the same hashes
-    for c in range(chunks):
-        keys = touched[touched_chunk == c]
-        if len(keys):
-            _merge_keys(conn, spec, keys, new[new_chunk == c], where_partition, params, stats, step)
     return stats
+
+
+def _bucketed(spec: TableSpec, versions: Iterator[pd.DataFrame], buckets: int, spill: Path) -> Iterator[pd.DataFrame]:
+    """The delivered versions in ``buckets`` buckets by key fingerprint, each one version per key and source (the
+    newest row of the delivery: ``golden.newest_per_source`` again over the batches' survivors) — one bucket in
+    memory, or spilled batch by batch to ``spill`` (pickled: read back exactly as written) and read back one at a
+    time."""
+    cols = version_columns(spec)
+    if buckets == 1:
+        parts = [v for v in versions if len(v)]
+        yield newest_per_source(spec, pd.concat(parts, ignore_index=True))[cols] if parts else pd.DataFrame(columns=cols)
+        return
+    spill.mkdir(parents=True)
+    counts = np.zeros(buckets, dtype=np.int64)
+    for v in versions:
+        if not len(v):
+            continue
+        bucket = _chunk_of(v[list(spec.key)], buckets)
+        for c in np.unique(bucket):
+            with open(spill / f"{c}_{counts[c]}.pickle", "wb") as fh:
+                pickle.dump(v[bucket == c], fh, protocol=pickle.HIGHEST_PROTOCOL)
+            counts[c] += 1
+    for c in range(buckets):
+        parts = []
+        for i in range(counts[c]):
+            path = spill / f"{c}_{i}.pickle"
+            with open(path, "rb") as fh:
+                parts.append(pickle.load(fh))  # noqa: S301 - our own file, written just above
+            path.unlink()
+        yield newest_per_source(spec, pd.concat(parts, ignore_index=True))[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def _chunk_of(keys: pd.DataFrame, chunks: int) -> np.ndarray:

@@ -11,7 +11,6 @@ from contextlib import ExitStack
 from datetime import date
 
 import dagster as dg
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jilin_pipelines.base import base_config, golden_table, lineage, merge_partition
@@ -110,7 +109,7 @@ def base_assets() -> dg.AssetsDefinition:
                 path = landing_path(entries[dataset_id], day, s, layer=LAYER)
                 if not path.exists():
                     raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {path}")
-                stats = merge_partition(engine, dataset_id, day, pq.read_table(path).to_pandas(), tables=into)
+                stats = merge_partition(engine, dataset_id, day, path, tables=into)
                 merged.append(dataset_id)
                 for table, counts in stats.as_dict()["tables"].items():
                     for k, v in counts.items():

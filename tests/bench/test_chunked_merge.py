@@ -1,6 +1,6 @@
 """The merge's chunk budget changes how much is held at once, never the result: the committed sample merged with a
-budget of a few dozen keys (many chunks per partition) gives the same database, row for row, and the same counts
-as merged in one chunk."""
+budget of a few dozen keys (many buckets per partition, spilled; its files read a few dozen rows at a time) gives
+the same database, row for row, and the same counts as merged in one chunk."""
 
 from __future__ import annotations
 
@@ -45,6 +45,29 @@ def test_chunked_merge_equals_one_chunk(tmp_path):
     assert chunked.keys() == whole.keys()
     for table in whole:
         assert chunked[table] == whole[table], table
+
+
+def test_merging_the_files_in_batches_equals_merging_the_frames(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from jilin_pipelines.catalogue import catalogue
+    from jilin_pipelines.quality.layout import standard_schema
+
+    partitions = sample_partitions()
+    files = {}
+    for dataset_id, days in partitions.items():
+        schema = standard_schema(catalogue().entry(dataset_id).dataset)
+        files[dataset_id] = {}
+        for day, frame in days.items():
+            path = tmp_path / f"{dataset_id}_{day}.parquet"
+            pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), path)
+            files[dataset_id][day] = path  # as the standardised asset writes it
+    assert max(pq.ParquetFile(p).metadata.num_rows for days in files.values() for p in days.values()) > 400
+    frames, frame_stats = _merge_all(f"sqlite:///{tmp_path / 'frames.sqlite'}", partitions, chunk_keys=10**9)
+    batched, batched_stats = _merge_all(f"sqlite:///{tmp_path / 'files.sqlite'}", files, chunk_keys=40)
+    assert batched_stats == frame_stats
+    assert batched == frames
 
 
 def test_chunks_split_by_key_fingerprint():
