@@ -29,10 +29,20 @@ PENSION_TYPES = ("110", "120")
 INSURANCE_TYPES = ("110", "120", "210", "310", "410")  # AAE140; an insured row with another code counts nowhere
 
 
+def narrow(employers: pd.DataFrame, day: date) -> dict[str, tuple[str, pd.Series]]:
+    """The insured rows that can count for the employers (see ``Scenario.narrow``): those of the organs' and
+    institutions'."""
+    return {"insured_person": ("employer_no", _budgeted(employers)["employer_no"])}
+
+
+def _budgeted(employers: pd.DataFrame) -> pd.DataFrame:
+    """The employers the scenario reports on: organs and institutions with a USCC."""
+    return employers[~employers["placeholder"] & employers["employer_type"].isin(BUDGET_TYPES)
+                     & employers["uscc"].notna()]
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
-    employers = view["employer"]
-    employers = employers[~employers["placeholder"] & employers["employer_type"].isin(BUDGET_TYPES)
-                          & employers["uscc"].notna()]
+    employers = _budgeted(view["employer"])
     insured = view["insured_person"]
     paying = insured[(insured["status"] == "1") & insured["insurance_type"].isin(INSURANCE_TYPES)].merge(
         employers[["employer_no", "uscc"]], on="employer_no")
@@ -76,5 +86,7 @@ SCENARIO = Scenario(
     output_key=("employer_uscc", "as_of"),
     decision_id=("employer_uscc",),
     decide=decide,
+    units=("employer", ("uscc",)),  # one decision per USCC: an employer's numbers are decided together
+    narrow=narrow,
     column_lineage={"employer_uscc": ("employer.uscc",), "as_of": (), "pension_headcount": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "headcount_by_insurance": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "contribution_base_total": ("insured_person.contribution_base", "insured_person.insurance_type", "insured_person.status")},
 )

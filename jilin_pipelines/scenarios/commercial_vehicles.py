@@ -34,9 +34,20 @@ SCOPE_QUALIFICATION = {
 VEHICLE = ["plate_no", "plate_type"]
 
 
+def _in_service(permits: pd.DataFrame) -> pd.DataFrame:
+    """The permits in service that name their vehicle."""
+    return permits[(permits["status"] == IN_SERVICE) & permits["plate_no"].notna() & permits["plate_type"].notna()]
+
+
+def narrow(permits: pd.DataFrame, day: date) -> dict:
+    """The records that can matter to the permits' vehicles (see ``Scenario.narrow``): the violations of their plate
+    numbers, and the qualifications of those violations' drivers."""
+    return {"violation": ("plate_no", _in_service(permits)["plate_no"]),
+            "practitioner_qualification": ("id_number", lambda frames: frames["violation"]["driver_id"])}
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
-    permits = view["road_transport_permit"]
-    permits = permits[(permits["status"] == IN_SERVICE) & permits["plate_no"].notna() & permits["plate_type"].notna()]
+    permits = _in_service(view["road_transport_permit"])
     vehicles = permits[VEHICLE].drop_duplicates().sort_values(VEHICLE).reset_index(drop=True)
 
     first = day - timedelta(days=t.vehicle_window_days - 1)
@@ -100,5 +111,7 @@ SCENARIO = Scenario(
     output_key=("plate_no", "plate_type", "as_of"),
     decision_id=("plate_no", "plate_type"),
     decide=decide,
+    units=("road_transport_permit", tuple(VEHICLE)),  # one decision per vehicle: its permits together
+    narrow=narrow,
     column_lineage={"plate_no": ("road_transport_permit.plate_no",), "plate_type": ("road_transport_permit.plate_type",), "as_of": (), "violations_30d": ("violation.violation_no", "violation.violation_time", "violation.plate_no", "violation.plate_type"), "points_30d": ("violation.points", "violation.violation_time"), "unqualified_driver": ("violation.driver_id", "practitioner_qualification.qualification_type", "practitioner_qualification.status", "practitioner_qualification.valid_to", "road_transport_permit.scope")},
 )

@@ -67,16 +67,23 @@ class Decisions:
     evidence: pd.DataFrame
 
 
+Narrowing = Callable[[Mapping[str, pd.DataFrame]], pd.Series]
+"""The values a read's records must have, from the frames of the reads declared before it."""
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A scenario's declaration. ``reads``: base table -> the columns the rule reads as of D (keys included;
     ``table@dataset``: only that dataset's newest delivered versions); ``input``: the base table whose rows
     delivered on D are the scenario's inputs, ``input_columns`` the columns read from them (None: the scenario
     decides per record as of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
-    (joined by ``/`` in the evidence and the lineage commands). ``narrow`` (a scenario with inputs): given the
-    input rows and D, per declared read the column and the values a record must have to matter to them — the view
-    then holds only those records, so what a partition reads grows with its inputs, not with the base. The rule
-    must decide exactly as on the whole tables (a test holds every scenario to that)."""
+    (joined by ``/`` in the evidence and the lineage commands). ``units`` (a scenario without inputs): the read
+    whose records as of D it decides on, and the columns that name a decision — its records are decided a chunk at
+    a time, records of one decision together. ``narrow``: given the input rows (or a chunk of the units' records)
+    and D, per declared read the column and the values a record must have to matter to them (or a function of the
+    frames of the reads declared before it that gives those values) — the view then holds only those records, so
+    what a partition holds grows with its inputs or its chunk, not with the base. The rule must decide exactly as on
+    the whole tables (a test holds every scenario to that)."""
 
     name: str
     title: str
@@ -93,7 +100,8 @@ class Scenario:
     # output column -> the base columns (``table.column``) it is computed from; the decision columns
     # not listed here are computed from every column the scenario reads
     column_lineage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series]]] | None = None
+    narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series | Narrowing]]] | None = None
+    units: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def group(self) -> str:

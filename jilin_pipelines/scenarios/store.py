@@ -65,25 +65,43 @@ def input_rows(scenario: Scenario, standardised: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None, *,
-              inputs: pd.DataFrame | None = None, narrow: bool = True) -> BaseView:
+              inputs: pd.DataFrame | None = None, units: pd.DataFrame | None = None, narrow: bool = True) -> BaseView:
     """Exactly what the scenario declared, as of the day: golden records per ``table``, one dataset's newest
     delivered versions per ``table@dataset``, and (for a scenario with inputs) its input rows — from
     ``standardised``, the input dataset's standardised partition of the day, or ``inputs``, rows of
-    :func:`input_rows` already. With ``narrow`` (and a scenario that declares how), only the base records that
-    matter to those inputs."""
+    :func:`input_rows` already. ``units`` (a scenario with units): a chunk of the units' records as of the day,
+    which the view holds as that read. With ``narrow`` (and a scenario that declares how), only the base records
+    that matter to those inputs or units."""
     if inputs is None and standardised is not None:
         inputs = input_rows(scenario, standardised)
     if (scenario.input is None) != (inputs is None):
         raise ValueError(f"{scenario.name}: the input partition is required exactly when the scenario has inputs")
-    only = scenario.narrow(inputs, day) if narrow and scenario.narrow is not None else {}
-    frames = {}
+    if units is not None and scenario.units is None:
+        raise ValueError(f"{scenario.name}: decides on no units")
+    on = inputs if inputs is not None else units
+    only = scenario.narrow(on, day) if narrow and on is not None and scenario.narrow is not None else {}
+    frames: dict[str, pd.DataFrame] = {}
     for name, columns in scenario.reads.items():
+        if units is not None and name == scenario.units[0]:
+            frames[name] = units
+            continue
         table, _, dataset = name.partition("@")
+        wanted = only.get(name)
+        if wanted is not None and callable(wanted[1]):
+            wanted = (wanted[0], wanted[1](frames))
         if dataset:
-            frames[name] = newest_delivered(engine, table, dataset, day, columns=columns, only=only.get(name))
+            frames[name] = newest_delivered(engine, table, dataset, day, columns=columns, only=wanted)
         else:
-            frames[name] = as_of(engine, table, day, columns=columns, provenance=False, only=only.get(name))
+            frames[name] = as_of(engine, table, day, columns=columns, provenance=False, only=wanted)
     return BaseView(frames, inputs)
+
+
+def load_units(engine: sa.Engine, scenario: Scenario, day: date) -> pd.DataFrame | None:
+    """The records as of the day that a scenario with units decides on (the whole read), or None."""
+    if scenario.units is None:
+        return None
+    name = scenario.units[0]
+    return as_of(engine, name, day, columns=scenario.reads[name], provenance=False)
 
 
 def day_column(scenario: Scenario) -> str:
@@ -132,8 +150,8 @@ def evidence_rows(engine: sa.Engine, scenario: Scenario, day: date, decisions: D
 
 
 CHUNK_ROWS = 50_000
-"""The scenarios' chunk budget: a scenario with inputs decides this many input rows at a time (rows of one
-decision id always together), and each chunk's decisions and evidence wait on disk until the partition is
+"""The scenarios' chunk budget: a scenario decides this many input rows (or records of its units) at a time (rows
+of one decision always together), and each chunk's decisions and evidence wait on disk until the partition is
 written, so the memory they take does not grow with the day's inputs."""
 
 OUTCOME_COLUMNS = ("decision", "result", "risk")  # the column of an output table that holds its answer
@@ -149,14 +167,15 @@ class ScenarioRun:
     read_counts: dict[str, int]  # records read per base table (over the chunks)
 
 
-def _chunks(scenario: Scenario, inputs: pd.DataFrame | None, chunk_rows: int) -> list[pd.DataFrame | None]:
-    """The input rows in chunks of about ``chunk_rows``, split by a fingerprint of their decision id."""
-    if inputs is None or len(inputs) <= chunk_rows:
-        return [inputs]
-    n = -(-len(inputs) // chunk_rows)
-    ids = inputs[list(scenario.decision_id)].astype("string").fillna("\x00")
+def _chunks(rows: pd.DataFrame | None, by: tuple[str, ...], chunk_rows: int) -> list[pd.DataFrame | None]:
+    """The rows (inputs, or the units' records) in chunks of about ``chunk_rows``, split by a fingerprint of the
+    columns ``by`` that name their decision."""
+    if rows is None or len(rows) <= chunk_rows:
+        return [rows]
+    n = -(-len(rows) // chunk_rows)
+    ids = rows[list(by)].astype("string").fillna("\x00")
     chunk = pd.util.hash_pandas_object(ids, index=False).to_numpy() % n
-    return [inputs[chunk == c].reset_index(drop=True) for c in range(n) if (chunk == c).any()]
+    return [rows[chunk == c].reset_index(drop=True) for c in range(n) if (chunk == c).any()]
 
 
 def _outcomes(table: pd.DataFrame) -> Counter:
@@ -185,8 +204,10 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
     with tempfile.TemporaryDirectory(prefix=f"jilin_{scenario.name}_") as spill:
         parts = []
         counts = dict.fromkeys(scenario.tables(), 0)
-        for i, part in enumerate(_chunks(scenario, inputs, max(1, chunk_rows or CHUNK_ROWS))):
-            view = load_view(engine, scenario, day, inputs=part)
+        units = load_units(engine, scenario, day)
+        rows, by = (units, scenario.units[1]) if units is not None else (inputs, scenario.decision_id)
+        for i, part in enumerate(_chunks(rows, by, max(1, chunk_rows or CHUNK_ROWS))):
+            view = load_view(engine, scenario, day, **({"units": part} if units is not None else {"inputs": part}))
             for name, frame in view.as_of.items():
                 counts[name.partition("@")[0]] += len(frame)
             decisions = scenario.decide(view, day, thresholds or Thresholds())

@@ -27,7 +27,7 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.raw import landed_summary, landing_path
 from jilin_pipelines.scenarios import SCENARIOS, scenario
 from jilin_pipelines.scenarios.core import Thresholds
-from jilin_pipelines.scenarios.store import input_dataset, load_view, outputs, run_scenario
+from jilin_pipelines.scenarios.store import input_dataset, load_units, load_view, outputs, run_scenario
 
 DAYS = [date(2025, 6, 2) + timedelta(days=i) for i in range(7)]
 CASES = {
@@ -214,18 +214,20 @@ def _evidence(engine, name: str, day: date) -> pd.DataFrame:
 
 @pytest.mark.parametrize("chunk_rows", [1, 7])
 def test_deciding_in_chunks_gives_the_same_partition(engine, sample_run, tmp_path, chunk_rows):
-    """The inputs are decided a chunk at a time (bounded memory): any chunk gives the daily run's decisions and
-    evidence, row for row."""
+    """The inputs, or the records of a scenario's units, are decided a chunk at a time (bounded memory): any chunk
+    gives the daily run's decisions and evidence, row for row."""
     copy = tmp_path / "base.sqlite"
     shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), copy)
     again = sa.create_engine(f"sqlite:///{copy}")
     entries = {e.id: e for e in catalogue().entries}
     try:
-        for s in [s for s in SCENARIOS if s.input]:
+        for s in SCENARIOS:
             day = DAYS[2]
-            path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
-            standardised = pq.read_table(path).to_pandas()
-            assert len(standardised) > 3 * chunk_rows, "too few inputs to split"
+            standardised = None
+            if s.input:
+                path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+                standardised = pq.read_table(path).to_pandas()
+            assert len(standardised if s.input else load_units(again, s, day)) > 3 * chunk_rows, "too few to split"
             run = run_scenario(again, s, day, standardised, chunk_rows=chunk_rows)
             pd.testing.assert_frame_equal(outputs(again, s, day), outputs(engine, s, day), check_dtype=False)
             assert run.evidence == len(_evidence(again, s.name, day)) > 0
@@ -237,16 +239,21 @@ def test_deciding_in_chunks_gives_the_same_partition(engine, sample_run, tmp_pat
 
 @pytest.mark.parametrize("name", [s.name for s in SCENARIOS if s.narrow is not None])
 def test_the_narrowed_view_decides_as_the_whole_base(engine, sample_run, name):
-    """A scenario with inputs reads only the base records that matter to them (Scenario.narrow): on every day of
-    the sample its decisions and evidence equal those decided against the whole base tables, and it reads less."""
+    """A scenario reads only the base records that matter to its inputs or its units (Scenario.narrow): on every
+    day of the sample its decisions and evidence equal those decided against the whole base tables, and it reads
+    less."""
     s = scenario(name)
     entries = {e.id: e for e in catalogue().entries}
     narrower = False
     for day in DAYS:
-        path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
-        standardised = pq.read_table(path).to_pandas()
-        whole = load_view(engine, s, day, standardised, narrow=False)
-        narrow = load_view(engine, s, day, standardised)
+        if s.input:
+            path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+            standardised = pq.read_table(path).to_pandas()
+            whole = load_view(engine, s, day, standardised, narrow=False)
+            narrow = load_view(engine, s, day, standardised)
+        else:
+            whole = load_view(engine, s, day, narrow=False)
+            narrow = load_view(engine, s, day, units=load_units(engine, s, day))
         for read, frame in narrow.as_of.items():
             assert set(frame.columns) == set(whole[read].columns) and len(frame) <= len(whole[read])
             narrower |= len(frame) < len(whole[read])
