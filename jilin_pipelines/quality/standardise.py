@@ -185,19 +185,19 @@ def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str 
 
 
 def _newest_per_key(table: pa.Table, entry: Entry) -> tuple[pa.Table, int]:
-    """The newest version of each key (update time, then source row), in source-row order; and how many were
-    superseded."""
+    """The newest version of each key (update time, then source row; no update time counts as oldest), in
+    source-row order; and how many were superseded. In Arrow: the rows ordered oldest first, the last row of each
+    key kept (an ordered aggregation)."""
     ds = entry.dataset
     if not table.num_rows:
         return table, 0
-    key = list(ds.key)
-    order = [ds.updated_field, SOURCE_ROW] if ds.updated_field else [SOURCE_ROW]
-    values = table.select(list(dict.fromkeys([*key, *order]))).to_pandas()
-    values = values.sort_values(order, kind="stable", na_position="first")
-    keep = ~values.duplicated(subset=key, keep="last")
-    superseded = int((~keep).sum())
-    values = values[keep].sort_values(SOURCE_ROW)
-    return table.take(pa.array(values.index.to_numpy(np.int64))), superseded
+    order = [(ds.updated_field, "ascending", "at_start"), (SOURCE_ROW, "ascending", "at_start")] \
+        if ds.updated_field else [(SOURCE_ROW, "ascending", "at_start")]
+    oldest_first = pc.sort_indices(table, sort_keys=order)
+    keys = table.select(list(ds.key)).take(oldest_first).append_column("_row", oldest_first)
+    newest = keys.group_by(list(ds.key), use_threads=False).aggregate([("_row", "last")])["_row_last"]
+    newest = pc.take(newest, pc.sort_indices(pc.take(table[SOURCE_ROW], newest)))  # in source-row order
+    return table.take(newest), table.num_rows - len(newest)
 
 
 def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None,

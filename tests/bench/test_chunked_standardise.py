@@ -9,6 +9,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality.standardise import standardise
@@ -80,3 +82,34 @@ def test_validations_keep_nothing_behind(landed):
         .batch_definition.data_asset.datasource.get_execution_engine()
     manager = engine.batch_manager
     assert not manager.batch_cache and not manager.batch_data_cache and not engine._metric_cache  # nor the last batch
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from(["x", "y"]),
+                          st.one_of(st.none(), st.integers(0, 3))), max_size=40))
+def test_newest_per_key_is_pandas_newest_version(rows):
+    """The Arrow newest-per-key against the plain pandas reading: sort by update time (none first), then source
+    row, keep each key's last row, in source-row order."""
+    import pyarrow as pa
+    from datetime import datetime, timedelta
+
+    from jilin_pipelines.quality.layout import SOURCE_ROW
+    from jilin_pipelines.quality.standardise import _newest_per_key
+
+    entry = catalogue().entry("social_security.insured_persons")
+    ds = entry.dataset
+    key, updated = list(ds.key), ds.updated_field
+    assert updated and len(key) >= 2
+    order = np.random.default_rng(len(rows)).permutation(len(rows))  # source rows in any order
+    frame = pd.DataFrame({
+        key[0]: [r[0] for r in rows], key[1]: [r[1] for r in rows],
+        **{k: "k" for k in key[2:]},
+        updated: [None if r[2] is None else datetime(2025, 6, 2) + timedelta(hours=r[2]) for r in rows],
+        SOURCE_ROW: (order + 1).astype("int64"),
+    })
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    got, superseded = _newest_per_key(table, entry)
+    expected = frame.sort_values([updated, SOURCE_ROW], kind="stable", na_position="first")
+    expected = expected[~expected.duplicated(subset=key, keep="last")].sort_values(SOURCE_ROW)
+    assert got.column(SOURCE_ROW).to_pylist() == expected[SOURCE_ROW].tolist()
+    assert superseded == len(rows) - len(expected)
