@@ -178,8 +178,7 @@ def merge_partition(
         for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
             spec = config.table(t)
-            versions = lambda: (delivered_versions(spec, dataset_id, entry.dataset, partition, b)  # noqa: E731
-                                for b in batches())
+            versions = (delivered_versions(spec, dataset_id, entry.dataset, partition, b) for b in batches())
             stats.tables[t] = _merge_table(conn, spec, dataset_id, partition, versions, _row_count(rows), on_step,
                                            chunk_keys, Path(spill) / t)
     return stats
@@ -207,14 +206,14 @@ def _merge_table(
     spec: TableSpec,
     dataset_id: str,
     partition: date,
-    versions: Callable[[], Iterator[pd.DataFrame]],
-    rows: int,
+    versions: Iterator[pd.DataFrame],
+    n_rows: int,
     on_step: StepHook | None,
     chunk_keys: int,
     spill: Path,
 ) -> TableStats:
-    """``versions()``: the partition's delivered versions of the table, batch by batch; ``rows``: how many rows
-    the partition has (to size the buckets)."""
+    """``versions``: the partition's delivered versions of the table, batch by batch (read only after the
+    partition's old versions are deleted); ``n_rows``: how many rows the partition has (to size the buckets)."""
     def step(name: str) -> None:
         if on_step is not None:
             on_step(spec.name, name)
@@ -236,11 +235,11 @@ def _merge_table(
 
     # 2. bucket by bucket of keys (by key fingerprint): the new versions written, then the golden history of every
     # touched key (the old keys' and the new versions') recomputed
-    buckets = max(1, -(-max(rows, len(old_keys)) // chunk_keys))
+    buckets = max(1, -(-max(n_rows, len(old_keys)) // chunk_keys))
     old_bucket = _chunk_of(old_keys, buckets)
     stats = TableStats()
     locked = False
-    for c, new in enumerate(_bucketed(spec, versions(), buckets, spill)):
+    for c, new in enumerate(_bucketed(spec, versions, buckets, spill)):
         stats.versions += bulk.bulk_insert(conn, vt, new)
         step("versions_written")
         touched = pd.concat([old_keys[old_bucket == c], new[key]], ignore_index=True).drop_duplicates()
