@@ -68,6 +68,7 @@ query Freshness($pipeline: PipelineSelector!) {
     assetKey { path }
     internalFreshnessPolicy { __typename ... on CronFreshnessPolicy { deadlineCron lowerBoundDeltaSeconds timezone } }
     freshnessStatusInfo { freshnessStatus freshnessStatusMetadata { lastMaterializedTimestamp } }
+    assetMaterializations(limit: 1) { runId }
   }
 }
 """
