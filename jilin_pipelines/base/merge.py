@@ -257,10 +257,12 @@ def _bucketed(spec: TableSpec, versions: Iterator[pd.DataFrame], buckets: int, s
     newest row of the delivery: ``golden.newest_per_source`` again over the batches' survivors) — one bucket in
     memory, or spilled batch by batch to ``spill`` (pickled: read back exactly as written) and read back one at a
     time."""
-    cols = version_columns(spec)
+    def newest(parts: list[pd.DataFrame]) -> pd.DataFrame:
+        cols = version_columns(spec)
+        return newest_per_source(spec, pd.concat(parts, ignore_index=True))[cols] if parts else pd.DataFrame(columns=cols)
+
     if buckets == 1:
-        parts = [v for v in versions if len(v)]
-        yield newest_per_source(spec, pd.concat(parts, ignore_index=True))[cols] if parts else pd.DataFrame(columns=cols)
+        yield newest([v for v in versions if len(v)])
         return
     spill.mkdir(parents=True)
     counts = np.zeros(buckets, dtype=np.int64)
@@ -279,7 +281,7 @@ def _bucketed(spec: TableSpec, versions: Iterator[pd.DataFrame], buckets: int, s
             with open(path, "rb") as fh:
                 parts.append(pickle.load(fh))  # noqa: S301 - our own file, written just above
             path.unlink()
-        yield newest_per_source(spec, pd.concat(parts, ignore_index=True))[cols] if parts else pd.DataFrame(columns=cols)
+        yield newest(parts)
 
 
 def _chunk_of(keys: pd.DataFrame, chunks: int) -> np.ndarray:
