@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -224,10 +225,16 @@ def assemble(
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+#: pieces of a delivery table left as they are by :func:`interleave`
+MAX_PIECES = 256
+
+
 def interleave(good: pa.Table, bad: pa.Table) -> pa.Table:
     """Merge parsed and unparseable rows (each in ``_source_row`` order) into one table in row order.
 
-    With few unparseable rows, the parsed rows are sliced around them (zero-copy) instead of sorted.
+    With few unparseable rows, the parsed rows are sliced around them (zero-copy) instead of sorted, and with up to
+    :data:`MAX_PIECES` pieces the table is left in them (the Parquet writer takes them as they are; combining would
+    copy the whole delivery once more).
     """
     if bad.num_rows == 0:
         return good
@@ -247,7 +254,8 @@ def interleave(good: pa.Table, bad: pa.Table) -> pa.Table:
         prev = cut
     if prev < good.num_rows:
         pieces.append(good.slice(prev))
-    return pa.concat_tables(pieces).combine_chunks()
+    table = pa.concat_tables(pieces)
+    return table.combine_chunks() if len(pieces) > MAX_PIECES else table
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,67 +342,104 @@ def decode_strict(data: bytes, declared: str) -> Decoded:
     return decoded
 
 
+#: bytes decoded (and encoded to UTF-8) at a time: the file's decoded text is never whole in memory (as a Python
+#: str it takes 2 to 4 bytes a character: a 57 MB GBK file's was 100 MiB)
+DECODE_BLOCK = 1 << 22
+
+
+@dataclass
+class _Attempt:
+    """One strict decoding of a payload: ``ok``, the payload's ``utf8`` when asked for, the incomplete character
+    at the very end (``pending``, not part of ``utf8``) and, when it failed, the error."""
+
+    ok: bool
+    utf8: bytes = b""
+    pending: bytes = b""
+    error: UnicodeDecodeError | None = None
+
+
+def _attempt(encoding: str, payload: bytes, *, transcode: bool = True) -> _Attempt:
+    """Decode ``payload`` strictly in ``encoding`` a block at a time, each block encoded to UTF-8 as it comes
+    (``transcode=False``: only check that it decodes). An incomplete character at the very end is returned apart.
+
+    The error's offset is that of the whole payload: when a block fails, the payload is decoded again in one piece
+    to report it (only a delivery in the wrong encoding pays that)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    out = io.BytesIO()
+    view = memoryview(payload)
+    try:
+        for start in range(0, len(payload), DECODE_BLOCK):
+            text = decoder.decode(view[start : start + DECODE_BLOCK], final=False)
+            if transcode:
+                out.write(text.encode("utf-8"))
+    except UnicodeDecodeError:
+        try:
+            codecs.getincrementaldecoder(encoding)("strict").decode(payload, final=False)
+        except UnicodeDecodeError as exc:
+            return _Attempt(False, error=exc)
+        raise AssertionError(f"{encoding}: a block failed to decode but the whole payload decodes") from None
+    pending = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
+    return _Attempt(True, out.getvalue(), bytes(pending))
+
+
 def _decode_strict(data: bytes, declared: str) -> Decoded:  # noqa: C901 - one branch per family
     enc = canonical_encoding(declared)
     family = "gb" if enc in _GB_FAMILY else ("utf8" if enc in _UTF8_FAMILY else "other")
     body = data[len(BOM) :] if data.startswith(BOM) else data
     has_bom = body is not data
 
-    def attempt(encoding: str, payload: bytes) -> tuple[str | None, bytes, UnicodeDecodeError | None]:
-        """Strict decoding in one pass; an incomplete character at the very end is returned apart."""
-        decoder = codecs.getincrementaldecoder(encoding)("strict")
-        try:
-            text = decoder.decode(payload, final=False)
-        except UnicodeDecodeError as exc:
-            return None, b"", exc
-        pending = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
-        return text, bytes(pending), None
+    def result(a: _Attempt, used: str, **kw) -> Decoded:
+        return Decoded(utf8=a.utf8, declared=enc, used=used, truncated_tail=a.pending, **kw)
 
-    def result(text: str, used: str, **kw) -> Decoded:
-        return Decoded(utf8=text.encode("utf-8"), declared=enc, used=used, **kw)
+    def escaped(encoding: str, **kw) -> Decoded:
+        text = body.decode(encoding, "jilin-escape")
+        return Decoded(utf8=text.encode("utf-8"), declared=enc, used=enc, escaped=True, **kw)
 
     def cut(payload: bytes, pending: bytes) -> bytes:
         return payload[: len(payload) - len(pending)] if pending else payload
 
     if family == "utf8":
-        text, pending, err = attempt("utf-8", body)
-        if text is not None:
-            return Decoded(utf8=cut(body, pending), declared=enc, used=enc, truncated_tail=pending)
+        a = _attempt("utf-8", body, transcode=False)
+        if a.ok:
+            return Decoded(utf8=cut(body, a.pending), declared=enc, used=enc, truncated_tail=a.pending)
+        err = a.error
         fail = err.start + (len(BOM) if has_bom else 0)
-        alt, pending, _ = attempt("gb18030", body)
-        if alt is not None:
-            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason, truncated_tail=pending)
-        return result(body.decode("utf-8", "jilin-escape"), enc, fail_offset=fail, fail_reason=err.reason, escaped=True)
+        alt = _attempt("gb18030", body)
+        if alt.ok:
+            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason)
+        return escaped("utf-8", fail_offset=fail, fail_reason=err.reason)
 
     if family == "gb":
         if has_bom or not body.isascii():
-            text, pending, _ = attempt("utf-8", body)
-            if text is not None:
-                _, _, gb_err = attempt(enc, data)
-                if gb_err is not None:
-                    fail, reason = gb_err.start, gb_err.reason
+            a = _attempt("utf-8", body, transcode=False)
+            if a.ok:
+                gb = _attempt(enc, data, transcode=False)
+                if not gb.ok:
+                    fail, reason = gb.error.start, gb.error.reason
                 else:
                     fail = 0 if has_bom else _first_non_ascii(body)
                     reason = "the bytes are valid UTF-8 (they decode as GBK only as mojibake)"
-                return Decoded(utf8=cut(body, pending), declared=enc, used="utf-8", fail_offset=fail,
-                               fail_reason=reason, truncated_tail=pending)
-        text, pending, err = attempt(enc, body)
-        if text is not None:
-            return result(text, enc, truncated_tail=pending)
+                return Decoded(utf8=cut(body, a.pending), declared=enc, used="utf-8", fail_offset=fail,
+                               fail_reason=reason, truncated_tail=a.pending)
+        a = _attempt(enc, body)
+        if a.ok:
+            return result(a, enc)
+        err = a.error
         if enc != "gb18030":
-            alt, pending, _ = attempt("gb18030", body)
-            if alt is not None:
-                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason, truncated_tail=pending)
-        return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
+            alt = _attempt("gb18030", body)
+            if alt.ok:
+                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason)
+        return escaped(enc, fail_offset=err.start, fail_reason=err.reason)
 
-    text, pending, err = attempt(enc, body)
-    if text is not None:
-        return result(text, enc, truncated_tail=pending)
+    a = _attempt(enc, body)
+    if a.ok:
+        return result(a, enc)
+    err = a.error
     for alt_enc in ("utf-8", "gb18030"):
-        alt, pending, _ = attempt(alt_enc, body)
-        if alt is not None:
-            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason, truncated_tail=pending)
-    return result(body.decode(enc, "jilin-escape"), enc, fail_offset=err.start, fail_reason=err.reason, escaped=True)
+        alt = _attempt(alt_enc, body)
+        if alt.ok:
+            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason)
+    return escaped(enc, fail_offset=err.start, fail_reason=err.reason)
 
 
 def decode_tail(tail: bytes) -> str:

@@ -98,6 +98,7 @@ def read_csv(
         return delivery
 
     dec = decode_strict(data, encoding)
+    del data  # the UTF-8 text is what is parsed from here on (one copy of the file, not two)
     utf8 = dec.utf8
     ends_with_line_end = not dec.truncated_tail and utf8.endswith((b"\n", b"\r"))
     utf8 = _drop_trailing_blank_lines(utf8)
