@@ -81,6 +81,15 @@ class ColumnCollector:
         self.raws: list[str | None] = []
         self._last_keys = None
 
+    @property
+    def n(self) -> int:
+        """Rows collected so far, unparseable ones included."""
+        return len(self.rows)
+
+    @property
+    def unparseable(self) -> int:
+        return len(self.errors) - self.errors.count(None)
+
     def add(self, row: int, texts: dict[str, str | None]) -> None:
         keys = texts.keys()
         if keys != self._last_keys:  # rows mostly share their keys: look at new ones only then
@@ -111,21 +120,23 @@ class ColumnCollector:
         self.chunks.append((len(self.objects), dict(zip(names, struct.flatten())) if names else {}))
         self.objects = []
 
-    def table(self, warn: Warnings, *, what: str = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
+    def table(self, warn: Warnings, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
+        """The delivery table. Warns of unexpected and absent ``what`` (None: the caller does) and of each unparseable
+        row not in ``quiet_rows``."""
         if self.objects or not self.chunks:
             self._convert()
         names = list(self.names)
-        # a key first seen in a later chunk is null in the earlier ones
-        columns = {c: pa.concat_arrays([cols[c] if c in cols else pa.nulls(n, pa.string()) for n, cols in self.chunks])
+        # a key first seen in a later chunk is null in the earlier ones; the chunks stay chunks (not copied whole)
+        columns = {c: pa.chunked_array([cols[c] if c in cols else pa.nulls(n, pa.string()) for n, cols in self.chunks],
+                                       pa.string())
                    for c in names}
         self.chunks = []
-        if self.expected is not None:
+        if self.expected is not None and what is not None:
             expected = set(self.expected)
             extra = [c for c in names if c not in expected]
             if extra:
                 warn.file(f"unexpected {what} {extra} kept as delivered")
-            landed = len(self.errors) - sum(1 for e in self.errors if e is not None)
-            if landed:
+            if self.n > self.unparseable:
                 absent = [c for c in self.expected if columns[c].null_count == len(self.rows)]
                 if absent:
                     warn.file(f"expected {what} {absent} are absent or null in every row")

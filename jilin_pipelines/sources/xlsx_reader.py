@@ -33,15 +33,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
-from jilin_pipelines.sources._common import (
-    assemble,
-    interleave,
-    open_delivery_file,
-    reconcile_columns,
-)
+from jilin_pipelines.sources._common import open_delivery_file, reconcile_columns
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 
@@ -144,11 +139,7 @@ def read_xlsx(
                 warn.file(f"unexpected columns {extra} kept as delivered")
 
             n = len(header)
-            values: list[list[str | None]] = [[] for _ in range(n)]
-            good_rows: list[int] = []
-            bad_rows: list[int] = []
-            bad_errors: list[str] = []
-            bad_raw: list[str] = []
+            collector = ColumnCollector(location, ordered)  # a chunk of rows at a time into Arrow
             blank_rows: list[int] = []
             for number, cells in enumerate(rows, start=1):
                 texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
@@ -157,14 +148,10 @@ def read_xlsx(
                     continue
                 if len(texts) > n and any(t is not None for t in texts[n:]):
                     beyond = [i + 1 for i in range(n, len(texts)) if texts[i] is not None]
-                    bad_rows.append(number)
-                    bad_errors.append(f"values in columns {beyond}, which have no header")
-                    bad_raw.append(json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
+                    collector.add_unparseable(number, f"values in columns {beyond}, which have no header",
+                                              json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
                     continue
-                texts += [None] * (n - len(texts))
-                for i in range(n):
-                    values[i].append(texts[i])
-                good_rows.append(number)
+                collector.add(number, dict(zip(header, texts)))  # cells beyond the last are absent: null
         except DeliveryError:
             raise
         except Exception as exc:
@@ -172,22 +159,12 @@ def read_xlsx(
     finally:
         workbook.close()
 
-    last = max(good_rows[-1] if good_rows else 0, bad_rows[-1] if bad_rows else 0)
+    last = collector.rows[-1] if collector.rows else 0
     interior_blank = [r for r in blank_rows if r < last]
     if interior_blank:
         shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")
         warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {shown})")
-
-    good = assemble(ordered, {h: pa.array(values[i], pa.string()) for i, h in enumerate(header)},
-                    np.asarray(good_rows, dtype=np.int64))
-    if bad_rows:
-        bad = assemble(ordered, {}, np.asarray(bad_rows, dtype=np.int64),
-                       error=pa.array(bad_errors, pa.string()), raw=pa.array(bad_raw, pa.string()))
-        table = interleave(good, bad)
-        for r, why in zip(bad_rows, bad_errors):
-            warn.row(r, f"unparseable: {why}")
-    else:
-        table = good
+    table = collector.table(warn, what=None)
     if table.num_rows == 0:
         warn.file(f"sheet {sheet!r} is empty but for its header")
     delivery.table = table

@@ -34,20 +34,21 @@ from datetime import date
 from pathlib import Path
 from xml.parsers import expat
 
-import numpy as np
-import pyarrow as pa
 
 from jilin_pipelines.sources._common import (
     BOM,
-    assemble,
+    ESCAPED_CHAR_PATTERN,
+    Warnings,
     decode_strict,
     decode_tail,
     open_delivery_file,
     unescape_bytes,
 )
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_ESCAPED = re.compile(ESCAPED_CHAR_PATTERN)
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CUT_OFF_ERRORS = {
     expat.errors.codes[m]
@@ -67,12 +68,13 @@ class _Refused(Exception):
 class _Parser:
     """One expat pass over UTF-8 bytes, collecting records and their byte spans."""
 
-    def __init__(self, data: bytes, record_tag: str):
+    def __init__(self, data: bytes, record_tag: str, on_record=None):
         self.data = data
         self.tag = record_tag
-        self.records: list[dict[str, str]] = []
-        self.problems: list[str | None] = []  # per record: why it is unparseable, or None
-        self.spans: list[tuple[int, int]] = []
+        #: each record as it ends: ``on_record(values, problem, (start, end))`` (problem: why it is unparseable, or
+        #: None; start, end: its bytes) — by default collected in ``records``
+        self.records: list[tuple[dict[str, str], str | None, tuple[int, int]]] = []
+        self.on_record = on_record or (lambda *record: self.records.append(record))
         self.root: str | None = None
         self.after_root_start = 0
         self.last_end = 0
@@ -152,9 +154,7 @@ class _Parser:
                 self.child = None
             elif self.depth == self.rec_depth:
                 end = self.data.index(b">", self.p.CurrentByteIndex) + 1
-                self.records.append(self.rec)
-                self.problems.append(self.rec_problem)
-                self.spans.append((self.rec_start, end))
+                self.on_record(self.rec, self.rec_problem, (self.rec_start, end))
                 self.last_end = end
                 self.in_record = False
         self.depth -= 1
@@ -192,6 +192,7 @@ def read_xml(
         dec = decode_strict(data, declared)
     except DeliveryError as exc:  # an unknown declared encoding: say which file declares it
         raise DeliveryError(f"{location}: the XML declaration names an encoding that cannot be used: {exc}") from None
+    del data  # the UTF-8 text is what is parsed from here on
     utf8 = dec.utf8
     if dec.wrong_encoding:
         warn.file(
@@ -207,22 +208,25 @@ def read_xml(
             "(<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
         )
 
-    parser = _Parser(utf8, record_tag)
+    collector = ColumnCollector(location, columns)
+
+    def take(values: dict[str, str], why: str | None, span: tuple[int, int]) -> None:
+        """One record, as it ends: into the collector (which turns a chunk of them at a time into Arrow)."""
+        if why is None and dec.escaped and any(v and _ESCAPED.search(v) for v in values.values()):
+            why = f"holds bytes that are not {dec.declared}"
+        if why is None:
+            collector.add(collector.n + 1, values)
+        else:
+            collector.add_unparseable(collector.n + 1, why, unescape_bytes(utf8[span[0] : span[1]].decode("utf-8", "replace")))
+
+    parser = _Parser(utf8, record_tag, take)
     try:
         error = parser.parse()
     except _Refused as exc:
         raise DeliveryError(f"{location}: {exc}") from None
 
-    records = list(parser.records)
-    problems = list(parser.problems)
-    spans = list(parser.spans)
-    raws: list[str | None] = [None] * len(records)
-    for i, why in enumerate(problems):
-        if why is not None:
-            a, b = parser.spans[i]
-            raws[i] = utf8[a:b].decode("utf-8", "replace")
-
     cut_off = bool(dec.truncated_tail)
+    tail = decode_tail(dec.truncated_tail)
     if error is not None:
         if parser.root is None:
             raise DeliveryError(
@@ -231,21 +235,19 @@ def read_xml(
             )
         cut_off = cut_off or error.code in _CUT_OFF_ERRORS
         tail_start = parser.rec_start if parser.in_record else parser.last_end
-        before = len(records)
+        before = collector.n
+        broken_before = collector.unparseable
         try:
-            _recover(utf8, tail_start, record_tag, parser.root, records, problems, raws, spans)
+            _recover(utf8, tail_start, record_tag, parser.root, take)
         except _Refused as exc:
             raise DeliveryError(f"{location}: {exc}") from None
         if dec.truncated_tail:
-            if len(records) > before and problems[-1] is not None:
-                raws[-1] = (raws[-1] or "") + decode_tail(dec.truncated_tail)
+            if collector.n > before and collector.errors[-1] is not None:
+                collector.raws[-1] += tail
             else:
-                records.append({})
-                problems.append("the file ends inside this element (cut off)")
-                raws.append(decode_tail(dec.truncated_tail))
-                spans.append((len(utf8), len(utf8)))
-        recovered = len(records) - before
-        broken = sum(1 for p in problems[before:] if p is not None)
+                collector.add_unparseable(collector.n + 1, "the file ends inside this element (cut off)", tail)
+        recovered = collector.n - before
+        broken = collector.unparseable - broken_before
         what = "the file is cut off" if cut_off else "the document is not well-formed"
         warn.file(
             f"{what} at line {error.lineno}, column {error.offset} ({expat.errors.messages[error.code]}): "
@@ -253,60 +255,37 @@ def read_xml(
             f"{recovered} pieces, {recovered - broken} parsed as records and {broken} kept as unparseable rows"
         )
     elif dec.truncated_tail:
-        records.append({})
-        problems.append("the file ends inside this element (cut off)")
-        raws.append(decode_tail(dec.truncated_tail))
-        spans.append((len(utf8), len(utf8)))
+        collector.add_unparseable(collector.n + 1, "the file ends inside this element (cut off)", tail)
         warn.file("the file is cut off inside a character after the document's end")
 
-    if dec.escaped:
-        for i, rec in enumerate(records):
-            if problems[i] is None and any(v and re.search("[\uf700-\uf7ff]", v) for v in rec.values()):
-                a, b = spans[i]
-                problems[i] = f"holds bytes that are not {dec.declared}"
-                raws[i] = unescape_bytes(utf8[a:b].decode("utf-8", "replace"))
-        raws = [unescape_bytes(r) if r else r for r in raws]
-
     # columns: the expected ones first, then attributes and unexpected elements in order of appearance
-    seen: dict[str, None] = {}
-    for rec, why in zip(records, problems):
-        if why is None:
-            for k in rec:
-                seen.setdefault(k, None)
+    rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
+    table = collector.table(rows, what=None)
     expected = list(columns) if columns is not None else []
     expected_set = set(expected)
-    extra = [c for c in seen if c not in expected_set]
+    extra = [c for c in collector.names if c not in expected_set]
     unexpected = [c for c in extra if "@" not in c or c.split("@", 1)[0] not in expected_set | {record_tag}]
     if columns is not None and unexpected:
         warn.file(f"unexpected elements {unexpected} kept as delivered")
-    landed = sum(1 for p in problems if p is None)
-    if columns is not None and landed:
-        absent = [c for c in expected if c not in seen]
+    if columns is not None and collector.n > collector.unparseable:
+        absent = [c for c in expected if table.column(c).null_count == table.num_rows]  # a present one is text
         if absent:
             warn.file(f"expected elements {absent} occur in no <{record_tag}> element (all null)")
     if parser.flattened:
         warn.file(f"elements nested inside {sorted(parser.flattened)} were flattened to their text")
     if parser.outside:
         warn.file(f"elements outside <{record_tag}> records ignored: {parser.outside}")
-    ordered = expected + extra
-
-    values = {c: pa.array([rec.get(c) if why is None else None for rec, why in zip(records, problems)], pa.string())
-              for c in ordered}
-    error_arr = pa.array(problems, pa.string())
-    raw_arr = pa.array(raws, pa.string())
-    rows = np.arange(1, len(records) + 1, dtype=np.int64)
-    delivery.table = assemble(ordered, values, rows, error=error_arr, raw=raw_arr)
-    for i, why in enumerate(problems):
-        if why is not None:
-            warn.row(i + 1, f"unparseable: {why}")
-    if not records:
+    warn.items += rows.done()
+    if not collector.n:
         warn.file(f"the document holds no <{record_tag}> elements")
+    delivery.table = table
     delivery.warnings = warn.done()
     return delivery
 
 
-def _recover(utf8: bytes, tail_start: int, tag: str, root: str, records, problems, raws, spans) -> None:
-    """Split the part after the fault at record start tags and parse each piece on its own."""
+def _recover(utf8: bytes, tail_start: int, tag: str, root: str, take) -> None:
+    """Split the part after the fault at record start tags and parse each piece on its own: each goes to
+    ``take(values, problem, span)`` as a record or an unparseable piece."""
     tail = utf8[tail_start:]
     starts = [m.start() for m in re.finditer(b"<" + re.escape(tag.encode()) + rb"(?=[\s/>])", tail)]
     bounds: list[tuple[int, int]] = []
@@ -330,11 +309,8 @@ def _recover(utf8: bytes, tail_start: int, tag: str, root: str, records, problem
         span = (tail_start + a + lead, tail_start + a + lead + len(piece))
         sub = _Parser(piece, tag)
         err = sub.parse()  # _Refused propagates
-        spans.append(span)
-        if err is None and len(sub.records) == 1 and sub.root == tag and sub.problems[0] is None:
-            records.append(sub.records[0])
-            problems.append(None)
-            raws.append(None)
+        if err is None and len(sub.records) == 1 and sub.root == tag and sub.records[0][1] is None:
+            take(sub.records[0][0], None, span)
             continue
         if err is not None:
             why = (f"not well-formed: {expat.errors.messages[err.code]} "
@@ -344,7 +320,5 @@ def _recover(utf8: bytes, tail_start: int, tag: str, root: str, records, problem
         elif sub.root != tag:
             why = f"not a <{tag}> element"
         else:
-            why = sub.problems[0] or "not a single record"
-        records.append({})
-        problems.append(why)
-        raws.append(piece.decode("utf-8", "replace"))
+            why = (sub.records[0][1] if sub.records else None) or "not a single record"
+        take({}, why, span)
