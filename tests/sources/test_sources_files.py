@@ -317,3 +317,35 @@ def test_jsonl_cut_off_last_line(tmp_path):
 def test_jsonl_missing_file(tmp_path):
     d = read_requests(tmp_path / "verification_requests_20250601.jsonl")
     assert d.location is None and d.delivered_rows == 0 and "no delivery" in str(d.warnings[0])
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7])
+def test_xml_and_xlsx_deliveries_read_the_same_in_any_chunks(tmp_path, monkeypatch, chunk_rows):
+    """XML and XLSX records also become Arrow columns a chunk at a time: the committed sample's deliveries, one of
+    its XML files cut off in the middle and a workbook with a row beyond the header and empty rows read the same,
+    table and warnings, whatever the chunk."""
+    from jilin_pipelines.catalogue import catalogue
+    from jilin_pipelines.raw import read_delivery, source_file
+    from jilin_pipelines.settings import Settings
+
+    settings = Settings.from_env({})
+    days = [date.fromordinal(date(2025, 6, 2).toordinal() + i) for i in range(7)]
+    found = [(e, d) for e in catalogue().entries if e.dataset.format.kind in ("xml", "xlsx") for d in days
+             if source_file(e, d, settings).exists()]
+    assert {e.dataset.format.kind for e, _ in found} == {"xml", "xlsx"}
+    reads = [lambda e=e, d=d: read_delivery(e, d, settings) for e, d in found]
+    xml = next(source_file(e, d, settings) for e, d in found if e.dataset.format.kind == "xml")
+    cut = tmp_path / "construction_permits_20250602.xml"
+    cut.write_bytes(xml.read_bytes()[: xml.stat().st_size * 2 // 3])
+    reads.append(lambda: read_xml(cut, dataset="m.c", day=DAY, record_tag="Permit", columns=["PermitNo"]))
+    book = permit_workbook(tmp_path / "p.xlsx", [[f"吉{i}"] * 10 for i in range(9)] + [[None] * 10]
+                           + [["x"] * 11, ["y"] * 10, [None] * 10])
+    reads.append(lambda: read_permits(book))
+    whole = [read() for read in reads]
+    assert whole[-2].unparseable_rows and whole[-1].unparseable_rows  # the broken ones are among them
+    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    for read, w in zip(reads, whole):
+        chunked = read()
+        check_invariants(chunked)
+        assert chunked.table.equals(w.table), w.location
+        assert [str(x) for x in chunked.warnings] == [str(x) for x in w.warnings], w.location
