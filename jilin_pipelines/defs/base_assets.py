@@ -22,6 +22,7 @@ from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
+from jilin_pipelines.memory import release_unused
 from jilin_pipelines.quality.consistency import name_conflicts
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.standards import mask_value
@@ -93,6 +94,7 @@ def base_assets() -> dg.AssetsDefinition:
     )
     def _base(context: dg.AssetExecutionContext, settings: PipelineSettings):
         day = date.fromisoformat(context.partition_key)
+        release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
         engine = settings.base_engine()
         selected = [t for t in tables if base_key(t) in context.selected_asset_keys]

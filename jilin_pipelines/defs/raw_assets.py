@@ -6,10 +6,11 @@ from datetime import date, timedelta
 import dagster as dg
 
 from jilin_pipelines.catalogue import Entry, catalogue
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.openlineage_run import lineage_run
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import raw_ref, source_ref
+from jilin_pipelines.memory import release_unused
 from jilin_pipelines.raw import land_day
 
 MAX_WARNINGS_LOGGED = 20
@@ -126,6 +127,7 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
+        release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
         with lineage_run(context, settings, inputs=[source_ref(entry, s)], outputs=[raw_ref(entry)]) as run:
             landing = land_day(entry, day, s)

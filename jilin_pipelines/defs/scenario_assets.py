@@ -29,6 +29,7 @@ from jilin_pipelines.lineage import (
     Purpose,
 )
 from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
+from jilin_pipelines.memory import release_unused
 from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.raw import landing_path
@@ -156,6 +157,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
     )
     def _scenario(context: dg.AssetExecutionContext, settings: PipelineSettings, scenario_thresholds: ScenarioThresholds):
         day = date.fromisoformat(context.partition_key)
+        release_unused()  # what earlier steps of this process freed, back to the system first
         engine = settings.base_engine()
         with lineage_run(context, settings, inputs=_inputs(s), outputs=[_output_ref(s)],
                          purpose=purpose, parent=scenario_parent(context, s.name)) as run:

@@ -21,6 +21,7 @@ from jilin_pipelines.lineage.datasets import (
     scorecard_ref,
     standardised_ref,
 )
+from jilin_pipelines.memory import release_unused
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality.quarantine import replace_partition
@@ -99,6 +100,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
     )
     def _standardised(context: dg.AssetExecutionContext, settings: PipelineSettings):
         day = date.fromisoformat(context.partition_key)
+        release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
         with lineage_run(context, settings, inputs=[raw_ref(entry)],
                          outputs=[standardised_ref(entry), quarantine_ref(), quality_results_ref(entry)]) as run:

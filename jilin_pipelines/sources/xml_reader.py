@@ -34,7 +34,6 @@ from datetime import date
 from pathlib import Path
 from xml.parsers import expat
 
-
 from jilin_pipelines.sources._common import (
     BOM,
     ESCAPED_CHAR_PATTERN,
@@ -164,6 +163,8 @@ class _Parser:
             self.p.Parse(self.data, True)
         except expat.ExpatError as exc:
             return exc
+        finally:
+            self.p = None  # the expat parser holds our handlers: no reference cycle left to the cycle collector
         return None
 
 
@@ -217,7 +218,8 @@ def read_xml(
         if why is None:
             collector.add(collector.n + 1, values)
         else:
-            collector.add_unparseable(collector.n + 1, why, unescape_bytes(utf8[span[0] : span[1]].decode("utf-8", "replace")))
+            raw = unescape_bytes(utf8[span[0] : span[1]].decode("utf-8", "replace"))
+            collector.add_unparseable(collector.n + 1, why, raw)
 
     parser = _Parser(utf8, record_tag, take)
     try:
