@@ -1,7 +1,7 @@
 """CSV deliveries: GBK with a Chinese header, or UTF-8 with a BOM; comma separated, ``"`` quoting.
 
-The hot path is vectorised: the whole file is decoded strictly with Python's C codec, transcoded to
-UTF-8 once, and parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty
+The hot path is vectorised: the file is decoded strictly with Python's C codec and transcoded to UTF-8
+a block at a time (``_common.DECODE_BLOCK``), and parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty
 stays ``""``). Rows pyarrow cannot parse (a wrong number of fields) come back through
 ``invalid_row_handler`` with their record number and raw text; the parsed rows get their numbers
 as the complement. Parsing is single-threaded: that gives record numbers in one pass and, on this
