@@ -362,8 +362,8 @@ def _attempt(encoding: str, payload: bytes, *, transcode: bool = True) -> _Attem
     """Decode ``payload`` strictly in ``encoding`` a block at a time, each block encoded to UTF-8 as it comes
     (``transcode=False``: only check that it decodes). An incomplete character at the very end is returned apart.
 
-    The error's offset is that of the whole payload: when a block fails, the payload is decoded again in one piece
-    to report it (only a delivery in the wrong encoding pays that)."""
+    The error's offset is that of the whole payload: when a block fails, the payload up to that block's end is decoded
+    again in one piece to report it (a GBK file tried as UTF-8 pays that for its first block only)."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     out = io.BytesIO()
     view = memoryview(payload)
@@ -374,10 +374,10 @@ def _attempt(encoding: str, payload: bytes, *, transcode: bool = True) -> _Attem
                 out.write(text.encode("utf-8"))
     except UnicodeDecodeError:
         try:
-            codecs.getincrementaldecoder(encoding)("strict").decode(payload, final=False)
+            codecs.getincrementaldecoder(encoding)("strict").decode(view[: start + DECODE_BLOCK], final=False)
         except UnicodeDecodeError as exc:
             return _Attempt(False, error=exc)
-        raise AssertionError(f"{encoding}: a block failed to decode but the whole payload decodes") from None
+        raise AssertionError(f"{encoding}: a block failed to decode but the payload up to it decodes") from None
     pending = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
     return _Attempt(True, out.getvalue(), bytes(pending))
 
