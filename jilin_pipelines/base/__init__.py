@@ -6,7 +6,9 @@ Pure core, no Dagster: the Dagster assets ``base/<table>`` are thin wrappers ove
 * ``upgrade(engine_or_url)`` — create / migrate the schema (Alembic, scripts in ``base/migrations``).
 * ``merge_partition(engine, dataset_id, partition, frame) -> MergeStats`` — one standardised partition
   (``quality/layout.py`` contract) into every base table it feeds, in one transaction; idempotent and
-  order-independent. ``MergeStats.as_dict()`` is JSON-safe.
+  order-independent. ``MergeStats.as_dict()`` is JSON-safe. ``merge_partitions(engine, partition, {dataset_id:
+  frame or file})`` — one day's partitions of several datasets at once (each touched key recomputed once), the same
+  database as merging them one by one.
 * ``as_of(engine, table, day)`` — the golden records as of a day (with ``placeholder`` and ``provenance``);
   ``provenance_as_of(engine, table, day)`` — the same provenance, one row per attribute; ``provenance_of(engine,
   table, versions)`` — the provenance of named golden versions (key and ``_valid_from``);
@@ -18,7 +20,7 @@ What feeds what, the column mapping and the survivorship priorities live in ``ca
 """
 
 from jilin_pipelines.base.config import BaseConfig, TableLineage, TableSpec, base_config, lineage, load_base_config
-from jilin_pipelines.base.merge import MergeStats, StepHook, TableStats, merge_partition
+from jilin_pipelines.base.merge import MergeStats, StepHook, TableStats, merge_partition, merge_partitions
 from jilin_pipelines.base.migrate import current_revision, head_revision, upgrade
 from jilin_pipelines.base.query import (
     as_of,
@@ -56,6 +58,7 @@ __all__ = [
     "lineage",
     "load_base_config",
     "merge_partition",
+    "merge_partitions",
     "metadata",
     "newest_delivered",
     "provenance_as_of",

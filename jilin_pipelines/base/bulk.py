@@ -1,8 +1,9 @@
-"""Bulk paths: frames into temporary staging tables, then set-based SQL; reading frames back.
+"""Bulk paths: frames straight into their table, or into temporary staging tables for set-based SQL; reading
+frames back.
 
-PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) from an in-memory CSV buffer (written by Arrow). SQLite: batched
-``executemany``. Never row-by-row statements. Staging tables are temporary (``pg_temp`` / ``temp``), created
-empty from the target table's columns, and dropped after use.
+PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``) from an in-memory CSV buffer (written by Arrow).
+SQLite: batched ``executemany``. Never row-by-row statements. Staging tables are temporary (``pg_temp`` /
+``temp``), created empty from the target table's columns, analysed on PostgreSQL once loaded, and dropped after use.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _sqlite_rows(frame: pd.DataFrame) -> list[tuple]:
 
 
 def load(conn: sa.Connection, tmp: str, frame: pd.DataFrame) -> None:
-    """Append ``frame`` (canonical values, columns named as the table's) to the staging table ``tmp``."""
+    """Append ``frame`` (canonical values, columns named as the table's) to the table ``tmp`` (its SQL name)."""
     if frame.empty:
         return
     columns = list(frame.columns)
@@ -78,38 +79,36 @@ def load(conn: sa.Connection, tmp: str, frame: pd.DataFrame) -> None:
             pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
         )
         buf.seek(0)
+        sql = f"COPY {tmp} ({cols_sql(conn, columns)}) FROM STDIN WITH (FORMAT csv)"
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.copy_expert(f"COPY {tmp} ({cols_sql(conn, columns)}) FROM STDIN WITH (FORMAT csv)", buf)
+            cursor.copy_expert(sql, buf)
+        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it for its own statements
+            raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
     else:
         sql = f"INSERT INTO {tmp} ({cols_sql(conn, columns)}) VALUES ({', '.join('?' * len(columns))})"
         for start in range(0, len(frame), SQLITE_BATCH):
             conn.exec_driver_sql(sql, _sqlite_rows(frame.iloc[start : start + SQLITE_BATCH]))
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {tmp}")
 
 
 def stage_frame(conn: sa.Connection, name: str, like: str, frame: pd.DataFrame) -> str:
+    """``frame`` in a new temporary table ``name`` with the columns of table ``like``; returns its SQL name."""
     tmp = create_stage(conn, name, like, list(frame.columns))
     load(conn, tmp, frame)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {tmp}")  # a fresh table's row estimate is stale: plans need the real one
     return tmp
 
 
-def insert_from_stage(conn: sa.Connection, table: str, tmp: str, columns: Sequence[str]) -> int:
-    cols = cols_sql(conn, columns)
-    return conn.exec_driver_sql(f"INSERT INTO {q(conn, table)} ({cols}) SELECT {cols} FROM {tmp}").rowcount
-
-
-def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame, stage: str = "jlbase_stage") -> int:
-    """Insert ``frame`` into ``table`` through a staging table."""
+def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
+    """Insert ``frame`` into ``table`` by its bulk path, straight into the table (a staging table would only copy
+    every row once more); returns the rows inserted."""
     if frame.empty:
         return 0
-    tmp = stage_frame(conn, stage, table, frame)
-    n = insert_from_stage(conn, table, tmp, list(frame.columns))
-    drop_stage(conn, tmp)
-    return n
+    load(conn, q(conn, table), frame)
+    return len(frame)
 
 
 def key_match(conn: sa.Connection, key: Sequence[str], tmp: str, alias: str = "") -> str:

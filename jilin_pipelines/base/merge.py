@@ -1,16 +1,21 @@
-"""Merge one standardised (dataset, partition) into the base databases: one transaction, idempotent, bulk.
+"""Merge standardised partitions of one day — of one dataset, or of several at once — into the base databases:
+one transaction, idempotent, bulk.
 
-For every base table the dataset feeds (in sorted order):
+For every base table the datasets feed (in sorted order):
 
-1. the partition's previous versions of that table are deleted (``<t>_source_version``, keyed by (key, dataset,
+1. the partitions' previous versions of that table are deleted (``<t>_source_version``, keyed by (key, dataset,
    role, partition)): re-merging replaces exactly them; the keys they had are touched;
-2. the partition is read (a file ``CHUNK_KEYS`` rows at a time) and its versions of the table split into buckets of
-   about ``CHUNK_KEYS`` keys by key fingerprint (spilled to a temporary directory when there is more than one);
+2. the partitions are read (a file ``CHUNK_KEYS`` rows at a time) and their versions of the table split into buckets
+   of about ``CHUNK_KEYS`` keys by key fingerprint (spilled to a temporary directory when there is more than one);
 3. bucket by bucket: the new versions are staged and inserted; on PostgreSQL a per-table advisory lock is taken at
    the first, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
    every delivered version of the bucket's touched keys is read back, their golden SCD2 history recomputed in pandas
    (``golden.compute_golden``), compared with the stored history by fingerprint, and only the keys whose history
    changed are deleted and re-inserted (staging + set-based SQL).
+
+Merging a day's partitions of several datasets together (:func:`merge_partitions`, what the base asset does) gives
+the database that merging them one by one gives, but recomputes each touched key's golden history once instead of
+once per dataset (a person named by nine departments' deliveries: once, not nine times).
 
 SQLite: the whole merge runs under ``BEGIN IMMEDIATE`` (one writer at a time). PostgreSQL: READ COMMITTED with
 advisory locks per (table, dataset, partition) and per table, always taken in table order. Either way a failure anywhere rolls everything back.
@@ -21,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +43,7 @@ from jilin_pipelines.base.golden import (
     canonical,
     compute_golden,
     delivered_versions,
+    fields_read,
     golden_columns,
     newest_per_source,
     row_hash,
@@ -74,14 +80,15 @@ class TableStats:
 
 @dataclass
 class MergeStats:
-    dataset: str
+    datasets: tuple[str, ...]
     partition: date
     tables: dict[str, TableStats] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """JSON-safe: ``{"dataset", "partition", "tables": {table: {versions, inserted, updated, unchanged, deleted}}}``."""
+        """JSON-safe: ``{"datasets", "partition", "tables": {table: {versions, inserted, updated, unchanged,
+        deleted}}}``."""
         return {
-            "dataset": self.dataset,
+            "datasets": list(self.datasets),
             "partition": self.partition.isoformat(),
             "tables": {t: s.as_dict() for t, s in sorted(self.tables.items())},
         }
@@ -143,12 +150,29 @@ def merge_partition(
 ) -> MergeStats:
     """Merge one standardised partition (``quality/layout.py`` contract: a frame, or the Parquet file) into every
     base table it feeds, or only into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own
-    table).
+    table). :func:`merge_partitions` of that one dataset."""
+    return merge_partitions(engine, partition, {dataset_id: rows}, tables=tables, on_step=on_step, config=config,
+                            chunk_keys=chunk_keys)
+
+
+def merge_partitions(
+    engine: sa.Engine,
+    partition: date | str,
+    rows: Mapping[str, Partition],
+    *,
+    tables: Iterable[str] | None = None,
+    on_step: StepHook | None = None,
+    config: BaseConfig | None = None,
+    chunk_keys: int | None = None,
+) -> MergeStats:
+    """Merge the standardised partitions of one day of several datasets (``rows``: dataset id -> the frame or the
+    Parquet file) into every base table they feed, or only into ``tables``, in one transaction. Returns per-table
+    counts, each touched key counted once.
 
     Idempotent (merging the same rows again changes nothing), order-independent (the result depends only on the
-    set of partitions merged), atomic (one transaction). Returns per-table counts.
+    set of partitions merged, however they are grouped into calls), atomic (one transaction).
 
-    Memory stays within the chunk budget ``chunk_keys`` (default :data:`CHUNK_KEYS`) however large the partition:
+    Memory stays within the chunk budget ``chunk_keys`` (default :data:`CHUNK_KEYS`) however large the partitions:
     a file is read that many rows at a time; each table's delivered versions are split by a fingerprint of their
     key into buckets of about that many keys (spilled to a temporary directory when there is more than one), and
     each bucket's versions are written and its keys' golden histories recomputed before the next is read. Every
@@ -156,44 +180,54 @@ def merge_partition(
     """
     config = config or base_config()
     partition = _as_date(partition)
-    entry = catalogue().entry(dataset_id)
     chunk_keys = chunk_keys or CHUNK_KEYS
-    fed = config.tables_fed_by(dataset_id)
+    datasets = sorted(rows)
+    if not datasets:
+        raise ValueError(f"{partition}: no partition to merge")
+    entries = {ds: catalogue().entry(ds) for ds in datasets}
+    fed = {t: [ds for ds in datasets if t in config.tables_fed_by(ds)]
+           for t in sorted({t for ds in datasets for t in config.tables_fed_by(ds)})}
     if tables is not None:
         wanted = set(tables)
         unknown = sorted(wanted - set(fed))
         if unknown:
-            raise ValueError(f"{dataset_id} does not feed {unknown} (it feeds {list(fed)})")
-        fed = tuple(t for t in fed if t in wanted)
+            raise ValueError(f"{' and '.join(datasets)} {'does' if len(datasets) == 1 else 'do'} not feed {unknown} "
+                             f"(only {list(fed)})")
+        fed = {t: sources for t, sources in fed.items() if t in wanted}
 
-    def batches() -> Iterator[pd.DataFrame]:
-        for frame in _batches(rows, chunk_keys):
-            _check_frame(dataset_id, partition, frame)
+    def batches(ds: str, spec: TableSpec) -> Iterator[pd.DataFrame]:
+        for frame in _batches(rows[ds], chunk_keys, fields_read(spec, ds, entries[ds].dataset)):
+            _check_frame(ds, partition, frame)
             yield frame
 
-    if isinstance(rows, pd.DataFrame):
-        _check_frame(dataset_id, partition, rows)  # before anything is written
-    stats = MergeStats(dataset_id, partition)
+    for ds in datasets:
+        if isinstance(rows[ds], pd.DataFrame):
+            _check_frame(ds, partition, rows[ds])  # before anything is written
+    stats = MergeStats(tuple(datasets), partition)
     with write_transaction(engine) as conn, tempfile.TemporaryDirectory(prefix="jilin_merge_") as spill:
-        for t in fed:  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
-            advisory_lock(conn, f"{t}|{dataset_id}|{partition.isoformat()}")
+        for t, sources in fed.items():  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
+            for ds in sources:
+                advisory_lock(conn, f"{t}|{ds}|{partition.isoformat()}")
             spec = config.table(t)
-            versions = (delivered_versions(spec, dataset_id, entry.dataset, partition, b) for b in batches())
-            stats.tables[t] = _merge_table(conn, spec, dataset_id, partition, versions, _row_count(rows), on_step,
-                                           chunk_keys, Path(spill) / t)
+            versions = (delivered_versions(spec, ds, entries[ds].dataset, partition, b)
+                        for ds in sources for b in batches(ds, spec))
+            n_rows = sum(_row_count(rows[ds]) for ds in sources)
+            stats.tables[t] = _merge_table(conn, spec, sources, partition, versions, n_rows, on_step, chunk_keys,
+                                           Path(spill) / t)
     return stats
 
 
-def _batches(rows: Partition, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """The partition's rows, a frame as it is or a file ``batch_rows`` rows at a time."""
+def _batches(rows: Partition, batch_rows: int, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The partition's rows, a frame as it is or ``columns`` of a file ``batch_rows`` rows at a time."""
     if isinstance(rows, pd.DataFrame):
         yield rows
         return
     parquet = pq.ParquetFile(rows)
+    columns = [c for c in columns if c in parquet.schema_arrow.names]  # a missing one is named by _check_frame
     if parquet.metadata.num_rows == 0:
-        yield parquet.schema_arrow.empty_table().to_pandas()
+        yield parquet.schema_arrow.empty_table().select(columns).to_pandas()
         return
-    for batch in parquet.iter_batches(batch_size=batch_rows):
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
         yield batch.to_pandas()
 
 
@@ -204,7 +238,7 @@ def _row_count(rows: Partition) -> int:
 def _merge_table(
     conn: sa.Connection,
     spec: TableSpec,
-    dataset_id: str,
+    datasets: list[str],
     partition: date,
     versions: Iterator[pd.DataFrame],
     n_rows: int,
@@ -212,8 +246,9 @@ def _merge_table(
     chunk_keys: int,
     spill: Path,
 ) -> TableStats:
-    """``versions``: the partition's delivered versions of the table, batch by batch (read only after the
-    partition's old versions are deleted); ``n_rows``: how many rows the partition has (to size the buckets)."""
+    """``versions``: the ``datasets``' partitions' delivered versions of the table, batch by batch (read only after
+    the partitions' old versions are deleted); ``n_rows``: how many rows the partitions have (to size the
+    buckets)."""
     def step(name: str) -> None:
         if on_step is not None:
             on_step(spec.name, name)
@@ -221,12 +256,11 @@ def _merge_table(
     q = lambda c: bulk.q(conn, c)  # noqa: E731
     key = list(spec.key)
     vt = version_table_name(spec.name)
-    where_partition = f"{q(DATASET)} = :ds AND {q(PARTITION)} = :p"
-    params = {"ds": dataset_id, "p": partition.isoformat()}
-    if conn.dialect.name == "postgresql":
-        where_partition = f"{q(DATASET)} = :ds AND {q(PARTITION)} = CAST(:p AS DATE)"
+    params = {f"ds{i}": ds for i, ds in enumerate(datasets)} | {"p": partition.isoformat()}
+    day = "CAST(:p AS DATE)" if conn.dialect.name == "postgresql" else ":p"
+    where_partition = f"{q(DATASET)} IN ({', '.join(f':ds{i}' for i in range(len(datasets)))}) AND {q(PARTITION)} = {day}"
 
-    # 1. this partition's delivered versions go; the keys they had are touched
+    # 1. these partitions' delivered versions go; the keys they had are touched
     old_keys = canonical(bulk.read_frame(
         conn, f"SELECT DISTINCT {bulk.cols_sql(conn, key)} FROM {q(vt)} WHERE {where_partition}", key, params
     ), spec.columns)
@@ -342,19 +376,17 @@ def _merge_keys(
     stats.unchanged += int(len(np.union1d(old_key, new_key)) - len(changed_keys))
     if not len(changed_keys):
         return
-    changed = pd.concat(
-        [old.loc[np.isin(old_key, changed_keys), key], golden.loc[np.isin(new_key, changed_keys), key]],
-        ignore_index=True,
-    ).drop_duplicates()
+    stale = old.loc[np.isin(old_key, changed_keys), key].drop_duplicates()  # only keys with rows have rows to go
     rows = golden[np.isin(new_key, changed_keys)][golden_columns(spec)]
     del golden
 
     # replace the changed keys' golden versions
-    changed_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, changed)
-    conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, changed_tmp)}")
+    if len(stale):
+        stale_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, stale)
+        conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, stale_tmp)}")
+        bulk.drop_stage(conn, stale_tmp)
     step("golden_deleted")
     bulk.bulk_insert(conn, spec.name, rows)
-    bulk.drop_stage(conn, changed_tmp)
     step("golden_written")
 
 

@@ -1,8 +1,8 @@
 """The base databases as Dagster assets: ``base/<table>``, all merged by one step per day.
 
-A day's standardised partitions are merged dataset by dataset (``base.merge_partition``: one transaction per
-(dataset, partition), idempotent, order-independent); each base table reports the records inserted, updated
-and unchanged by the day. One step for all tables, because one delivery feeds several tables (a driving
+A day's standardised partitions are merged together (``base.merge_partitions``: one transaction, idempotent,
+order-independent, each touched key's golden history recomputed once); each base table reports the records
+inserted, updated and unchanged by the day. One step for all tables, because one delivery feeds several tables (a driving
 licence feeds ``person`` and ``certificate``); a selection of tables merges into just those. The ``base_merge`` concurrency pool keeps merges one at a time
 on SQLite; on PostgreSQL its limit can be raised (README, "Concurrency").
 """
@@ -13,7 +13,7 @@ from datetime import date
 import dagster as dg
 import sqlalchemy as sa
 
-from jilin_pipelines.base import base_config, golden_table, lineage, merge_partition
+from jilin_pipelines.base import base_config, golden_table, lineage, merge_partitions
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
@@ -102,20 +102,14 @@ def base_assets() -> dg.AssetsDefinition:
             runs = {t: stack.enter_context(lineage_run(context, settings, asset_key=base_key(t),
                                                        inputs=base_inputs(t), outputs=[base_ref(t)]))
                     for t in selected}
-            totals = {t: {"versions": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0} for t in selected}
-            merged = []
+            paths = {}
             for dataset_id in feeding:
-                into = [t for t in selected if dataset_id in lineage()[t].datasets]
-                if not into:
+                if not any(dataset_id in lineage()[t].datasets for t in selected):
                     continue
-                path = landing_path(entries[dataset_id], day, s, layer=LAYER)
-                if not path.exists():
-                    raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {path}")
-                stats = merge_partition(engine, dataset_id, day, path, tables=into)
-                merged.append(dataset_id)
-                for table, counts in stats.as_dict()["tables"].items():
-                    for k, v in counts.items():
-                        totals[table][k] += v
+                paths[dataset_id] = landing_path(entries[dataset_id], day, s, layer=LAYER)
+                if not paths[dataset_id].exists():
+                    raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {paths[dataset_id]}")
+            totals = merge_partitions(engine, day, paths, tables=selected).as_dict()["tables"]
             for table in selected:
                 runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
                 yield dg.MaterializeResult(
@@ -127,7 +121,7 @@ def base_assets() -> dg.AssetsDefinition:
                         "openlineage_run_id": runs[table].run_id,
                     },
                 )
-            context.log.info(f"merged {len(merged)} standardised partitions of {day} into {', '.join(selected)}")
+            context.log.info(f"merged {len(paths)} standardised partitions of {day} into {', '.join(selected)}")
             if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
                 return
             conflicts = name_conflicts(engine, day)
