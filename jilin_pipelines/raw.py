@@ -31,6 +31,7 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
+from jilin_pipelines.sources.csv_reader import Sink
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"
@@ -48,8 +49,10 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
     return entry.dataset.format.kind == "api" and settings.api_url is not None
 
 
-def read_delivery(entry: Entry, day: date, settings: Settings) -> Delivery:
-    """Read the day's delivery of one catalogue dataset, whatever its format."""
+def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
+    """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, a reader that reads
+    its delivery a piece at a time (CSV) passes the pieces to it and leaves ``table`` empty (``streamed`` says
+    what it read); the others return the whole table."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
     common = {"dataset": entry.id, "day": day, "columns": columns}
@@ -63,7 +66,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings) -> Delivery:
             return client.fetch(entry.department.department, entry.dataset.name, day, columns)
     path = source_file(entry, day, settings)
     if fmt.kind == "csv":
-        return read_csv(path, encoding=fmt.encoding, **common)
+        return read_csv(path, encoding=fmt.encoding, sink=sink, **common)
     if fmt.kind == "xlsx":
         return read_xlsx(path, sheet=fmt.sheet, **common)
     if fmt.kind == "xml":
@@ -117,33 +120,66 @@ class Landing:
 
 def write_parquet_atomically(table: pa.Table, path: Path) -> None:
     """Write to a temporary file beside the target and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with PartitionWriter(path) as writer:
+        writer.write(table)
+        writer.commit()
 
 
-def land(delivery: Delivery, path: Path) -> Landing:
-    landing = Landing(path, delivery)
-    meta = dict(delivery.table.schema.metadata or {})
-    meta[META_KEY] = json.dumps(landing.summary(), ensure_ascii=False).encode()
-    write_parquet_atomically(delivery.table.replace_schema_metadata(meta), path)
-    return landing
+class PartitionWriter:
+    """A partition's Parquet file written a piece at a time: into a temporary file beside the target, renamed into
+    place by :meth:`commit` (a reader never sees half a file; leaving the ``with`` block without committing leaves
+    the previous file as it was). Every piece has the first piece's schema."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def __enter__(self) -> PartitionWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    __call__ = write  # a reader's sink
+
+    def commit(self, metadata: dict[bytes, bytes] | None = None) -> None:
+        """Close the file with ``metadata`` added to its key-value metadata, and move it into place."""
+        if metadata:
+            self._writer.add_key_value_metadata(metadata)
+        self._writer.close()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+
+    def __exit__(self, *exc) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
-    """Read and land one (dataset, day). A day with no delivery lands an empty table that says so."""
-    return land(read_delivery(entry, day, settings), landing_path(entry, day, settings))
+    """Read and land one (dataset, day), the rows of a reader that reads a piece at a time written as they come.
+    A day with no delivery lands an empty table that says so."""
+    path = landing_path(entry, day, settings)
+    with PartitionWriter(path) as writer:
+        delivery = read_delivery(entry, day, settings, sink=writer)
+        if delivery.streamed is None or writer.rows == 0:
+            writer.write(delivery.table)
+        landing = Landing(path, delivery)
+        writer.commit({META_KEY: json.dumps(landing.summary(), ensure_ascii=False).encode()})
+    return landing
 
 
 def landed_summary(path: Path) -> dict | None:
     """The facts recorded with a landed partition, or None if it was never landed."""
     if not path.exists():
         return None
-    meta = pq.read_schema(path).metadata or {}
+    meta = pq.read_metadata(path).metadata or {}
     return json.loads(meta[META_KEY]) if META_KEY in meta else None
 
 

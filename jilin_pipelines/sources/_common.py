@@ -9,7 +9,7 @@ import codecs
 import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -133,7 +133,24 @@ def open_delivery_file(
 ) -> tuple[bytes | None, Delivery, Warnings]:
     """Start reading a delivery file: its bytes (None when there is no file), the ``Delivery`` describing it
     (the "no delivery" one when there is no file; otherwise with the file's SHA-256, size and location, no rows
-    yet) and the warnings collector for it.
+    yet) and the warnings collector for it. (:func:`open_delivery_stream` for a reader that never holds the
+    whole file.)"""
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns, root=root)
+    if payload is None:
+        return None, delivery, warn
+    data = read_file_bytes(payload.path)
+    if data is None:
+        return None, no_delivery(dataset, day, columns, delivery.location, "the file does not exist"), warn
+    delivery.sha256, delivery.size_bytes = sha256_hex(data), len(data)
+    return data, delivery, warn
+
+
+def open_delivery_stream(
+    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None, *, root: str | Path | None = None
+) -> tuple[Payload | None, Delivery, Warnings]:
+    """Start reading a delivery file a block at a time: its :class:`Payload` (None when there is no file), the
+    ``Delivery`` describing it (the "no delivery" one when there is no file; otherwise with its location, no rows
+    yet: the reader sets the digest and size as it reads) and the warnings collector for it.
 
     A path with a ``..`` component is refused (:func:`delivery_path` never builds one); with ``root`` (the sources
     directory) the path must also resolve inside it, symlinks included, and the resolved file is what is read.
@@ -143,14 +160,18 @@ def open_delivery_file(
         raise DeliveryError(f"refused path {location}: a delivery path may not contain '..'")
     if root is not None:
         path = ensure_inside(root, path)
-    data = read_file_bytes(Path(path))
-    if data is None:
+    path = Path(path)
+    try:
+        with path.open("rb"):
+            payload = Payload(path=path)
+    except FileNotFoundError:
         return None, no_delivery(dataset, day, columns, location, "the file does not exist"), Warnings(location)
-    delivery = Delivery(
-        dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location,
-        sha256=sha256_hex(data), size_bytes=len(data),
-    )
-    return data, delivery, Warnings(location)
+    except IsADirectoryError as exc:
+        raise DeliveryError(f"{path}: is a directory, not a delivery file") from exc
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    delivery = Delivery(dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location)
+    return payload, delivery, Warnings(location)
 
 
 def read_file_bytes(path: Path) -> bytes | None:
@@ -290,6 +311,10 @@ class Decoded:
     truncated_tail: bytes = b""
     #: 1-based physical line of ``fail_offset``
     fail_line: int | None = None
+    #: the codec the text is decoded with (``used``, or the declared one whose undecodable bytes are escaped)
+    codec: str = ""
+    #: where the text begins in the bytes (after a BOM)
+    text_start: int = 0
 
     @property
     def wrong_encoding(self) -> bool:
@@ -319,9 +344,55 @@ def unescape_bytes(text: str) -> str:
     return text.translate(_UNESCAPE)
 
 
-def _first_non_ascii(data: bytes) -> int:
-    m = re.search(rb"[\x80-\xff]", data)
-    return m.start() if m else 0
+#: bytes decoded (and encoded to UTF-8) at a time: the file's decoded text is never whole in memory (as a Python
+#: str it takes 2 to 4 bytes a character: a 57 MB GBK file's was 100 MiB)
+DECODE_BLOCK = 1 << 22
+
+
+class Payload:
+    """A delivery's bytes: in memory, or a file read :data:`DECODE_BLOCK` bytes at a time (never whole)."""
+
+    def __init__(self, data: bytes | None = None, *, path: Path | None = None):
+        if (data is None) == (path is None):
+            raise ValueError("a payload is bytes or a file")
+        self._data, self.path = data, path
+        self.size = len(data) if data is not None else path.stat().st_size
+
+    def blocks(self, start: int = 0, end: int | None = None) -> Iterator[bytes | memoryview]:
+        end = self.size if end is None else min(end, self.size)
+        if self._data is not None:
+            view = memoryview(self._data)
+            for at in range(start, end, DECODE_BLOCK):
+                yield view[at : min(at + DECODE_BLOCK, end)]
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            at = start
+            while at < end:
+                block = fh.read(min(DECODE_BLOCK, end - at))
+                if not block:
+                    break
+                yield block
+                at += len(block)
+
+    def head(self, n: int) -> bytes:
+        return b"".join(bytes(b) for b in self.blocks(0, n))
+
+    def first_non_ascii(self, start: int = 0) -> int | None:
+        """The offset of the first byte >= 0x80 from ``start`` on (None: all ASCII)."""
+        at = start
+        for block in self.blocks(start):
+            m = _NON_ASCII.search(block)
+            if m:
+                return at + m.start()
+            at += len(block)
+        return None
+
+    def count(self, byte: bytes, end: int) -> int:
+        return sum(bytes(b).count(byte) for b in self.blocks(0, end))
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def decode_strict(data: bytes, declared: str) -> Decoded:
@@ -334,112 +405,122 @@ def decode_strict(data: bytes, declared: str) -> Decoded:
       encoding problem: it is kept aside in ``truncated_tail`` for the broken last row.
     * When nothing decodes the whole file, undecodable bytes are escaped (see :func:`unescape_bytes`)
       and ``escaped`` is set; the reader marks the rows holding them as unparseable.
+
+    The text, whole: :func:`detect_encoding` then :func:`utf8_blocks` joined. A reader that need not hold the
+    whole text takes the blocks as they come.
     """
-    decoded = _decode_strict(data, declared)
-    if decoded.fail_offset is not None:
-        # b"\n" never occurs inside a multi-byte character of UTF-8, GBK or GB18030
-        decoded.fail_line = data.count(b"\n", 0, decoded.fail_offset) + 1
+    payload = Payload(data)
+    decoded = detect_encoding(payload, declared)
+    decoded.utf8 = b"".join(utf8_blocks(payload, decoded))
     return decoded
-
-
-#: bytes decoded (and encoded to UTF-8) at a time: the file's decoded text is never whole in memory (as a Python
-#: str it takes 2 to 4 bytes a character: a 57 MB GBK file's was 100 MiB)
-DECODE_BLOCK = 1 << 22
 
 
 @dataclass
 class _Attempt:
-    """One strict decoding of a payload: ``ok``, the payload's ``utf8`` when asked for, the incomplete character
-    at the very end (``pending``, not part of ``utf8``) and, when it failed, the error."""
+    """One strict decoding of a payload from an offset: ``ok``, the incomplete character at the very end
+    (``pending``) and, when it failed, the error and its offset from where the decoding began."""
 
     ok: bool
-    utf8: bytes = b""
     pending: bytes = b""
     error: UnicodeDecodeError | None = None
+    offset: int | None = None
 
 
-def _attempt(encoding: str, payload: bytes, *, transcode: bool = True) -> _Attempt:
-    """Decode ``payload`` strictly in ``encoding`` a block at a time, each block encoded to UTF-8 as it comes
-    (``transcode=False``: only check that it decodes). An incomplete character at the very end is returned apart.
-
-    The error's offset is that of the whole payload: when a block fails, the payload up to that block's end is decoded
-    again in one piece to report it (a GBK file tried as UTF-8 pays that for its first block only)."""
+def _attempt(encoding: str, payload: Payload, start: int) -> _Attempt:
+    """Check that ``payload`` decodes strictly in ``encoding`` from ``start`` on, a block at a time, keeping no
+    text. An incomplete character at the very end is returned apart. When a block fails, it is decoded again
+    from the character boundary before it to tell the error's offset."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    out = io.BytesIO()
-    view = memoryview(payload)
-    try:
-        for start in range(0, len(payload), DECODE_BLOCK):
-            text = decoder.decode(view[start : start + DECODE_BLOCK], final=False)
-            if transcode:
-                out.write(text.encode("utf-8"))
-    except UnicodeDecodeError:
+    at = start
+    for block in payload.blocks(start):
+        pending = decoder.getstate()[0]
         try:
-            codecs.getincrementaldecoder(encoding)("strict").decode(view[: start + DECODE_BLOCK], final=False)
-        except UnicodeDecodeError as exc:
-            return _Attempt(False, error=exc)
-        raise AssertionError(f"{encoding}: a block failed to decode but the payload up to it decodes") from None
-    pending = decoder.getstate()[0] if hasattr(decoder, "getstate") else b""
-    return _Attempt(True, out.getvalue(), bytes(pending))
+            decoder.decode(block, final=False)
+        except UnicodeDecodeError:
+            try:
+                codecs.getincrementaldecoder(encoding)("strict").decode(bytes(pending) + bytes(block), final=False)
+            except UnicodeDecodeError as exc:
+                return _Attempt(False, error=exc, offset=at - len(pending) + exc.start - start)
+            raise AssertionError(f"{encoding}: a block failed to decode but decodes from the boundary before it") from None
+        at += len(block)
+    return _Attempt(True, bytes(decoder.getstate()[0]))
 
 
-def _decode_strict(data: bytes, declared: str) -> Decoded:  # noqa: C901 - one branch per family
+def detect_encoding(payload: Payload, declared: str) -> Decoded:  # noqa: C901 - one branch per family
+    """How :func:`decode_strict` decodes ``payload`` (no text yet: ``utf8`` is empty), found by reading it a block
+    at a time."""
     enc = canonical_encoding(declared)
     family = "gb" if enc in _GB_FAMILY else ("utf8" if enc in _UTF8_FAMILY else "other")
-    body = data[len(BOM) :] if data.startswith(BOM) else data
-    has_bom = body is not data
+    has_bom = payload.head(len(BOM)) == BOM
+    body = len(BOM) if has_bom else 0  # where the text begins
 
-    def result(a: _Attempt, used: str, **kw) -> Decoded:
-        return Decoded(utf8=a.utf8, declared=enc, used=used, truncated_tail=a.pending, **kw)
+    def found(used: str, a: _Attempt | None = None, *, codec: str | None = None, **kw) -> Decoded:
+        pending = a.pending if a is not None else b""
+        decoded = Decoded(utf8=b"", declared=enc, used=used, truncated_tail=pending, codec=codec or used,
+                          text_start=body, **kw)
+        if decoded.fail_offset is not None:
+            # b"\n" never occurs inside a multi-byte character of UTF-8, GBK or GB18030
+            decoded.fail_line = payload.count(b"\n", decoded.fail_offset) + 1
+        return decoded
 
-    def escaped(encoding: str, **kw) -> Decoded:
-        text = body.decode(encoding, "jilin-escape")
-        return Decoded(utf8=text.encode("utf-8"), declared=enc, used=enc, escaped=True, **kw)
-
-    def cut(payload: bytes, pending: bytes) -> bytes:
-        return payload[: len(payload) - len(pending)] if pending else payload
+    def escaped(codec: str, err: _Attempt, fail: int) -> Decoded:
+        return found(enc, codec=codec, escaped=True, fail_offset=fail, fail_reason=err.error.reason)
 
     if family == "utf8":
-        a = _attempt("utf-8", body, transcode=False)
+        a = _attempt("utf-8", payload, body)
         if a.ok:
-            return Decoded(utf8=cut(body, a.pending), declared=enc, used=enc, truncated_tail=a.pending)
-        err = a.error
-        fail = err.start + (len(BOM) if has_bom else 0)
-        alt = _attempt("gb18030", body)
+            return found(enc, a, codec="utf-8")
+        fail = a.offset + body
+        alt = _attempt("gb18030", payload, body)
         if alt.ok:
-            return result(alt, "gb18030", fail_offset=fail, fail_reason=err.reason)
-        return escaped("utf-8", fail_offset=fail, fail_reason=err.reason)
+            return found("gb18030", alt, fail_offset=fail, fail_reason=a.error.reason)
+        return escaped("utf-8", a, fail)
 
     if family == "gb":
-        if has_bom or not body.isascii():
-            a = _attempt("utf-8", body, transcode=False)
+        first_non_ascii = payload.first_non_ascii(body)
+        if has_bom or first_non_ascii is not None:
+            a = _attempt("utf-8", payload, body)
             if a.ok:
-                gb = _attempt(enc, data, transcode=False)
+                gb = _attempt(enc, payload, 0)
                 if not gb.ok:
-                    fail, reason = gb.error.start, gb.error.reason
+                    fail, reason = gb.offset, gb.error.reason
                 else:
-                    fail = 0 if has_bom else _first_non_ascii(body)
+                    fail = 0 if has_bom else first_non_ascii
                     reason = "the bytes are valid UTF-8 (they decode as GBK only as mojibake)"
-                return Decoded(utf8=cut(body, a.pending), declared=enc, used="utf-8", fail_offset=fail,
-                               fail_reason=reason, truncated_tail=a.pending)
-        a = _attempt(enc, body)
+                return found("utf-8", a, fail_offset=fail, fail_reason=reason)
+        a = _attempt(enc, payload, body)
         if a.ok:
-            return result(a, enc)
-        err = a.error
+            return found(enc, a)
         if enc != "gb18030":
-            alt = _attempt("gb18030", body)
+            alt = _attempt("gb18030", payload, body)
             if alt.ok:
-                return result(alt, "gb18030", fail_offset=err.start, fail_reason=err.reason)
-        return escaped(enc, fail_offset=err.start, fail_reason=err.reason)
+                return found("gb18030", alt, fail_offset=a.offset, fail_reason=a.error.reason)
+        return escaped(enc, a, a.offset)
 
-    a = _attempt(enc, body)
+    a = _attempt(enc, payload, body)
     if a.ok:
-        return result(a, enc)
-    err = a.error
+        return found(enc, a)
     for alt_enc in ("utf-8", "gb18030"):
-        alt = _attempt(alt_enc, body)
+        alt = _attempt(alt_enc, payload, body)
         if alt.ok:
-            return result(alt, alt_enc, fail_offset=err.start, fail_reason=err.reason)
-    return escaped(enc, fail_offset=err.start, fail_reason=err.reason)
+            return found(alt_enc, alt, fail_offset=a.offset, fail_reason=a.error.reason)
+    return escaped(enc, a, a.offset)
+
+
+def utf8_blocks(payload: Payload, decoded: Decoded) -> Iterator[bytes]:
+    """The text of ``payload`` as UTF-8, a block at a time, decoded as :func:`detect_encoding` found: the BOM
+    removed, the cut-off character at the very end (``truncated_tail``) left out, undecodable bytes escaped."""
+    end = payload.size - len(decoded.truncated_tail)
+    if decoded.codec == "utf-8" and not decoded.escaped:  # valid UTF-8 already: as it is
+        for block in payload.blocks(decoded.text_start, end):
+            yield bytes(block)
+        return
+    decoder = codecs.getincrementaldecoder(decoded.codec)("jilin-escape" if decoded.escaped else "strict")
+    for block in payload.blocks(decoded.text_start, end):
+        yield decoder.decode(block, final=False).encode("utf-8")
+    tail = decoder.decode(b"", final=decoded.escaped)  # strict: a cut character was left out above
+    if tail:
+        yield tail.encode("utf-8")
 
 
 def decode_tail(tail: bytes) -> str:

@@ -31,9 +31,11 @@ located by ``\\n`` line ends.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -45,16 +47,18 @@ import pyarrow.csv as pacsv
 from jilin_pipelines.sources._common import (
     ESCAPED_CHAR_PATTERN,
     Decoded,
+    Payload,
     Warnings,
     assemble,
-    decode_strict,
     decode_tail,
+    detect_encoding,
     interleave,
-    open_delivery_file,
+    open_delivery_stream,
     reconcile_columns,
     unescape_bytes,
+    utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, empty_table
 
 _BLOCK_SIZE = 1 << 24
 _FIRST_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\n|\r)")
@@ -72,6 +76,15 @@ def _drop_trailing_blank_lines(utf8: bytes) -> bytes:
     return utf8
 
 
+PIECE_BYTES = 1 << 24
+"""The CSV reader's chunk budget: the text is parsed this many bytes (of UTF-8) at a time, each piece cut at a line
+end, so what a delivery takes in memory does not grow with its size (when nothing consumes the pieces as they come,
+:func:`read_csv` still returns the whole table)."""
+
+Sink = Callable[[pa.Table], None]
+"""Takes a delivery's table a piece at a time, in row order (the raw landing writes each as it comes)."""
+
+
 def read_csv(
     path: str | Path,
     *,
@@ -81,159 +94,307 @@ def read_csv(
     columns: Sequence[str] | None,
     delimiter: str = ",",
     quote_char: str = '"',
+    sink: Sink | None = None,
+    piece_bytes: int | None = None,
 ) -> Delivery:
     """Read one CSV delivery; see the module docstring for the behaviour on bad input.
 
     ``columns`` are the expected source columns (None: take the header as it is). ``sha256`` and
     ``size_bytes`` are those of the file's bytes; ``location`` is the path.
+
+    The file is read twice, a block at a time (never whole): once for its digest and its encoding, once to decode
+    and parse it a piece of ``piece_bytes`` (default :data:`PIECE_BYTES`) at a time, each piece ending at a line
+    end — a file that holds the quote character is one piece (only a parse from the start tells a quoted line end
+    from a row's end). With a ``sink``, each piece's rows go to it as they are parsed and the delivery's ``table``
+    is left empty (its counts say what was read); without, the pieces make up ``table``. Either way the rows and
+    warnings do not depend on the piece size.
     """
     path = Path(path)
     location = str(path)
-    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
-    if data is None:
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
+    if payload is None:
         return delivery
-    if not data or data.isspace():
+    facts = _scan(payload, quote_char)
+    delivery.sha256, delivery.size_bytes = facts.sha256, payload.size
+    if facts.blank:
         warn.file("the file is empty: not even a header row")
         delivery.warnings = warn.done()
         return delivery
 
-    dec = decode_strict(data, encoding)
-    del data  # the UTF-8 text is what is parsed from here on (one copy of the file, not two)
-    utf8 = dec.utf8
-    ends_with_line_end = not dec.truncated_tail and utf8.endswith((b"\n", b"\r"))
-    utf8 = _drop_trailing_blank_lines(utf8)
-
-    raw_header, header_text = _parse_header(utf8, delimiter, quote_char, location)
+    dec = detect_encoding(payload, encoding)
+    text = _Pieces(utf8_blocks(payload, dec), piece_bytes or PIECE_BYTES, splittable=not facts.quoted)
+    first = text.next()
+    raw_header, header_text = _parse_header(first, delimiter, quote_char, location)
     header = [h.strip().lstrip("\ufeff").strip() for h in raw_header]
     ordered, extra = reconcile_columns(location, header, columns)
     if extra:
         warn.file(f"unexpected columns {extra} kept as delivered")
 
-    body_start = len(header_text)
-    has_rows = _NOT_LINE_END.search(utf8, body_start) is not None
-    if not has_rows and not dec.truncated_tail:
-        _encoding_warning(warn, dec, None)
+    reader = _PieceReader(location, dec, raw_header, header, ordered, delimiter, quote_char, warn,
+                          header_lines=header_text.count(b"\n") or 1, line_end=header_text.endswith((b"\n", b"\r")))
+    body = first[len(header_text):]
+    if text.done and not dec.truncated_tail and \
+            _NOT_LINE_END.search(_drop_trailing_blank_lines(first), len(header_text)) is None:
+        reader.encoding_warning(None)
         warn.file("the file is empty but for its header")
         delivery.table = empty_table(ordered)
         delivery.warnings = warn.done()
         return delivery
 
-    bad_numbers: list[int] = []
-    bad_found: list[int] = []
-    bad_texts: list[str] = []
-
-    def on_invalid(row) -> str:
-        bad_numbers.append(row.number)
-        bad_found.append(row.actual_columns)
-        bad_texts.append(row.text)
-        return "skip"
-
-    try:
-        parsed = _parse(utf8, raw_header, delimiter, quote_char, on_invalid) if has_rows else pa.table(
-            {h: pa.array([], pa.string()) for h in raw_header}
-        )
-    except pa.ArrowInvalid as exc:
-        raise DeliveryError(f"{location}: cannot be parsed as CSV ({exc})") from exc
-    if parsed.num_columns != len(header) or any(t != pa.string() for t in parsed.schema.types):
-        raise DeliveryError(f"{location}: the CSV header could not be read consistently ({parsed.schema})")
-    parsed = parsed.rename_columns(header)
-
-    n_cols = len(header)
-    n_good = parsed.num_rows
-    total = n_good + len(bad_numbers)
-    bad_rows = np.asarray(bad_numbers, dtype=np.int64) - 1  # pyarrow counts the header as record 1
-    if len(bad_rows) and (bad_rows.min() < 1 or bad_rows.max() > total or len(np.unique(bad_rows)) != len(bad_rows)):
-        raise DeliveryError(f"{location}: inconsistent row numbering while parsing (a reader bug)")
-    is_bad = np.zeros(total + 1, dtype=bool)
-    is_bad[bad_rows] = True
-    good_rows = np.flatnonzero(~is_bad[1:]) + 1
-
-    bad_errors = [f"expected {n_cols} fields, found {k}" for k in bad_found]
-    if dec.escaped:
-        bad_texts = [unescape_bytes(t) for t in bad_texts]
-
-    lines = _RecordLines(utf8, header_text, total, parsed, good_rows, bad_rows, bad_texts)
-    demote: dict[int, tuple[str, str]] = {}  # index into parsed -> (error, raw)
-
-    # rows holding bytes that no encoding decodes
-    if dec.escaped and n_good:
-        mask = None
-        for col in parsed.columns:
-            hit = pc.match_substring_regex(col, ESCAPED_CHAR_PATTERN)
-            mask = hit if mask is None else pc.or_(mask, hit)
-        for idx in np.flatnonzero(mask.to_numpy(zero_copy_only=False)):
-            raw = unescape_bytes(lines.text(int(good_rows[idx])))
-            demote[int(idx)] = (f"holds bytes that are not {dec.declared} (nor UTF-8 / GB18030)", raw)
-        for i, t in enumerate(bad_texts):
-            if "\\x" in t:
-                bad_errors[i] += f"; holds bytes that are not {dec.declared}"
-
-    # blank lines between rows parse as all-empty rows: tell them from ",,,," by their text
-    if n_good and n_cols > 1:
-        empty = None
-        for col in parsed.columns:
-            hit = pc.equal(pc.binary_length(col), 0)
-            empty = hit if empty is None else pc.and_(empty, hit)
-        for idx in np.flatnonzero(empty.to_numpy(zero_copy_only=False)):
-            if lines.text(int(good_rows[idx])).strip() == "":
-                demote[int(idx)] = ("blank line", "")
-
-    # a file that does not end with a line end was cut off in its last record
-    cut_row = None
-    tail = decode_tail(dec.truncated_tail)
-    if dec.truncated_tail and utf8.endswith((b"\n", b"\r")):
-        # cut inside a character right after a line end: the tail is a row of its own
-        total += 1
-        cut_row = total
-        bad_rows = np.append(bad_rows, cut_row)
-        bad_errors.append("the file ends inside this row (cut off)")
-        bad_texts.append(tail)
-    elif not ends_with_line_end and total:
-        cut_row = total
-        if is_bad[total]:
-            i = int(np.flatnonzero(bad_rows == total)[0])
-            bad_errors[i] = f"the file ends inside this row (cut off): {bad_errors[i]}"
-            bad_texts[i] += tail
-        else:
-            raw = lines.text(total) + tail
-            if dec.escaped:
-                raw = unescape_bytes(raw)
-            demote[n_good - 1] = ("the file ends inside this row (cut off): no line end after it", raw)
-
-    # assemble
-    if demote:
-        idxs = np.fromiter(sorted(demote), dtype=np.int64)
-        keep = np.ones(n_good, dtype=bool)
-        keep[idxs] = False
-        bad_rows = np.concatenate([bad_rows, good_rows[idxs]])
-        bad_errors += [demote[int(i)][0] for i in idxs]
-        bad_texts += [demote[int(i)][1] for i in idxs]
-        parsed = parsed.filter(pa.array(keep))
-        good_rows = good_rows[keep]
-
-    good = assemble(ordered, {c: parsed.column(c) for c in header}, good_rows)
-    if len(bad_rows):
-        bad = assemble(ordered, {}, bad_rows, error=pa.array(bad_errors, pa.string()), raw=pa.array(bad_texts, pa.string()))
-        table = interleave(good, bad)
-        order = np.argsort(bad_rows, kind="stable")
-        for i in order:
-            if int(bad_rows[i]) != cut_row:
-                warn.row(int(bad_rows[i]), f"unparseable: {bad_errors[i]}")
+    pieces: list[pa.Table] = []
+    delivered = unparseable = 0
+    while True:
+        table = reader.read(body, last=text.done)
+        delivered += table.num_rows
+        unparseable += table.num_rows - table.column(ERROR).null_count
+        if sink is None:
+            pieces.append(table)
+        elif table.num_rows:
+            sink(table)
+        del table
+        if text.done:
+            break
+        body = text.next()
+    reader.finish()
+    if sink is None:
+        delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
     else:
-        table = good
-
-    _encoding_warning(warn, dec, lines)
-    if cut_row is not None:
-        warn.file(f"the file is cut off: it ends in the middle of row {cut_row}, kept as unparseable", row=cut_row)
-    delivery.table = table
+        delivery.table = empty_table(ordered)
+        delivery.streamed = (delivered, unparseable)
     delivery.warnings = warn.done()
     return delivery
+
+
+@dataclass
+class _Facts:
+    sha256: str
+    blank: bool  # nothing but white space (or nothing at all)
+    quoted: bool  # holds the quote character somewhere
+
+
+def _scan(payload: Payload, quote_char: str) -> _Facts:
+    """The file's digest, and whether it is blank or quotes, in one pass over its blocks. (The quote and the
+    line end are ASCII bytes that occur inside no multi-byte character of UTF-8, GBK or GB18030.)"""
+    digest = hashlib.sha256()
+    blank, quoted = True, False
+    quote = quote_char.encode()
+    for block in payload.blocks():
+        digest.update(block)
+        block = bytes(block)
+        blank = blank and block.isspace()
+        quoted = quoted or quote in block
+    return _Facts(digest.hexdigest(), blank, quoted)
+
+
+class _Pieces:
+    """The UTF-8 text in pieces of about ``piece_bytes``, each ending at a line end (``splittable``: the file holds
+    no quote, so every line end ends a row) that comes before the text's last non-blank byte so far, so that
+    blank lines at the very end of the file all stay in the last piece. ``done`` once the last piece was taken."""
+
+    def __init__(self, blocks: Iterator[bytes], piece_bytes: int, splittable: bool):
+        self._blocks, self._size, self._splittable = blocks, max(1, piece_bytes), splittable
+        self._buf = bytearray()
+        self.done = False
+
+    def next(self) -> bytes:
+        for block in self._blocks:
+            self._buf += block
+            if self._splittable and len(self._buf) >= self._size:
+                cut = _cut(self._buf)
+                if cut:
+                    piece = bytes(self._buf[:cut])
+                    del self._buf[:cut]
+                    return piece
+        self.done = True
+        piece = bytes(self._buf)
+        self._buf = bytearray()
+        return piece
+
+
+_BLANK = b" \t\r\n"
+
+
+def _cut(buf: bytearray) -> int:
+    """Just after the last ``\n`` before the buffer's last non-blank byte (0: none)."""
+    end = len(buf)
+    while end and buf[end - 1] in _BLANK:
+        end -= 1
+    return buf.rfind(b"\n", 0, max(0, end - 1)) + 1
+
+
+class _PieceReader:
+    """Parses the body of a CSV delivery piece by piece (each ending at a row's end), numbering the rows across
+    pieces and collecting the warnings in row order."""
+
+    def __init__(self, location: str, dec: Decoded, raw_header: list[str], header: list[str], ordered: list[str],
+                 delimiter: str, quote_char: str, warn: Warnings, header_lines: int, line_end: bool):
+        self.location, self.dec, self.raw_header, self.header, self.ordered = location, dec, raw_header, header, ordered
+        self.delimiter, self.quote_char, self.warn = delimiter, quote_char, warn
+        self.rows = 0  # rows of the pieces read so far
+        self.lines = header_lines  # physical lines of the header and the pieces read so far
+        self.fail_row: int | None = None  # the row where the declared encoding first failed
+        self.cut_row: int | None = None
+        self.line_end = line_end  # the text so far ends with a line end
+
+    def read(self, utf8: bytes, *, last: bool) -> pa.Table:  # noqa: C901 - one branch per SPEC §7 problem
+        """The rows of one piece (``last``: the file's last), numbered after the pieces before it."""
+        dec, offset = self.dec, self.rows
+        line_end = utf8.endswith((b"\n", b"\r")) if utf8 else self.line_end
+        ends_with_line_end = not (last and dec.truncated_tail) and line_end
+        lines_in_piece = utf8.count(b"\n")
+        lines_spanned = lines_in_piece + (0 if utf8.endswith(b"\n") else 1)
+        if last:  # blank lines at the very end are no rows (a piece starts at a line start: all blank, all gone)
+            utf8 = _drop_trailing_blank_lines(utf8) if utf8.strip(_BLANK) else b""
+        has_rows = bool(utf8)  # a blank line between rows is a row (an unparseable one)
+
+        bad_numbers: list[int] = []
+        bad_found: list[int] = []
+        bad_texts: list[str] = []
+
+        def on_invalid(row) -> str:
+            bad_numbers.append(row.number)
+            bad_found.append(row.actual_columns)
+            bad_texts.append(row.text)
+            return "skip"
+
+        try:
+            parsed = _parse(utf8, self.raw_header, self.delimiter, self.quote_char, on_invalid) if has_rows else \
+                pa.table({h: pa.array([], pa.string()) for h in self.raw_header})
+        except pa.ArrowInvalid as exc:
+            raise DeliveryError(f"{self.location}: cannot be parsed as CSV ({exc})") from exc
+        if parsed.num_columns != len(self.header) or any(t != pa.string() for t in parsed.schema.types):
+            raise DeliveryError(f"{self.location}: the CSV header could not be read consistently ({parsed.schema})")
+        parsed = parsed.rename_columns(self.header)
+
+        n_cols = len(self.header)
+        n_good = parsed.num_rows
+        total = n_good + len(bad_numbers)
+        bad_rows = np.asarray(bad_numbers, dtype=np.int64)  # no header in the piece: pyarrow counts rows from 1
+        if len(bad_rows) and (bad_rows.min() < 1 or bad_rows.max() > total or len(np.unique(bad_rows)) != len(bad_rows)):
+            raise DeliveryError(f"{self.location}: inconsistent row numbering while parsing (a reader bug)")
+        is_bad = np.zeros(total + 1, dtype=bool)
+        is_bad[bad_rows] = True
+        good_rows = np.flatnonzero(~is_bad[1:]) + 1
+
+        bad_errors = [f"expected {n_cols} fields, found {k}" for k in bad_found]
+        if dec.escaped:
+            bad_texts = [unescape_bytes(t) for t in bad_texts]
+
+        lines = _RecordLines(utf8, 0, total, parsed, good_rows, bad_rows, bad_texts)
+        demote: dict[int, tuple[str, str]] = {}  # index into parsed -> (error, raw)
+
+        # rows holding bytes that no encoding decodes
+        if dec.escaped and n_good:
+            mask = None
+            for col in parsed.columns:
+                hit = pc.match_substring_regex(col, ESCAPED_CHAR_PATTERN)
+                mask = hit if mask is None else pc.or_(mask, hit)
+            for idx in np.flatnonzero(mask.to_numpy(zero_copy_only=False)):
+                raw = unescape_bytes(lines.text(int(good_rows[idx])))
+                demote[int(idx)] = (f"holds bytes that are not {dec.declared} (nor UTF-8 / GB18030)", raw)
+        if dec.escaped:
+            for i, t in enumerate(bad_texts):
+                if "\\x" in t:
+                    bad_errors[i] += f"; holds bytes that are not {dec.declared}"
+
+        # blank lines between rows parse as all-empty rows: tell them from ",,,," by their text
+        if n_good and n_cols > 1:
+            empty = None
+            for col in parsed.columns:
+                hit = pc.equal(pc.binary_length(col), 0)
+                empty = hit if empty is None else pc.and_(empty, hit)
+            for idx in np.flatnonzero(empty.to_numpy(zero_copy_only=False)):
+                if lines.text(int(good_rows[idx])).strip() == "":
+                    demote[int(idx)] = ("blank line", "")
+
+        # a file that does not end with a line end was cut off in its last record
+        cut_row = None
+        if last:
+            tail = decode_tail(dec.truncated_tail)
+            if dec.truncated_tail and (utf8.endswith((b"\n", b"\r")) if utf8 else self.line_end):
+                # cut inside a character right after a line end: the tail is a row of its own
+                total += 1
+                cut_row = total
+                bad_rows = np.append(bad_rows, cut_row)
+                bad_errors.append("the file ends inside this row (cut off)")
+                bad_texts.append(tail)
+            elif not ends_with_line_end and (total or offset):
+                if not total:  # the cut-off row is the previous piece's last (a piece of nothing but a cut tail)
+                    raise DeliveryError(f"{self.location}: a piece without rows after a row's end (a reader bug)")
+                cut_row = total
+                if is_bad[total]:
+                    i = int(np.flatnonzero(bad_rows == total)[0])
+                    bad_errors[i] = f"the file ends inside this row (cut off): {bad_errors[i]}"
+                    bad_texts[i] += tail
+                else:
+                    raw = lines.text(total) + tail
+                    if dec.escaped:
+                        raw = unescape_bytes(raw)
+                    demote[n_good - 1] = ("the file ends inside this row (cut off): no line end after it", raw)
+
+        # assemble
+        if demote:
+            idxs = np.fromiter(sorted(demote), dtype=np.int64)
+            keep = np.ones(n_good, dtype=bool)
+            keep[idxs] = False
+            bad_rows = np.concatenate([bad_rows, good_rows[idxs]])
+            bad_errors += [demote[int(i)][0] for i in idxs]
+            bad_texts += [demote[int(i)][1] for i in idxs]
+            parsed = parsed.filter(pa.array(keep))
+            good_rows = good_rows[keep]
+
+        good = assemble(self.ordered, {c: parsed.column(c) for c in self.header}, good_rows + offset)
+        if len(bad_rows):
+            bad = assemble(self.ordered, {}, bad_rows + offset, error=pa.array(bad_errors, pa.string()),
+                           raw=pa.array(bad_texts, pa.string()))
+            table = interleave(good, bad)
+            for i in np.argsort(bad_rows, kind="stable"):
+                if int(bad_rows[i]) != cut_row:
+                    self.warn.row(int(bad_rows[i]) + offset, f"unparseable: {bad_errors[i]}")
+        else:
+            table = good
+
+        if dec.wrong_encoding and dec.fail_line is not None and self.fail_row is None \
+                and self.lines < dec.fail_line <= self.lines + lines_spanned:
+            row = lines.record_of_line(dec.fail_line - self.lines)
+            self.fail_row = row + offset if row else None
+        if cut_row is not None:
+            self.cut_row = cut_row + offset
+        self.rows += total
+        self.lines += lines_in_piece
+        self.line_end = line_end
+        return table
+
+    def finish(self) -> None:
+        """The file-level warnings, after the rows'."""
+        self.encoding_warning(self.fail_row)
+        if self.cut_row is not None:
+            self.warn.file(f"the file is cut off: it ends in the middle of row {self.cut_row}, kept as unparseable",
+                           row=self.cut_row)
+
+    def encoding_warning(self, row: int | None) -> None:
+        dec = self.dec
+        if not dec.wrong_encoding:
+            return
+        where = f"at row {row}" if row else "in the header"
+        if dec.escaped:
+            self.warn.file(
+                f"wrong encoding: declared {dec.declared} first failed {where} ({dec.fail_reason}), and neither "
+                f"UTF-8 nor GB18030 decodes the file; rows holding undecodable bytes are unparseable",
+                row=row,
+            )
+        else:
+            self.warn.file(
+                f"wrong encoding: declared {dec.declared} first failed {where} ({dec.fail_reason}); "
+                f"the file decodes as {dec.used} and was read as {dec.used}",
+                row=row,
+            )
 
 
 def _parse(utf8: bytes, raw_header: list[str], delimiter: str, quote_char: str, on_invalid) -> pa.Table:
     return pacsv.read_csv(
         pa.py_buffer(utf8),
-        read_options=pacsv.ReadOptions(use_threads=False, block_size=_BLOCK_SIZE),
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=_BLOCK_SIZE, column_names=raw_header),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter,
             quote_char=quote_char,
@@ -249,28 +410,6 @@ def _parse(utf8: bytes, raw_header: list[str], delimiter: str, quote_char: str, 
             quoted_strings_can_be_null=False,
         ),
     )
-
-
-def _encoding_warning(warn: Warnings, dec: Decoded, lines: _RecordLines | None) -> None:
-    if not dec.wrong_encoding:
-        return
-    row = None
-    where = "in the header"
-    if lines is not None and dec.fail_line is not None:
-        row = lines.record_of_line(dec.fail_line)
-        where = f"at row {row}" if row else "in the header"
-    if dec.escaped:
-        warn.file(
-            f"wrong encoding: declared {dec.declared} first failed {where} ({dec.fail_reason}), and neither "
-            f"UTF-8 nor GB18030 decodes the file; rows holding undecodable bytes are unparseable",
-            row=row,
-        )
-    else:
-        warn.file(
-            f"wrong encoding: declared {dec.declared} first failed {where} ({dec.fail_reason}); "
-            f"the file decodes as {dec.used} and was read as {dec.used}",
-            row=row,
-        )
 
 
 def _parse_header(utf8: bytes, delimiter: str, quote_char: str, location: str) -> tuple[list[str], bytes]:
@@ -296,9 +435,9 @@ def _parse_header(utf8: bytes, delimiter: str, quote_char: str, location: str) -
 class _RecordLines:
     """Maps data records to their physical lines, computed only when a raw text is needed."""
 
-    def __init__(self, utf8, header_text, total, parsed, good_rows, bad_rows, bad_texts):
+    def __init__(self, utf8, header_lines, total, parsed, good_rows, bad_rows, bad_texts):
         self._utf8 = utf8
-        self._header_lines = header_text.count(b"\n") or 1
+        self._header_lines = header_lines
         self._total = total
         self._parsed = parsed
         self._good_rows = good_rows

@@ -64,6 +64,9 @@ class Delivery:
     sha256: str | None = None
     size_bytes: int | None = None
     warnings: list[DeliveryWarning] = field(default_factory=list)
+    #: (delivered rows, unparseable rows) when the reader passed its rows on a piece at a time (``table`` is then
+    #: empty: the rows went to the reader's sink)
+    streamed: tuple[int, int] | None = None
 
     @property
     def delivered(self) -> bool:
@@ -71,10 +74,12 @@ class Delivery:
 
     @property
     def delivered_rows(self) -> int:
-        return self.table.num_rows
+        return self.streamed[0] if self.streamed is not None else self.table.num_rows
 
     @property
     def unparseable_rows(self) -> int:
+        if self.streamed is not None:
+            return self.streamed[1]
         if ERROR not in self.table.column_names:
             return 0
         return self.table.num_rows - self.table.column(ERROR).null_count

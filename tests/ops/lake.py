@@ -15,7 +15,7 @@ def lake_inventory(data_dir: Path) -> dict[str, dict]:
     inventory = {}
     lake = data_dir / "lake"
     for path in sorted(lake.rglob("*.parquet")):
-        meta = pq.read_schema(path).metadata or {}
+        meta = pq.read_metadata(path).metadata or {}
         facts = json.loads(meta[META_KEY]) if META_KEY in meta else {}
         facts.pop("landing_path", None)  # differs by data directory
         inventory[str(path.relative_to(lake))] = {"rows": pq.read_metadata(path).num_rows, "facts": facts}

@@ -1,0 +1,98 @@
+"""A CSV delivery read a piece at a time (``csv_reader.PIECE_BYTES`` of text, each cut at a line end; the file read a
+``_common.DECODE_BLOCK`` at a time) is the delivery read whole: the same rows, the same row numbers, the same
+unparseable rows with the same texts and the same warnings — whatever the piece and block sizes, over files with the
+problems of SPEC §7 (bad rows, blank lines, wrong encodings, undecodable bytes, a cut-off end, trailing blank lines,
+CRLF; not bare CRs, whose rows are parsed but whose texts are located by LF line ends, see ``csv_reader``). With a sink, the pieces come out in row order and make up the same table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sources_testkit import DAY
+
+from jilin_pipelines.sources import _common, csv_reader
+from jilin_pipelines.sources.csv_reader import read_csv
+from jilin_pipelines.sources.delivery import DeliveryError
+
+HEADER = ["号牌号码", "名称", "更新时间"]
+CELL = st.one_of(
+    st.text(alphabet="ABC123 -:", max_size=6),
+    st.text(alphabet="张王李吉长春", min_size=1, max_size=4),
+)
+ROW = st.one_of(
+    st.lists(CELL, min_size=3, max_size=3).map(",".join),  # a good row
+    st.lists(CELL, min_size=1, max_size=5).map(",".join),  # often the wrong number of fields
+    st.just(""),  # a blank line
+    st.just(",,"),  # all fields empty: a row
+)
+
+
+@st.composite
+def deliveries(draw) -> tuple[bytes, str]:
+    rows = draw(st.lists(ROW, max_size=40))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join([",".join(HEADER), *rows]) + newline + draw(st.sampled_from(["", "\n", "\n\n  \n"]))
+    written = draw(st.sampled_from(["gbk", "utf-8", "utf-8-sig"]))
+    data = text.encode(written)
+    if draw(st.booleans()):  # cut off somewhere after the header (inside a character, too)
+        start = len((",".join(HEADER) + newline).encode(written))
+        data = data[: draw(st.integers(start, len(data)))]
+    if draw(st.integers(0, 5)) == 0:  # a byte no encoding decodes, inside the body (not inside a CRLF: a bare
+        at = draw(st.integers(len(data) // 2, len(data)))  # CR ends a row, but row texts are located by LF ends)
+        if not data[:at].endswith(b"\r"):
+            data = data[:at] + b"\xff" + data[at:]
+    declared = draw(st.sampled_from(["gbk", "utf-8"]))
+    return data, declared
+
+
+def _read(path: Path, declared: str, piece_bytes: int, block: int, sink=None):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_common, "DECODE_BLOCK", block)
+        try:
+            return read_csv(path, dataset="traffic_police.motor_vehicles", day=DAY, encoding=declared,
+                            columns=HEADER, sink=sink, piece_bytes=piece_bytes)
+        except DeliveryError as exc:  # a header no encoding decodes: refused, the same way in any pieces
+            return str(exc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(delivery=deliveries(), piece_bytes=st.integers(1, 80), block=st.integers(1, 64))
+def test_a_csv_read_in_pieces_is_the_csv_read_whole(tmp_path, delivery, piece_bytes, block):
+    data, declared = delivery
+    path = tmp_path / "motor_vehicles_20250601.csv"
+    path.write_bytes(data)
+    whole = _read(path, declared, 1 << 30, 1 << 30)
+    pieces = _read(path, declared, piece_bytes, block)
+    if isinstance(whole, str):
+        assert pieces == whole
+        return
+    assert pieces.table.to_pylist() == whole.table.to_pylist()
+    assert [str(w) for w in pieces.warnings] == [str(w) for w in whole.warnings]
+    assert (pieces.sha256, pieces.size_bytes) == (whole.sha256, whole.size_bytes)
+
+    sunk: list[pa.Table] = []
+    streamed = _read(path, declared, piece_bytes, block, sink=sunk.append)
+    rows = [r for t in sunk for r in t.to_pylist()]
+    assert rows == whole.table.to_pylist()
+    assert streamed.table.num_rows == 0 and streamed.table.schema == whole.table.schema
+    assert (streamed.delivered_rows, streamed.unparseable_rows) == (whole.delivered_rows, whole.unparseable_rows)
+    assert [str(w) for w in streamed.warnings] == [str(w) for w in whole.warnings]
+
+
+def test_a_large_csv_comes_in_several_pieces_cut_at_line_ends(tmp_path):
+    rows = [f"吉A{i:05d},张{i},2025-06-01 10:00:00" for i in range(5_000)]
+    rows[1_234] = "吉A01234,只有两个字段"  # one bad row, far from the start
+    path = tmp_path / "v.csv"
+    path.write_bytes(("\n".join([",".join(HEADER), *rows]) + "\n").encode("gbk"))
+    sunk: list[pa.Table] = []
+    d = _read(path, "gbk", 16_384, 4_096, sink=sunk.append)
+    assert len(sunk) > 5  # pieces of about 16 KiB of text
+    numbers = [n for t in sunk for n in t.column("_source_row").to_pylist()]
+    assert numbers == list(range(1, 5_001))
+    assert d.delivered_rows == 5_000 and d.unparseable_rows == 1
+    assert [str(w) for w in d.warnings] == [f"{path}, row 1235: unparseable: expected 3 fields, found 2"]
+    assert csv_reader.PIECE_BYTES >= 1 << 20  # the default budget is MiBs, not KiBs
