@@ -6,7 +6,6 @@ from datetime import date
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
@@ -28,7 +27,8 @@ from jilin_pipelines.quality.quarantine import replace_partition
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
 from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard, write_results
 from jilin_pipelines.quality.standardise import rules_of, standardise
-from jilin_pipelines.raw import landed_summary, landing_path, write_parquet_atomically
+from jilin_pipelines.lake import write_parquet_atomically
+from jilin_pipelines.raw import landed_summary, landing_path
 
 LAYER = "standardised"
 BLOCKED_SHARE_CHECK = "blocked_share"
@@ -108,8 +108,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
             facts = landed_summary(raw_path)
             if facts is None:
                 raise dg.Failure(f"{entry.id} {day}: no raw landing at {raw_path}; materialise {raw_key(entry).to_user_string()} first")
-            outcome = standardise(entry, pq.read_table(raw_path), day, facts["source_sha256"])
-            write_parquet_atomically(outcome.table, landing_path(entry, day, s, layer=LAYER))
+            outcome = standardise(entry, raw_path, day, facts["source_sha256"], out=landing_path(entry, day, s, layer=LAYER))
             replace_partition(settings.base_engine(), entry.id, day, outcome.quarantine)
             write_results(s.lake_dir, entry.id, day, outcome.stats, bool(facts["delivered"]))
 

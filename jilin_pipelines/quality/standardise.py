@@ -8,18 +8,24 @@ de-duplicated by key (the newest update time wins) and written in the contract o
 
 from __future__ import annotations
 
+import itertools
 import json
+import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import Dimension, Severity
+from jilin_pipelines.lake import PartitionWriter
 from jilin_pipelines.quality import expectations
 from jilin_pipelines.quality.layout import PARTITION, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
 from jilin_pipelines.quality.rules import Rule, check, describe
@@ -112,20 +118,37 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
 
 
-def _exact_duplicates(parsed: pa.Table, columns: list[str], chunk_rows: int) -> np.ndarray:
-    """``DataFrame.duplicated(subset=columns, keep="first")`` over the whole table, a chunk at a time: rows whose
-    64-bit fingerprint occurs more than once are the candidates, and only they are compared in full."""
-    if parsed.num_rows <= chunk_rows:
-        return _to_pandas(parsed.select(columns)).duplicated(subset=columns, keep="first").to_numpy(bool)
-    hashes = np.concatenate([
-        pd.util.hash_pandas_object(_to_pandas(parsed.select(columns).slice(off, chunk_rows)), index=False).to_numpy()
-        for off in range(0, parsed.num_rows, chunk_rows)
-    ])
+def _exact_duplicates(parts: Callable[[], Iterator[pa.Table]], columns: list[str], chunk_rows: int) -> np.ndarray:
+    """``DataFrame.duplicated(subset=columns, keep="first")`` over the parsed rows of every part, a part at a time:
+    rows whose 64-bit fingerprint occurs more than once are the candidates, and only they are compared in full —
+    read again from the parts, about ``chunk_rows`` at a time, the rows of one fingerprint always together (equal
+    rows have equal fingerprints: the earliest of each stays)."""
+    hashes = [pd.util.hash_pandas_object(_to_pandas(part.select(columns)), index=False).to_numpy()
+              for part in parts()]
+    hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
     candidates = np.flatnonzero(pd.Series(hashes).duplicated(keep=False).to_numpy())
-    duplicate = np.zeros(parsed.num_rows, dtype=bool)
-    if len(candidates):
-        same = _to_pandas(parsed.select(columns).take(pa.array(candidates))).duplicated(subset=columns, keep="first")
-        duplicate[candidates[same.to_numpy(bool)]] = True
+    duplicate = np.zeros(len(hashes), dtype=bool)
+    if not len(candidates):
+        return duplicate
+    candidates = candidates[np.lexsort((candidates, hashes[candidates]))]  # by fingerprint, then position
+    group_starts = np.flatnonzero(np.r_[True, hashes[candidates][1:] != hashes[candidates][:-1]])
+    bounds = [0]
+    for start in group_starts[1:]:
+        if start - bounds[-1] >= chunk_rows:
+            bounds.append(int(start))
+    bounds.append(len(candidates))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        chunk = candidates[lo:hi]
+        in_file_order = np.sort(chunk)
+        picked, at = [], 0
+        for part in parts():
+            mine = in_file_order[(in_file_order >= at) & (in_file_order < at + part.num_rows)] - at
+            if len(mine):
+                picked.append(part.select(columns).take(pa.array(mine)))
+            at += part.num_rows
+        rows = pa.concat_tables(picked).take(pa.array(np.searchsorted(in_file_order, chunk)))
+        same = _to_pandas(rows).duplicated(subset=columns, keep="first").to_numpy(bool)
+        duplicate[chunk[same]] = True
     return duplicate
 
 
@@ -184,47 +207,133 @@ def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str 
                   sorted({r.dimension.value for r in checked.rules}))
 
 
-def _newest_per_key(table: pa.Table, entry: Entry) -> tuple[pa.Table, int]:
-    """The newest version of each key (update time, then source row; no update time counts as oldest), in
-    source-row order; and how many were superseded. In Arrow: the rows ordered oldest first, the last row of each
-    key kept (an ordered aggregation)."""
+def _newest_rows(keys: pa.Table, entry: Entry) -> tuple[np.ndarray, int]:
+    """Which rows hold the newest version of their key (update time, then source row; no update time counts as
+    oldest), as a mask over ``keys`` (the key, update time and source-row columns of the standardised rows), and
+    how many were superseded. In Arrow: the rows ordered oldest first, the last row of each key kept (an ordered
+    aggregation)."""
     ds = entry.dataset
-    if not table.num_rows:
-        return table, 0
+    keep = np.zeros(keys.num_rows, dtype=bool)
+    if not keys.num_rows:
+        return keep, 0
     order = [(ds.updated_field, "ascending", "at_start"), (SOURCE_ROW, "ascending", "at_start")] \
         if ds.updated_field else [(SOURCE_ROW, "ascending", "at_start")]
-    oldest_first = pc.sort_indices(table, sort_keys=order)
-    keys = table.select(list(ds.key)).take(oldest_first).append_column("_row", oldest_first)
-    newest = keys.group_by(list(ds.key), use_threads=False).aggregate([("_row", "last")])["_row_last"]
-    newest = pc.take(newest, pc.sort_indices(pc.take(table[SOURCE_ROW], newest)))  # in source-row order
-    return table.take(newest), table.num_rows - len(newest)
+    oldest_first = pc.sort_indices(keys, sort_keys=order)
+    ordered = keys.select(list(ds.key)).take(oldest_first).append_column("_row", oldest_first)
+    newest = ordered.group_by(list(ds.key), use_threads=False).aggregate([("_row", "last")])["_row_last"]
+    keep[newest.to_numpy()] = True
+    return keep, keys.num_rows - len(newest)
 
 
-def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None,
-                chunk_rows: int | None = None) -> Outcome:
-    """The standardised rows, the quarantine and the expectations' results of one delivery, ``chunk_rows`` rows
-    (default :data:`CHUNK_ROWS`) at a time: the result does not depend on the chunk size."""
+Raw = pa.Table | str | Path
+"""A raw landing: the table, or its Parquet file (read a chunk at a time)."""
+
+
+def _raw_parts(raw: Raw, columns: list[str], chunk_rows: int) -> Callable[[], Iterator[pa.Table]]:
+    """The raw rows a part of at most ``chunk_rows`` at a time (at least one part, maybe empty), each with every
+    source column (a delivery missing an optional column still standardises: the reader warned), as often as
+    asked for."""
+    def parts() -> Iterator[pa.Table]:
+        if isinstance(raw, pa.Table):
+            pieces = [raw.slice(off, chunk_rows) for off in range(0, raw.num_rows, chunk_rows)] or [raw]
+        else:
+            parquet = pq.ParquetFile(raw)
+            pieces = (pa.Table.from_batches([b], parquet.schema_arrow) for b in parquet.iter_batches(batch_size=chunk_rows))
+            if parquet.metadata.num_rows == 0:
+                pieces = [parquet.schema_arrow.empty_table()]
+        for piece in pieces:
+            yield _with_columns(piece, columns)
+    return parts
+
+
+def _chunks_of(parts: Iterator[pa.Table], chunk_rows: int) -> Iterator[pa.Table]:
+    """The rows of ``parts`` again, in chunks of exactly ``chunk_rows`` (the last one fewer; one empty chunk when
+    there is no row at all, so that every rule still reports)."""
+    held: list[pa.Table] = []
+    n = 0
+    empty = None
+    yielded = False
+    for part in parts:
+        if empty is None:
+            empty = part.slice(0, 0)
+        while part.num_rows:
+            take = min(part.num_rows, chunk_rows - n)
+            held.append(part.slice(0, take))
+            n += take
+            part = part.slice(take)
+            if n == chunk_rows:
+                yield pa.concat_tables(held)
+                held, n, yielded = [], 0, True
+    if held:
+        yield pa.concat_tables(held)
+    elif not yielded and empty is not None:
+        yield empty
+
+
+def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_rows: int | None = None,
+                out: Path | None = None) -> Outcome:
+    """The standardised rows, the quarantine and the expectations' results of one delivery (``raw``: the raw
+    landing's table or its file), ``chunk_rows`` rows (default :data:`CHUNK_ROWS`) at a time: the result does not
+    depend on the chunk size.
+
+    With ``out``, the standardised rows are written to that Parquet file (atomically) and ``Outcome.table`` is None:
+    no more than a chunk of the delivery is then held at once, but for what grows with it by a few bytes a row
+    (a fingerprint per row for the exact duplicates; the key, update time and row number of each standardised row
+    for the newest version per key) and with its failing rows (quarantine, expectation results). Each chunk's
+    standardised rows wait in a temporary file until the newest version of every key is known."""
     ds = entry.dataset
     columns = ds.source_columns
     chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
-    raw_table = _with_columns(raw_table, columns)
-    failed = pc.is_valid(raw_table[ERROR])
-    unparseable = _to_pandas(raw_table.filter(failed))
-    parsed = raw_table.filter(pc.invert(failed))
-    delivered = raw_table.num_rows
-    del raw_table
+    raw_parts = _raw_parts(raw, columns, chunk_rows)
+    delivered = 0
+    unparseable_parts: list[pd.DataFrame] = []
+    for part in raw_parts():
+        delivered += part.num_rows
+        unparseable_parts.append(_to_pandas(part.filter(pc.is_valid(part[ERROR]))))
+    unparseable = pd.concat(unparseable_parts, ignore_index=True)
+    del unparseable_parts
 
-    duplicate = _exact_duplicates(parsed, columns, chunk_rows)
-    rows = parsed.filter(pa.array(~duplicate))
-    del parsed
+    def parsed_parts() -> Iterator[pa.Table]:
+        for part in raw_parts():
+            yield part.filter(pc.is_null(part[ERROR]))
+
+    duplicate = _exact_duplicates(parsed_parts, columns, chunk_rows)
+
+    def unique_parts() -> Iterator[pa.Table]:
+        at = 0
+        for part in parsed_parts():
+            yield part.filter(pa.array(~duplicate[at : at + part.num_rows]))
+            at += part.num_rows
 
     examples: dict[str, list[dict]] = {}
     chunks: list[_Chunk] = []
-    offsets = list(range(0, rows.num_rows, chunk_rows)) or [0]
-    for off in offsets:
-        chunk = _to_pandas(rows.slice(off, chunk_rows))
-        chunks.append(_standardise_chunk(entry, chunk, day, sha256, examples))
-        del chunk
+    offsets: list[int] = []
+    checked = 0
+    key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW]
+    with tempfile.TemporaryDirectory(prefix="jilin_standardise_") as spool_dir:
+        spool = Path(spool_dir) / "values.parquet"
+        with PartitionWriter(spool) as values:
+            for rows in _chunks_of(unique_parts(), chunk_rows):
+                chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)
+                offsets.append(checked)
+                checked += rows.num_rows
+                values.write(chunk.values)
+                chunk.values = None  # written: only the chunk's results, quarantine and failures are kept
+                chunks.append(chunk)
+            values.commit()
+        keep, superseded = _newest_rows(pq.read_table(spool, columns=key_columns), entry)
+        table = None
+        empty = pq.read_schema(spool).empty_table()
+        kept = itertools.chain([empty], (b.filter(pa.array(keep[at : at + b.num_rows]))
+                                         for b, at in _batches_at(spool, chunk_rows)))
+        if out is None:
+            table = pa.concat_tables(list(kept)).combine_chunks()
+        else:
+            with PartitionWriter(out) as writer:
+                for piece in kept:
+                    writer.write(piece)
+                writer.commit()
+        standardised_rows = int(keep.sum())
 
     if len(chunks) == 1:
         results = chunks[0].results
@@ -237,7 +346,6 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
          *(c.quarantine for c in chunks)],
         ignore_index=True,
     )
-    table, superseded = _newest_per_key(pa.concat_tables([c.values for c in chunks]), entry)
 
     failures = [c.failures.assign(pos=c.failures["pos"] + off) for c, off in zip(chunks, offsets, strict=True)
                 if len(c.failures)]
@@ -247,18 +355,26 @@ def standardise(entry: Entry, raw_table: pa.Table, day: date, sha256: str | None
         repairs.update(c.repairs)
     by_dimension = failures.groupby("dimension")["pos"].nunique() if len(failures) else pd.Series(dtype=int)
     stats = {
-        "checked_rows": int(rows.num_rows),
+        "checked_rows": int(checked),
         "failed_rows_by_dimension": {d: int(by_dimension.get(d, 0)) for d in chunks[0].dimensions},
         "delivered_rows": int(delivered),
         "unparseable_rows": int(len(unparseable)),
         "exact_duplicates": int(duplicate.sum()),
         "superseded_in_delivery": superseded,
         "quarantined_rows": int(len(quarantine)),
-        "standardised_rows": int(table.num_rows),
+        "standardised_rows": standardised_rows,
         "warned_rows": sum(c.warned_rows for c in chunks),
         "repairs": dict(sorted((k, int(v)) for k, v in repairs.items())),
     }
     return Outcome(table, quarantine, results, examples, stats)
+
+
+def _batches_at(path: Path, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
+    """The file's rows ``batch_rows`` at a time, each with the position of its first row."""
+    at = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield pa.Table.from_batches([batch]), at
+        at += batch.num_rows
 
 
 def rules_of(entry: Entry) -> list[Rule]:

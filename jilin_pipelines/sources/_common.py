@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field

@@ -76,7 +76,7 @@ def _drop_trailing_blank_lines(utf8: bytes) -> bytes:
     return utf8
 
 
-PIECE_BYTES = 1 << 24
+PIECE_BYTES = 1 << 22
 """The CSV reader's chunk budget: the text is parsed this many bytes (of UTF-8) at a time, each piece cut at a line
 end, so what a delivery takes in memory does not grow with its size (when nothing consumes the pieces as they come,
 :func:`read_csv` still returns the whole table)."""
@@ -189,37 +189,52 @@ def _scan(payload: Payload, quote_char: str) -> _Facts:
 class _Pieces:
     """The UTF-8 text in pieces of about ``piece_bytes``, each ending at a line end (``splittable``: the file holds
     no quote, so every line end ends a row) that comes before the text's last non-blank byte so far, so that
-    blank lines at the very end of the file all stay in the last piece. ``done`` once the last piece was taken."""
+    blank lines at the very end of the file all stay in the last piece. ``done`` once the last piece was taken.
+    The blocks wait in a list and are joined once, into the piece (a growing buffer would copy them again and
+    again)."""
 
     def __init__(self, blocks: Iterator[bytes], piece_bytes: int, splittable: bool):
         self._blocks, self._size, self._splittable = blocks, max(1, piece_bytes), splittable
-        self._buf = bytearray()
+        self._held: list[bytes] = []
+        self._n = 0
         self.done = False
 
     def next(self) -> bytes:
         for block in self._blocks:
-            self._buf += block
-            if self._splittable and len(self._buf) >= self._size:
-                cut = _cut(self._buf)
-                if cut:
-                    piece = bytes(self._buf[:cut])
-                    del self._buf[:cut]
+            self._held.append(block)
+            self._n += len(block)
+            if self._splittable and self._n >= self._size:
+                at = self._cut()
+                if at is not None:
+                    i, cut = at
+                    last = self._held[i]
+                    piece = b"".join([*self._held[:i], last[:cut]])
+                    self._held = [last[cut:], *self._held[i + 1 :]]
+                    self._n = sum(len(b) for b in self._held)
                     return piece
         self.done = True
-        piece = bytes(self._buf)
-        self._buf = bytearray()
+        piece = b"".join(self._held)
+        self._held, self._n = [], 0
         return piece
+
+    def _cut(self) -> tuple[int, int] | None:
+        """(block, offset in it) just after the last ``\\n`` before the held text's last non-blank byte."""
+        seen_text = False
+        for i in range(len(self._held) - 1, -1, -1):
+            block = self._held[i]
+            end = len(block)
+            if not seen_text:
+                stripped = block.rstrip(_BLANK)
+                if not stripped:
+                    continue
+                seen_text, end = True, len(stripped) - 1  # the last non-blank byte is not before its own line end
+            at = block.rfind(b"\n", 0, end)
+            if at >= 0:
+                return i, at + 1
+        return None
 
 
 _BLANK = b" \t\r\n"
-
-
-def _cut(buf: bytearray) -> int:
-    """Just after the last ``\n`` before the buffer's last non-blank byte (0: none)."""
-    end = len(buf)
-    while end and buf[end - 1] in _BLANK:
-        end -= 1
-    return buf.rfind(b"\n", 0, max(0, end - 1)) + 1
 
 
 class _PieceReader:

@@ -4,10 +4,14 @@ chunk borders) gives the same rows, quarantine, expectation results, examples an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,7 +28,19 @@ def landed(tmp_path_factory):
     settings = Settings.from_env({"JILIN_SOURCES_DIR": str(CHECKOUT / "sample_sources"), "JILIN_DATA_DIR": str(data)})
     entries = list(catalogue().entries)
     days = days_in_sources(settings, entries)
-    return [(e, d, land_day(e, d, settings).delivery) for e in entries for d in days[:3]]
+    out = []
+    for e in entries:
+        for d in days[:3]:
+            landing = land_day(e, d, settings)  # a CSV delivery lands a piece at a time: its rows are in the file
+            out.append((e, d, Landed(pq.read_table(landing.path), landing.delivery.sha256, landing.path)))
+    return out
+
+
+@dataclass
+class Landed:
+    table: pa.Table
+    sha256: str | None
+    path: Path
 
 
 def _same(whole, chunked) -> None:
@@ -50,8 +66,6 @@ def test_chunked_standardise_equals_one_chunk(landed):
 
 
 def test_exact_duplicates_across_chunks(landed):
-    import pyarrow as pa
-
     entry, day, delivery = next((e, d, x) for e, d, x in landed if e.id == "traffic_police.motor_vehicles" and x.table.num_rows)
     table = delivery.table
     doubled = pa.concat_tables([table, table.slice(0, 50)])  # 50 exact duplicates, far from their first rows
@@ -89,12 +103,12 @@ def test_validations_keep_nothing_behind(landed):
                           st.one_of(st.none(), st.integers(0, 3))), max_size=40))
 def test_newest_per_key_is_pandas_newest_version(rows):
     """The Arrow newest-per-key against the plain pandas reading: sort by update time (none first), then source
-    row, keep each key's last row, in source-row order."""
+    row, keep each key's last row (the rows kept stay in their order, the raw landing's: source-row order)."""
     import pyarrow as pa
     from datetime import datetime, timedelta
 
     from jilin_pipelines.quality.layout import SOURCE_ROW
-    from jilin_pipelines.quality.standardise import _newest_per_key
+    from jilin_pipelines.quality.standardise import _newest_rows
 
     entry = catalogue().entry("social_security.insured_persons")
     ds = entry.dataset
@@ -108,8 +122,24 @@ def test_newest_per_key_is_pandas_newest_version(rows):
         SOURCE_ROW: (order + 1).astype("int64"),
     })
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    got, superseded = _newest_per_key(table, entry)
+    keep, superseded = _newest_rows(table, entry)
     expected = frame.sort_values([updated, SOURCE_ROW], kind="stable", na_position="first")
-    expected = expected[~expected.duplicated(subset=key, keep="last")].sort_values(SOURCE_ROW)
-    assert got.column(SOURCE_ROW).to_pylist() == expected[SOURCE_ROW].tolist()
+    expected = expected[~expected.duplicated(subset=key, keep="last")]
+    assert table.filter(pa.array(keep)).column(SOURCE_ROW).to_pylist() == frame[SOURCE_ROW][keep].tolist()
+    assert sorted(frame[SOURCE_ROW][keep]) == sorted(expected[SOURCE_ROW])
     assert superseded == len(rows) - len(expected)
+
+
+def test_the_raw_file_standardised_into_a_file_equals_the_table_standardised(landed, tmp_path):
+    """What the standardised asset does: the raw landing's file read a chunk at a time, the standardised rows
+    written to their file as they are kept (``Outcome.table`` is then None)."""
+    checked = 0
+    for i, (entry, day, delivery) in enumerate(landed):
+        whole = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=10**9)
+        out = tmp_path / f"{i}.parquet"
+        streamed = standardise(entry, delivery.path, day, delivery.sha256, chunk_rows=29, out=out)
+        assert streamed.table is None
+        streamed.table = pq.read_table(out)
+        _same(whole, streamed)
+        checked += whole.stats["standardised_rows"]
+    assert checked > 2000
