@@ -1,11 +1,14 @@
 """CSV deliveries: GBK with a Chinese header, or UTF-8 with a BOM; comma separated, ``"`` quoting.
 
-The hot path is vectorised: the file is decoded strictly with Python's C codec and transcoded to UTF-8
-a block at a time (``_common.DECODE_BLOCK``), and parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty
-stays ``""``). Rows pyarrow cannot parse (a wrong number of fields) come back through
-``invalid_row_handler`` with their record number and raw text; the parsed rows get their numbers
-as the complement. Parsing is single-threaded: that gives record numbers in one pass and, on this
-workload, is as fast as the threaded reader.
+The hot path is vectorised and the file is never whole in memory: it is read twice a block at a time
+(``_common.DECODE_BLOCK``), once for its digest and to find the encoding that decodes it strictly, once to
+decode it with Python's C codec, transcode it to UTF-8 and cut the text into pieces of :data:`PIECE_BYTES` at line
+ends (a file holding the quote character is one piece: only a parse from its start tells a quoted line end from a
+row's end). Each piece is parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty stays
+``""``). Rows pyarrow cannot parse (a wrong number of fields) come back through ``invalid_row_handler`` with their
+record number and raw text; the parsed rows get their numbers as the complement, counted on from the pieces before.
+Parsing is single-threaded: that gives record numbers in one pass and, on this workload, is as fast as the threaded
+reader. The raw landing takes the pieces as they come (``sink``).
 
 Row numbers (``_source_row``) are data-record numbers: the header is not counted, and a record with
 a quoted newline counts once.
