@@ -118,14 +118,17 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
 
 
-def _exact_duplicates(parts: Callable[[], Iterator[pa.Table]], columns: list[str], chunk_rows: int) -> np.ndarray:
-    """``DataFrame.duplicated(subset=columns, keep="first")`` over the parsed rows of every part, a part at a time:
-    rows whose 64-bit fingerprint occurs more than once are the candidates, and only they are compared in full —
-    read again from the parts, about ``chunk_rows`` at a time, the rows of one fingerprint always together (equal
-    rows have equal fingerprints: the earliest of each stays)."""
-    hashes = [pd.util.hash_pandas_object(_to_pandas(part.select(columns)), index=False).to_numpy()
-              for part in parts()]
-    hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+def _fingerprints(rows: pa.Table, columns: list[str]) -> np.ndarray:
+    """A 64-bit fingerprint of each row's ``columns``."""
+    return pd.util.hash_pandas_object(_to_pandas(rows.select(columns)), index=False).to_numpy()
+
+
+def _exact_duplicates(hashes: np.ndarray, parts: Callable[[], Iterator[pa.Table]], columns: list[str],
+                      chunk_rows: int) -> np.ndarray:
+    """``DataFrame.duplicated(subset=columns, keep="first")`` over the parsed rows of every part, from their
+    fingerprints (``hashes``, in order): rows whose fingerprint occurs more than once are the candidates, and only
+    they are compared in full — read again from the parts, about ``chunk_rows`` at a time, the rows of one
+    fingerprint always together (equal rows have equal fingerprints: the earliest of each stays)."""
     candidates = np.flatnonzero(pd.Series(hashes).duplicated(keep=False).to_numpy())
     duplicate = np.zeros(len(hashes), dtype=bool)
     if not len(candidates):
@@ -285,19 +288,22 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     columns = ds.source_columns
     chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
     raw_parts = _raw_parts(raw, columns, chunk_rows)
-    delivered = 0
-    unparseable_parts: list[pd.DataFrame] = []
-    for part in raw_parts():
-        delivered += part.num_rows
-        unparseable_parts.append(_to_pandas(part.filter(pc.is_valid(part[ERROR]))))
-    unparseable = pd.concat(unparseable_parts, ignore_index=True)
-    del unparseable_parts
-
     def parsed_parts() -> Iterator[pa.Table]:
         for part in raw_parts():
             yield part.filter(pc.is_null(part[ERROR]))
 
-    duplicate = _exact_duplicates(parsed_parts, columns, chunk_rows)
+    delivered = 0
+    unparseable_parts: list[pd.DataFrame] = []
+    hashes = []
+    for part in raw_parts():  # one pass: the unparseable rows, and the parsed rows' fingerprints
+        delivered += part.num_rows
+        failed = pc.is_valid(part[ERROR])
+        unparseable_parts.append(_to_pandas(part.filter(failed)))
+        hashes.append(_fingerprints(part.filter(pc.invert(failed)), columns))
+    unparseable = pd.concat(unparseable_parts, ignore_index=True)
+    del unparseable_parts
+    duplicate = _exact_duplicates(np.concatenate(hashes), parsed_parts, columns, chunk_rows)
+    del hashes
 
     def unique_parts() -> Iterator[pa.Table]:
         at = 0
