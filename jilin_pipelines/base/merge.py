@@ -7,11 +7,11 @@ For every base table the datasets feed (in sorted order):
    role, partition)): re-merging replaces exactly them; the keys they had are touched;
 2. the partitions are read (a file ``CHUNK_KEYS`` rows at a time) and their versions of the table split into buckets
    of about ``CHUNK_KEYS`` keys by key fingerprint (spilled to a temporary directory when there is more than one);
-3. bucket by bucket: the new versions are staged and inserted; on PostgreSQL a per-table advisory lock is taken at
+3. bucket by bucket: the new versions are inserted (their bulk path); on PostgreSQL a per-table advisory lock is taken at
    the first, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
    every delivered version of the bucket's touched keys is read back, their golden SCD2 history recomputed in pandas
    (``golden.compute_golden``), compared with the stored history by fingerprint, and only the keys whose history
-   changed are deleted and re-inserted (staging + set-based SQL).
+   changed are deleted (their keys staged, set-based SQL) and re-inserted.
 
 Merging a day's partitions of several datasets together (:func:`merge_partitions`, what the base asset does) gives
 the database that merging them one by one gives, but recomputes each touched key's golden history once instead of

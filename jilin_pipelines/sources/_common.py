@@ -374,6 +374,12 @@ class Payload:
                 yield block
                 at += len(block)
 
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for block in self.blocks():
+            digest.update(block)
+        return digest.hexdigest()
+
     def head(self, n: int) -> bytes:
         return b"".join(bytes(b) for b in self.blocks(0, n))
 

@@ -133,7 +133,7 @@ class ApiClient:
         location = f"{endpoint}?date={day.isoformat()}"
         name = f"{department}.{dataset}"
         warn = Warnings(location)
-        collector = ColumnCollector(location, columns)
+        collector = ColumnCollector(location, columns, warn)
         digest = hashlib.sha256()
         size = 0
         total: int | None = None
@@ -176,7 +176,7 @@ class ApiClient:
             return no_delivery(name, day, columns, location, "the API has no items for this day")
         digest.update(b"]")
         size += 1
-        table = collector.table(warn)
+        table = collector.table()
         return Delivery(dataset=name, day=day, table=table, location=location, sha256=digest.hexdigest(),
                         size_bytes=size, warnings=warn.done())
 

@@ -14,8 +14,9 @@ line).
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -25,12 +26,13 @@ import pyarrow as pa
 from jilin_pipelines.sources._common import (
     Warnings,
     assemble,
-    decode_strict,
     decode_tail,
-    open_delivery_file,
+    detect_encoding,
+    open_delivery_stream,
     unescape_bytes,
+    utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import Delivery
+from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, Delivery, empty_table
 
 _ESCAPED = set(range(0xF700, 0xF800))
 
@@ -67,30 +69,35 @@ Python dicts of at most one chunk are alive however long the delivery."""
 
 class ColumnCollector:
     """Accumulates JSON objects (or unparseable rows) into string columns, in order, ``chunk_rows`` objects at a
-    time (default :data:`CHUNK_ROWS`)."""
+    time (default :data:`CHUNK_ROWS`), and passes each chunk on as a table: to ``sink`` as soon as the next row
+    arrives (so the last row is always still here: a reader may amend it), or, without a sink, into the table
+    :meth:`table` returns. A key first seen in a later chunk is a column from that chunk on (null before: the
+    raw landing's writer widens what it wrote). Each unparseable row is warned of (``warn``) as its chunk is passed
+    on, so the row warnings come in row order, before what :meth:`finish` says of the whole delivery."""
 
-    def __init__(self, location: str, columns: Sequence[str] | None, chunk_rows: int | None = None):
+    def __init__(self, location: str, columns: Sequence[str] | None, warn: Warnings, chunk_rows: int | None = None,
+                 *, sink: Callable[[pa.Table], None] | None = None):
         self.location = location
         self.expected = list(columns) if columns is not None else None
         self.names: dict[str, None] = dict.fromkeys(columns or [])
         self.chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
         self.objects: list[dict[str, str | None] | None] = []  # the chunk being collected
-        self.chunks: list[tuple[int, dict[str, pa.Array]]] = []  # (rows, columns) of the chunks converted
-        self.rows: list[int] = []
+        self.converted: tuple[int, dict[str, pa.Array]] | None = None  # the chunk converted, not yet passed on
+        self.rows: list[int] = []  # the rows not yet passed on (of ``converted``, then of ``objects``)
         self.errors: list[str | None] = []
         self.raws: list[str | None] = []
+        self.n = 0  # rows collected so far, unparseable ones included
+        self.unparseable = 0
+        self.nonnull: dict[str, int] = {}  # per column: its values that are not null, over the rows passed on
+        self.sink = sink
+        self.pieces: list[pa.Table] = []  # without a sink: the chunks passed on
+        self.warn = warn
+        self._quiet: set[int] = set()
         self._last_keys = None
 
-    @property
-    def n(self) -> int:
-        """Rows collected so far, unparseable ones included."""
-        return len(self.rows)
-
-    @property
-    def unparseable(self) -> int:
-        return len(self.errors) - self.errors.count(None)
-
     def add(self, row: int, texts: dict[str, str | None]) -> None:
+        if self.converted is not None:
+            self._pass_on()
         keys = texts.keys()
         if keys != self._last_keys:  # rows mostly share their keys: look at new ones only then
             names = self.names
@@ -102,14 +109,19 @@ class ColumnCollector:
         self.rows.append(row)
         self.errors.append(None)
         self.raws.append(None)
+        self.n += 1
         if len(self.objects) >= self.chunk_rows:
             self._convert()
 
     def add_unparseable(self, row: int, error: str, raw: str) -> None:
+        if self.converted is not None:
+            self._pass_on()
         self.objects.append(None)
         self.rows.append(row)
         self.errors.append(error)
         self.raws.append(raw)
+        self.n += 1
+        self.unparseable += 1
         if len(self.objects) >= self.chunk_rows:
             self._convert()
 
@@ -117,40 +129,64 @@ class ColumnCollector:
         """One C++ conversion of the chunk's dicts into a struct array, split into its string columns."""
         names = list(self.names)
         struct = pa.array(self.objects, type=pa.struct([pa.field(c, pa.string()) for c in names]))
-        self.chunks.append((len(self.objects), dict(zip(names, struct.flatten())) if names else {}))
+        self.converted = (len(self.objects), dict(zip(names, struct.flatten())) if names else {})
         self.objects = []
 
-    def table(self, warn: Warnings, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
-        """The delivery table. Warns of unexpected and absent ``what`` (None: the caller does) and of each unparseable
-        row not in ``quiet_rows``."""
-        if self.objects or not self.chunks:
-            self._convert()
+    def _pass_on(self) -> None:
+        """The converted chunk, as a table of the columns known so far, to the sink (or the pieces)."""
+        n, columns = self.converted
+        self.converted = None
         names = list(self.names)
-        # a key first seen in a later chunk is null in the earlier ones; the chunks stay chunks (not copied whole)
-        columns = {c: pa.chunked_array([cols[c] if c in cols else pa.nulls(n, pa.string()) for n, cols in self.chunks],
-                                       pa.string())
-                   for c in names}
-        self.chunks = []
+        for c in names:
+            if c in columns:
+                self.nonnull[c] = self.nonnull.get(c, 0) + n - columns[c].null_count
+        rows, errors, raws = self.rows[:n], self.errors[:n], self.raws[:n]
+        del self.rows[:n], self.errors[:n], self.raws[:n]
+        for r, e in zip(rows, errors):
+            if e is not None and r not in self._quiet:
+                self.warn.row(r, f"unparseable: {e}")
+        piece = assemble(names, columns, np.asarray(rows, dtype=np.int64), error=pa.array(errors, pa.string()),
+                         raw=pa.array(raws, pa.string()))
+        if self.sink is not None:
+            self.sink(piece)
+        else:
+            self.pieces.append(piece)
+
+    def finish(self, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> None:
+        """Pass on what is left (the last rows: ``quiet_rows`` among them are not warned of), and warn of unexpected
+        and absent ``what`` (None: the caller does)."""
+        warn = self.warn
+        self._quiet = set(quiet_rows)
+        if self.converted is not None:
+            self._pass_on()
+        if self.objects or self.n == 0:  # the last rows, or an empty chunk: the table has its columns
+            self._convert()
+            self._pass_on()
         if self.expected is not None and what is not None:
             expected = set(self.expected)
-            extra = [c for c in names if c not in expected]
+            extra = [c for c in self.names if c not in expected]
             if extra:
                 warn.file(f"unexpected {what} {extra} kept as delivered")
             if self.n > self.unparseable:
-                absent = [c for c in self.expected if columns[c].null_count == len(self.rows)]
+                absent = [c for c in self.expected if not self.nonnull.get(c)]
                 if absent:
                     warn.file(f"expected {what} {absent} are absent or null in every row")
-        quiet = set(quiet_rows)
-        for r, e in zip(self.rows, self.errors):
-            if e is not None and r not in quiet:
-                warn.row(r, f"unparseable: {e}")
-        return assemble(
-            names,
-            columns,
-            np.asarray(self.rows, dtype=np.int64),
-            error=pa.array(self.errors, pa.string()),
-            raw=pa.array(self.raws, pa.string()),
-        )
+
+    def table(self, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
+        """:meth:`finish`, then the delivery table of the pieces (without a sink)."""
+        self.finish(what=what, quiet_rows=quiet_rows)
+        names = [*self.names, *BOOKKEEPING_COLUMNS]
+        pieces = [p if p.column_names == names else _widened(p, names) for p in self.pieces]
+        self.pieces = []
+        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def _widened(piece: pa.Table, names: list[str]) -> pa.Table:
+    """A piece with the columns of a later one: those it lacks, null, all in ``names``' order."""
+    for c in names:
+        if c not in piece.column_names:
+            piece = piece.append_column(pa.field(c, pa.string()), pa.nulls(piece.num_rows, pa.string()))
+    return piece.select(names)
 
 
 def object_texts(obj: dict, line: str | None = None) -> dict[str, str | None]:
@@ -178,29 +214,44 @@ def object_texts(obj: dict, line: str | None = None) -> dict[str, str | None]:
 _DECODER = json.JSONDecoder(parse_float=_NumberText, parse_int=_NumberText, parse_constant=_constant)
 
 
-def parse_lines(lines: Iterable[tuple[int, str]], collector: ColumnCollector, *, last_line: int | None,
-                cut_off: bool) -> None:
-    """Parse ``(line number, text)`` pairs into the collector."""
-    scan = _DECODER.scan_once
-    add = collector.add
-    for number, line in lines:
+def _parse_line(number: int, line: str, collector: ColumnCollector, cut_off: bool) -> None:
+    """One line into the collector: an object, or an unparseable row saying why (``cut_off``: the file ends inside
+    this line)."""
+    try:
         try:
-            try:
-                obj, end = scan(line, 0)
-            except StopIteration:
-                obj, end = None, -1
-            if end != len(line) and line[end:].strip(" \t\r") != "" or end < 0:
-                obj = _DECODER.decode(line)  # raises the JSONDecodeError that says what is wrong
-        except (ValueError, RecursionError) as exc:  # a too deeply nested line is unparseable too
-            why = f"not valid JSON: {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            if cut_off and number == last_line:
-                why = f"the file ends inside this line (cut off): {why}"
-            collector.add_unparseable(number, why, line)
-            continue
-        if type(obj) is not dict:
-            collector.add_unparseable(number, f"not a JSON object but a {type(obj).__name__}", line)
-            continue
-        add(number, object_texts(obj, line))
+            obj, end = _DECODER.scan_once(line, 0)
+        except StopIteration:
+            obj, end = None, -1
+        if end != len(line) and line[end:].strip(" \t\r") != "" or end < 0:
+            obj = _DECODER.decode(line)  # raises the JSONDecodeError that says what is wrong
+    except (ValueError, RecursionError) as exc:  # a too deeply nested line is unparseable too
+        why = f"not valid JSON: {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        if cut_off:
+            why = f"the file ends inside this line (cut off): {why}"
+        collector.add_unparseable(number, why, line)
+        return
+    if type(obj) is not dict:
+        collector.add_unparseable(number, f"not a JSON object but a {type(obj).__name__}", line)
+        return
+    collector.add(number, object_texts(obj, line))
+
+
+def _lines(blocks: Iterator[bytes], tail: str) -> Iterator[tuple[int, str, bool]]:
+    """``(line number, text, last)`` of the UTF-8 text given a block at a time (then ``tail``, the shown bytes of a
+    cut-off character), ``\\r\\n`` ends taken as ``\\n``; ``last``: the text ends inside this line (no line end
+    after it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    carry = ""
+    number = 0
+    for block in blocks:
+        parts = (carry + decoder.decode(block)).split("\n")
+        carry = parts.pop()
+        for text in parts:
+            number += 1
+            yield number, text[:-1] if text.endswith("\r") else text, False
+    carry += decoder.decode(b"", final=True) + tail
+    if carry:
+        yield number + 1, carry[:-1] if carry.endswith("\r") else carry, True
 
 
 def read_jsonl(
@@ -210,53 +261,70 @@ def read_jsonl(
     day: date,
     columns: Sequence[str] | None,
     encoding: str = "utf-8",
+    sink: Callable[[pa.Table], None] | None = None,
 ) -> Delivery:
-    """Read one JSON Lines delivery; ``sha256``/``size_bytes`` are the file's bytes'."""
+    """Read one JSON Lines delivery; ``sha256``/``size_bytes`` are the file's bytes'.
+
+    The file is read twice a block at a time (its digest and encoding, then its lines), never whole, and its
+    objects collected a chunk at a time (:class:`ColumnCollector`): with a ``sink``, each chunk goes to it as the
+    next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
     path = Path(path)
     location = str(path)
-    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
-    if data is None:
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
+    if payload is None:
         return delivery
-    dec = decode_strict(data, encoding)
-    text = dec.utf8.decode("utf-8") + decode_tail(dec.truncated_tail)
+    delivery.sha256, delivery.size_bytes = payload.sha256(), payload.size
+    dec = detect_encoding(payload, encoding)
     if dec.wrong_encoding:
         warn.file(
             f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
             + ("lines holding undecodable bytes are unparseable" if dec.escaped else f"read as {dec.used}"),
             row=dec.fail_line,
         )
-    ends_with_line_end = text.endswith("\n")
-    lines = text.split("\n")
-    del text, data  # the lines hold the text now
-    if ends_with_line_end:
-        lines.pop()
-    numbered = [(i, s[:-1] if s.endswith("\r") else s) for i, s in enumerate(lines, start=1)]
-    blank = [i for i, s in numbered if not s.strip()]
-    numbered = [(i, s) for i, s in numbered if s.strip()]
-    last_line = numbered[-1][0] if numbered else None
-    cut_off = bool(numbered) and (not ends_with_line_end or bool(dec.truncated_tail))
+    collector = ColumnCollector(location, columns, warn, sink=sink)
 
-    collector = ColumnCollector(location, columns)
-    if dec.escaped:
-        clean = []
-        for i, s in numbered:
-            if any(ord(ch) in _ESCAPED for ch in s):
-                collector.add_unparseable(i, f"holds bytes that are not {dec.declared}", unescape_bytes(s))
-            else:
-                clean.append((i, s))
-        numbered = clean
-    parse_lines(numbered, collector, last_line=last_line, cut_off=cut_off)
-    quiet = [last_line] if cut_off else []
-    table = collector.table(warn, quiet_rows=quiet)
-    if dec.escaped:
-        table = table.take(pa.array(np.argsort(np.asarray(collector.rows), kind="stable")))
-    interior_blank = [i for i in blank if last_line is not None and i < last_line]
-    if interior_blank:
-        warn.file(f"{len(interior_blank)} blank lines skipped (lines {interior_blank[:20]})")
-    if cut_off and table.num_rows and table.column("_error")[-1].is_valid:
-        warn.file(f"the file is cut off: its last line {last_line} is incomplete, kept as unparseable", row=last_line)
-    if table.num_rows == 0:
+    def take(number: int, line: str, cut_off: bool) -> None:
+        if dec.escaped and any(ord(ch) in _ESCAPED for ch in line):
+            collector.add_unparseable(number, f"holds bytes that are not {dec.declared}", unescape_bytes(line))
+        else:
+            _parse_line(number, line, collector, cut_off)
+
+    # each line is taken once the next non-blank one is seen: only then is it known not to be the file's last
+    held: tuple[int, str] | None = None
+    interior_blank: list[int] = []  # blank lines before the last non-blank one (the first 20, and how many)
+    n_interior = 0
+    blank_since: list[int] = []
+    n_blank_since = 0
+    ends_inside = False
+    for number, line, last in _lines(utf8_blocks(payload, dec), decode_tail(dec.truncated_tail)):
+        ends_inside = last
+        if not line.strip():
+            n_blank_since += 1
+            if len(blank_since) < 20:
+                blank_since.append(number)
+            continue
+        if held is not None:
+            take(*held, False)
+        held = (number, line)
+        n_interior += n_blank_since
+        interior_blank += blank_since[: 20 - len(interior_blank)]
+        blank_since, n_blank_since = [], 0
+    cut_off = held is not None and (ends_inside or bool(dec.truncated_tail))
+    if held is not None:
+        take(*held, cut_off)
+    last_unparseable = collector.n > 0 and collector.errors[-1] is not None  # (the last row is kept until the end)
+    quiet = [held[0]] if cut_off else []
+    if sink is None:
+        delivery.table = collector.table(quiet_rows=quiet)
+    else:
+        collector.finish(quiet_rows=quiet)
+        delivery.table = empty_table(list(collector.names))
+        delivery.streamed = (collector.n, collector.unparseable)
+    if n_interior:
+        warn.file(f"{n_interior} blank lines skipped (lines {interior_blank})")
+    if cut_off and last_unparseable:
+        warn.file(f"the file is cut off: its last line {held[0]} is incomplete, kept as unparseable", row=held[0])
+    if collector.n == 0:
         warn.file("the file holds no JSON lines")
-    delivery.table = table
     delivery.warnings = warn.done()
     return delivery

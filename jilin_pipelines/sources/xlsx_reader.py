@@ -139,7 +139,7 @@ def read_xlsx(
                 warn.file(f"unexpected columns {extra} kept as delivered")
 
             n = len(header)
-            collector = ColumnCollector(location, ordered)  # a chunk of rows at a time into Arrow
+            collector = ColumnCollector(location, ordered, warn)  # a chunk of rows at a time into Arrow
             blank_rows: list[int] = []
             for number, cells in enumerate(rows, start=1):
                 texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
@@ -159,12 +159,12 @@ def read_xlsx(
     finally:
         workbook.close()
 
-    last = collector.rows[-1] if collector.rows else 0
+    last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
+    table = collector.table(what=None)  # the unparseable rows warned of first, as they were collected
     interior_blank = [r for r in blank_rows if r < last]
     if interior_blank:
         shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")
         warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {shown})")
-    table = collector.table(warn, what=None)
     if table.num_rows == 0:
         warn.file(f"sheet {sheet!r} is empty but for its header")
     delivery.table = table

@@ -209,7 +209,8 @@ def read_xml(
             "(<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
         )
 
-    collector = ColumnCollector(location, columns)
+    rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
+    collector = ColumnCollector(location, columns, rows)
 
     def take(values: dict[str, str], why: str | None, span: tuple[int, int]) -> None:
         """One record, as it ends: into the collector (which turns a chunk of them at a time into Arrow)."""
@@ -261,8 +262,7 @@ def read_xml(
         warn.file("the file is cut off inside a character after the document's end")
 
     # columns: the expected ones first, then attributes and unexpected elements in order of appearance
-    rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
-    table = collector.table(rows, what=None)
+    table = collector.table(what=None)
     expected = list(columns) if columns is not None else []
     expected_set = set(expected)
     extra = [c for c in collector.names if c not in expected_set]
@@ -270,7 +270,7 @@ def read_xml(
     if columns is not None and unexpected:
         warn.file(f"unexpected elements {unexpected} kept as delivered")
     if columns is not None and collector.n > collector.unparseable:
-        absent = [c for c in expected if table.column(c).null_count == table.num_rows]  # a present one is text
+        absent = [c for c in expected if not collector.nonnull.get(c)]  # a present one is text
         if absent:
             warn.file(f"expected elements {absent} occur in no <{record_tag}> element (all null)")
     if parser.flattened:
