@@ -50,7 +50,7 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
 
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
     """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, a reader that reads
-    its delivery a piece at a time (CSV and JSON Lines files) passes the pieces to it and leaves ``table`` empty
+    its delivery a piece at a time (CSV, JSON Lines and XLSX files) passes the pieces to it and leaves ``table`` empty
     (``streamed`` says what it read); the others return the whole table."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
@@ -67,7 +67,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
     if fmt.kind == "csv":
         return read_csv(path, encoding=fmt.encoding, sink=sink, **common)
     if fmt.kind == "xlsx":
-        return read_xlsx(path, sheet=fmt.sheet, **common)
+        return read_xlsx(path, sheet=fmt.sheet, sink=sink, **common)
     if fmt.kind == "xml":
         return read_xml(path, record_tag=fmt.record_tag, **common)
     return read_jsonl(path, sink=sink, **common)  # jsonl, and api datasets read from their files

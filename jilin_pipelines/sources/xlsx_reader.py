@@ -24,18 +24,18 @@ A missing sheet, or a file that is not a readable workbook (cut off, corrupt, an
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from jilin_pipelines.sources._common import open_delivery_file, reconcile_columns
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources._common import open_delivery_stream, reconcile_columns
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
@@ -96,17 +96,21 @@ def read_xlsx(
     day: date,
     sheet: str,
     columns: Sequence[str] | None,
+    sink: Callable[[pa.Table], None] | None = None,
 ) -> Delivery:
-    """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'."""
+    """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'. The sheet's rows are
+    read as openpyxl streams them and collected a chunk at a time: with a ``sink``, each chunk goes to it as the
+    next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
     from openpyxl import load_workbook  # imported lazily: openpyxl is slow to import
 
     path = Path(path)
     location = str(path)
-    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
-    if data is None:
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
+    if payload is None:
         return delivery
+    delivery.sha256, delivery.size_bytes = payload.sha256(), payload.size
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(payload.path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise DeliveryError(
             f"{location}: not a readable XLSX workbook (cut off, corrupt or another format): "
@@ -139,7 +143,7 @@ def read_xlsx(
                 warn.file(f"unexpected columns {extra} kept as delivered")
 
             n = len(header)
-            collector = ColumnCollector(location, ordered, warn)  # a chunk of rows at a time into Arrow
+            collector = ColumnCollector(location, ordered, warn, sink=sink)  # a chunk of rows at a time into Arrow
             blank_rows: list[int] = []
             for number, cells in enumerate(rows, start=1):
                 texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
@@ -160,13 +164,17 @@ def read_xlsx(
         workbook.close()
 
     last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
-    table = collector.table(what=None)  # the unparseable rows warned of first, as they were collected
+    if sink is None:  # the unparseable rows warned of first, as they were collected
+        delivery.table = collector.table(what=None)
+    else:
+        collector.finish(what=None)
+        delivery.table = empty_table(list(collector.names))
+        delivery.streamed = (collector.n, collector.unparseable)
     interior_blank = [r for r in blank_rows if r < last]
     if interior_blank:
         shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")
         warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {shown})")
-    if table.num_rows == 0:
+    if collector.n == 0:
         warn.file(f"sheet {sheet!r} is empty but for its header")
-    delivery.table = table
     delivery.warnings = warn.done()
     return delivery

@@ -349,3 +349,26 @@ def test_xml_and_xlsx_deliveries_read_the_same_in_any_chunks(tmp_path, monkeypat
         check_invariants(chunked)
         assert chunked.table.equals(w.table), w.location
         assert [str(x) for x in chunked.warnings] == [str(x) for x in w.warnings], w.location
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 10**6])
+def test_xlsx_read_into_the_landing_a_chunk_at_a_time(tmp_path, monkeypatch, chunk_rows):
+    """The raw landing's way: a workbook's rows pass to the writer a chunk at a time as openpyxl streams them (a row
+    beyond the header and empty rows included); the file landed is the table read whole, and the counts and
+    warnings are the same."""
+    import pyarrow.parquet as pq
+
+    from jilin_pipelines.lake import PartitionWriter
+
+    book = permit_workbook(tmp_path / "p.xlsx", [[f"吉{i}"] * 10 for i in range(9)] + [[None] * 10]
+                           + [["x"] * 11, ["y"] * 10, [None] * 10])
+    whole = read_permits(book)
+    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    landed = tmp_path / "landed.parquet"
+    with PartitionWriter(landed) as writer:
+        streamed = read_xlsx(book, dataset="transport.road_transport_permits", day=DAY, sheet=PERMIT_SHEET,
+                             columns=PERMIT_COLUMNS, sink=writer)
+        writer.commit()
+    assert pq.read_table(landed).equals(whole.table)
+    assert streamed.table.num_rows == 0 and streamed.streamed == (whole.delivered_rows, whole.unparseable_rows)
+    assert [str(x) for x in streamed.warnings] == [str(x) for x in whole.warnings]
