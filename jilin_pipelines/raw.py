@@ -50,7 +50,7 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
 
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
     """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, a reader that reads
-    its delivery a piece at a time (CSV, JSON Lines and XLSX files) passes the pieces to it and leaves ``table`` empty
+    its delivery a piece at a time (CSV, JSON Lines and XLSX files, the department API) passes the pieces to it and leaves ``table`` empty
     (``streamed`` says what it read); the others return the whole table."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
@@ -62,7 +62,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
         )
     if reads_over_http(entry, settings):
         with ApiClient(settings.api_url, settings.api_token) as client:
-            return client.fetch(entry.department.department, entry.dataset.name, day, columns)
+            return client.fetch(entry.department.department, entry.dataset.name, day, columns, sink=sink)
     path = source_file(entry, day, settings)
     if fmt.kind == "csv":
         return read_csv(path, encoding=fmt.encoding, sink=sink, **common)

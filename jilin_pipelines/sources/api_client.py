@@ -35,15 +35,16 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
+import pyarrow as pa
 import requests
 
 from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
 from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
 from jilin_pipelines.sources.jsonl_reader import (
     ColumnCollector,
     compact_json,
@@ -127,13 +128,16 @@ class ApiClient:
 
     # ------------------------------------------------------------------------------------------
 
-    def fetch(self, department: str, dataset: str, day: date, columns: Sequence[str] | None) -> Delivery:
-        """All items of ``dataset`` for ``day`` as one :class:`Delivery` (see the module docstring)."""
+    def fetch(self, department: str, dataset: str, day: date, columns: Sequence[str] | None,
+              sink: Callable[[pa.Table], None] | None = None) -> Delivery:
+        """All items of ``dataset`` for ``day`` as one :class:`Delivery` (see the module docstring). With a
+        ``sink``, the items pass to it a chunk at a time as the pages come, and the delivery's ``table`` is left
+        empty (its counts say what was read)."""
         endpoint = self.endpoint(department, dataset)
         location = f"{endpoint}?date={day.isoformat()}"
         name = f"{department}.{dataset}"
         warn = Warnings(location)
-        collector = ColumnCollector(location, columns, warn)
+        collector = ColumnCollector(location, columns, warn, sink=sink)
         digest = hashlib.sha256()
         size = 0
         total: int | None = None
@@ -176,9 +180,16 @@ class ApiClient:
             return no_delivery(name, day, columns, location, "the API has no items for this day")
         digest.update(b"]")
         size += 1
-        table = collector.table()
-        return Delivery(dataset=name, day=day, table=table, location=location, sha256=digest.hexdigest(),
-                        size_bytes=size, warnings=warn.done())
+        delivery = Delivery(dataset=name, day=day, table=empty_table(list(columns or [])), location=location,
+                            sha256=digest.hexdigest(), size_bytes=size)
+        if sink is None:
+            delivery.table = collector.table()
+        else:
+            collector.finish()
+            delivery.table = empty_table(list(collector.names))
+            delivery.streamed = (collector.n, collector.unparseable)
+        delivery.warnings = warn.done()
+        return delivery
 
     # ------------------------------------------------------------------------------------------
 

@@ -72,6 +72,31 @@ def test_pagination_over_several_pages(root):
     assert d.sha256 == hashlib.sha256(canonical.encode()).hexdigest() and d.size_bytes == len(canonical.encode())
 
 
+def test_items_pass_to_the_landing_a_chunk_at_a_time(root, tmp_path, monkeypatch):
+    """The raw landing's way: the items pass to its writer a chunk at a time as the pages come; the file landed is
+    the table read whole, with the same counts, warnings and digest."""
+    import pyarrow.parquet as pq
+
+    from jilin_pipelines.lake import PartitionWriter
+    from jilin_pipelines.sources import jsonl_reader
+
+    with ApiServer(root, token=TOKEN) as server:
+        whole = fetch(server.url, page_size=500)
+        monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", 97)
+        landed = tmp_path / "landed.parquet"
+        client = ApiClient(server.url, TOKEN, page_size=500, backoff=0.01)
+        try:
+            with PartitionWriter(landed) as writer:
+                streamed = client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS, sink=writer)
+                writer.commit()
+        finally:
+            client.close()
+    assert pq.read_table(landed).equals(whole.table)
+    assert streamed.table.num_rows == 0 and streamed.streamed == (N_ITEMS, 1)
+    assert [str(w) for w in streamed.warnings] == [str(w) for w in whole.warnings]
+    assert (streamed.sha256, streamed.size_bytes) == (whole.sha256, whole.size_bytes)
+
+
 def test_same_items_same_digest_whatever_the_page_size(root):
     with ApiServer(root, token=TOKEN) as server:
         a = fetch(server.url, page_size=1000)
