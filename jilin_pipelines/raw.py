@@ -50,16 +50,15 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
 
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
     """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, a reader that reads
-    its delivery a piece at a time (CSV, JSON Lines and XLSX files, the department API) passes the pieces to it and leaves ``table`` empty
+    its delivery a piece at a time (every format but XML) passes the pieces to it and leaves ``table`` empty
     (``streamed`` says what it read); the others return the whole table."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
     common = {"dataset": entry.id, "day": day, "columns": columns}
     if fmt.kind == "frontdb":
         keys = [entry.dataset.field(k).source for k in entry.dataset.key]
-        return read_frontdb(
-            settings.social_security_db_url, table=fmt.table, day_column=fmt.day_column, key_columns=keys, **common
-        )
+        return read_frontdb(settings.social_security_db_url, table=fmt.table, day_column=fmt.day_column,
+                            key_columns=keys, sink=sink, **common)
     if reads_over_http(entry, settings):
         with ApiClient(settings.api_url, settings.api_token) as client:
             return client.fetch(entry.department.department, entry.dataset.name, day, columns, sink=sink)

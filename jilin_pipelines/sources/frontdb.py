@@ -34,7 +34,7 @@ One parameterised query per (table, day), through SQLAlchemy 2.x Core, on SQLite
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20_000
@@ -143,8 +143,11 @@ def read_frontdb(
     key_columns: Sequence[str],
     columns: Sequence[str] | None,
     schema: str | None = None,
+    sink: Callable[[pa.Table], None] | None = None,
 ) -> Delivery:
-    """The rows of ``table`` handled on ``day`` (see the module docstring for query, order and text)."""
+    """The rows of ``table`` handled on ``day`` (see the module docstring for query, order and text), rendered
+    and digested :data:`CHUNK_ROWS` at a time: with a ``sink``, each chunk goes to it as it is read and the
+    delivery's ``table`` is left empty (its counts say what was read)."""
     engine, owned = _engine(url)
     location = f"{table}@{masked_url(engine.url)}"
     try:
@@ -165,9 +168,18 @@ def read_frontdb(
                 )
                 # streamed (a server-side cursor on PostgreSQL) and rendered CHUNK_ROWS rows at a time
                 result = conn.execution_options(stream_results=True).execute(stmt, {"start": start, "end": end})
-                batches = []
+                digest = CanonicalDigest(wanted)
+                pieces: list[pa.Table] = []
+                n = 0
                 while rows := result.fetchmany(CHUNK_ROWS):
-                    batches.append([render_column(values) for values in zip(*rows)])
+                    values = {c: render_column(col) for c, col in zip(wanted, zip(*rows), strict=True)}
+                    piece = assemble(wanted, values, np.arange(n + 1, n + len(rows) + 1, dtype=np.int64))
+                    n += len(rows)
+                    digest.add(piece)
+                    if sink is None:
+                        pieces.append(piece)
+                    else:
+                        sink(piece)
         except sa.exc.SQLAlchemyError as exc:
             first = str(getattr(exc, "orig", exc)).strip().splitlines()
             raise DeliveryError(f"{location}: {type(exc).__name__}: {first[0] if first else ''}") from exc
@@ -175,15 +187,15 @@ def read_frontdb(
         if owned:
             engine.dispose()
 
-    if not batches:
+    if not n:
         return no_delivery(dataset, day, wanted, location, f"no rows with {day_column} on {day.isoformat()}")
-    values = {c: pa.concat_arrays([batch[i] for batch in batches]) for i, c in enumerate(wanted)}
-    del batches
-    n = len(values[wanted[0]])
-    tbl_out = assemble(wanted, values, np.arange(1, n + 1, dtype=np.int64))
-    digest, size = canonical_digest(tbl_out, wanted)
-    return Delivery(dataset=dataset, day=day, table=tbl_out, location=location, sha256=digest,
-                    size_bytes=size, warnings=Warnings(location).done())
+    delivery = Delivery(dataset=dataset, day=day, table=empty_table(wanted), location=location,
+                        sha256=digest.hexdigest(), size_bytes=digest.size, warnings=Warnings(location).done())
+    if sink is None:
+        delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+    else:
+        delivery.streamed = (n, 0)
+    return delivery
 
 
 def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column: str = "AAE036",
@@ -295,21 +307,29 @@ def _escape(col: pa.Array) -> pa.Array:
     return pc.fill_null(col, "\\N")
 
 
-def canonical_digest(table: pa.Table, columns: Sequence[str]) -> tuple[str, int]:
-    """SHA-256 and byte size of the canonical text of ``columns`` of ``table`` (see the module docstring)."""
-    digest = hashlib.sha256()
-    header = (_SEP.join(_escape(pa.array(list(columns), pa.string())).to_pylist()) + "\n").encode("utf-8")
-    digest.update(header)
-    size = len(header)
-    if table.num_rows:
-        cols = [_escape(table.column(c).combine_chunks()) for c in columns]
+class CanonicalDigest:
+    """SHA-256 and byte size of the canonical text (see the module docstring) of ``columns`` of the tables
+    :meth:`add`-ed, in order: the header line, then a line per row."""
+
+    def __init__(self, columns: Sequence[str]):
+        self.columns = list(columns)
+        self._digest = hashlib.sha256()
+        header = (_SEP.join(_escape(pa.array(self.columns, pa.string())).to_pylist()) + "\n").encode("utf-8")
+        self._digest.update(header)
+        self.size = len(header)
+
+    def add(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        cols = [_escape(table.column(c).combine_chunks()) for c in self.columns]
         lines = pc.binary_join_element_wise(*cols, _SEP) if len(cols) > 1 else cols[0]
         lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.string()), "\n")
         if isinstance(lines, pa.ChunkedArray):
             lines = lines.combine_chunks()
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-        data = lines.buffers()[2]
-        chunk = memoryview(data)[int(offsets[0]) : int(offsets[-1])]
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
+        chunk = memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+        self._digest.update(chunk)
+        self.size += len(chunk)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()

@@ -6,6 +6,7 @@ import hashlib
 import random
 from datetime import datetime
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from sources_testkit import DAY, check_invariants, data_rows
@@ -230,4 +231,10 @@ def test_reading_in_chunks_gives_the_same_delivery(sqlite_url, pg_schema_url, mo
         chunked = read(url)
         assert chunked.table.equals(whole[name].table), name
         assert (chunked.sha256, chunked.size_bytes) == (whole[name].sha256, whole[name].size_bytes)
+        sunk: list[pa.Table] = []  # the raw landing's way: each chunk passed on as it is read
+        streamed = read(url, sink=sunk.append)
+        assert len(sunk) == -(-whole[name].delivered_rows // chunk_rows)
+        assert pa.concat_tables(sunk).equals(whole[name].table), name
+        assert streamed.streamed == (whole[name].delivered_rows, 0) and streamed.table.num_rows == 0
+        assert (streamed.sha256, streamed.size_bytes) == (whole[name].sha256, whole[name].size_bytes)
     assert whole["sqlite"].table.column("AAE180").to_pylist()[3] is None  # a chunk of one null AAE180
