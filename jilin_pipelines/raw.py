@@ -49,9 +49,9 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
 
 
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
-    """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, a reader that reads
-    its delivery a piece at a time (every format but XML) passes the pieces to it and leaves ``table`` empty
-    (``streamed`` says what it read); the others return the whole table."""
+    """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, the reader passes
+    its rows to it a piece at a time as it reads them and leaves ``table`` empty (``streamed`` says what it read);
+    without, ``table`` holds them all."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
     common = {"dataset": entry.id, "day": day, "columns": columns}
@@ -68,7 +68,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
     if fmt.kind == "xlsx":
         return read_xlsx(path, sheet=fmt.sheet, sink=sink, **common)
     if fmt.kind == "xml":
-        return read_xml(path, record_tag=fmt.record_tag, **common)
+        return read_xml(path, record_tag=fmt.record_tag, sink=sink, **common)
     return read_jsonl(path, sink=sink, **common)  # jsonl, and api datasets read from their files
 
 

@@ -13,6 +13,8 @@ The contract, shared by every reader and by the raw landing:
   - ``_raw`` (string): the row's raw text when it could not be parsed (null otherwise), so nothing read
     is ever lost.
 * ``delivered_rows == landed_rows + unparseable_rows`` always holds.
+* A reader given a ``sink`` passes the table on a piece at a time instead (row order, one schema but for columns
+  first seen late) and leaves ``table`` empty: ``streamed`` then holds the counts.
 * ``location`` names where it came from (a file path, an endpoint URL without credentials, a database
   table with a masked URL), or is None when there was no delivery that day.
 * ``warnings`` are file-level and row-level problems a data engineer must see: each names the file

@@ -28,22 +28,28 @@ readers: a file that does not decode in it is read in the encoding that does, wi
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from xml.parsers import expat
 
+import pyarrow as pa
+
 from jilin_pipelines.sources._common import (
     BOM,
     ESCAPED_CHAR_PATTERN,
+    Payload,
     Warnings,
-    decode_strict,
     decode_tail,
-    open_delivery_file,
+    detect_encoding,
+    open_delivery_stream,
     unescape_bytes,
+    utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -65,15 +71,17 @@ class _Refused(Exception):
 
 
 class _Parser:
-    """One expat pass over UTF-8 bytes, collecting records and their byte spans."""
+    """One expat pass over UTF-8 text fed a block at a time (:meth:`feed`), handing each record to
+    ``on_record(values, problem, raw)`` as it ends (problem: why it is unparseable, or None; raw: a function giving
+    the record's bytes) — by default collected in ``records``. Only the text from the start of the record in
+    progress (or the end of the last one) on is kept (``window``)."""
 
-    def __init__(self, data: bytes, record_tag: str, on_record=None):
-        self.data = data
+    def __init__(self, record_tag: str, on_record=None):
         self.tag = record_tag
-        #: each record as it ends: ``on_record(values, problem, (start, end))`` (problem: why it is unparseable, or
-        #: None; start, end: its bytes) — by default collected in ``records``
-        self.records: list[tuple[dict[str, str], str | None, tuple[int, int]]] = []
+        self.records: list[tuple[dict[str, str], str | None, object]] = []
         self.on_record = on_record or (lambda *record: self.records.append(record))
+        self.window = bytearray()  # the text fed, from ``window_start`` on
+        self.window_start = 0
         self.root: str | None = None
         self.after_root_start = 0
         self.last_end = 0
@@ -100,6 +108,15 @@ class _Parser:
         p.CharacterDataHandler = self._text
         self.p = p
 
+    def _tag_end(self, at: int) -> int:
+        """The position just after the ``>`` that ends the tag starting at ``at`` (fed already: expat calls a
+        handler once it has the whole tag)."""
+        return self.window_start + self.window.index(b">", at - self.window_start) + 1
+
+    def text_from(self, start: int) -> bytes:
+        """The text fed from ``start`` on (``start`` not before the window)."""
+        return bytes(self.window[start - self.window_start :])
+
     # refusals -------------------------------------------------------------------------------
     def _refuse_doctype(self, name, sysid, pubid, has_internal_subset):
         raise _Refused(
@@ -120,7 +137,7 @@ class _Parser:
         self.depth += 1
         if self.depth == 1:
             self.root = name
-            self.after_root_start = self.data.index(b">", self.p.CurrentByteIndex) + 1
+            self.after_root_start = self._tag_end(self.p.CurrentByteIndex)
             self.last_end = self.after_root_start
         if not self.in_record:
             if name == self.tag:
@@ -152,20 +169,35 @@ class _Parser:
                 self.rec[self.child] = "".join(self.buf)
                 self.child = None
             elif self.depth == self.rec_depth:
-                end = self.data.index(b">", self.p.CurrentByteIndex) + 1
-                self.on_record(self.rec, self.rec_problem, (self.rec_start, end))
+                start, end = self.rec_start, self._tag_end(self.p.CurrentByteIndex)
+                self.on_record(self.rec, self.rec_problem,
+                               lambda: bytes(self.window[start - self.window_start : end - self.window_start]))
                 self.last_end = end
                 self.in_record = False
         self.depth -= 1
 
-    def parse(self) -> expat.ExpatError | None:
+    def feed(self, block: bytes, final: bool = False) -> expat.ExpatError | None:
+        """Parse the next block of text (``final``: the last); the error that stopped it, if one did."""
+        self.window += block
         try:
-            self.p.Parse(self.data, True)
+            self.p.Parse(block, final)
         except expat.ExpatError as exc:
             return exc
-        finally:
-            self.p = None  # the expat parser holds our handlers: no reference cycle left to the cycle collector
+        keep = self.rec_start if self.in_record else self.last_end
+        if keep - self.window_start > len(self.window) // 2:  # let go of the text before it (into a new buffer:
+            self.window = self.window[keep - self.window_start :]  # a bytearray keeps what its front lost)
+            self.window_start = keep
         return None
+
+    def close(self) -> None:
+        self.p = None  # the expat parser holds our handlers: no reference cycle left to the cycle collector
+
+    def parse(self, text: bytes) -> expat.ExpatError | None:
+        """Parse a whole text at once."""
+        try:
+            return self.feed(text, final=True)
+        finally:
+            self.close()
 
 
 def read_xml(
@@ -175,58 +207,70 @@ def read_xml(
     day: date,
     record_tag: str,
     columns: Sequence[str] | None,
+    sink: Callable[[pa.Table], None] | None = None,
 ) -> Delivery:
-    """Read one XML delivery; see the module docstring for attributes, refusals and broken files."""
+    """Read one XML delivery; see the module docstring for attributes, refusals and broken files.
+
+    The file is never whole in memory: it is read a block at a time for its digest (and any ``<!DOCTYPE`` /
+    ``<!ENTITY``) and its encoding, then decoded and fed to expat a block at a time, its records collected a chunk
+    at a time (:class:`ColumnCollector`) — with a ``sink``, each chunk goes to it as the next begins and the
+    delivery's ``table`` is left empty (its counts say what was read). Only a broken document's tail, from the
+    fault on, is held whole, to be split up by hand."""
     path = Path(path)
     location = str(path)
-    data, delivery, warn = open_delivery_file(path, dataset, day, columns)
-    if data is None:
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
+    if payload is None:
         return delivery
-    if not data.strip():
+    facts = _scan(payload)
+    delivery.sha256, delivery.size_bytes = facts.sha256, payload.size
+    if facts.blank:
         warn.file("the file is empty: no XML document at all")
         delivery.warnings = warn.done()
         return delivery
 
-    m = _DECLARED_ENCODING.match(data[len(BOM):] if data.startswith(BOM) else data)
+    head = payload.head(4096)
+    m = _DECLARED_ENCODING.match(head[len(BOM):] if head.startswith(BOM) else head)
     declared = m.group(1).decode("ascii") if m else "utf-8"
     try:
-        dec = decode_strict(data, declared)
+        dec = detect_encoding(payload, declared)
     except DeliveryError as exc:  # an unknown declared encoding: say which file declares it
         raise DeliveryError(f"{location}: the XML declaration names an encoding that cannot be used: {exc}") from None
-    del data  # the UTF-8 text is what is parsed from here on
-    utf8 = dec.utf8
     if dec.wrong_encoding:
         warn.file(
             f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
             + ("undecodable bytes are shown as \\xNN" if dec.escaped else f"read as {dec.used}"),
         )
-
-    declaration = _DECLARATION.search(utf8)
-    if declaration is not None:  # anywhere, even where expat would stop first (after a fault, in a broken tail)
-        line = utf8.count(b"\n", 0, declaration.start()) + 1
+    if facts.declaration is not None:  # anywhere, even where expat would stop first (after a fault, in a broken tail)
+        line, kind = facts.declaration
         raise DeliveryError(
-            f"{location}: line {line} holds a {declaration.group(1).decode('ascii').upper()} declaration "
-            "(<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
+            f"{location}: line {line} holds a {kind} declaration (<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
         )
 
     rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
-    collector = ColumnCollector(location, columns, rows)
+    collector = ColumnCollector(location, columns, rows, sink=sink)
 
-    def take(values: dict[str, str], why: str | None, span: tuple[int, int]) -> None:
+    def take(values: dict[str, str], why: str | None, raw) -> None:
         """One record, as it ends: into the collector (which turns a chunk of them at a time into Arrow)."""
         if why is None and dec.escaped and any(v and _ESCAPED.search(v) for v in values.values()):
             why = f"holds bytes that are not {dec.declared}"
         if why is None:
             collector.add(collector.n + 1, values)
         else:
-            raw = unescape_bytes(utf8[span[0] : span[1]].decode("utf-8", "replace"))
-            collector.add_unparseable(collector.n + 1, why, raw)
+            collector.add_unparseable(collector.n + 1, why, unescape_bytes(raw().decode("utf-8", "replace")))
 
-    parser = _Parser(utf8, record_tag, take)
+    parser = _Parser(record_tag, take)
+    blocks = utf8_blocks(payload, dec)
+    error = None
     try:
-        error = parser.parse()
+        for block in blocks:
+            if (error := parser.feed(block)) is not None:
+                break
+        else:
+            error = parser.feed(b"", final=True)
     except _Refused as exc:
         raise DeliveryError(f"{location}: {exc}") from None
+    finally:
+        parser.close()
 
     cut_off = bool(dec.truncated_tail)
     tail = decode_tail(dec.truncated_tail)
@@ -237,13 +281,14 @@ def read_xml(
                 f"(line {error.lineno}, column {error.offset}: {expat.errors.messages[error.code]})"
             )
         cut_off = cut_off or error.code in _CUT_OFF_ERRORS
-        tail_start = parser.rec_start if parser.in_record else parser.last_end
+        broken = parser.text_from(parser.rec_start if parser.in_record else parser.last_end) + b"".join(blocks)
         before = collector.n
         broken_before = collector.unparseable
         try:
-            _recover(utf8, tail_start, record_tag, parser.root, take)
+            _recover(broken, record_tag, parser.root, take)
         except _Refused as exc:
             raise DeliveryError(f"{location}: {exc}") from None
+        del broken
         if dec.truncated_tail:
             if collector.n > before and collector.errors[-1] is not None:
                 collector.raws[-1] += tail
@@ -262,7 +307,12 @@ def read_xml(
         warn.file("the file is cut off inside a character after the document's end")
 
     # columns: the expected ones first, then attributes and unexpected elements in order of appearance
-    table = collector.table(what=None)
+    if sink is None:
+        delivery.table = collector.table(what=None)
+    else:
+        collector.finish(what=None)
+        delivery.table = empty_table(list(collector.names))
+        delivery.streamed = (collector.n, collector.unparseable)
     expected = list(columns) if columns is not None else []
     expected_set = set(expected)
     extra = [c for c in collector.names if c not in expected_set]
@@ -280,15 +330,49 @@ def read_xml(
     warn.items += rows.done()
     if not collector.n:
         warn.file(f"the document holds no <{record_tag}> elements")
-    delivery.table = table
     delivery.warnings = warn.done()
     return delivery
 
 
-def _recover(utf8: bytes, tail_start: int, tag: str, root: str, take) -> None:
-    """Split the part after the fault at record start tags and parse each piece on its own: each goes to
-    ``take(values, problem, span)`` as a record or an unparseable piece."""
-    tail = utf8[tail_start:]
+@dataclass
+class _Facts:
+    sha256: str
+    blank: bool  # nothing but white space (or nothing at all)
+    declaration: tuple[int, str] | None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
+
+
+#: bytes of a block kept before the next, so that a declaration across two blocks is still found
+_OVERLAP = 1 << 16
+
+
+def _scan(payload: Payload) -> _Facts:
+    """The file's digest, whether it is blank, and where its first ``<!DOCTYPE`` / ``<!ENTITY`` is, in one pass
+    over its blocks (ASCII: the same bytes in UTF-8, GBK and GB18030 text, and the same line ends)."""
+    digest = hashlib.sha256()
+    blank = True
+    declaration = None
+    lines = 0  # line ends before ``prev``
+    prev = b""
+    for block in payload.blocks():
+        digest.update(block)
+        block = bytes(block)
+        blank = blank and block.isspace()
+        if declaration is None:
+            text = prev + block
+            m = _DECLARATION.search(text)
+            if m is not None:
+                declaration = (lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
+            else:
+                keep = text[-_OVERLAP:]
+                lines += text.count(b"\n", 0, len(text) - len(keep))
+                prev = keep
+    return _Facts(digest.hexdigest(), blank, declaration)
+
+
+def _recover(tail: bytes, tag: str, root: str, take) -> None:
+    """Split the text after the fault (``tail``: from the start of the record it is in, or the end of the last
+    one) at record start tags and parse each piece on its own: each goes to ``take(values, problem, raw)`` as a
+    record or an unparseable piece."""
     starts = [m.start() for m in re.finditer(b"<" + re.escape(tag.encode()) + rb"(?=[\s/>])", tail)]
     bounds: list[tuple[int, int]] = []
     if not starts:
@@ -304,15 +388,13 @@ def _recover(utf8: bytes, tail_start: int, tag: str, root: str, take) -> None:
             m = root_end.search(piece)
             if m:
                 piece = piece[: m.start()]
-        lead = len(piece) - len(piece.lstrip())
         piece = piece.strip()
         if not piece:
             continue
-        span = (tail_start + a + lead, tail_start + a + lead + len(piece))
-        sub = _Parser(piece, tag)
-        err = sub.parse()  # _Refused propagates
+        sub = _Parser(tag)
+        err = sub.parse(piece)  # _Refused propagates
         if err is None and len(sub.records) == 1 and sub.root == tag and sub.records[0][1] is None:
-            take(sub.records[0][0], None, span)
+            take(sub.records[0][0], None, lambda piece=piece: piece)
             continue
         if err is not None:
             why = (f"not well-formed: {expat.errors.messages[err.code]} "
@@ -323,4 +405,4 @@ def _recover(utf8: bytes, tail_start: int, tag: str, root: str, take) -> None:
             why = f"not a <{tag}> element"
         else:
             why = (sub.records[0][1] if sub.records else None) or "not a single record"
-        take({}, why, span)
+        take({}, why, lambda piece=piece: piece)
