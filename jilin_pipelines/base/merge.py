@@ -270,13 +270,13 @@ def _merge_table(
     # 2. bucket by bucket of keys (by key fingerprint): the new versions written, then the golden history of every
     # touched key (the old keys' and the new versions') recomputed
     buckets = max(1, -(-max(n_rows, len(old_keys)) // chunk_keys))
-    old_bucket = _chunk_of(old_keys, buckets)
+    old_by_bucket = dict(_split(old_keys, _chunk_of(old_keys, buckets)))
     stats = TableStats()
     locked = False
     for c, new in enumerate(_bucketed(spec, versions, buckets, spill)):
         stats.versions += bulk.bulk_insert(conn, vt, new)
         step("versions_written")
-        touched = pd.concat([old_keys[old_bucket == c], new[key]], ignore_index=True).drop_duplicates()
+        touched = pd.concat([old_by_bucket.pop(c, old_keys.iloc[:0]), new[key]], ignore_index=True).drop_duplicates()
         if touched.empty:
             continue
         if not locked:  # concurrent merges serialise only the golden recomputation
@@ -299,23 +299,37 @@ def _bucketed(spec: TableSpec, versions: Iterator[pd.DataFrame], buckets: int, s
         yield newest([v for v in versions if len(v)])
         return
     spill.mkdir(parents=True)
-    counts = np.zeros(buckets, dtype=np.int64)
-    for v in versions:
-        if not len(v):
-            continue
-        bucket = _chunk_of(v[list(spec.key)], buckets)
-        for c in np.unique(bucket):
-            with open(spill / f"{c}_{counts[c]}.pickle", "wb") as fh:
-                pickle.dump(v[bucket == c], fh, protocol=pickle.HIGHEST_PROTOCOL)
-            counts[c] += 1
+    files = [open(spill / f"{c}.pickle", "wb") for c in range(buckets)]  # noqa: SIM115 - closed below
+    try:
+        for v in versions:
+            if not len(v):
+                continue
+            for c, part in _split(v, _chunk_of(v[list(spec.key)], buckets)):
+                pickle.dump(part, files[c], protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        for fh in files:
+            fh.close()
     for c in range(buckets):
         parts = []
-        for i in range(counts[c]):
-            path = spill / f"{c}_{i}.pickle"
-            with open(path, "rb") as fh:
-                parts.append(pickle.load(fh))  # noqa: S301 - our own file, written just above
-            path.unlink()
+        with open(spill / f"{c}.pickle", "rb") as fh:
+            while True:
+                try:
+                    parts.append(pickle.load(fh))  # noqa: S301 - our own file, written just above
+                except EOFError:
+                    break
+        (spill / f"{c}.pickle").unlink()
         yield newest(parts)
+
+
+def _split(frame: pd.DataFrame, bucket: np.ndarray) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``frame``'s rows by bucket, in order within each: one stable sort, then slices (not a mask per bucket)."""
+    if not len(frame):
+        return
+    order = np.argsort(bucket, kind="stable")
+    ordered, sorted_buckets = frame.take(order), bucket[order]
+    cuts = np.flatnonzero(np.r_[True, sorted_buckets[1:] != sorted_buckets[:-1], True])
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        yield int(sorted_buckets[lo]), ordered.iloc[lo:hi]
 
 
 def _chunk_of(keys: pd.DataFrame, chunks: int) -> np.ndarray:
