@@ -8,7 +8,6 @@ de-duplicated by key (the newest update time wins) and written in the contract o
 
 from __future__ import annotations
 
-import itertools
 import json
 import tempfile
 from collections import Counter
@@ -236,17 +235,56 @@ def _raw_parts(raw: Raw, columns: list[str], chunk_rows: int) -> Callable[[], It
     """The raw rows a part of at most ``chunk_rows`` at a time (at least one part, maybe empty), each with every
     source column (a delivery missing an optional column still standardises: the reader warned), as often as
     asked for."""
+    if not isinstance(raw, pa.Table) and pq.ParquetFile(raw).metadata.num_rows <= chunk_rows:
+        raw = pq.read_table(raw)  # within the budget: read once, not once per pass
+
     def parts() -> Iterator[pa.Table]:
         if isinstance(raw, pa.Table):
             pieces = [raw.slice(off, chunk_rows) for off in range(0, raw.num_rows, chunk_rows)] or [raw]
         else:
             parquet = pq.ParquetFile(raw)
             pieces = (pa.Table.from_batches([b], parquet.schema_arrow) for b in parquet.iter_batches(batch_size=chunk_rows))
-            if parquet.metadata.num_rows == 0:
-                pieces = [parquet.schema_arrow.empty_table()]
         for piece in pieces:
             yield _with_columns(piece, columns)
     return parts
+
+
+class _Spool:
+    """The standardised rows of the chunks, in order: held in memory while they fit the chunk budget, else in a
+    temporary Parquet file (``path``)."""
+
+    def __init__(self, path: Path, budget: int):
+        self.path, self.budget = path, budget
+        self.held: list[pa.Table] = []
+        self.rows = 0
+        self.writer: PartitionWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        self.held.append(table)
+        if self.writer is None and self.rows > self.budget:
+            self.writer = PartitionWriter(self.path).__enter__()
+        if self.writer is not None:
+            for held in self.held:
+                self.writer.write(held)
+            self.held = []
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.commit()
+            self.writer.__exit__(None, None, None)
+
+    def columns(self, names: list[str]) -> pa.Table:
+        return pq.read_table(self.path, columns=names) if self.writer else pa.concat_tables(self.held).select(names)
+
+    def batches(self, batch_rows: int) -> Iterator[pa.Table]:
+        """Every row again, in tables of at most ``batch_rows`` (at least one, maybe empty)."""
+        if self.writer is None:
+            yield from self.held
+            return
+        yield pq.read_schema(self.path).empty_table()
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=batch_rows):
+            yield pa.Table.from_batches([batch])
 
 
 def _chunks_of(parts: Iterator[pa.Table], chunk_rows: int) -> Iterator[pa.Table]:
@@ -317,21 +355,18 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     checked = 0
     key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW]
     with tempfile.TemporaryDirectory(prefix="jilin_standardise_") as spool_dir:
-        spool = Path(spool_dir) / "values.parquet"
-        with PartitionWriter(spool) as values:
-            for rows in _chunks_of(unique_parts(), chunk_rows):
-                chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)
-                offsets.append(checked)
-                checked += rows.num_rows
-                values.write(chunk.values)
-                chunk.values = None  # written: only the chunk's results, quarantine and failures are kept
-                chunks.append(chunk)
-            values.commit()
-        keep, superseded = _newest_rows(pq.read_table(spool, columns=key_columns), entry)
+        spool = _Spool(Path(spool_dir) / "values.parquet", chunk_rows)
+        for rows in _chunks_of(unique_parts(), chunk_rows):
+            chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)
+            offsets.append(checked)
+            checked += rows.num_rows
+            spool.write(chunk.values)
+            chunk.values = None  # spooled: only the chunk's results, quarantine and failures are kept
+            chunks.append(chunk)
+        spool.close()
+        keep, superseded = _newest_rows(spool.columns(key_columns), entry)
+        kept = (b.filter(pa.array(keep[at : at + b.num_rows])) for b, at in _positioned(spool.batches(chunk_rows)))
         table = None
-        empty = pq.read_schema(spool).empty_table()
-        kept = itertools.chain([empty], (b.filter(pa.array(keep[at : at + b.num_rows]))
-                                         for b, at in _batches_at(spool, chunk_rows)))
         if out is None:
             table = pa.concat_tables(list(kept)).combine_chunks()
         else:
@@ -375,12 +410,12 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     return Outcome(table, quarantine, results, examples, stats)
 
 
-def _batches_at(path: Path, batch_rows: int) -> Iterator[tuple[pa.Table, int]]:
-    """The file's rows ``batch_rows`` at a time, each with the position of its first row."""
+def _positioned(tables: Iterator[pa.Table]) -> Iterator[tuple[pa.Table, int]]:
+    """Each table with the position of its first row among all of them."""
     at = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        yield pa.Table.from_batches([batch]), at
-        at += batch.num_rows
+    for table in tables:
+        yield table, at
+        at += table.num_rows
 
 
 def rules_of(entry: Entry) -> list[Rule]:
