@@ -2,9 +2,9 @@
 
 The hot path is vectorised and the file is never whole in memory: it is read twice a block at a time
 (``_common.DECODE_BLOCK``), once for its digest and to find the encoding that decodes it strictly, once to
-decode it with Python's C codec, transcode it to UTF-8 and cut the text into pieces of :data:`PIECE_BYTES` at line
-ends (a file holding the quote character is one piece: only a parse from its start tells a quoted line end from a
-row's end). Each piece is parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty stays
+decode it with Python's C codec, transcode it to UTF-8 and cut the text into pieces of :data:`PIECE_BYTES` at rows'
+ends (line ends outside quotes, found by the quotes' parity; from a stray quote that the parser reads as a plain
+character on, the rest of the file is one piece: see ``_Pieces``). Each piece is parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty stays
 ``""``). Rows pyarrow cannot parse (a wrong number of fields) come back through ``invalid_row_handler`` with their
 record number and raw text; the parsed rows get their numbers as the complement, counted on from the pieces before.
 Parsing is single-threaded: that gives record numbers in one pass and, on this workload, is as fast as the threaded
@@ -106,9 +106,8 @@ def read_csv(
     ``size_bytes`` are those of the file's bytes; ``location`` is the path.
 
     The file is read twice, a block at a time (never whole): once for its digest and its encoding, once to decode
-    and parse it a piece of ``piece_bytes`` (default :data:`PIECE_BYTES`) at a time, each piece ending at a line
-    end — a file that holds the quote character is one piece (only a parse from the start tells a quoted line end
-    from a row's end). With a ``sink``, each piece's rows go to it as they are parsed and the delivery's ``table``
+    and parse it a piece of ``piece_bytes`` (default :data:`PIECE_BYTES`) at a time, each piece ending at a row's
+    end (a line end outside quotes; see ``_Pieces``). With a ``sink``, each piece's rows go to it as they are parsed and the delivery's ``table``
     is left empty (its counts say what was read); without, the pieces make up ``table``. Either way the rows and
     warnings do not depend on the piece size.
     """
@@ -117,7 +116,7 @@ def read_csv(
     payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
     if payload is None:
         return delivery
-    facts = _scan(payload, quote_char)
+    facts = _scan(payload)
     delivery.sha256, delivery.size_bytes = facts.sha256, payload.size
     if facts.blank:
         warn.file("the file is empty: not even a header row")
@@ -125,7 +124,7 @@ def read_csv(
         return delivery
 
     dec = detect_encoding(payload, encoding)
-    text = _Pieces(utf8_blocks(payload, dec), piece_bytes or PIECE_BYTES, splittable=not facts.quoted)
+    text = _Pieces(utf8_blocks(payload, dec), piece_bytes or PIECE_BYTES, quote_char, delimiter)
     first = text.next()
     raw_header, header_text = _parse_header(first, delimiter, quote_char, location)
     header = [h.strip().lstrip("\ufeff").strip() for h in raw_header]
@@ -172,56 +171,92 @@ def read_csv(
 class _Facts:
     sha256: str
     blank: bool  # nothing but white space (or nothing at all)
-    quoted: bool  # holds the quote character somewhere
 
 
-def _scan(payload: Payload, quote_char: str) -> _Facts:
-    """The file's digest, and whether it is blank or quotes, in one pass over its blocks. (The quote and the
-    line end are ASCII bytes that occur inside no multi-byte character of UTF-8, GBK or GB18030.)"""
+def _scan(payload: Payload) -> _Facts:
+    """The file's digest, and whether it is blank, in one pass over its blocks."""
     digest = hashlib.sha256()
-    blank, quoted = True, False
-    quote = quote_char.encode()
+    blank = True
     for block in payload.blocks():
         digest.update(block)
-        block = bytes(block)
-        blank = blank and block.isspace()
-        quoted = quoted or quote in block
-    return _Facts(digest.hexdigest(), blank, quoted)
+        blank = blank and bytes(block).isspace()
+    return _Facts(digest.hexdigest(), blank)
 
 
 class _Pieces:
-    """The UTF-8 text in pieces of about ``piece_bytes``, each ending at a line end (``splittable``: the file holds
-    no quote, so every line end ends a row) that comes before the text's last non-blank byte so far, so that
-    blank lines at the very end of the file all stay in the last piece. ``done`` once the last piece was taken.
-    The blocks wait in a list and are joined once, into the piece (a growing buffer would copy them again and
-    again)."""
+    """The UTF-8 text in pieces of about ``piece_bytes``, each ending at a row's end that comes before the text's
+    last non-blank byte so far, so that blank lines at the very end of the file all stay in the last piece. ``done``
+    once the last piece was taken. The blocks wait in a list and are joined once, into the piece (a growing buffer
+    would copy them again and again).
 
-    def __init__(self, blocks: Iterator[bytes], piece_bytes: int, splittable: bool):
-        self._blocks, self._size, self._splittable = blocks, max(1, piece_bytes), splittable
+    A row's end is a ``\\n`` outside quotes. Quotes are followed with their parity, vectorised over each block: a
+    ``\\n`` after an even number of quote characters is outside quotes as long as every quote after an even number
+    of them is one the parser reads as opening quotes: at a field's start (after the delimiter, a line end, the
+    text's start) or the second of a doubled pair. From the first that is not (``ab"c``, ``"a"b"c``: pyarrow reads it
+    as a plain character) only a parse from the start could tell, so the rest of the file is one piece. (A closing
+    quote followed by something else than the delimiter or a line end, as in ``"ab"c``, leaves pyarrow in an unquoted
+    field, where the quotes' parity agrees with it until the next quote in that field: one of the kind above.)"""
+
+    def __init__(self, blocks: Iterator[bytes], piece_bytes: int, quote_char: str, delimiter: str):
+        self._blocks, self._size = blocks, max(1, piece_bytes)
+        self._quote, self._delimiter = ord(quote_char), ord(delimiter)
         self._held: list[bytes] = []
+        self._ends: list[np.ndarray] = []  # per held block: the offsets of its row-ending b"\n", ascending
         self._n = 0
+        self._odd = False  # inside quotes at the end of the blocks taken so far
+        self._prev = -1  # the last byte of the blocks taken so far (-1: none yet, the text's start)
+        self._sure = True  # every quote so far is one the parser reads as quoting
         self.done = False
 
     def next(self) -> bytes:
         for block in self._blocks:
             self._held.append(block)
+            self._ends.append(self._row_ends(block))
             self._n += len(block)
-            if self._splittable and self._n >= self._size:
+            if self._n >= self._size:
                 at = self._cut()
                 if at is not None:
                     i, cut = at
-                    last = self._held[i]
+                    last, ends = self._held[i], self._ends[i]
                     piece = b"".join([*self._held[:i], last[:cut]])
                     self._held = [last[cut:], *self._held[i + 1 :]]
+                    self._ends = [ends[ends >= cut] - cut, *self._ends[i + 1 :]]
                     self._n = sum(len(b) for b in self._held)
                     return piece
         self.done = True
         piece = b"".join(self._held)
-        self._held, self._n = [], 0
+        self._held, self._ends, self._n = [], [], 0
         return piece
 
+    def _row_ends(self, block: bytes) -> np.ndarray:
+        """The offsets in ``block`` of the ``\\n`` that end rows (see the class)."""
+        if not block:
+            return _NO_ENDS
+        b = np.frombuffer(block, dtype=np.uint8)
+        newlines = np.flatnonzero(b == 10)
+        if not self._sure:
+            ends = _NO_ENDS
+        else:
+            quotes = np.flatnonzero(b == self._quote)
+            unsure_at = len(b)
+            if len(quotes):
+                opening = (np.arange(len(quotes)) % 2 == 0) ^ self._odd  # after an even number of quotes
+                prev = np.where(quotes > 0, b[quotes - 1].astype(np.int16), self._prev)
+                at_start = np.isin(prev, (self._delimiter, 10, 13, self._quote, -1))
+                bad = np.flatnonzero(opening & ~at_start)
+                if len(bad):
+                    unsure_at = int(quotes[bad[0]])
+                inside = (np.searchsorted(quotes, newlines) % 2 == 1) ^ self._odd
+                ends = newlines[~inside & (newlines < unsure_at)]
+                self._odd ^= len(quotes) % 2 == 1
+            else:
+                ends = newlines if not self._odd else _NO_ENDS
+            self._sure = unsure_at == len(b)
+        self._prev = int(b[-1])
+        return ends
+
     def _cut(self) -> tuple[int, int] | None:
-        """(block, offset in it) just after the last ``\\n`` before the held text's last non-blank byte."""
+        """(block, offset in it) just after the last row-ending ``\\n`` before the held text's last non-blank byte."""
         seen_text = False
         for i in range(len(self._held) - 1, -1, -1):
             block = self._held[i]
@@ -231,13 +266,15 @@ class _Pieces:
                 if not stripped:
                     continue
                 seen_text, end = True, len(stripped) - 1  # the last non-blank byte is not before its own line end
-            at = block.rfind(b"\n", 0, end)
-            if at >= 0:
-                return i, at + 1
+            ends = self._ends[i]
+            k = int(np.searchsorted(ends, end)) - 1
+            if k >= 0:
+                return i, int(ends[k]) + 1
         return None
 
 
 _BLANK = b" \t\r\n"
+_NO_ENDS = np.empty(0, dtype=np.int64)
 
 
 class _PieceReader:
