@@ -233,10 +233,10 @@ class _Pieces:
         if not block:
             return _NO_ENDS
         b = np.frombuffer(block, dtype=np.uint8)
-        newlines = np.flatnonzero(b == 10)
         if not self._sure:
             ends = _NO_ENDS
         else:
+            newlines = np.flatnonzero(b == 10)
             quotes = np.flatnonzero(b == self._quote)
             unsure_at = len(b)
             if len(quotes):
