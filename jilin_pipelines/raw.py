@@ -30,7 +30,7 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
-from jilin_pipelines.sources.csv_reader import Sink
+from jilin_pipelines.sources.delivery import Sink
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"

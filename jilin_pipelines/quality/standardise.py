@@ -134,11 +134,9 @@ def _exact_duplicates(hashes: np.ndarray, parts: Callable[[], Iterator[pa.Table]
         return duplicate
     candidates = candidates[np.lexsort((candidates, hashes[candidates]))]  # by fingerprint, then position
     group_starts = np.flatnonzero(np.r_[True, hashes[candidates][1:] != hashes[candidates][:-1]])
-    bounds = [0]
-    for start in group_starts[1:]:
-        if start - bounds[-1] >= chunk_rows:
-            bounds.append(int(start))
-    bounds.append(len(candidates))
+    # chunks cut at the first group starting at or after each multiple of chunk_rows
+    at = np.searchsorted(group_starts, np.arange(chunk_rows, len(candidates), chunk_rows))
+    bounds = np.unique(np.r_[0, group_starts[at[at < len(group_starts)]], len(candidates)])
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         chunk = candidates[lo:hi]
         in_file_order = np.sort(chunk)

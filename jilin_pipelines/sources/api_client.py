@@ -35,16 +35,15 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import pyarrow as pa
 import requests
 
 from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
 from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, empty_table
 from jilin_pipelines.sources.jsonl_reader import (
     ColumnCollector,
     compact_json,
@@ -129,7 +128,7 @@ class ApiClient:
     # ------------------------------------------------------------------------------------------
 
     def fetch(self, department: str, dataset: str, day: date, columns: Sequence[str] | None,
-              sink: Callable[[pa.Table], None] | None = None) -> Delivery:
+              sink: Sink | None = None) -> Delivery:
         """All items of ``dataset`` for ``day`` as one :class:`Delivery` (see the module docstring). With a
         ``sink``, the items pass to it a chunk at a time as the pages come, and the delivery's ``table`` is left
         empty (its counts say what was read)."""
@@ -182,12 +181,7 @@ class ApiClient:
         size += 1
         delivery = Delivery(dataset=name, day=day, table=empty_table(list(columns or [])), location=location,
                             sha256=digest.hexdigest(), size_bytes=size)
-        if sink is None:
-            delivery.table = collector.table()
-        else:
-            collector.finish()
-            delivery.table = empty_table(list(collector.names))
-            delivery.streamed = (collector.n, collector.unparseable)
+        collector.deliver(delivery)
         delivery.warnings = warn.done()
         return delivery
 

@@ -37,7 +37,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,7 +61,7 @@ from jilin_pipelines.sources._common import (
     unescape_bytes,
     utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, Sink, empty_table
 
 _BLOCK_SIZE = 1 << 24
 _FIRST_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\n|\r)")
@@ -83,9 +83,6 @@ PIECE_BYTES = 1 << 22
 """The CSV reader's chunk budget: the text is parsed this many bytes (of UTF-8) at a time, each piece cut at a line
 end, so what a delivery takes in memory does not grow with its size (when nothing consumes the pieces as they come,
 :func:`read_csv` still returns the whole table)."""
-
-Sink = Callable[[pa.Table], None]
-"""Takes a delivery's table a piece at a time, in row order (the raw landing writes each as it comes)."""
 
 
 def read_csv(

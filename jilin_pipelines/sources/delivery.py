@@ -23,6 +23,7 @@ The contract, shared by every reader and by the raw landing:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -32,6 +33,9 @@ SOURCE_ROW = "_source_row"
 ERROR = "_error"
 RAW = "_raw"
 BOOKKEEPING_COLUMNS = (SOURCE_ROW, ERROR, RAW)
+
+Sink = Callable[[pa.Table], None]
+"""Takes a delivery's table a piece at a time, in row order (the raw landing writes each as it comes)."""
 
 
 class DeliveryError(Exception):

@@ -34,7 +34,7 @@ One parameterised query per (table, day), through SQLAlchemy 2.x Core, on SQLite
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, empty_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20_000
@@ -143,7 +143,7 @@ def read_frontdb(
     key_columns: Sequence[str],
     columns: Sequence[str] | None,
     schema: str | None = None,
-    sink: Callable[[pa.Table], None] | None = None,
+    sink: Sink | None = None,
 ) -> Delivery:
     """The rows of ``table`` handled on ``day`` (see the module docstring for query, order and text), rendered
     and digested :data:`CHUNK_ROWS` at a time: with a ``sink``, each chunk goes to it as it is read and the

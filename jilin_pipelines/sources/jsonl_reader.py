@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from jilin_pipelines.sources._common import (
     unescape_bytes,
     utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, Delivery, empty_table
+from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, Delivery, Sink, empty_table
 
 _ESCAPED = set(range(0xF700, 0xF800))
 
@@ -71,12 +71,12 @@ class ColumnCollector:
     """Accumulates JSON objects (or unparseable rows) into string columns, in order, ``chunk_rows`` objects at a
     time (default :data:`CHUNK_ROWS`), and passes each chunk on as a table: to ``sink`` as soon as the next row
     arrives (so the last row is always still here: a reader may amend it), or, without a sink, into the table
-    :meth:`table` returns. A key first seen in a later chunk is a column from that chunk on (null before: the
+    :meth:`deliver` puts in the delivery. A key first seen in a later chunk is a column from that chunk on (null before: the
     raw landing's writer widens what it wrote). Each unparseable row is warned of (``warn``) as its chunk is passed
     on, so the row warnings come in row order, before what :meth:`finish` says of the whole delivery."""
 
     def __init__(self, location: str, columns: Sequence[str] | None, warn: Warnings, chunk_rows: int | None = None,
-                 *, sink: Callable[[pa.Table], None] | None = None):
+                 *, sink: Sink | None = None):
         self.location = location
         self.expected = list(columns) if columns is not None else None
         self.names: dict[str, None] = dict.fromkeys(columns or [])
@@ -172,13 +172,18 @@ class ColumnCollector:
                 if absent:
                     warn.file(f"expected {what} {absent} are absent or null in every row")
 
-    def table(self, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> pa.Table:
-        """:meth:`finish`, then the delivery table of the pieces (without a sink)."""
+    def deliver(self, delivery: Delivery, *, what: str | None = "keys", quiet_rows: Iterable[int] = ()) -> None:
+        """:meth:`finish`, then the rows into ``delivery``: without a sink its table of the pieces; with one an empty
+        table of the columns, and the counts of what was passed on."""
         self.finish(what=what, quiet_rows=quiet_rows)
+        if self.sink is not None:
+            delivery.table = empty_table(list(self.names))
+            delivery.streamed = (self.n, self.unparseable)
+            return
         names = [*self.names, *BOOKKEEPING_COLUMNS]
         pieces = [p if p.column_names == names else _widened(p, names) for p in self.pieces]
         self.pieces = []
-        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
 
 
 def _widened(piece: pa.Table, names: list[str]) -> pa.Table:
@@ -261,7 +266,7 @@ def read_jsonl(
     day: date,
     columns: Sequence[str] | None,
     encoding: str = "utf-8",
-    sink: Callable[[pa.Table], None] | None = None,
+    sink: Sink | None = None,
 ) -> Delivery:
     """Read one JSON Lines delivery; ``sha256``/``size_bytes`` are the file's bytes'.
 
@@ -314,12 +319,7 @@ def read_jsonl(
         take(*held, cut_off)
     last_unparseable = collector.n > 0 and collector.errors[-1] is not None  # (the last row is kept until the end)
     quiet = [held[0]] if cut_off else []
-    if sink is None:
-        delivery.table = collector.table(quiet_rows=quiet)
-    else:
-        collector.finish(quiet_rows=quiet)
-        delivery.table = empty_table(list(collector.names))
-        delivery.streamed = (collector.n, collector.unparseable)
+    collector.deliver(delivery, quiet_rows=quiet)
     if n_interior:
         warn.file(f"{n_interior} blank lines skipped (lines {interior_blank})")
     if cut_off and last_unparseable:

@@ -27,15 +27,14 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from jilin_pipelines.sources._common import open_delivery_stream, reconcile_columns
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
@@ -96,7 +95,7 @@ def read_xlsx(
     day: date,
     sheet: str,
     columns: Sequence[str] | None,
-    sink: Callable[[pa.Table], None] | None = None,
+    sink: Sink | None = None,
 ) -> Delivery:
     """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'. The sheet's rows are
     read as openpyxl streams them and collected a chunk at a time: with a ``sink``, each chunk goes to it as the
@@ -164,12 +163,7 @@ def read_xlsx(
         workbook.close()
 
     last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
-    if sink is None:  # the unparseable rows warned of first, as they were collected
-        delivery.table = collector.table(what=None)
-    else:
-        collector.finish(what=None)
-        delivery.table = empty_table(list(collector.names))
-        delivery.streamed = (collector.n, collector.unparseable)
+    collector.deliver(delivery, what=None)  # the unparseable rows warned of first, as they were collected
     interior_blank = [r for r in blank_rows if r < last]
     if interior_blank:
         shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")

@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from xml.parsers import expat
-
-import pyarrow as pa
 
 from jilin_pipelines.sources._common import (
     BOM,
@@ -49,7 +47,7 @@ from jilin_pipelines.sources._common import (
     unescape_bytes,
     utf8_blocks,
 )
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -207,7 +205,7 @@ def read_xml(
     day: date,
     record_tag: str,
     columns: Sequence[str] | None,
-    sink: Callable[[pa.Table], None] | None = None,
+    sink: Sink | None = None,
 ) -> Delivery:
     """Read one XML delivery; see the module docstring for attributes, refusals and broken files.
 
@@ -307,12 +305,7 @@ def read_xml(
         warn.file("the file is cut off inside a character after the document's end")
 
     # columns: the expected ones first, then attributes and unexpected elements in order of appearance
-    if sink is None:
-        delivery.table = collector.table(what=None)
-    else:
-        collector.finish(what=None)
-        delivery.table = empty_table(list(collector.names))
-        delivery.streamed = (collector.n, collector.unparseable)
+    collector.deliver(delivery, what=None)
     expected = list(columns) if columns is not None else []
     expected_set = set(expected)
     extra = [c for c in collector.names if c not in expected_set]
