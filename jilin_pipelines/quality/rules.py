@@ -35,7 +35,7 @@ REASON_TEXT = {
     Reason.FORBIDDEN_LETTER: "a letter the standard excludes",
     Reason.CHECK_DIGIT: "the check character does not match",
     Reason.ORG_CODE_CHECK_DIGIT: "the embedded organisation code's check character does not match",
-    Reason.BIRTH_DATE_INVALID: "the birth date in the number does not exist",
+    Reason.BIRTH_DATE_INVALID: "the birth date in the number does not exist (or lies before 1800)",
     Reason.BIRTH_DATE_FUTURE: "the birth date in the number lies in the future",
     Reason.DIVISION_UNKNOWN: "no GB/T 2260 division code",
     Reason.DIVISION_NOT_IN_FORCE: "a division code not in force when it had to be",

@@ -26,7 +26,7 @@ from ._columns import (
     weighted_sum,
 )
 from .dates import date_values, real_date, today_in_shanghai
-from .divisions import division_last_years
+from .divisions import OPEN, division_last_years
 from .result import Reason, Repair, StandardResult
 from .text import clean_code
 
@@ -34,6 +34,11 @@ from .text import clean_code
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK_CHARACTERS = np.frombuffer(b"10X98765432", np.uint8)
 _ZERO = ord("0")
+#: Address codes of the residence permits of Hong Kong, Macau and Taiwan residents (港澳台居民居住证, since 2018):
+#: the permit numbers follow GB 11643 with these codes, which no county of the mainland carries.
+RESIDENCE_PERMIT_CODES = np.array([810000, 820000, 830000], np.int64)
+#: The earliest plausible birth year: a number claiming an earlier one is not a person's.
+EARLIEST_BIRTH_YEAR = 1800
 
 
 def check_characters(digits: np.ndarray) -> np.ndarray:
@@ -66,9 +71,10 @@ def validate_resident_id(values: Column, *, today: date | None = None) -> Standa
     Checks, in this order (the first failure is the reason): 18 characters, 17 digits then a digit or ``X``
     (``format``); the MOD 11-2 check character (``check_digit``); the birth date exists
     (``birth_date_invalid``) and is not after ``today`` (default: today in Asia/Shanghai,
-    ``birth_date_future``); the address code is a GB/T 2260 code (``division_unknown``) that was in force at
+    ``birth_date_future``; a birth year before 1800 is no real birth date either); the address code is a GB/T 2260 code (``division_unknown``) that was in force at
     some time from the birth year on (``division_not_in_force``) - a number keeps the code it was issued with,
-    so the retired 220381 stays valid for anyone born up to 2020.
+    so the retired 220381 stays valid for anyone born up to 2020. The residence permits of Hong Kong, Macau and
+    Taiwan residents (address codes 810000, 820000, 830000) are valid alike.
 
     Returns a :class:`StandardResult` whose ``value`` is the 18-character number and whose ``derived`` columns
     are ``birth_date`` (``datetime64[us]``) and ``sex`` (``"1"`` male, ``"2"`` female, as GB/T 2261.1).
@@ -98,12 +104,13 @@ def validate_resident_id(values: Column, *, today: date | None = None) -> Standa
     verdicts.reject_at(at, check_characters(digits) != last, Reason.CHECK_DIGIT)
 
     year, month, day = _number(digits[6:10]), _number(digits[10:12]), _number(digits[12:14])
-    real = real_date(year, month, day)
+    real = real_date(year, month, day) & (year >= EARLIEST_BIRTH_YEAR)
     verdicts.reject_at(at, ~real, Reason.BIRTH_DATE_INVALID)
     today = today or today_in_shanghai()
     born_after_today = year * 10_000 + month * 100 + day > today.year * 10_000 + today.month * 100 + today.day
     verdicts.reject_at(at, born_after_today, Reason.BIRTH_DATE_FUTURE)
-    last_in_force = division_last_years(_number(digits[:6]))
+    address = _number(digits[:6])
+    last_in_force = np.where(np.isin(address, RESIDENCE_PERMIT_CODES), OPEN, division_last_years(address))
     verdicts.reject_at(at, last_in_force == 0, Reason.DIVISION_UNKNOWN)
     verdicts.reject_at(at, last_in_force < year, Reason.DIVISION_NOT_IN_FORCE)
 

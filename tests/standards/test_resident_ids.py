@@ -277,3 +277,25 @@ def test_normalisation_is_idempotent(stdnum_locations, data):
     assert twice.value.fillna("").tolist() == once.value.fillna("").tolist()
     assert not twice.repaired.any()
     assert twice.reason.fillna("").tolist() == once.reason.fillna("").tolist()
+
+
+# ---------------------------------------------------------------- residence permits and implausible birth years
+
+
+def _with_check(first17: str) -> str:
+    """The number with its MOD 11-2 check character, computed by python-stdnum (not by the code under test)."""
+    return first17 + ric.calc_check_digit(first17 + "0")  # stdnum takes the number with a placeholder check
+
+
+def test_residence_permits_of_hong_kong_macau_and_taiwan_are_valid_alike():
+    numbers = [_with_check(code + "19900101002") for code in ("810000", "820000", "830000")]
+    frame = check(numbers)
+    assert frame["valid"].tolist() == [True, True, True], frame["reason"].tolist()
+    assert frame["sex"].tolist() == ["2", "2", "2"]
+
+
+def test_a_birth_year_before_1800_is_no_real_birth_date():
+    numbers = [_with_check("220102" + year + "0101003") for year in ("1799", "1800", "1066")]
+    frame = check(numbers)
+    assert frame["valid"].tolist() == [False, True, False]
+    assert frame["reason"].tolist()[0] == frame["reason"].tolist()[2] == "birth_date_invalid"
