@@ -19,7 +19,53 @@ def _day(text: str) -> date:
 def cmd_run(args: argparse.Namespace) -> int:
     from jilin_pipelines.runner import run_days
 
-    return run_days(start=args.start, end=args.end, force=args.force, out=sys.stdout)
+    return run_days(start=args.start, end=args.end, force=args.force, out=sys.stdout, wait_seconds=args.wait)
+
+
+def _catalogue_entry(name: str):
+    """A catalogue dataset by its id (``traffic_police.violations``) or its UI asset key
+    (``traffic_police/standardised/violations``)."""
+    from jilin_pipelines.catalogue import catalogue
+
+    for e in catalogue().entries:
+        if name in (e.id, f"{e.department.department}/standardised/{e.dataset.name}",
+                    f"{e.department.department}/raw/{e.dataset.name}"):
+            return e
+    raise KeyError(f"no dataset {name!r}; known: {', '.join(e.id for e in catalogue().entries)}")
+
+
+def cmd_holds(args: argparse.Namespace) -> int:
+    """The held partitions (and with --all the released ones too)."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.quality.holds import holds
+    from jilin_pipelines.settings import Settings
+
+    found = holds(base_engine(Settings.from_env().base_db_url), args.start, args.end, active_only=not args.all)
+    print(f"{len(found)} {'held or released' if args.all else 'held'} partition(s)")
+    for h in found:
+        print(f"  {h.describe()} ({h.held_rows} rows held, since {h.held_at})")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Release a held partition after review, then bring the days from it on current: the partition is
+    standardised again (its unblocked rows flow), the day merged, and every later day's scenarios re-decided."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.quality.holds import ReleaseError, release
+    from jilin_pipelines.runner import run_days
+    from jilin_pipelines.settings import Settings
+
+    try:
+        entry = _catalogue_entry(args.dataset)
+        hold = release(base_engine(Settings.from_env().base_db_url), entry.id, args.day, args.reason)
+    except (KeyError, ReleaseError) as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    print(f"released {hold.describe()}")
+    if args.no_run:
+        print("not run (--no-run): `jilin-pipelines run` brings the days from it on current")
+        return 0
+    return run_days(start=args.day, end=None, force=False, out=sys.stdout, wait_seconds=args.wait)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -166,7 +212,23 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_day, help="first day (default: the first day in the sources)")
     run.add_argument("--end", type=_day, help="last day (default: the last day in the sources)")
     run.add_argument("--force", action="store_true", help="re-run days whose sources did not change")
+    run.add_argument("--wait", type=float, default=6 * 3600,
+                     help="seconds to wait for another run on the same data directory (default 6 h)")
     run.set_defaults(func=cmd_run)
+
+    held = sub.add_parser("holds", help="the held partitions: datasets and days kept out of the base, and why")
+    held.add_argument("--start", type=_day, help="first day")
+    held.add_argument("--end", type=_day, help="last day")
+    held.add_argument("--all", action="store_true", help="the released ones too")
+    held.set_defaults(func=cmd_holds)
+
+    rel = sub.add_parser("release", help="release a held partition after review and re-run the days from it on")
+    rel.add_argument("dataset", help="the dataset (traffic_police.violations, or its asset key as the UI shows it)")
+    rel.add_argument("--day", type=_day, required=True, help="the held partition's day")
+    rel.add_argument("--reason", required=True, help="what the review found (recorded with the release)")
+    rel.add_argument("--no-run", action="store_true", help="only record the release")
+    rel.add_argument("--wait", type=float, default=6 * 3600, help="seconds to wait for another run")
+    rel.set_defaults(func=cmd_release)
 
     sample = sub.add_parser("sample", help="write a deterministic sample sources directory with known problems")
     sample.add_argument("--out", required=True, help="the sources directory to write")

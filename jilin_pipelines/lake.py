@@ -3,10 +3,51 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+#: A step's scratch directories and the writers' temporary files carry their process's ID, so that those of a
+#: process that died (``kill -9``, a lost pod) are found and removed by the next run (``remove_dead_scratch``).
+_SCRATCH_DIR = re.compile(r"^jilin-(\d+)-")
+_TEMP_FILE = re.compile(r"^\..+\.(\d+)\.\d+\.tmp$")
+
+
+def scratch_dir(what: str) -> tempfile.TemporaryDirectory:
+    """A temporary directory for a step's spill files, named ``jilin-<pid>-<what>-…``, removed on exit."""
+    return tempfile.TemporaryDirectory(prefix=f"jilin-{os.getpid()}-{what}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
+
+
+def remove_dead_scratch(lake_dir: Path) -> int:
+    """Remove the partition writers' temporary files under ``lake_dir`` and the scratch directories whose process
+    is gone; returns how many."""
+    removed = 0
+    found = [(p, _TEMP_FILE) for p in lake_dir.rglob(".*.tmp")] if lake_dir.is_dir() else []
+    found += [(p, _SCRATCH_DIR) for p in Path(tempfile.gettempdir()).glob("jilin-*")]
+    for path, pattern in found:
+        m = pattern.match(path.name)
+        if m and not _alive(int(m[1])):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def write_parquet_atomically(table: pa.Table, path: Path) -> None:
@@ -66,6 +107,17 @@ class PartitionWriter:
                     part = part.append_column(field, pa.nulls(part.num_rows, field.type))
             self._writer.write_table(part.select(schema.names))
         written.unlink()
+
+    def discard(self) -> None:
+        """Forget what was written so far (the next write starts a fresh file)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+        self._schema = None
+        self.rows = 0
 
     def commit(self, metadata: dict[bytes, bytes] | None = None) -> None:
         """Close the file with ``metadata`` added to its key-value metadata, and move it into place."""

@@ -23,6 +23,8 @@ from jilin_pipelines.settings import Settings
 from jilin_pipelines.sources import (
     ApiClient,
     Delivery,
+    DeliveryError,
+    SourceUnavailable,
     delivery_path,
     read_csv,
     read_frontdb,
@@ -30,7 +32,8 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
-from jilin_pipelines.sources.delivery import Sink
+from jilin_pipelines.sources.delivery import Sink, empty_table
+from jilin_pipelines.standards.masking import mask_identifiers
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"
@@ -97,6 +100,9 @@ def landing_path(entry: Entry, day: date, settings: Settings, layer: str = LAYER
 class Landing:
     path: Path
     delivery: Delivery
+    #: why the delivery could not be read at all (personal values masked), or None: an unreadable delivery lands
+    #: empty and its partition is held (quality/holds.py) until the department re-delivers it
+    unreadable: str | None = None
 
     def summary(self) -> dict:
         """JSON-safe facts about the landing (no delivered values: nothing personal)."""
@@ -113,18 +119,35 @@ class Landing:
             "unparseable_rows": d.unparseable_rows,
             "warnings": [str(w) for w in d.warnings],
             "landing_path": str(self.path),
+            "unreadable": self.unreadable,
         }
 
 
 def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
     """Read and land one (dataset, day), the rows of a reader that reads a piece at a time written as they come.
-    A day with no delivery lands an empty table that says so."""
+    A day with no delivery lands an empty table that says so; so does a delivery that cannot be read at all
+    (``Landing.unreadable`` says why: the partition is then held, the other datasets flow on). A source that
+    cannot be reached (``SourceUnavailable``) raises: no verdict on a delivery nobody could see."""
     path = landing_path(entry, day, settings)
     with PartitionWriter(path) as writer:
-        delivery = read_delivery(entry, day, settings, sink=writer)
+        try:
+            delivery = read_delivery(entry, day, settings, sink=writer)
+            unreadable = None
+        except SourceUnavailable:
+            raise
+        except DeliveryError as exc:
+            writer.discard()
+            location = source_file(entry, day, settings)
+            try:  # a file's bytes, so that its re-delivery is told apart; a database or API answer: none
+                sha256 = source_fingerprint(entry, day, settings)
+            except DeliveryError:
+                sha256 = None
+            delivery = Delivery(entry.id, day, empty_table(list(entry.dataset.source_columns)),
+                                location=str(location or entry.id), sha256=sha256)
+            unreadable = mask_identifiers(str(exc))
         if delivery.streamed is None or writer.rows == 0:
             writer.write(delivery.table)
-        landing = Landing(path, delivery)
+        landing = Landing(path, delivery, unreadable)
         writer.commit({META_KEY: json.dumps(landing.summary(), ensure_ascii=False).encode()})
     return landing
 
@@ -137,10 +160,31 @@ def landed_summary(path: Path) -> dict | None:
     return json.loads(meta[META_KEY]) if META_KEY in meta else None
 
 
+def _delivery_files(settings: Settings, entry: Entry):
+    """Each file in the dataset's delivery folder named like a delivery: ``(path, day)``, day None when the name's
+    date does not exist (``motor_vehicles_20250631.csv``)."""
+    fmt = entry.dataset.format
+    folder = settings.sources_dir / entry.department.department / entry.dataset.name
+    pattern = re.compile(rf"^{re.escape(entry.dataset.name)}_(\d{{8}})\.{FILE_EXTENSIONS[fmt.kind]}$")
+    for f in sorted(folder.glob("*")) if folder.is_dir() else ():
+        m = pattern.match(f.name)
+        if m:
+            try:
+                yield f, date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:]))
+            except ValueError:
+                yield f, None
+
+
+def stray_files(settings: Settings, entries: list[Entry]) -> list[Path]:
+    """Files named like a delivery whose date does not exist: reported and skipped, never a partition."""
+    return [f for e in entries if e.dataset.format.kind != "frontdb" for f, day in _delivery_files(settings, e)
+            if day is None]
+
+
 def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
-    """The partition days present in the sources: from the delivery file names, and from the range of the
-    front-end database's handling times. Days in between without any delivery are included (they
-    materialise as "no delivery")."""
+    """The partition days present in the sources: from the delivery file names (a name whose date does not exist
+    is skipped: ``stray_files``), and from the range of the front-end database's handling times. Days in between
+    without any delivery are included (they materialise as "no delivery")."""
     found: set[date] = set()
     for entry in entries:
         fmt = entry.dataset.format
@@ -154,14 +198,13 @@ def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
                 continue  # no database or no table: nothing delivered that way
             finally:
                 engine.dispose()
-            found |= {date.fromisoformat(str(v)[:10]) for v in (lo, hi) if v is not None}
+            for v in (lo, hi):
+                try:
+                    found.add(date.fromisoformat(str(v)[:10]))
+                except ValueError:
+                    continue  # a handling time in another layout: not a day to run
             continue
-        folder = settings.sources_dir / entry.department.department / entry.dataset.name
-        pattern = re.compile(rf"^{re.escape(entry.dataset.name)}_(\d{{8}})\.{FILE_EXTENSIONS[fmt.kind]}$")
-        for f in folder.glob("*") if folder.is_dir() else ():
-            m = pattern.match(f.name)
-            if m:
-                found.add(date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:])))
+        found |= {day for _, day in _delivery_files(settings, entry) if day is not None}
     if not found:
         return []
     first, last = min(found), max(found)

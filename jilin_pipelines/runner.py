@@ -1,50 +1,204 @@
-"""What ``jilin-pipelines run`` (and so ``make run``) does: materialise the main job through Dagster for
-every day of the sources, on the instance at DAGSTER_HOME so the runs show in the UI, skipping days whose
-sources are unchanged since their last materialisation, then print a summary per dataset."""
+"""What ``jilin-pipelines run`` (and so ``make run``) does: materialise the main job through Dagster for every day of
+the sources, on the instance at DAGSTER_HOME so the runs show in the UI, re-running only what is not current, then
+print a summary per dataset, the held partitions and the scenarios' decisions.
+
+**Current** means: every asset of the day materialised, the raw landings from the deliveries the sources hold now
+(their fingerprints), each layer materialised after the layer it is made from, and the scenarios after the base of
+every day up to theirs. So a run that died after the raw landing, a re-delivery, a release or a late change of an
+earlier day is found and re-run — only the stale assets of a day and what follows from them; a later day whose
+base changed underneath has its scenarios re-decided. Days are always brought current in order from the first day
+of the sources: a run of a later day first runs the earlier days it depends on that are not current.
+
+**One run at a time** on a data directory (a lock file; the next waits, saying for whom); a run whose process died
+is found by the next one: marked failed, its concurrency slots and claims released, its temporary files removed.
+
+**Held partitions** (``quality/holds.py``) do not fail a run: they are listed, and the exit code is 0 unless one of
+our steps failed (1). A source that cannot be reached is reported for its day and the other days go on.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TextIO
 
 import dagster as dg
 
-from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, source_fingerprint
+from jilin_pipelines.catalogue import Entry, catalogue
+from jilin_pipelines.lake import remove_dead_scratch
+from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, source_fingerprint, stray_files
 from jilin_pipelines.settings import Settings, ensure_dagster_home
-
+from jilin_pipelines.sources import DeliveryError
 
 # The console shows warnings (bad deliveries) and errors; the full event log is in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: The tag of the runs this command makes (how the next one recognises a run whose process died).
+RUNNER_TAG = "jilin/runner"
+LOCK_FILE = ".run.lock"
+#: How long a run waits for another run holding the data directory before giving up.
+DEFAULT_WAIT_SECONDS = 6 * 3600
+# ------------------------------------------------------------------------------------------------ one at a time
 
 
-def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dict | None:
+@contextmanager
+def run_lock(settings: Settings, out: TextIO, wait_seconds: float) -> Iterator[bool]:
+    """Hold the data directory's run lock (released by the kernel when the process dies, however it dies). Yields
+    False when another run held it for longer than ``wait_seconds``."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / LOCK_FILE
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            out.write(f"waiting for the run holding {path} ({holder}) to finish (at most {wait_seconds:.0f} s) …\n")
+            out.flush()
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        out.write(f"gave up: {path} is still held by {holder}\n")
+                        yield False
+                        return
+                    time.sleep(0.5)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        try:
+            yield True
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def recover(instance: dg.DagsterInstance, settings: Settings, out: TextIO) -> None:
+    """Under the run lock: every run this command started that did not finish died with its process. Mark it
+    failed, release its concurrency slots and claims (a dead merge's ``base_merge`` slot would block every later
+    run), and remove the temporary files of dead processes."""
+    unfinished = instance.get_runs(dg.RunsFilter(
+        tags={RUNNER_TAG: "run"},
+        statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+                  dg.DagsterRunStatus.CANCELING]))
+    for run in unfinished:
+        instance.report_run_failed(run, message="its process died before the run ended (found by the next run)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        out.write(f"recovered: run {run.run_id[:8]} of {run.tags.get('dagster/partition', '?')} had died; "
+                  f"marked failed, its slots released\n")
+    removed = remove_dead_scratch(settings.lake_dir)
+    if removed:
+        out.write(f"recovered: removed {removed} temporary file(s) of dead processes\n")
+
+
+# ------------------------------------------------------------------------------------------------ what is current
+
+
+@dataclass
+class DayState:
+    """What of one day is stale (to be re-run) and why; ``unreachable`` when a source could not be checked."""
+
+    stale: set[dg.AssetKey] = field(default_factory=set)
+    why: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    base_stamp: int = 0  # the newest base materialisation of the day (0: none)
+
+
+class Layers:
+    """The job's assets by layer, from the asset keys' layout (``defs/``): raw and standardised per dataset, the
+    scorecard, the base tables, the scenarios (each with its input dataset, if any)."""
+
+    def __init__(self, job: dg.JobDefinition, entries: list[Entry]):
+        from jilin_pipelines.defs.base_assets import base_key
+        from jilin_pipelines.defs.raw_assets import raw_key
+        from jilin_pipelines.defs.scenario_assets import scenario_key
+        from jilin_pipelines.defs.standardised_assets import SCORECARD_KEY, standardised_key
+        from jilin_pipelines.base import base_config
+        from jilin_pipelines.scenarios import SCENARIOS
+        from jilin_pipelines.scenarios.store import input_dataset
+
+        self.entries = entries
+        self.raw = {e.id: raw_key(e) for e in entries}
+        self.standardised = {e.id: standardised_key(e) for e in entries}
+        self.scorecard = SCORECARD_KEY
+        self.base = [base_key(t) for t in base_config().tables]
+        self.scenarios = {scenario_key(s): (input_dataset(s.input) if s.input else None) for s in SCENARIOS}
+        self.all = set(job.asset_layer.executable_asset_keys)
+
+    def downstream_of_standardised(self) -> set[dg.AssetKey]:
+        return {self.scorecard, *self.base, *self.scenarios}
+
+
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str):
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
     ).records
-    if not records:
-        return None
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    return records[0] if records else None
 
 
-def day_is_current(instance: dg.DagsterInstance, job: dg.JobDefinition, day: date, settings: Settings) -> bool:
-    """True when every asset of the job has a materialisation for the day and every raw landing recorded the
-    same source fingerprint the sources have now."""
-    from jilin_pipelines.defs.raw_assets import raw_key
+def _status(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    record = _latest(instance, key, partition)
+    return getattr(record.asset_materialization.metadata.get("status"), "value", None) if record else None
 
+
+def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings: Settings, force: bool,
+              base_before: int, held: set[str]) -> DayState:
+    """What of ``day`` must run (``force``: all of it) given the newest base materialisation of the days before
+    (``base_before``, a storage id) and the datasets whose partition of the day is held now."""
     partition = day.isoformat()
-    raw_keys = {}
-    for entry in catalogue().entries:
-        raw_keys[raw_key(entry)] = entry
-    for key in job.asset_layer.executable_asset_keys:
-        meta = _latest_metadata(instance, key, partition)
-        if meta is None:
-            return False
-        entry = raw_keys.get(key)
-        if entry is not None and meta.get("source_sha256") != source_fingerprint(entry, day, settings):
-            return False
-    return True
+    state = DayState()
+    stamp = {key: getattr(_latest(instance, key, partition), "storage_id", 0) for key in layers.all}
+    for entry in layers.entries:
+        raw = layers.raw[entry.id]
+        record = _latest(instance, raw, partition)
+        if force or record is None:
+            state.stale.add(raw)
+            continue
+        try:
+            now = source_fingerprint(entry, day, settings)
+        except DeliveryError as exc:
+            state.unreachable.append(f"{entry.id}: {exc}")
+            continue
+        landed = getattr(record.asset_materialization.metadata.get("source_sha256"), "value", None)
+        if landed != now:
+            state.stale.add(raw)
+            state.why.append(f"{entry.id} re-delivered")
+    for entry in layers.entries:
+        std = layers.standardised[entry.id]
+        if layers.raw[entry.id] in state.stale or stamp[std] <= stamp[layers.raw[entry.id]]:
+            state.stale.add(std)
+        elif entry.id not in held and _status(instance, std, partition) == "held":
+            state.stale.add(std)  # held when standardised, released since: its rows flow now
+            state.why.append(f"{entry.id} released")
+    if any(layers.standardised[e.id] in state.stale for e in layers.entries):
+        state.stale |= layers.downstream_of_standardised()
+    newest_std = max(stamp[k] for k in layers.standardised.values())
+    if stamp[layers.scorecard] <= newest_std:
+        state.stale.add(layers.scorecard)
+    if min(stamp[k] for k in layers.base) <= newest_std:
+        state.stale |= {*layers.base, *layers.scenarios}
+    state.base_stamp = max(stamp[k] for k in layers.base)
+    for key, input_ds in layers.scenarios.items():
+        own = max([state.base_stamp] + ([stamp[layers.standardised[input_ds]]] if input_ds else []))
+        if key in state.stale or stamp[key] <= own:
+            state.stale.add(key)
+        elif stamp[key] <= base_before:  # decided before an earlier day's base changed: decide again
+            state.stale.add(key)
+            state.why.append("the base of an earlier day changed")
+    state.stale &= layers.all
+    return state
+
+
+# ------------------------------------------------------------------------------------------------ the summary
 
 
 def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, int, int, int]]:
@@ -90,12 +244,37 @@ def scenario_summary(settings: Settings, days: list[date]) -> list[tuple[str, di
     return rows
 
 
-def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> int:
+def held_summary(settings: Settings, days: list[date]) -> list:
+    """The partitions of the days still held (``quality/holds.py``)."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.quality.holds import holds
+
+    return holds(base_engine(settings.base_db_url), days[0], days[-1])
+
+
+# ------------------------------------------------------------------------------------------------ the run
+
+
+def _alert_failed_run(instance: dg.DagsterInstance, result, settings: Settings) -> None:
+    """Write the failed run's alert as the run-failure sensor writes a daemon run's."""
+    from jilin_pipelines.alerts import append_alert
+    from jilin_pipelines.defs.automation import run_failure_record
+
+    run = instance.get_run_by_id(result.run_id)
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failure = next((e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"), None)
+    append_alert(settings.data_dir, run_failure_record(instance, run, failures, failure.message if failure else None))
+
+
+def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
+             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> int:
     from jilin_pipelines.definitions import MAIN_JOB, build_definitions
 
     settings = Settings.from_env()
     ensure_dagster_home(settings)
     entries = list(catalogue().entries)
+    for stray in stray_files(settings, entries):
+        out.write(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n")
     found = days_in_sources(settings, entries)
     if not found and (start is None or end is None):
         out.write(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway\n")
@@ -105,39 +284,87 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO) -> 
     if end < start:
         out.write(f"--end {end} is before --start {start}\n")
         return 2
+    first = min(start, found[0]) if found else start  # the earlier days the range depends on
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
     out.write(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\nDAGSTER_HOME: {settings.dagster_home}\n")
     out.write(f"days: {start} … {end} ({len(days)})\n")
+    out.flush()
 
-    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
     failed: list[str] = []
-    with dg.DagsterInstance.get() as instance:
-        for i, day in enumerate(days, 1):
-            prefix = f"[{i}/{len(days)}] {day}"
-            if not force and day_is_current(instance, job, day, settings):
-                out.write(f"{prefix}: unchanged, skipped\n")
+    unreachable: list[str] = []
+    with run_lock(settings, out, wait_seconds) as locked:
+        if not locked:
+            return 3
+        job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+        layers = Layers(job, entries)
+        from jilin_pipelines.db import base_engine
+        from jilin_pipelines.quality.holds import holds
+
+        engine = base_engine(settings.base_db_url)
+        with dg.DagsterInstance.get() as instance:
+            recover(instance, settings, out)
+            base_before = 0
+            checked = [date.fromordinal(o) for o in range(first.toordinal(), end.toordinal() + 1)]
+            for day in checked:
+                earlier = day < start
+                prefix = f"[{days.index(day) + 1}/{len(days)}] {day}" if not earlier else f"[earlier] {day}"
+                held = {h.dataset for h in holds(engine, day, day)}
+                state = day_state(instance, layers, day, settings, force and not earlier, base_before, held)
+                if state.unreachable:
+                    unreachable.append(day.isoformat())
+                    for problem in state.unreachable:
+                        out.write(f"{prefix}: source unreachable, day not checked — {problem}\n")
+                    if not state.stale:
+                        base_before = max(base_before, state.base_stamp)
+                        continue
+                if not state.stale:
+                    if not earlier:
+                        out.write(f"{prefix}: unchanged, skipped\n")
+                    base_before = max(base_before, state.base_stamp)
+                    out.flush()
+                    continue
+                what = "all" if state.stale >= layers.all else f"{len(state.stale)} of {len(layers.all)} assets"
+                why = f" ({'; '.join(dict.fromkeys(state.why))})" if state.why else ""
+                out.write(f"{prefix}: running {what}{why} …\n")
                 out.flush()
-                continue
-            began = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET
-            )
-            took = time.perf_counter() - began
-            if result.success:
-                out.write(f"{prefix}: run {result.run_id[:8]} succeeded in {took:.1f} s\n")
-            else:
-                failed.append(day.isoformat())
-                steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-                out.write(f"{prefix}: run {result.run_id[:8]} FAILED ({', '.join(steps) or 'see the run in the UI'})\n")
-            out.flush()
+                began = time.perf_counter()
+                result = job.execute_in_process(
+                    partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET,
+                    asset_selection=None if state.stale >= layers.all else sorted(state.stale, key=lambda k: k.path),
+                    tags={RUNNER_TAG: "run"},
+                )
+                took = time.perf_counter() - began
+                if result.success:
+                    out.write(f"{prefix}: run {result.run_id[:8]} succeeded in {took:.1f} s\n")
+                else:
+                    failed.append(day.isoformat())
+                    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+                    out.write(f"{prefix}: run {result.run_id[:8]} FAILED ({', '.join(steps) or 'see the run in the UI'})\n")
+                    _alert_failed_run(instance, result, settings)
+                base_before = max(base_before, day_state_base(instance, layers, day))
+                out.flush()
 
     out.write("\n{:<44}{:>11}{:>9}{:>13}{:>13}\n".format("dataset", "delivered", "landed", "unparseable", "quarantined"))
     for name, delivered, landed, unparseable, quarantined in summary_rows(settings, days):
         out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}{quarantined:>13}\n")
+    held = held_summary(settings, days)
+    out.write(f"\nheld partitions: {len(held) or 'none'}\n")
+    for h in held:
+        out.write(f"  {h.describe()}\n")
     out.write("\n{:<44}{}\n".format("scenario", "decisions over the days"))
     for name, counts in scenario_summary(settings, days):
         out.write(f"{name:<44}{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}\n")
+    if held:
+        out.write("\nHeld partitions kept none of their rows out of the base but their own; see README "
+                  "\"Operations\": re-delivery, `jilin-pipelines release DATASET --day D --reason …`.\n")
+    if unreachable:
+        out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
     if failed:
         out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
         return 1
     return 0
+
+
+def day_state_base(instance: dg.DagsterInstance, layers: Layers, day: date) -> int:
+    """The newest base materialisation of the day (a storage id; 0: none)."""
+    return max(getattr(_latest(instance, k, day.isoformat()), "storage_id", 0) for k in layers.base)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from jilin_pipelines.base.golden import (
     version_types,
 )
 from jilin_pipelines.base.schema import DATASET, PARTITION, RECORD_HASH, VALID_FROM, version_table_name
+from jilin_pipelines.lake import scratch_dir
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality import layout
 
@@ -204,7 +204,7 @@ def merge_partitions(
         if isinstance(rows[ds], pd.DataFrame):
             _check_frame(ds, partition, rows[ds])  # before anything is written
     stats = MergeStats(tuple(datasets), partition)
-    with write_transaction(engine) as conn, tempfile.TemporaryDirectory(prefix="jilin_merge_") as spill:
+    with write_transaction(engine) as conn, scratch_dir("merge") as spill:
         for t, sources in fed.items():  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             for ds in sources:
                 advisory_lock(conn, f"{t}|{ds}|{partition.isoformat()}")

@@ -130,7 +130,43 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
     )
     _scenario_tables(md)
     exchange_audit_table(md)
+    _hold_tables(md)
     return md
+
+
+# --- held partitions (quality/holds.py): a delivery that is unreadable or over its blocking limit ------------
+PARTITION_HOLD = "partition_hold"
+SCENARIO_HELD_INPUT = "scenario_held_input"
+
+
+def _hold_tables(md: sa.MetaData) -> None:
+    sa.Table(
+        PARTITION_HOLD,
+        md,
+        sa.Column("dataset", sa.Text(), nullable=False, comment="<department>.<dataset>"),
+        sa.Column("partition", sa.Date(), nullable=False, comment="the delivery day"),
+        sa.Column("kind", sa.Text(), nullable=False, comment="unreadable or blocked"),
+        sa.Column("reason", sa.Text(), nullable=False, comment="why, personal values masked"),
+        sa.Column("source_sha256", sa.Text(), nullable=True, comment="the delivery held"),
+        sa.Column("held_rows", sa.BigInteger(), nullable=False, comment="rows kept out of the base"),
+        sa.Column("held_at", sa.DateTime(), nullable=False, comment="naive Asia/Shanghai wall-clock time"),
+        sa.Column("released_at", sa.DateTime(), nullable=True, comment="set when an engineer released it"),
+        sa.Column("release_reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("dataset", "partition"),
+        sa.CheckConstraint("kind IN ('unreadable', 'blocked')", name="kind"),
+        comment="partitions held out of the base: none of their rows reach it until re-delivered or released",
+    )
+    sa.Table(
+        SCENARIO_HELD_INPUT,
+        md,
+        sa.Column("scenario", sa.Text(), nullable=False),
+        sa.Column("partition", sa.Date(), nullable=False, comment="the scenario partition that decided"),
+        sa.Column("dataset", sa.Text(), nullable=False, comment="a dataset the scenario reads, held"),
+        sa.Column("delivery_partition", sa.Date(), nullable=False, comment="the held delivery day"),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("scenario", "partition", "dataset", "delivery_partition"),
+        comment="per scenario partition, the held deliveries its decisions were made without",
+    )
 
 
 EXCHANGE_AUDIT = "exchange_audit"

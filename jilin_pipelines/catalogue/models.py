@@ -164,7 +164,12 @@ class Dataset(Strict):
         False, description="rows are requests a scenario must answer: never quarantined, their problems are warnings"
     )
     max_blocked_share: float = Field(
-        0.5, ge=0, le=1, description="above this share of blocked rows the partition stops: downstream does not run"
+        0.5, ge=0, le=1,
+        description="above this share of blocked rows (and min_blocked_rows) the partition is held out of the base",
+    )
+    min_blocked_rows: int = Field(
+        20, ge=1, description="fewer blocked rows than this never hold a partition: a small increment's few bad "
+                              "rows are quarantined and the rest flows on",
     )
     key: tuple[str, ...]
     updated_field: str | None = Field(None, description="the field whose newest value wins among versions")

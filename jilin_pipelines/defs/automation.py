@@ -29,22 +29,22 @@ import json
 import os
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 import dagster as dg
 
+from jilin_pipelines.alerts import ALERTS_FILE, append_alert, now_utc  # noqa: F401 - ALERTS_FILE: re-exported
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
 from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
 from jilin_pipelines.defs.raw_assets import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
-from jilin_pipelines.standards.masking import mask_value
+from jilin_pipelines.standards.masking import mask_identifiers
 
 FILE_SENSOR = "source_file_arrival"
 FAILURE_SENSOR = "run_failure_alert"
-ALERTS_FILE = Path("alerts") / "alerts.jsonl"
 #: At most this many run requests per file-sensor tick; the rest are picked up by the next ticks.
 MAX_REQUESTS_PER_TICK = 100
 CURSOR_VERSION = 1
@@ -269,17 +269,6 @@ def file_sensor(entries) -> dg.SensorDefinition:
 # ---------------------------------------------------------------------------------------------------------
 # Run failure
 
-# Resident ID numbers (18 and 15 digits) and USCCs, delimited by anything but ASCII letters and digits.
-_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-_USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z])")
-
-
-def mask_identifiers(text: str) -> str:
-    """Mask every resident ID number and USCC in a free text (an error message) before it is stored."""
-    text = _RESIDENT_ID.sub(lambda m: mask_value(m[0], "resident_id"), text)
-    return _USCC.sub(lambda m: mask_value(m[0], "uscc"), text)
-
-
 def _first_line(text: str | None) -> str:
     for line in (text or "").splitlines():
         if line.strip():
@@ -323,12 +312,18 @@ def _partition(run: dg.DagsterRun) -> str | None:
 
 def failure_alert(context: dg.RunFailureSensorContext) -> dict:
     """The alert record of a failed run: datasets (asset keys of the failed steps), partition, reason."""
-    run = context.dagster_run
-    step_assets = _step_assets(context.instance, run)
+    return run_failure_record(context.instance, context.dagster_run, context.get_step_failure_events(),
+                              context.failure_event.message)
+
+
+def run_failure_record(instance: dg.DagsterInstance, run: dg.DagsterRun, step_failures, failure_message: str | None) -> dict:
+    """The alert record of a failed run, from its step failure events and the run's failure message: what the
+    run-failure sensor writes for daemon runs and ``jilin-pipelines run`` for its own."""
+    step_assets = _step_assets(instance, run)
     datasets: list[str] = []
     reasons: list[str] = []
     failed_steps: list[str] = []
-    for event in context.get_step_failure_events():
+    for event in step_failures:
         failed_steps.append(event.step_key)
         datasets += step_assets.get(event.step_key, [])
         data = event.event_specific_data
@@ -337,9 +332,10 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict:
             reasons.append(reason)
     if not failed_steps:  # the run failed outside any step (launch, resources, a killed process)
         datasets = sorted(k.to_user_string() for k in (run.asset_selection or ()))
-        reasons = [_first_line(context.failure_event.message) or "the run failed"]
+        reasons = [_first_line(failure_message) or "the run failed"]
     return {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": now_utc(),
+        "kind": "run_failed",
         "run_id": run.run_id,
         "job": run.job_name,
         "datasets": sorted(set(datasets)),
@@ -347,19 +343,6 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict:
         "failed_steps": sorted(failed_steps),
         "reason": mask_identifiers("; ".join(reasons)),
     }
-
-
-def append_alert(data_dir: Path, record: dict) -> Path:
-    """Append one JSON line (one write of a whole line, so concurrent writers do not interleave)."""
-    path = data_dir / ALERTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
-    return path
 
 
 def failure_sensor() -> dg.SensorDefinition:

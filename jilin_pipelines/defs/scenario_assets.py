@@ -13,7 +13,7 @@ from datetime import date
 import dagster as dg
 import pyarrow.parquet as pq
 
-from jilin_pipelines.base import base_config
+from jilin_pipelines.base import base_config, lineage
 from jilin_pipelines.base.schema import metadata
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.base_assets import base_key
@@ -31,6 +31,7 @@ from jilin_pipelines.lineage import (
 from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.privacy.audit import AuditEntry, record
+from jilin_pipelines.quality import holds
 from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
@@ -142,6 +143,8 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
     entry = None
     if s.input is not None:  # the inputs delivered on D: the input dataset's standardised partition
         entry = next(e for e in catalogue().entries if e.id == input_dataset(s.input))
+    # the deliveries its decisions rest on: a hold of any of them up to D is named with the day's decisions
+    feeding = sorted({ds for t in s.tables() for ds in lineage()[t].datasets} | ({entry.id} if entry else set()))
 
     @dg.asset(
         key=scenario_key(s),
@@ -175,6 +178,11 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
             ] + ([AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"standardised.{entry.id}",
                              fields=sorted(s.input_columns), record_count=len(standardised), run_id=context.run_id)]
                  if entry is not None else []))
+            held = holds.holds(engine, end=day, datasets=feeding)
+            holds.record_decided_without(engine, s.name, day, held)
+            if held:
+                context.log.warning(f"{s.name} {day}: decided without {len(held)} held deliveries: "
+                                    + "; ".join(f"{h.dataset} {h.partition}" for h in held[:10]))
             run.outputs(_output_ref(s, rows=result.decisions))
             context.log.info(f"{s.name} {day}: {result.decisions} decisions, {result.evidence} evidence rows")
             return dg.MaterializeResult(metadata={
@@ -182,6 +190,8 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 "evidence_rows": result.evidence,
                 "outcomes": dg.MetadataValue.json(result.outcomes),
                 "records_read": dg.MetadataValue.json(result.read_counts),
+                "decided_without_held": dg.MetadataValue.json(
+                    [{"dataset": h.dataset, "partition": h.partition.isoformat(), "reason": h.reason} for h in held]),
                 "openlineage_run_id": run.run_id,
             })
 

@@ -23,15 +23,22 @@ from jilin_pipelines.lineage.datasets import (
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
-from jilin_pipelines.quality.quarantine import replace_partition
+from jilin_pipelines.quality import holds
+from jilin_pipelines.quality.day import LAYER, MissingLanding, standardise_day
+from jilin_pipelines.quality.holds import ReleaseError
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
-from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard, write_results
-from jilin_pipelines.quality.standardise import rules_of, standardise
+from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard
+from jilin_pipelines.quality.standardise import rules_of
 from jilin_pipelines.lake import write_parquet_atomically
-from jilin_pipelines.raw import landed_summary, landing_path
 
-LAYER = "standardised"
+
+class ReleaseConfig(dg.Config):
+    """Set ``release_reason`` (what the review found) in the launchpad to release a held partition: its unblocked
+    rows then flow into the base (``jilin-pipelines release`` does the same from the command line)."""
+
+    release_reason: str = ""
 BLOCKED_SHARE_CHECK = "blocked_share"
+HELD_CHECK = "held"
 TIMELINESS_CHECK = "timeliness"
 
 
@@ -78,8 +85,14 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         for dimension, rules in by_dimension.items()
     ]
     specs.append(dg.AssetCheckSpec(
-        BLOCKED_SHARE_CHECK, asset=key, blocking=True,
-        description=f"at most {ds.max_blocked_share:.0%} of the delivered rows blocked; above, downstream does not run",
+        BLOCKED_SHARE_CHECK, asset=key,
+        description=f"at most {ds.max_blocked_share:.0%} of the delivered rows blocked, or fewer than "
+                    f"{ds.min_blocked_rows} rows; above both, the partition is held",
+    ))
+    specs.append(dg.AssetCheckSpec(
+        HELD_CHECK, asset=key,
+        description="the partition flows into the base: not held (an unreadable delivery, or one over its "
+                    "blocking limit, is held until re-delivered or released)",
     ))
     specs.append(dg.AssetCheckSpec(
         TIMELINESS_CHECK, asset=key, description=f"GB/T 36344 timeliness: the {ds.update_cycle} delivery is there"
@@ -94,39 +107,44 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         kinds={"parquet", "pandas"},
         check_specs=specs,
         description=f"{ds.title}: the catalogue's standard fields, the national standards applied, "
-                    f"blocked rows in the quarantine, de-duplicated within the delivery (newest wins).",
+                    f"blocked rows in the quarantine, de-duplicated within the delivery (newest wins). "
+                    f"A delivery that cannot be read, or whose blocked rows are over "
+                    f"{ds.max_blocked_share:.0%} and at least {ds.min_blocked_rows}, is held: none of its rows "
+                    f"reach the base until re-delivered or released (materialise with `release_reason`).",
         metadata={"dagster/column_schema": table_schema(entry), "dagster/column_lineage": column_lineage(entry)},
         tags={"layer": LAYER, "department": entry.department.department},
     )
-    def _standardised(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    def _standardised(context: dg.AssetExecutionContext, config: ReleaseConfig, settings: PipelineSettings):
         day = date.fromisoformat(context.partition_key)
         release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
         with lineage_run(context, settings, inputs=[raw_ref(entry)],
                          outputs=[standardised_ref(entry), quarantine_ref(), quality_results_ref(entry)]) as run:
-            raw_path = landing_path(entry, day, s)
-            facts = landed_summary(raw_path)
-            if facts is None:
-                raise dg.Failure(f"{entry.id} {day}: no raw landing at {raw_path}; materialise {raw_key(entry).to_user_string()} first")
-            outcome = standardise(entry, raw_path, day, facts["source_sha256"], out=landing_path(entry, day, s, layer=LAYER))
-            replace_partition(settings.base_engine(), entry.id, day, outcome.quarantine)
-            write_results(s.lake_dir, entry.id, day, outcome.stats, bool(facts["delivered"]))
-
-            stats = outcome.stats
+            try:
+                result = standardise_day(entry, day, s, settings.base_engine(), release_reason=config.release_reason)
+            except (MissingLanding, ReleaseError) as exc:
+                raise dg.Failure(str(exc)) from exc
+            outcome, stats, hold = result.outcome, result.outcome.stats, result.hold
             run.outputs(
                 standardised_ref(entry, rows=stats["standardised_rows"], assertions=quality_assertions(
-                    entry, outcome.results, blocked_share=outcome.blocked_share, delivered=bool(facts["delivered"]))),
+                    entry, outcome.results, blocked_share=outcome.blocked_share, held=hold is not None,
+                    delivered=result.delivered)),
                 quarantine_ref(rows=stats["quarantined_rows"]),
                 quality_results_ref(entry),
             )
+            if hold is not None:
+                context.log.warning(f"{entry.id} {day}: HELD — {hold.kind}: {hold.reason}; none of its rows reach "
+                                    f"the base until the department re-delivers it or an engineer releases it")
             yield dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": stats["standardised_rows"],
+                    "status": "held" if hold else ("released" if result.released else "flows"),
+                    "held_reason": f"{hold.kind}: {hold.reason}" if hold else "",
                     **{k: v for k, v in stats.items() if not isinstance(v, dict)},
                     "repairs": dg.MetadataValue.json(stats["repairs"]),
                     "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
                     "blocked_share": round(outcome.blocked_share, 4),
-                    "path": dg.MetadataValue.path(str(landing_path(entry, day, s, layer=LAYER))),
+                    "path": dg.MetadataValue.path(str(result.path)),
                     "openlineage_run_id": run.run_id,
                 }
             )
@@ -158,16 +176,27 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                 )
             yield dg.AssetCheckResult(
                 check_name=BLOCKED_SHARE_CHECK,
-                passed=outcome.blocked_share <= ds.max_blocked_share,
+                passed=not (hold is not None and hold.kind == holds.BLOCKED),
                 severity=dg.AssetCheckSeverity.ERROR,
+                description=(f"held: {hold.reason}" if hold is not None and hold.kind == holds.BLOCKED
+                             else "released after review" if result.released else "under the blocking limit"),
                 metadata={"blocked_share": round(outcome.blocked_share, 4), "threshold": ds.max_blocked_share,
+                          "min_blocked_rows": ds.min_blocked_rows,
                           "quarantined_rows": stats["quarantined_rows"], "delivered_rows": stats["delivered_rows"]},
             )
             yield dg.AssetCheckResult(
+                check_name=HELD_CHECK,
+                passed=hold is None,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=f"HELD — {hold.kind}: {hold.reason}" if hold else "the partition flows into the base",
+                metadata={"status": "held" if hold else "flows", "kind": hold.kind if hold else "",
+                          "reason": hold.reason if hold else "", "held_rows": stats["held_rows"]},
+            )
+            yield dg.AssetCheckResult(
                 check_name=TIMELINESS_CHECK,
-                passed=bool(facts["delivered"]),
+                passed=result.delivered,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"status": "delivered" if facts["delivered"] else "no delivery", "update_cycle": ds.update_cycle},
+                metadata={"status": "delivered" if result.delivered else "no delivery", "update_cycle": ds.update_cycle},
             )
 
     return _standardised

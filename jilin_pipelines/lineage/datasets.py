@@ -120,11 +120,12 @@ def quality_assertions(
     results: Iterable,
     *,
     blocked_share: float | None = None,
+    held: bool = False,
     delivered: bool | None = None,
 ) -> list[Assertion]:
     """The step's quality results as ``dataQualityAssertions``: one per expectation (``RuleResult``: the rule's
     check, its standard field, ``error`` for a blocking rule, else ``warn``), the blocked share against the
-    dataset's threshold, and timeliness (the delivery is there). Counts only, no values."""
+    dataset's limit (failed when the partition is ``held``), and timeliness (the delivery is there). Counts only, no values."""
     e = _entry(entry)
     ds = e.dataset
     known = {c.name for c in standard_schema(ds)}
@@ -144,11 +145,12 @@ def quality_assertions(
     if blocked_share is not None:
         out.append(Assertion(
             assertion="blocked_share",
-            success=bool(blocked_share <= ds.max_blocked_share),
+            success=not held,
             severity="error",
             name="blocked_share",
-            description="share of the delivered rows blocked into the quarantine",
-            expected=f"<= {ds.max_blocked_share:.4f}",
+            description="share of the delivered rows blocked into the quarantine: above the limit (and at least "
+                        f"{ds.min_blocked_rows} rows) the partition is held out of the base",
+            expected=f"<= {ds.max_blocked_share:.4f} or fewer than {ds.min_blocked_rows} rows",
             actual=f"{blocked_share:.4f}",
         ))
     if delivered is not None:

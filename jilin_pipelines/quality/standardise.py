@@ -9,7 +9,6 @@ de-duplicated by key (the newest update time wins) and written in the contract o
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import pyarrow.parquet as pq
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import Dimension, Severity
-from jilin_pipelines.lake import PartitionWriter
+from jilin_pipelines.lake import PartitionWriter, scratch_dir
 from jilin_pipelines.quality import expectations
 from jilin_pipelines.quality.layout import PARTITION, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
 from jilin_pipelines.quality.rules import Rule, check, describe
@@ -352,7 +351,7 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     offsets: list[int] = []
     checked = 0
     key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW]
-    with tempfile.TemporaryDirectory(prefix="jilin_standardise_") as spool_dir:
+    with scratch_dir("standardise") as spool_dir:
         spool = _Spool(Path(spool_dir) / "values.parquet", chunk_rows)
         for rows in _chunks_of(unique_parts(), chunk_rows):
             chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)

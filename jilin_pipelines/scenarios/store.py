@@ -8,7 +8,6 @@ provenance that ``jilin-pipelines lineage decision`` follows back to the deliver
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ from jilin_pipelines.base import as_of, base_config, newest_delivered, provenanc
 from jilin_pipelines.base.bulk import bulk_insert
 from jilin_pipelines.base.golden import delivery_sources
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
+from jilin_pipelines.lake import scratch_dir
 from jilin_pipelines.scenarios.core import (
     DELIVERY_COLUMNS,
     DELIVERY_META,
@@ -201,7 +201,7 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
     ev_columns = [c.name for c in evt.columns if c.name != "id"]
     decided = evidenced = 0
     outcomes: Counter = Counter()
-    with tempfile.TemporaryDirectory(prefix=f"jilin_{scenario.name}_") as spill:
+    with scratch_dir(scenario.name) as spill:
         parts = []
         counts = dict.fromkeys(scenario.tables(), 0)
         units = load_units(engine, scenario, day)

@@ -13,6 +13,7 @@ from jilin_pipelines.sources.delivery import (
     SOURCE_ROW,
     Delivery,
     DeliveryError,
+    SourceUnavailable,
     DeliveryWarning,
     empty_table,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "ApiServer",
     "Delivery",
     "DeliveryError",
+    "SourceUnavailable",
     "DeliveryWarning",
     "delivery_path",
     "empty_table",

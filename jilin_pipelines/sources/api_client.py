@@ -43,7 +43,7 @@ import requests
 
 from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
 from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
 from jilin_pipelines.sources.jsonl_reader import (
     ColumnCollector,
     compact_json,
@@ -260,7 +260,7 @@ class ApiClient:
                     raise DeliveryError(f"{where}: unknown dataset (HTTP 404)")
                 if status == 429:
                     if attempt >= self.max_retries:
-                        raise DeliveryError(f"{where}: still rate limited (HTTP 429) after {attempt + 1} attempts")
+                        raise SourceUnavailable(f"{where}: still rate limited (HTTP 429) after {attempt + 1} attempts")
                     wait = self._retry_after(response, attempt)
                     log.info("%s: HTTP 429, waiting %.1f s as asked (attempt %d)", where, wait, attempt + 1)
                     time.sleep(wait)
@@ -277,7 +277,7 @@ class ApiClient:
                 else:
                     problem = f"HTTP {status}"
             if attempt >= self.max_retries:
-                raise DeliveryError(self._scrub(f"{where}: {problem} after {attempt + 1} attempts; giving up"))
+                raise SourceUnavailable(self._scrub(f"{where}: {problem} after {attempt + 1} attempts; giving up"))
             wait = self._pause(attempt)
             log.info("%s: %s, retrying in %.1f s (attempt %d)", where, problem, wait, attempt + 1)
             time.sleep(wait)

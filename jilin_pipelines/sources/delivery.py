@@ -45,6 +45,11 @@ class DeliveryError(Exception):
     """
 
 
+class SourceUnavailable(DeliveryError):
+    """The source could not be reached (the API down or failing, the front-end database locked or absent): no
+    verdict on the delivery, which may be fine — try again later, do not hold it."""
+
+
 @dataclass(frozen=True)
 class DeliveryWarning:
     location: str

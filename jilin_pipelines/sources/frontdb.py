@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20_000
@@ -66,8 +66,14 @@ def _engine(url: str | sa.URL | sa.Engine) -> tuple[sa.Engine, bool]:
         database = u.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             if not Path(database).is_file():
-                raise DeliveryError(f"{masked_url(u)}: the database file does not exist")
+                raise SourceUnavailable(f"{masked_url(u)}: the database file does not exist")
     return sa.create_engine(u), True
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's message of a database error, first line only (no SQL, no parameters)."""
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return first[0] if first else ""
 
 
 def _match(names: Sequence[str], wanted: str) -> str | None:
@@ -102,7 +108,7 @@ def _select(conn, table: str, schema: str | None, day_column: str, key_columns: 
     try:
         tables = inspector.get_table_names(schema=schema)
     except sa.exc.SQLAlchemyError as exc:
-        raise DeliveryError(f"{location}: cannot list the tables ({type(exc).__name__})") from exc
+        raise SourceUnavailable(f"{location}: cannot list the tables ({type(exc).__name__}: {_first_line(exc)})") from exc
     actual_table = _match(tables, table)
     if actual_table is None:
         raise DeliveryError(f"{location}: no table {table!r} in the database")
@@ -180,9 +186,10 @@ def read_frontdb(
                         pieces.append(piece)
                     else:
                         sink(piece)
+        except sa.exc.OperationalError as exc:  # locked, gone away: the source, not the delivery
+            raise SourceUnavailable(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
         except sa.exc.SQLAlchemyError as exc:
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()
-            raise DeliveryError(f"{location}: {type(exc).__name__}: {first[0] if first else ''}") from exc
+            raise DeliveryError(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
     finally:
         if owned:
             engine.dispose()

@@ -7,6 +7,7 @@ that way is masked entirely. Surrounding whitespace is dropped first; empty valu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,3 +59,14 @@ def mask_value(value: str | None, kind: str) -> str | None:
     """Return one value masked by ``MASK_RULES[kind]`` (for log messages); None for an empty value."""
     masked = mask(pd.Series([value], dtype="string"), kind).iloc[0]
     return None if pd.isna(masked) else masked
+
+
+# Resident ID numbers (18 and 15 digits) and USCCs, delimited by anything but ASCII letters and digits.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z])")
+
+
+def mask_identifiers(text: str) -> str:
+    """Mask every resident ID number and USCC in a free text (an error message) before it is stored."""
+    text = _RESIDENT_ID.sub(lambda m: mask_value(m[0], "resident_id"), text)
+    return _USCC.sub(lambda m: mask_value(m[0], "uscc"), text)
