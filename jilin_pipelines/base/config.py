@@ -85,10 +85,18 @@ class TableSpec(_Strict):
     checks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     priority: tuple[str, ...] = ()
     attribute_priority: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    key_standard: Literal["resident_id", "uscc", "plate"] | None = Field(
+        None, description="the national standard the key must meet: a version whose key fails it, from whichever "
+                          "dataset, never creates or updates a golden record (base/golden.py: valid_keys)",
+    )
     sources: tuple[SourceSpec, ...]
 
     @model_validator(mode="after")
     def _coherent(self) -> TableSpec:
+        if self.key_standard == "plate" and self.key != ("plate_no", "plate_type"):
+            raise ValueError("key_standard plate needs the key [plate_no, plate_type]")
+        if self.key_standard in ("resident_id", "uscc") and len(self.key) != 1:
+            raise ValueError(f"key_standard {self.key_standard} needs a one-column key")
         for k in self.key:
             if k not in self.columns:
                 raise ValueError(f"key column {k!r} is not one of the columns")

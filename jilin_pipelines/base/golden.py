@@ -48,6 +48,7 @@ from jilin_pipelines.base.schema import (
 )
 from jilin_pipelines.catalogue import Dataset
 from jilin_pipelines.quality import layout
+from jilin_pipelines.standards import validate_plate, validate_resident_id, validate_uscc
 
 TIMEZONE = layout.TIMEZONE
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -206,7 +207,22 @@ def _source_versions(
     upd = dataset.updated_field
     v[UPDATED_AT] = canon_datetime(df[upd]) if upd and n else _nulls(n, idx)
     v[REFERENCE] = source.reference
-    return newest_per_source(spec, v[v[list(spec.key)].notna().all(axis=1)])
+    return newest_per_source(spec, v[v[list(spec.key)].notna().all(axis=1) & valid_keys(spec, v)])
+
+
+def valid_keys(spec: TableSpec, rows: pd.DataFrame) -> pd.Series:
+    """Whether each row's key meets the table's ``key_standard`` (GB 11643 resident IDs, GB 32100 USCCs, plate
+    patterns): a golden record is never keyed by an invalid identifier, whichever dataset names it. The scenario
+    input that carries one still gets its answer from its own row."""
+    if spec.key_standard is None or rows.empty:
+        return pd.Series(True, index=rows.index)
+    if spec.key_standard == "resident_id":
+        result = validate_resident_id(rows[spec.key[0]])
+    elif spec.key_standard == "uscc":
+        result = validate_uscc(rows[spec.key[0]])
+    else:
+        result = validate_plate(rows["plate_no"], rows["plate_type"])
+    return result.valid.set_axis(rows.index).fillna(False).astype(bool)
 
 
 def newest_per_source(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:

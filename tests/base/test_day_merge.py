@@ -48,7 +48,7 @@ def test_a_day_merged_together_equals_its_datasets_merged_one_by_one(engine, sam
 
 def test_a_day_merge_counts_each_touched_key_once(engine):
     d1 = date(2025, 6, 2)
-    x = "220102199001011234"
+    x = "220102199001011239"
     licence = {"id_number": x, "name": "张三", "sex": "1", "birth_date": "1990-01-01", "licence_classes": "C1",
                "first_issue_date": "2010-01-01", "valid_from": "2020-01-01", "valid_to": "2030-01-01",
                "status_code": "A", "points": "0", "division_code": "220102", "updated_at": "2025-06-02 08:00:00"}

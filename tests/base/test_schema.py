@@ -43,15 +43,18 @@ CONTRACT = {
                                 "contribution_base_total"},
     "commercial_vehicle_risk": {"plate_no", "plate_type", "as_of", "violations_30d", "points_30d",
                                 "unqualified_driver", "risk"},
+    "partition_hold": {"dataset", "partition", "kind", "reason", "source_sha256", "held_rows", "held_at",
+                       "released_at", "release_reason"},
+    "scenario_held_input": {"scenario", "partition", "dataset", "delivery_partition", "reason"},
     "scenario_evidence": {"scenario", "partition", "decision_id", "purpose", "base_table", "base_key",
                           "base_valid_from", "person_id", "dataset", "delivery_partition", "source_row", "sha256"},
 }
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0004"
-    assert upgrade(db_url) == "0004"  # a second run changes nothing
-    assert current_revision(db_url) == "0004"
+    assert upgrade(db_url) == head_revision() == "0005"
+    assert upgrade(db_url) == "0005"  # a second run changes nothing
+    assert current_revision(db_url) == "0005"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
@@ -137,9 +140,9 @@ def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
     try:
         day = date(2025, 6, 2)
         licences = hand_frame("traffic_police.driving_licences", day, [
-            {"id_number": "220102199001011234", "name": "张三", "sex": "1", "birth_date": "1990-01-01",
+            {"id_number": "220102199001011239", "name": "张三", "sex": "1", "birth_date": "1990-01-01",
              "status_code": "A", "division_code": "220102", "updated_at": "2025-06-02 08:00:00"},
-            {"id_number": "220102198502023456", "name": "李四", "sex": "2", "status_code": "A",
+            {"id_number": "220102198502023452", "name": "李四", "sex": "2", "status_code": "A",
              "updated_at": "2025-06-02 09:00:00"},
         ])
         merge_partition(engine, "traffic_police.driving_licences", day, licences)
@@ -163,7 +166,7 @@ def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
         before = dump(engine)
         before.pop("base_alembic_version")
         assert before != merged
-        assert upgrade(db_url) == "0004"
+        assert upgrade(db_url, "0004") == "0004"
         after = dump(engine)
         assert after.pop("base_alembic_version") == [("0004",)]
         assert after == merged

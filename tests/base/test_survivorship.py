@@ -15,9 +15,9 @@ from jilin_pipelines.base import as_of, merge_partition, provenance_as_of, recor
 from jilin_pipelines.base.golden import provenance_sources
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
-X = "220102199001011234"  # the person the departments disagree about
-Y = "220102198502023456"
-U = "91220101MA0000001X"  # an entity first seen only in a permit
+X = "220102199001011239"  # the person the departments disagree about
+Y = "220102198502023452"
+U = "91220101MA0000015G"  # an entity first seen only in a permit
 
 
 def licence(id_number, name, *, sex="1", birth="1990-01-01", division="220102", updated="2025-06-02 08:00:00",
@@ -53,7 +53,7 @@ def permit(permit_no, operator_id, operator_name, *, status="营运", updated="2
 
 def construction(permit_no, builder_uscc, builder_name, *, updated="2025-06-02 10:00:00"):
     return {"permit_no": permit_no, "project_name": "某项目", "builder_name": builder_name, "builder_uscc": builder_uscc,
-            "contractor_name": "吉林建工", "contractor_uscc": "91220101MA0000002Y", "division_code": "220102",
+            "contractor_name": "吉林建工", "contractor_uscc": "91220101MA0000023B", "division_code": "220102",
             "address": "长春市", "area_m2": "1000", "contract_price_10k_yuan": "100", "issue_date": "2024-01-01",
             "status": "valid", "updated_at": updated}
 
@@ -154,7 +154,7 @@ def test_certificate_status_mapping_and_holders(engine):
         [qualification("Q000001", X, "张三") | {"status": "revoked"}]))
     merge_partition(engine, "traffic_police.driving_licences", D1, hand_frame(
         "traffic_police.driving_licences", D1,
-        [licence(X, "张三", status="A"), licence(Y, "李四", status="B"), licence("220102197001013333", "王五", status="G")]))
+        [licence(X, "张三", status="A"), licence(Y, "李四", status="B"), licence("220102197001013331", "王五", status="G")]))
     certs = as_of(engine, "certificate", D1)
     got = {(r.cert_type, r.cert_no): (r.status, r.holder_id, r.holder_id_type) for r in certs.itertuples()}
     assert got == {
@@ -165,7 +165,7 @@ def test_certificate_status_mapping_and_holders(engine):
         ("practitioner_qualification", "Q000001"): ("revoked", X, "A"),
         ("driving_licence", X): ("valid", X, "A"),
         ("driving_licence", Y): ("expired", Y, "A"),
-        ("driving_licence", "220102197001013333"): ("suspended", "220102197001013333", "A"),
+        ("driving_licence", "220102197001013331"): ("suspended", "220102197001013331", "A"),
     }
 
 

@@ -345,12 +345,14 @@ def test_mask_identifiers_hides_id_numbers_and_usccs():
 
 
 def test_a_failed_run_writes_an_alert_naming_dataset_partition_and_reason(tmp_path, capfd):
-    # A sources directory whose path holds an ID number, so the error message carries one.
+    # The front-end database cannot be reached (its file is missing): a source unavailable fails the landing (a
+    # broken delivery would be held instead). The sources directory's path holds an ID number, so the error
+    # message carries one.
     sources = tmp_path / "220102199003071234" / "sources"
-    deliver(sources, "transport", "road_transport_permits", "xlsx", "2025-06-02", content=b"this is no workbook")
+    sources.mkdir(parents=True)
     settings = _settings(sources, tmp_path / "data", tmp_path / "home")
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(load_job_name("transport"))
+    job = defs.resolve_job_def(load_job_name("social_security"))
     (tmp_path / "instance").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "instance")) as instance:
         result = job.execute_in_process(partition_key="2025-06-02", instance=instance, raise_on_error=False)
@@ -371,13 +373,15 @@ def test_a_failed_run_writes_an_alert_naming_dataset_partition_and_reason(tmp_pa
     lines = (settings.data_dir / "alerts" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     alert = json.loads(lines[0])
-    assert alert["datasets"] == ["transport/raw/road_transport_permits"]  # not the dataset that landed fine
-    assert alert["partition"] == "2025-06-02"
-    assert alert["job"] == load_job_name("transport")
+    frontdb = [f"social_security/raw/{e.dataset.name}" for e in catalogue().entries
+               if e.department.department == "social_security" and e.dataset.format.kind == "frontdb"]
+    assert alert["datasets"] == sorted(frontdb)  # not the datasets that landed fine ("no delivery")
+    assert alert["kind"] == "run_failed" and alert["partition"] == "2025-06-02"
+    assert alert["job"] == load_job_name("social_security")
     assert alert["run_id"] == result.run_id
-    assert "not a readable XLSX workbook" in alert["reason"]
-    assert "road_transport_permits_20250602.xlsx" in alert["reason"]
+    assert "the database file does not exist" in alert["reason"]
+    assert "exchange.sqlite" in alert["reason"]
     assert "\n" not in alert["reason"]
     assert "220102199003071234" not in lines[0] and "220102********1234" in alert["reason"]
-    assert "transport/raw/road_transport_permits" in logged and "2025-06-02" in logged
+    assert "social_security/raw/employers" in logged and "2025-06-02" in logged
     assert "220102199003071234" not in logged

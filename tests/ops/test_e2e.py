@@ -29,7 +29,6 @@ from queries import (
     JOB_ASSETS,
     LAUNCH_BACKFILL,
     MATERIALISATIONS,
-    RETRY_BACKFILL,
     SET_NUX_SEEN,
 )
 from reference_landing import selection
@@ -418,7 +417,8 @@ def test_an_assets_checks_page(stack, selected, browser):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Repair: a partition fails because its delivery is broken; after the fix, retrying the backfill re-runs only it
+# Repair: a broken delivery is held (its day's runs succeed, the alert names it); its re-delivery, landed by a
+# backfill of that day alone, lifts the hold
 
 BROKEN = ("transport", "road_transport_permits", "xlsx")
 REPAIR_DAYS = ["2025-06-05", "2025-06-06"]  # other days than the backfill's above: its comparison stays exact
@@ -444,8 +444,21 @@ def _materialised_by(stack: Stack, paths: list[list[str]], days: list[str]) -> d
     }
 
 
+def _held(stack: Stack) -> dict[tuple[str, str], str]:
+    """(dataset, day) → kind of every partition held in the deployment's base database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_base_url(stack))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT dataset, partition, kind FROM partition_hold WHERE released_at IS NULL"))
+            return {(r[0], str(r[1])[:10]): r[2] for r in rows}
+    finally:
+        engine.dispose()
+
+
 @ON_SQLITE
-def test_retrying_a_failed_backfill_reruns_only_what_failed(stack, sources, backfill):
+def test_a_broken_delivery_is_held_and_its_redelivery_lands(stack, sources, backfill):
     department, dataset, ext = BROKEN
     paths = [[department, "raw", dataset], [department, "standardised", dataset]]
     broken_day, good_day = REPAIR_DAYS
@@ -455,41 +468,30 @@ def test_retrying_a_failed_backfill_reruns_only_what_failed(stack, sources, back
     try:
         delivery.write_bytes(b"this is no workbook")  # a broken delivery
         first = wait_for_backfill(stack, _launch(stack, paths, REPAIR_DAYS, "e2e: a broken delivery"), began)
-        assert first["status"] in {"COMPLETED_FAILED", "FAILED", "COMPLETED"}, first
-        runs: dict[str, list[str]] = {}
-        for r in first["runs"]:
-            runs.setdefault(_partition_of(r), []).append(r["status"])
-        # the good day once; the broken day failed (again in the instance's automatic retry: run_retries)
-        assert runs.get(good_day) == ["SUCCESS"] and set(runs.get(broken_day, [])) == {"FAILURE"}, runs
-        print(f"[{stack.name}] runs of the failed backfill by day: {runs}")
+        # held, not failed: both days' runs succeed, the broken day's partition is held out of the base
+        assert first["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, first
+        assert {r["status"] for r in first["runs"]} == {"SUCCESS"}, first["runs"]
+        assert _held(stack) == {(f"{department}.{dataset}", broken_day): "unreadable"}
         before = _materialised_by(stack, paths, REPAIR_DAYS)
-        assert all(set(by_day) == {good_day} for by_day in before.values()), before  # the broken day: nothing
+        assert all(set(by_day) == set(REPAIR_DAYS) for by_day in before.values()), before
 
-        # The run-failure sensor's alert names the dataset and the day.
+        # The alert names the dataset, the day and the reason.
         alerts = stack.data_dir / "alerts" / "alerts.jsonl"
-        deadline = time.monotonic() + 90
-        while not (alerts.exists() and broken_day in alerts.read_text(encoding="utf-8")):
-            assert time.monotonic() < deadline, f"no alert for {broken_day}\n{stack.log_tail('daemon')}"
-            time.sleep(2)
         alert = next(json.loads(x) for x in alerts.read_text(encoding="utf-8").splitlines() if broken_day in x)
-        assert alert["datasets"] == ["/".join(paths[0])] and alert["partition"] == broken_day, alert
-        assert "XLSX" in alert["reason"], alert
+        assert alert["kind"] == "held" and alert["datasets"] == [f"{department}.{dataset}"], alert
+        assert alert["partition"] == broken_day and "XLSX" in alert["reason"], alert
 
-        # The department re-delivers; retry the backfill from failure, through GraphQL as the UI's "Re-execute".
+        # The department re-delivers; a backfill of that day alone lands it and lifts the hold.
         delivery.write_bytes(original)
-        retried = stack.graphql(
-            RETRY_BACKFILL, {"params": {"parentRunId": first["id"], "strategy": "FROM_FAILURE"}}
-        )["reexecutePartitionBackfill"]
-        assert retried["__typename"] == "LaunchBackfillSuccess", retried
-        second = wait_for_backfill(stack, retried["backfillId"], time.monotonic())
+        second = wait_for_backfill(stack, _launch(stack, paths, [broken_day], "e2e: the re-delivery"), time.monotonic())
     finally:
         delivery.write_bytes(original)
-    print(f"[{stack.name}] broken delivery, fix and retry: {time.monotonic() - began:.1f} s")
+    print(f"[{stack.name}] broken delivery held, re-delivered and landed: {time.monotonic() - began:.1f} s")
     assert second["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, second
-    assert [_partition_of(r) for r in second["runs"]] == [broken_day], second["runs"]  # only the failed day
-    assert all(r["status"] == "SUCCESS" for r in second["runs"]), second["runs"]
+    assert [_partition_of(r) for r in second["runs"]] == [broken_day], second["runs"]  # only the re-delivered day
+    assert _held(stack) == {}
     after = _materialised_by(stack, paths, REPAIR_DAYS)
     retry_run = second["runs"][0]["runId"]
     for path in paths:
-        assert after[tuple(path)][broken_day] == retry_run, path  # now there, by the retry
+        assert after[tuple(path)][broken_day] == retry_run, path  # now there, by the re-run
         assert after[tuple(path)][good_day] == before[tuple(path)][good_day], path  # not run again
