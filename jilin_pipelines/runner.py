@@ -244,12 +244,12 @@ def scenario_summary(settings: Settings, days: list[date]) -> list[tuple[str, di
     return rows
 
 
-def held_summary(settings: Settings, days: list[date]) -> list:
-    """The partitions of the days still held (``quality/holds.py``)."""
+def held_summary(settings: Settings, end: date) -> list:
+    """The partitions still held up to ``end`` (``quality/holds.py``): every decision from their day on lacks them."""
     from jilin_pipelines.db import base_engine
     from jilin_pipelines.quality.holds import holds
 
-    return holds(base_engine(settings.base_db_url), days[0], days[-1])
+    return holds(base_engine(settings.base_db_url), end=end)
 
 
 # ------------------------------------------------------------------------------------------------ the run
@@ -347,7 +347,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     out.write("\n{:<44}{:>11}{:>9}{:>13}{:>13}\n".format("dataset", "delivered", "landed", "unparseable", "quarantined"))
     for name, delivered, landed, unparseable, quarantined in summary_rows(settings, days):
         out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}{quarantined:>13}\n")
-    held = held_summary(settings, days)
+    held = held_summary(settings, days[-1])
     out.write(f"\nheld partitions: {len(held) or 'none'}\n")
     for h in held:
         out.write(f"  {h.describe()}\n")
