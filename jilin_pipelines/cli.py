@@ -152,6 +152,12 @@ def cmd_lineage(args: argparse.Namespace) -> int:
             print(f"{found.scenario.name} ({found.scenario.title}), purpose {found.scenario.purpose}")
             for row in found.decisions.to_dict("records"):
                 print(show("decision: " + ", ".join(f"{k}={v}" for k, v in row.items())))
+            from jilin_pipelines.quality.holds import decided_without
+            from jilin_pipelines.scenarios.store import day_column
+
+            for day in sorted(set(found.decisions[day_column(found.scenario)])):
+                for dataset, held_day, reason in decided_without(engine, found.scenario.name, day):
+                    print(show(f"decided on {day} without the held delivery {dataset} {held_day}: {reason}"))
             print(f"evidence ({len(found.evidence)} delivery rows):")
             for line in queries.evidence_text(found.evidence):
                 print(show(line))

@@ -75,11 +75,45 @@ def run_lock(settings: Settings, out: TextIO, wait_seconds: float) -> Iterator[b
         fh.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         fh.flush()
         try:
-            yield True
+            with _base_lock(settings, out, wait_seconds) as locked:
+                yield locked
         finally:
             fh.seek(0)
             fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _base_lock(settings: Settings, out: TextIO, wait_seconds: float) -> Iterator[bool]:
+    """On PostgreSQL, also a session advisory lock on the base database: runs over other data directories that
+    share the base database wait too (no decision before the merges it depends on have committed)."""
+    if not settings.base_db_url.startswith("postgresql"):
+        yield True
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(settings.base_db_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    key = sa.text("SELECT pg_try_advisory_lock(hashtext('jilin_pipelines run'))")
+    try:
+        with engine.connect() as conn:
+            deadline = time.monotonic() + wait_seconds
+            said = False
+            while not conn.execute(key).scalar_one():
+                if not said:
+                    out.write("waiting for another run on the same base database …\n")
+                    out.flush()
+                    said = True
+                if time.monotonic() >= deadline:
+                    out.write("gave up: another run still holds the base database\n")
+                    yield False
+                    return
+                time.sleep(0.5)
+            try:
+                yield True
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext('jilin_pipelines run'))"))
+    finally:
+        engine.dispose()
 
 
 def recover(instance: dg.DagsterInstance, settings: Settings, out: TextIO) -> None:
