@@ -8,7 +8,7 @@ import yaml
 from jilin_pipelines.catalogue import CatalogueError, catalogue, load_catalogue
 from jilin_pipelines.catalogue.loader import CATALOGUE_DIR
 
-# Written by hand from ../shared/sources/SPEC.md: every dataset and every source field it names.
+# Written by hand from docs/sources-SPEC.md: every dataset and every source field it names.
 SPEC_FIELDS = {
     "traffic_police.motor_vehicles": "号牌号码 号牌种类 车辆类型 使用性质 所有人证件类型 所有人证件号码 所有人名称 初次登记日期 行政区划 机动车状态 更新时间",
     "traffic_police.driving_licences": "sfzmhm xm xb csrq zjcx cclzrq yxqs yxqz zt ljjf djzsxzqh gxsj",

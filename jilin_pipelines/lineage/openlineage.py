@@ -52,7 +52,7 @@ personal values in messages only as ``key=value``.
 
 Validation
 ----------
-:func:`validate_event` checks an event against the OpenLineage spec copied in the shared reference
+:func:`validate_event` checks an event against an OpenLineage spec
 directory (``OpenLineage.json`` and ``facets/*.json``) and this package's own facet schemas, offline: the
 schemas are put in a local ``referencing.Registry`` under their ``$id``s, so the ``https://openlineage.io``
 references resolve to the local files. Each facet is also checked against the schema its ``_schemaURL``
@@ -101,7 +101,7 @@ EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 OPENLINEAGE_SPEC_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 RUN_EVENT_SCHEMA_URL = f"{OPENLINEAGE_SPEC_ID}#/$defs/RunEvent"
 
-# The facet schemas of the spec copy in shared/reference/openlineage-spec (tests check these against it).
+# The facet schemas of the spec copy in tests/lineage/openlineage-spec (tests check these against it).
 _OL_FACETS = "https://openlineage.io/spec/facets"
 FACET_SCHEMA_URLS = {
     "schema": f"{_OL_FACETS}/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-# <checkout>/tests/lineage/conftest.py -> <checkout>/../shared/reference/openlineage-spec
-SPEC_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "openlineage-spec").resolve()
+# The OpenLineage spec, copied into the checkout with its licence (openlineage-spec/NOTICE, LICENSE)
+SPEC_DIR = Path(__file__).resolve().parent / "openlineage-spec"
 
 
 @pytest.fixture(scope="session")
 def spec_dir() -> Path:
     if not (SPEC_DIR / "OpenLineage.json").is_file():
-        pytest.fail(f"the OpenLineage spec is missing: expected {SPEC_DIR}/OpenLineage.json beside the checkout")
+        pytest.fail(f"the OpenLineage spec is missing: expected {SPEC_DIR}/OpenLineage.json in the checkout")
     return SPEC_DIR
 
 
