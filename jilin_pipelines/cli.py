@@ -188,7 +188,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """A scenario's decisions of one day as a pseudonymised Parquet file for a consumer, entered in the audit log."""
     import sqlalchemy as sa
 
-    from jilin_pipelines.privacy.export import export
+    from jilin_pipelines.privacy.export import ExportRefused, export
     from jilin_pipelines.privacy.pseudonym import PseudonymKeyError, pseudonym_key
     from jilin_pipelines.scenarios import scenario
     from jilin_pipelines.settings import Settings
@@ -203,6 +203,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     engine = sa.create_engine(args.db_url or settings.base_db_url)
     try:
         done = export(engine, s, args.day, Path(args.out), consumer=args.consumer, key=key)
+    except ExportRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     hidden = ", ".join(done.pseudonymised) or "none"

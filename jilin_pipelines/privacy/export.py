@@ -38,6 +38,10 @@ def personal_columns(s: Scenario) -> list[str]:
     return found
 
 
+class ExportRefused(ValueError):
+    """An export that must not be written: to a consumer the scenario is not declared for, or of no decisions."""
+
+
 @dataclass(frozen=True)
 class Export:
     path: Path
@@ -48,8 +52,19 @@ class Export:
 def export(engine: sa.Engine, s: Scenario, day: date, out: Path, *, consumer: str, key: bytes,
            run_id: str | None = None) -> Export:
     """Write the scenario's decisions of ``day`` to ``out`` (Parquet), personal columns pseudonymised, and enter
-    the export in the audit log (in that order: a failed write leaves no audit entry claiming it)."""
+    the export in the audit log (in that order: a failed write leaves no audit entry claiming it).
+
+    Refused (``ExportRefused``, nothing written or audited) for a consumer other than the one the scenario declares
+    — its declaration, checked against the catalogue's sharing classes and allowed consumers when the definitions
+    load, is what makes the sharing lawful — and for a day without decisions."""
+    if consumer != s.consumer:
+        raise ExportRefused(f"{s.name} is declared for the consumer {s.consumer!r}, not {consumer!r}: its decisions "
+                            f"may be shared with {s.consumer!r} only (a scenario declaration for another consumer "
+                            f"is what would allow it)")
     frame = outputs(engine, s, day)
+    if frame.empty:
+        raise ExportRefused(f"{s.name} has no decisions for {day.isoformat()}: nothing to export "
+                            f"(is the day materialised? `jilin-pipelines run --start {day} --end {day}`)")
     hidden = personal_columns(s)
     for column in hidden:
         frame[column] = pseudonymise(frame[column].astype("string"), key)
@@ -62,4 +77,4 @@ def export(engine: sa.Engine, s: Scenario, day: date, out: Path, *, consumer: st
     return Export(out, len(frame), hidden)
 
 
-__all__ = ["Export", "export", "personal_columns"]
+__all__ = ["Export", "ExportRefused", "export", "personal_columns"]

@@ -12,7 +12,13 @@
   ``404`` is an unknown dataset, any other ``4xx`` fails at once;
 * redirects are never followed automatically: one to the same scheme, host and port is followed
   (at most 5), one anywhere else is refused with a :class:`DeliveryError`;
-* the items received must add up to the ``total`` the API announced, or the fetch fails.
+* the items received must add up to the ``total`` the API announced, or the fetch fails;
+* bounded: a whole delivery (every page, retries and waits included) must be complete within ``deadline``
+  seconds (default 300; a body is read as it arrives, so a server that trickles is cut off too), a total above
+  ``MAX_TOTAL`` or more items than the announced total are refused, a page is at most ``MAX_PAGE_BYTES`` (pages
+  that never run out end at the deadline). A source
+  that cannot be reached, fails, or misses the deadline raises :class:`SourceUnavailable` (retried later);
+  a delivery that is wrong raises :class:`DeliveryError` (held).
 
 Items become rows like JSON Lines objects (strings as they are, numbers as JSON writes them, lists
 and objects as compact JSON); ``_source_row`` is the item's position over all pages. An item the
@@ -34,6 +40,7 @@ import email.utils
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
@@ -53,6 +60,12 @@ from jilin_pipelines.sources.jsonl_reader import (
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 1000
+#: One delivery (all its pages) must be complete within this many seconds, retries and waits included.
+DEFAULT_DEADLINE = 300.0
+#: No department's delivery of a day holds more items than this: a larger announced total is refused.
+MAX_TOTAL = 50_000_000
+#: No page is larger than this.
+MAX_PAGE_BYTES = 256 << 20
 _MAX_REDIRECTS = 5
 _RETRYABLE_EXCEPTIONS = (
     requests.ConnectionError,
@@ -84,6 +97,7 @@ class ApiClient:
         max_retry_after: float = 60.0,
         page_size: int = MAX_PAGE_SIZE,
         session: requests.Session | None = None,
+        deadline: float = DEFAULT_DEADLINE,
     ):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -104,6 +118,8 @@ class ApiClient:
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.page_size = page_size
+        self.deadline = deadline
+        self._deadline_at = float("inf")
         self._session = session or requests.Session()
         self._session.trust_env = False  # no proxies or netrc credentials picked up behind our back
         self._origin = _origin(self.base_url)
@@ -134,6 +150,7 @@ class ApiClient:
         empty (its counts say what was read)."""
         endpoint = self.endpoint(department, dataset)
         location = f"{endpoint}?date={day.isoformat()}"
+        self._deadline_at = time.monotonic() + self.deadline
         name = f"{department}.{dataset}"
         warn = Warnings(location)
         collector = ColumnCollector(location, columns, warn, sink=sink)
@@ -145,6 +162,9 @@ class ApiClient:
         while True:
             body = self._get_page(endpoint, location, day, page)
             page_total = body["total"]
+            if page_total > MAX_TOTAL:
+                raise DeliveryError(f"{location}: the API announces {page_total} items, more than any delivery "
+                                    f"holds ({MAX_TOTAL}); not read")
             if total is None:
                 total = page_total
             elif page_total != total:
@@ -202,7 +222,35 @@ class ApiClient:
         return body
 
     def _scrub(self, message: str) -> str:
-        return message.replace(self._token, "***") if self._token else message
+        """The message with the token masked where it stands as a word of its own (a one-letter token does not
+        turn ``ReadTimeout`` into ``Read***imeout``)."""
+        if not self._token:
+            return message
+        return re.sub(rf"(?<![A-Za-z0-9._~+/-]){re.escape(self._token)}(?![A-Za-z0-9._~+/=-])", "***", message)
+
+    def _remaining(self, where: str) -> float:
+        """Seconds left of the delivery's deadline; past it, the source counts as unavailable."""
+        left = self._deadline_at - time.monotonic()
+        if left <= 0:
+            raise SourceUnavailable(f"{where}: no complete delivery within {self.deadline:.0f} s (the API is too "
+                                    f"slow or never ends); giving up")
+        return left
+
+    def _read_body(self, response: requests.Response, where: str) -> bytes:
+        """The response body, read as it arrives (a server that trickles a byte at a time is cut off at the
+        delivery's deadline, not waited for), at most MAX_PAGE_BYTES."""
+        parts, size = [], 0
+        raw = response.raw
+        while True:
+            self._remaining(where)
+            block = raw.read1(1 << 16, decode_content=True)
+            if not block:
+                return b"".join(parts)
+            size += len(block)
+            if size > MAX_PAGE_BYTES:
+                response.close()
+                raise DeliveryError(f"{where}: a page larger than {MAX_PAGE_BYTES >> 20} MiB; not read")
+            parts.append(block)
 
     def _pause(self, attempt: int) -> float:
         return min(self.backoff * (2**attempt), self.max_backoff)
@@ -232,10 +280,11 @@ class ApiClient:
         while True:
             problem: str
             try:
+                self._remaining(where)
                 response = self._session.get(url, params=params, headers=headers, timeout=self.timeout,
-                                             allow_redirects=False)
+                                             allow_redirects=False, stream=True)
                 status = response.status_code
-                content = response.content  # read it all (keeps the connection reusable)
+                content = self._read_body(response, where)  # read it all (keeps the connection reusable)
             except _RETRYABLE_EXCEPTIONS as exc:
                 problem = f"{type(exc).__name__}"
                 status = None
@@ -263,7 +312,7 @@ class ApiClient:
                         raise SourceUnavailable(f"{where}: still rate limited (HTTP 429) after {attempt + 1} attempts")
                     wait = self._retry_after(response, attempt)
                     log.info("%s: HTTP 429, waiting %.1f s as asked (attempt %d)", where, wait, attempt + 1)
-                    time.sleep(wait)
+                    time.sleep(min(wait, self._remaining(where)))
                     attempt += 1
                     continue
                 if 400 <= status < 500:
@@ -280,5 +329,5 @@ class ApiClient:
                 raise SourceUnavailable(self._scrub(f"{where}: {problem} after {attempt + 1} attempts; giving up"))
             wait = self._pause(attempt)
             log.info("%s: %s, retrying in %.1f s (attempt %d)", where, problem, wait, attempt + 1)
-            time.sleep(wait)
+            time.sleep(min(wait, self._remaining(where)))
             attempt += 1

@@ -70,7 +70,7 @@ def load_items(path: Path) -> list:
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             obj = None
         items.append(obj if isinstance(obj, dict) else {UNPARSEABLE_KEY: line})
     return items
@@ -155,7 +155,11 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: dict | None = None, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body if body is not None else {}, ensure_ascii=False).encode("utf-8")
+        try:
+            payload = json.dumps(body if body is not None else {}, ensure_ascii=False).encode("utf-8")
+        except RecursionError:  # an item nested deeper than the encoder goes: its line, kept as unparseable text
+            status, body = 500, {"error": "an item is nested too deeply to serialise"}
+            payload = json.dumps(body).encode("utf-8")
         self.state.count(status)  # counted before answering, so a client never sees an uncounted answer
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

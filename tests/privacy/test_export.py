@@ -16,6 +16,7 @@ from jilin_pipelines.privacy.audit import verify
 
 KEY = "k" * 40
 DAY = date(2025, 6, 2)
+CONSUMER = "human_resources_social_security"  # the approval scenario's declared consumer
 
 
 def test_export_pseudonymises_the_personal_columns_and_is_audited(sample_run, tmp_path, monkeypatch, capsys):
@@ -31,7 +32,7 @@ def test_export_pseudonymises_the_personal_columns_and_is_audited(sample_run, tm
     monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
     out = tmp_path / "approvals.parquet"
     assert main(["export", "social_security_approval", "--day", DAY.isoformat(), "--out", str(out),
-                 "--consumer", "finance", "--db-url", url]) == 0
+                 "--consumer", CONSUMER, "--db-url", url]) == 0
     assert "pseudonymised: id_number" in capsys.readouterr().out
     exported = pd.read_parquet(out).sort_values("source_row").reset_index(drop=True)
     assert len(exported) == len(original) > 100
@@ -46,7 +47,7 @@ def test_export_pseudonymises_the_personal_columns_and_is_audited(sample_run, tm
     assert len(audit) == before + 1
     last = audit.iloc[-1]
     assert (last["consumer"], last["purpose"], last["dataset"], last["record_count"]) == (
-        "finance", "social_security_approval", "export.social_security_approval", len(original))
+        CONSUMER, "social_security_approval", "export.social_security_approval", len(original))
     assert verify(engine).ok
     engine.dispose()
 
@@ -56,5 +57,42 @@ def test_production_refuses_to_export_without_a_key(sample_run, tmp_path, monkey
     monkeypatch.delenv("JILIN_PSEUDONYM_KEY", raising=False)
     out = tmp_path / "x.parquet"
     assert main(["export", "social_security_approval", "--day", DAY.isoformat(), "--out", str(out),
-                 "--consumer", "finance", "--db-url", sample_run.settings.base_db_url]) == 2
+                 "--consumer", CONSUMER, "--db-url", sample_run.settings.base_db_url]) == 2
     assert "JILIN_PSEUDONYM_KEY" in capsys.readouterr().err and not out.exists()
+
+
+def _audit_count(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("select count(*) from exchange_audit")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_an_export_to_a_consumer_the_scenario_is_not_declared_for_is_refused(sample_run, tmp_path, monkeypatch,
+                                                                              capsys):
+    db = tmp_path / "base.sqlite"
+    shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    before = _audit_count(url)
+    monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
+    out = tmp_path / "requests.parquet"
+    assert main(["export", "certificate_verification", "--day", DAY.isoformat(), "--out", str(out),
+                 "--consumer", "transport", "--db-url", url]) == 2
+    err = capsys.readouterr().err
+    assert "declared for the consumer 'jishiban', not 'transport'" in err
+    assert not out.exists() and _audit_count(url) == before  # nothing written, nothing audited
+
+
+def test_an_export_of_a_day_without_decisions_is_refused(sample_run, tmp_path, monkeypatch, capsys):
+    db = tmp_path / "base.sqlite"
+    shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    before = _audit_count(url)
+    monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
+    out = tmp_path / "none.parquet"
+    assert main(["export", "social_security_approval", "--day", "2025-05-01", "--out", str(out),
+                 "--consumer", CONSUMER, "--db-url", url]) == 2
+    assert "no decisions for 2025-05-01" in capsys.readouterr().err
+    assert not out.exists() and _audit_count(url) == before

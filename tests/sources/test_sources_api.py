@@ -12,7 +12,7 @@ import pytest
 import requests
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import ApiClient, ApiServer, DeliveryError
+from jilin_pipelines.sources import ApiClient, ApiServer, DeliveryError, SourceUnavailable
 
 TOKEN = "s3cret-token-never-shown"
 COLUMNS = ["certNo", "idNumber", "name", "qualificationType", "issueDate", "validTo", "status", "updatedAt"]
@@ -312,3 +312,94 @@ def test_serve_runs_in_the_foreground_for_the_command(root):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _serve(handler) -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_trickles_is_cut_off_at_the_deadline(root):
+    """One byte every half second never trips the per-read timeout; the delivery's deadline stops it."""
+
+    class Trickle(_Quiet):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"date": "2025-06-01", "total": 1, "items": [qualification(1)]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for b in body:
+                    self.wfile.write(bytes([b]))
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass  # the client hung up
+
+    server, url = _serve(Trickle)
+    began = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable, match="no complete delivery within 2 s"):
+            fetch(url, deadline=2.0, max_retries=0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - began < 6
+
+
+def test_pages_that_never_run_out_are_refused(root):
+    """A server announcing a huge total whose pages never run out: refused at once, or at the deadline."""
+
+    class Endless(_Quiet):
+        total = 10**9
+
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"date": "2025-06-01", "total": Endless.total, "items": [qualification(1)]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server, url = _serve(Endless)
+    try:
+        with pytest.raises(DeliveryError, match="more than any delivery holds"):
+            fetch(url)
+        Endless.total = 40_000_000  # plausible, but one item a page: the deadline ends it
+        began = time.monotonic()
+        with pytest.raises(SourceUnavailable, match="no complete delivery within 1 s"):
+            fetch(url, deadline=1.0)
+        assert time.monotonic() - began < 5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_one_letter_token_does_not_mangle_the_error(root):
+    with ApiServer(root, token=TOKEN) as server:
+        url = server.url
+    with pytest.raises(SourceUnavailable) as err:
+        client = ApiClient(url, "T", backoff=0.01, max_retries=0)
+        try:
+            client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS)
+        finally:
+            client.close()
+    assert "ConnectionError" in str(err.value) and "***" not in str(err.value)
+
+
+def test_the_stand_in_serves_a_deeply_nested_record_as_unparseable(tmp_path):
+    root = tmp_path / "sources"
+    d = root / "transport" / "practitioner_qualifications"
+    d.mkdir(parents=True)
+    nested = "[" * 100_000 + "]" * 100_000
+    lines = [json.dumps(qualification(1)), '{"certNo": "Q2", "deep": ' + nested + "}"]
+    (d / "practitioner_qualifications_20250601.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with ApiServer(root, token=TOKEN) as server:
+        delivery = fetch(server.url)
+    assert delivery.delivered_rows == 2 and delivery.unparseable_rows == 1
