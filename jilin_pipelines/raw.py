@@ -32,6 +32,7 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
+from jilin_pipelines.sources._common import ensure_inside
 from jilin_pipelines.sources.delivery import Sink, empty_table
 from jilin_pipelines.standards.masking import mask_identifiers
 
@@ -51,6 +52,17 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
     return entry.dataset.format.kind == "api" and settings.api_url is not None
 
 
+def _frontdb_url(settings: Settings) -> str:
+    """The front-end database's URL; an SQLite file named inside the sources directory must resolve inside it, as
+    every delivery file must (a symlink out of it is refused, not read)."""
+    url = sa.make_url(settings.social_security_db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith(("file:", ":memory:")):
+        path = Path(url.database).absolute()
+        if path.is_relative_to(Path(settings.sources_dir).absolute()):
+            ensure_inside(settings.sources_dir, path)
+    return settings.social_security_db_url
+
+
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
     """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, the reader passes
     its rows to it a piece at a time as it reads them and leaves ``table`` empty (``streamed`` says what it read);
@@ -60,7 +72,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
     common = {"dataset": entry.id, "day": day, "columns": columns}
     if fmt.kind == "frontdb":
         keys = [entry.dataset.field(k).source for k in entry.dataset.key]
-        return read_frontdb(settings.social_security_db_url, table=fmt.table, day_column=fmt.day_column,
+        return read_frontdb(_frontdb_url(settings), table=fmt.table, day_column=fmt.day_column,
                             key_columns=keys, sink=sink, **common)
     if reads_over_http(entry, settings):
         with ApiClient(settings.api_url, settings.api_token) as client:

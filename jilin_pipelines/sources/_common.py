@@ -195,6 +195,16 @@ def reconcile_columns(
     :class:`DeliveryError` naming the location and the columns (a renamed column shows as one missing
     and one unexpected). Extra columns are kept (nothing read is dropped); the caller warns.
     """
+    if expected is not None:
+        present = len(set(expected) & set(delivered))
+        if 2 * present < len(expected):
+            # fewer than half of the expected names: most likely no header at all but a data row, whose values
+            # (ID numbers, names) must not travel in an error message
+            raise DeliveryError(
+                f"{location}: the first row is not the {what}: it has {len(delivered)} values and only {present} "
+                f"of the {len(expected)} expected column names {list(expected)} (its values are not shown: they "
+                f"may be a data row)"
+            )
     seen: set[str] = set()
     dups = []
     for c in delivered:

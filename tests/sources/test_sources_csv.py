@@ -232,6 +232,17 @@ def test_header_missing_or_renamed_column_is_refused(tmp_path):
     assert str(path) in msg and "号牌种类" in msg and "号牌类型" in msg
 
 
+def test_a_csv_without_its_header_row_is_refused_without_quoting_the_data_row(tmp_path):
+    rows = [vehicle_row(1, name="黄芬芬"), vehicle_row(2)]
+    text = csv_text(VEHICLE_COLUMNS, rows).split("\n", 1)[1]  # the header row left out
+    path = write(tmp_path, "v.csv", text.encode("gbk"))
+    with pytest.raises(DeliveryError) as err:
+        read_gbk(path)
+    msg = str(err.value)
+    assert str(path) in msg and "the first row is not the header" in msg
+    assert "黄芬芬" not in msg and not any(value in msg for value in rows[0] if len(value) >= 6)
+
+
 def test_header_with_an_extra_column_keeps_it(tmp_path):
     header = VEHICLE_COLUMNS + ["备注"]
     path = write(tmp_path, "v.csv", csv_text(header, [vehicle_row(1) + ["x"]]).encode("gbk"))

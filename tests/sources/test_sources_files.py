@@ -120,6 +120,22 @@ def test_xlsx_header_mismatch(tmp_path):
     assert "更新时间" in str(err.value) and "更新日期" in str(err.value)
 
 
+def test_an_xlsx_without_its_header_row_is_refused_without_quoting_the_data_row(tmp_path):
+    row = ["DY220100000001", "吉A12345", "01", "黄芬芬", "220102199003071234", "道路普通货物运输", "2015-01-01",
+           "2027-01-01", "营运", "2025-06-01 10:00:00"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PERMIT_SHEET
+    ws.append(row)  # the first row is already a data row
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+    with pytest.raises(DeliveryError) as err:
+        read_permits(path)
+    message = str(err.value)
+    assert "the first row is not the header" in message and "p.xlsx" in message
+    assert "220102199003071234" not in message and "黄芬芬" not in message and "吉A12345" not in message
+
+
 # ------------------------------------------------------------------------------------------------
 # XML
 

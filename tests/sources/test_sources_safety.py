@@ -215,3 +215,23 @@ def test_an_xlsx_part_with_an_external_entity_never_reveals_the_file(tmp_path, p
         assert str(path) in str(exc) and "TOPSECRET" not in str(exc)
         return
     assert "TOPSECRET" not in str(d.table.to_pylist()) + str(d.warnings)
+
+
+def test_a_front_end_database_symlinked_out_of_the_sources_is_refused_and_held(tmp_path):
+    import shutil
+    from datetime import date
+
+    from jilin_pipelines.catalogue import catalogue
+    from jilin_pipelines.raw import land_day
+    from jilin_pipelines.settings import CHECKOUT, Settings
+
+    outside = tmp_path / "outside" / "exchange.sqlite"
+    outside.parent.mkdir()
+    shutil.copy(CHECKOUT / "sample_sources" / "social_security" / "exchange.sqlite", outside)
+    sources = tmp_path / "sources"
+    (sources / "social_security").mkdir(parents=True)
+    os.symlink(outside, sources / "social_security" / "exchange.sqlite")
+    settings = Settings.from_env({"JILIN_SOURCES_DIR": str(sources), "JILIN_DATA_DIR": str(tmp_path / "data")})
+    landing = land_day(catalogue().entry("social_security.employers"), date(2025, 6, 2), settings)
+    assert landing.unreadable is not None and "resolves outside the sources root" in landing.unreadable
+    assert landing.delivery.delivered_rows == 0  # nothing of the file outside was read
