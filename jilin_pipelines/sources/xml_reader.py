@@ -4,8 +4,9 @@ Parsed with the stdlib expat parser the way ``defusedxml`` configures it, strict
 declaration of any kind (internal subset, entity declarations, external DTD) is refused with a
 :class:`DeliveryError` naming the file before anything is expanded, so XXE and "billion laughs" deliveries never
 reach the data; external entity references and parameter entities are never resolved. The bytes are scanned for
-``<!DOCTYPE`` / ``<!ENTITY`` first, so a declaration is refused wherever it sits (also after a fault, where expat
-stops and the broken tail is split up by hand), and expat's own handlers refuse again as it parses.
+``<!DOCTYPE`` / ``<!ENTITY`` first (outside comments and CDATA sections, where such text is no declaration), so a
+declaration is refused wherever it sits (also after a fault, where expat stops and the broken tail is split up by
+hand), and expat's own handlers refuse again as it parses.
 
 Each record element (``record_tag``, wherever it sits, not nested in another record) is one row:
 
@@ -334,31 +335,51 @@ class _Facts:
     declaration: tuple[int, str] | None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
 
 
-#: bytes of a block kept before the next, so that a declaration across two blocks is still found
-_OVERLAP = 1 << 16
+#: bytes of a block kept before the next, so that a marker across two blocks is still found
+_OVERLAP = 1 << 10
+#: what the scan looks for: comments and CDATA sections (a ``<!DOCTYPE`` written inside them is text, not a
+#: declaration), and the declarations themselves
+_MARKS = re.compile(rb"<!--|-->|<!\[CDATA\[|\]\]>|<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_CLOSES = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
 
 
 def _scan(payload: Payload) -> _Facts:
-    """The file's digest, whether it is blank, and where its first ``<!DOCTYPE`` / ``<!ENTITY`` is, in one pass
-    over its blocks (ASCII: the same bytes in UTF-8, GBK and GB18030 text, and the same line ends)."""
+    """The file's digest, whether it is blank, and where its first ``<!DOCTYPE`` / ``<!ENTITY`` outside comments
+    and CDATA sections is, in one pass over its blocks (ASCII: the same bytes in UTF-8, GBK and GB18030 text, and
+    the same line ends)."""
     digest = hashlib.sha256()
     blank = True
     declaration = None
+    inside: bytes | None = None  # the closing marker of the comment or CDATA section the scan is in
     lines = 0  # line ends before ``prev``
     prev = b""
-    for block in payload.blocks():
+    blocks = iter(payload.blocks())
+    block = next(blocks, None)
+    while block is not None:
         digest.update(block)
-        block = bytes(block)
-        blank = blank and block.isspace()
-        if declaration is None:
-            text = prev + block
-            m = _DECLARATION.search(text)
-            if m is not None:
+        data = bytes(block)
+        blank = blank and data.isspace()
+        block = next(blocks, None)
+        if declaration is not None:
+            continue
+        text = prev + data
+        limit = len(text) if block is None else max(0, len(text) - _OVERLAP)  # a marker may continue in the next
+        cut = limit
+        for m in _MARKS.finditer(text):
+            if m.start() >= limit:
+                break
+            token = m.group(0)
+            cut = max(limit, m.end())
+            if inside is not None:
+                if token == inside:
+                    inside = None
+            elif token in _CLOSES:
+                inside = _CLOSES[token]
+            elif m.group(1):
                 declaration = (lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
-            else:
-                keep = text[-_OVERLAP:]
-                lines += text.count(b"\n", 0, len(text) - len(keep))
-                prev = keep
+                break
+        lines += text.count(b"\n", 0, cut)
+        prev = text[cut:]
     return _Facts(digest.hexdigest(), blank, declaration)
 
 

@@ -235,3 +235,19 @@ def test_a_front_end_database_symlinked_out_of_the_sources_is_refused_and_held(t
     landing = land_day(catalogue().entry("social_security.employers"), date(2025, 6, 2), settings)
     assert landing.unreadable is not None and "resolves outside the sources root" in landing.unreadable
     assert landing.delivery.delivered_rows == 0  # nothing of the file outside was read
+
+
+def test_a_doctype_written_inside_a_comment_or_cdata_is_text_not_a_declaration(tmp_path):
+    doc = ('<?xml version="1.0"?>\n<!-- exported by the old system: <!DOCTYPE Permits> was dropped -->\n'
+           "<Permits><Permit><PermitNo>1</PermitNo><Address><![CDATA[<!ENTITY is not here> 长春市]]></Address>"
+           "</Permit><Permit><PermitNo>2</PermitNo></Permit></Permits>\n")
+    path = tmp_path / "p.xml"
+    path.write_text(doc, encoding="utf-8")
+    d = read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit",
+                 columns=["PermitNo", "Address"])
+    assert d.delivered_rows == 2 and d.unparseable_rows == 0
+    assert d.table.column("Address").to_pylist()[0] == "<!ENTITY is not here> 长春市"
+    # a real declaration after a comment is refused all the same
+    path.write_text(doc.replace("<Permits>", '<!DOCTYPE Permits [<!ENTITY x "y">]>\n<Permits>', 1), encoding="utf-8")
+    with pytest.raises(DeliveryError, match="refused"):
+        read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit", columns=["PermitNo"])
