@@ -235,6 +235,22 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
 # ------------------------------------------------------------------------------------------------ the summary
 
 
+def unselectable_rows(settings: Settings, entries: list[Entry]) -> list[tuple[str, int, str]]:
+    """Per front-end database table, the rows no day selects (``sources.frontdb.count_unselectable``)."""
+    from jilin_pipelines.sources.frontdb import count_unselectable
+
+    found = []
+    for fmt in {(e.dataset.format.table, e.dataset.format.day_column) for e in entries
+                if e.dataset.format.kind == "frontdb"}:
+        try:
+            n = count_unselectable(settings.social_security_db_url, table=fmt[0], day_column=fmt[1])
+        except DeliveryError:
+            continue  # no database, or not reachable: each day says so
+        if n:
+            found.append((fmt[0], n, fmt[1]))
+    return sorted(found)
+
+
 def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, int, int, int]]:
     """Per dataset over the days: rows delivered, landed, kept as unparseable, and quarantined so far."""
     from jilin_pipelines.db import base_engine
@@ -309,6 +325,9 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     entries = list(catalogue().entries)
     for stray in stray_files(settings, entries):
         out.write(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n")
+    for table, n, column in unselectable_rows(settings, entries):
+        out.write(f"warning: {n} rows of the front-end table {table} have no usable {column} (null, or no day in "
+                  f"any known layout): no day selects them — ask the department to correct them\n")
     found = days_in_sources(settings, entries)
     if not found and (start is None or end is None):
         out.write(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway\n")

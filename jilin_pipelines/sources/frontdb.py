@@ -13,8 +13,11 @@ One parameterised query per (table, day), through SQLAlchemy 2.x Core, on SQLite
   (``'YYYY-MM-DD HH:MM:SS'``, also ``'YYYY-MM-DD'`` or with a ``T``) is compared as text with the
   bounds ``'YYYY-MM-DD'`` of the day and the next day (in the ``C`` collation on PostgreSQL, so the
   comparison is bytewise); a ``timestamp`` with the naive local bounds; a ``timestamptz`` with the
-  bounds in Asia/Shanghai; a ``date`` with the two dates. Text in any other layout (``2025/6/1``,
-  ``20250601``) is never selected: :func:`count_unselectable` tells how many rows that would be.
+  bounds in Asia/Shanghai; a ``date`` with the two dates. A text column is also matched against the day's other
+  layouts the department's clerks and older systems write (``2025/06/02``, ``2025/6/2``, ``2025-6-2``,
+  ``20250602`` — an integer too —, ``2025.06.02``, ``2025年6月2日``; alone or followed by a space or ``T`` and a
+  time): such rows are selected for their day, with a warning that counts them. Rows no day selects (a null or an
+  unreadable handling time) are counted by :func:`count_unselectable`, which ``jilin-pipelines run`` reports.
 * The order defines ``_source_row`` (the 1-based position in it): key columns first, then every
   other selected column as a tie-break, so that the order is total up to identical rows and the
   same on both databases (text in the ``C`` collation, NULLs first).
@@ -34,6 +37,7 @@ One parameterised query per (table, day), through SQLAlchemy 2.x Core, on SQLite
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -156,6 +160,7 @@ def read_frontdb(
     delivery's ``table`` is left empty (its counts say what was read)."""
     engine, owned = _engine(url)
     location = f"{table}@{masked_url(engine.url)}"
+    elsewhere = 0
     try:
         try:
             with engine.connect() as conn:
@@ -167,11 +172,16 @@ def read_frontdb(
                     day_expr = sa.collate(day_col, "C")
                 else:
                     day_expr = day_col
+                in_day = sa.and_(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
+                other = _other_layouts(day_col, day) if kind == "text" else None
                 stmt = (
                     sa.select(*[tbl.c[mapping[c]].label(f"c{i}") for i, c in enumerate(wanted)])
-                    .where(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
+                    .where(in_day if other is None else sa.or_(in_day, other))
                     .order_by(*order_by)
                 )
+                if other is not None:
+                    count = sa.select(sa.func.count()).select_from(tbl).where(other)
+                    elsewhere = int(conn.execute(count).scalar_one())
                 # streamed (a server-side cursor on PostgreSQL) and rendered CHUNK_ROWS rows at a time
                 result = conn.execution_options(stream_results=True).execute(stmt, {"start": start, "end": end})
                 digest = CanonicalDigest(wanted)
@@ -196,8 +206,12 @@ def read_frontdb(
 
     if not n:
         return no_delivery(dataset, day, wanted, location, f"no rows with {day_column} on {day.isoformat()}")
+    warn = Warnings(location)
+    if elsewhere:
+        warn.file(f"{elsewhere} rows write {day_column} in another layout than YYYY-MM-DD (e.g. 2025/06/02, "
+                  f"20250602): selected for {day.isoformat()} all the same")
     delivery = Delivery(dataset=dataset, day=day, table=empty_table(wanted), location=location,
-                        sha256=digest.hexdigest(), size_bytes=digest.size, warnings=Warnings(location).done())
+                        sha256=digest.hexdigest(), size_bytes=digest.size, warnings=warn.done())
     if sink is None:
         delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
     else:
@@ -205,11 +219,44 @@ def read_frontdb(
     return delivery
 
 
+_LAYOUT = re.compile(r"^(\d{4})(?:[/.-](\d{1,2})[/.-](\d{1,2})|(\d{2})(\d{2})|年(\d{1,2})月(\d{1,2})日)(?:[ T].*)?$")
+
+
+def _a_day(value) -> bool:
+    """Whether a handling time's text is a real day in one of the layouts ``read_frontdb`` selects."""
+    m = _LAYOUT.match(str(value)) if value is not None else None
+    if m is None:
+        return False
+    month, dd = next((m[i], m[i + 1]) for i in (2, 4, 6) if m[i] is not None)
+    try:
+        date(int(m[1]), int(month), int(dd))
+    except ValueError:
+        return False
+    return True
+
+
+def day_layouts(day: date) -> list[str]:
+    """The day written in the layouts other than ``YYYY-MM-DD`` that a handling time is found in."""
+    y, m, d = day.year, day.month, day.day
+    forms = [f"{y}/{m:02d}/{d:02d}", f"{y}/{m}/{d}", f"{y}-{m}-{d}", f"{y}{m:02d}{d:02d}", f"{y}.{m:02d}.{d:02d}",
+             f"{y}年{m}月{d}日", f"{y}年{m:02d}月{d:02d}日"]
+    return [f for f in dict.fromkeys(forms) if f != day.isoformat()]
+
+
+def _other_layouts(column, day: date):
+    """The condition: the text of ``column`` is the day in another layout, alone or followed by a time."""
+    text = sa.cast(column, sa.String)
+    forms = day_layouts(day)
+    return sa.or_(text.in_(forms), *[text.like(f + sep + "%") for f in forms for sep in (" ", "T")])
+
+
 def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column: str = "AAE036",
                        schema: str | None = None) -> int:
-    """How many rows have a text ``day_column`` not starting ``YYYY-MM-DD`` (no day ever selects them).
+    """How many rows no day selects: a null ``day_column``, or text that is no day in any layout
+    ``read_frontdb`` knows (``day_layouts``).
 
-    A full scan: meant for a periodic check, not for every daily read.
+    A full scan of the rows not written ``YYYY-MM-DD…`` (their distinct values are classified here): meant for a
+    check once per run, not for every daily read.
     """
     engine, owned = _engine(url)
     try:
@@ -230,7 +277,8 @@ def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column:
                 cond = sa.or_(col.is_(None), sa.not_(text.op("GLOB")(pattern.replace("%", "*"))))
             else:
                 cond = sa.or_(col.is_(None), sa.not_(text.op("~")(r"^\d{4}-\d{2}-\d{2}")))
-            return int(conn.execute(sa.select(sa.func.count()).select_from(tbl).where(cond)).scalar_one())
+            query = sa.select(text, sa.func.count()).select_from(tbl).where(cond).group_by(text)
+            return sum(int(n) for value, n in conn.execute(query) if not _a_day(value))
     finally:
         if owned:
             engine.dispose()

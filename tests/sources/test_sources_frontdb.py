@@ -199,11 +199,30 @@ def test_rows_no_day_ever_selects_are_counted(sqlite_url):
     assert count_unselectable(sqlite_url, table="SI_INSURED") == 0
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:
-        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'2025/6/1 10:00:00\' WHERE "AAC001" = \'P3\''))
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'no time\' WHERE "AAC001" = \'P3\''))
         conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = NULL WHERE "AAC001" = \'P4\''))
     engine.dispose()
     assert count_unselectable(sqlite_url, table="SI_INSURED") == 2
     assert read(sqlite_url).delivered_rows == 4
+
+
+@pytest.mark.parametrize("written", ["2025/06/01 09:00:00", "2025/6/1", "2025-6-1 09:00:00", "20250601",
+                                     "2025.06.01", "2025年6月1日", "2025-6-1T09:00:00"])
+def test_a_handling_time_in_another_layout_is_selected_for_its_day_with_a_warning(sqlite_url, written):
+    from jilin_pipelines.sources.frontdb import count_unselectable
+
+    before = read(sqlite_url).delivered_rows
+    engine = sa.create_engine(sqlite_url)
+    value = int(written) if written.isdigit() else written  # the integer 20250601 as the database holds it
+    with engine.begin() as conn:
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = :v WHERE "AAC001" = \'P3\''), {"v": value})
+    engine.dispose()
+    delivery = read(sqlite_url)
+    assert delivery.delivered_rows == before  # the row is still selected for its day
+    assert any("another layout" in str(w) and "1 rows" in str(w) for w in delivery.warnings)
+    assert count_unselectable(sqlite_url, table="SI_INSURED") == 0
+    # ... and not for another day: 2025-6-1 is no prefix of 2025-6-10
+    assert read(sqlite_url, day=DAY.replace(day=10)).location is None
 
 
 @pytest.mark.postgres
@@ -214,7 +233,7 @@ def test_rows_no_day_ever_selects_are_counted_on_postgres(pg_schema_url):
     assert count_unselectable(pg_schema_url, table="SI_INSURED") == 0
     engine = sa.create_engine(pg_schema_url)
     with engine.begin() as conn:
-        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'20250601\' WHERE "AAC001" = \'P3\''))
+        conn.execute(sa.text('UPDATE "SI_INSURED" SET "AAE036" = \'yesterday\' WHERE "AAC001" = \'P3\''))
     engine.dispose()
     assert count_unselectable(pg_schema_url, table="SI_INSURED") == 1
 
