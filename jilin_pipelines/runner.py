@@ -237,6 +237,8 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
 
 def unselectable_rows(settings: Settings, entries: list[Entry]) -> list[tuple[str, int, str]]:
     """Per front-end database table, the rows no day selects (``sources.frontdb.count_unselectable``)."""
+    import sqlalchemy as sa
+
     from jilin_pipelines.sources.frontdb import count_unselectable
 
     found = []
@@ -244,7 +246,7 @@ def unselectable_rows(settings: Settings, entries: list[Entry]) -> list[tuple[st
                 if e.dataset.format.kind == "frontdb"}:
         try:
             n = count_unselectable(settings.social_security_db_url, table=fmt[0], day_column=fmt[1])
-        except DeliveryError:
+        except (DeliveryError, sa.exc.SQLAlchemyError):
             continue  # no database, or not reachable: each day says so
         if n:
             found.append((fmt[0], n, fmt[1]))
