@@ -16,6 +16,8 @@ the departments' real endpoints and databases.
 | DAGSTER_HOME                    | ``<checkout>/.dagster_home``                    |
 | JILIN_ENV                       | ``embedded``; ``production`` applies the production rules |
 | JILIN_PSEUDONYM_KEY             | unset (required in production: the pseudonym HMAC key) |
+| JILIN_AUDIT_KEY                 | unset (required in production: the exchange audit log's HMAC key) |
+| JILIN_AUDIT_ANCHOR              | ``<data>/audit/anchors.jsonl``: where every append writes the log's head, outside the database |
 | JILIN_EXECUTOR                  | ``in_process``; ``multiprocess`` (a process per step), ``k8s`` (a pod per step: dagster-k8s, in the image) |
 """
 
@@ -46,6 +48,8 @@ class Settings:
     dagster_home: Path
     environment: str = "embedded"
     pseudonym_key: str | None = None
+    audit_key: str | None = None  # JILIN_AUDIT_KEY: the HMAC key of the exchange audit log's chain
+    audit_anchor: Path | None = None  # JILIN_AUDIT_ANCHOR: the file every append writes the log's head to
     openlineage_url: str | None = None  # an OpenLineage HTTP endpoint (Marquez): events are posted there too
     executor: str = "in_process"  # JILIN_EXECUTOR: the code location's default executor (definitions.py)
 
@@ -85,6 +89,8 @@ class Settings:
             dagster_home=_path(env.get("DAGSTER_HOME"), CHECKOUT / ".dagster_home"),
             environment=environment,
             pseudonym_key=env.get("JILIN_PSEUDONYM_KEY") or None,
+            audit_key=env.get("JILIN_AUDIT_KEY") or None,
+            audit_anchor=_path(env.get("JILIN_AUDIT_ANCHOR"), data_dir / "audit" / "anchors.jsonl"),
             openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
             executor=executor,
         )

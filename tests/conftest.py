@@ -27,6 +27,14 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchor_of_the_test(tmp_path, monkeypatch):
+    """Each test's exchange-audit anchor file in its own directory (never the checkout's data/): an anchor written
+    by one test's log must not be checked against another's."""
+    if "JILIN_AUDIT_ANCHOR" not in os.environ:
+        monkeypatch.setenv("JILIN_AUDIT_ANCHOR", str(tmp_path / "audit_anchors.jsonl"))
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """URL of the real PostgreSQL server (a fresh schema is the caller's business: see ``pg_schema_url``)."""

@@ -171,7 +171,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                     raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
                 standardised = pq.read_table(path, columns=input_fields(s)).to_pandas()
             result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id)
-            record(engine, [
+            audit_head = record(engine, [
                 AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
                            fields=s.columns_of(table), record_count=n, run_id=context.run_id)
                 for table, n in result.read_counts.items()
@@ -190,6 +190,9 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 "evidence_rows": result.evidence,
                 "outcomes": dg.MetadataValue.json(result.outcomes),
                 "records_read": dg.MetadataValue.json(result.read_counts),
+                # the audit log's head after this read, outside the base database: `audit verify` checks it
+                "audit_head": dg.MetadataValue.json(
+                    {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
                 "decided_without_held": dg.MetadataValue.json(
                     [{"dataset": h.dataset, "partition": h.partition.isoformat(), "reason": h.reason} for h in held]),
                 "openlineage_run_id": run.run_id,

@@ -52,9 +52,9 @@ CONTRACT = {
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0005"
-    assert upgrade(db_url) == "0005"  # a second run changes nothing
-    assert current_revision(db_url) == "0005"
+    assert upgrade(db_url) == head_revision() == "0006"
+    assert upgrade(db_url) == "0006"  # a second run changes nothing
+    assert current_revision(db_url) == "0006"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from jilin_pipelines.base import metadata
 from jilin_pipelines.cli import main
 from jilin_pipelines.privacy import AuditEntry, AuditError, head, record, verify
-from jilin_pipelines.privacy.audit import GENESIS, entry_hash
+from jilin_pipelines.privacy.audit import GENESIS, audit_key, entry_hash
 
 T0 = datetime(2025, 6, 2, 9, 30, 0, 123456)
 
@@ -55,7 +55,7 @@ def test_a_chain_of_entries_verifies(engine):
     assert stored[1]["record_count"] == 101 and stored[1]["run_id"] == "run-0"
     assert stored[0]["time"] == T0  # exact to the microsecond on both backends
     assert head(engine) == (5, stored[4]["entry_hash"]) == (5, result.head_hash)
-    assert all(entry_hash(r) == r["entry_hash"] for r in stored)
+    assert all(entry_hash(r, audit_key()) == r["entry_hash"] for r in stored)
 
 
 def test_an_aware_time_is_stored_as_shanghai_wall_clock(engine):
@@ -84,7 +84,7 @@ def test_changing_an_entry_and_its_hash_is_caught_at_the_next_link(engine):
     record(engine, entries(5))
     row = rows(engine)[1]
     row["record_count"] = 1
-    forged = entry_hash(row)
+    forged = entry_hash(row, audit_key())
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE exchange_audit SET record_count = 1, entry_hash = :h WHERE id = 2"), {"h": forged})
     result = verify(engine)
@@ -101,15 +101,74 @@ def test_deleting_an_entry_is_caught_and_named(engine):
     assert "entry 2 is missing (deleted)" in result.reason
 
 
-def test_deleting_the_newest_entries_is_caught_with_an_anchor(engine):
+def test_deleting_the_newest_entries_is_caught_with_an_anchor(engine, monkeypatch, tmp_path):
     record(engine, entries(4))
     _, anchor = head(engine)
     assert verify(engine, anchor=anchor).ok
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM exchange_audit WHERE id = 4"))
-    assert verify(engine).ok  # a shorter chain is still a chain ...
+    result = verify(engine)  # the anchor file, written at every append, knows entry 4
+    assert not result.ok and "names entry 4" in result.reason and "removed from its end" in result.reason
+    monkeypatch.setenv("JILIN_AUDIT_ANCHOR", str(tmp_path / "elsewhere.jsonl"))  # no file: only the anchor given
     result = verify(engine, anchor=anchor)
-    assert not result.ok and result.broken_id == 4 and "anchor" in result.reason  # ... but not the one we knew
+    assert not result.ok and "anchor given" in result.reason and "is not the hash of any of the 3 entries" in result.reason
+
+
+def test_deleting_every_entry_is_caught(engine):
+    record(engine, entries(3))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM exchange_audit"))
+    result = verify(engine)
+    assert not result.ok and "the log is empty" in result.reason and "anchor file" in result.reason
+
+
+def _plain(row: dict) -> str:
+    """What a forger without the key computes: the unkeyed SHA-256 of the entry (the chain before it was keyed)."""
+    import hashlib
+
+    from jilin_pipelines.privacy.audit import canonical
+
+    return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def test_a_forged_entry_appended_with_a_recomputed_hash_is_caught(engine):
+    record(engine, entries(3))
+    last = rows(engine)[-1]
+    forged = {**last, "id": 4, "prev_hash": last["entry_hash"], "record_count": 1, "consumer": "someone"}
+    forged["entry_hash"] = _plain(forged)
+    with engine.begin() as conn:
+        conn.execute(metadata().tables["exchange_audit"].insert(), [forged])
+    result = verify(engine, anchor=forged["entry_hash"])
+    assert not result.ok and result.broken_id == 4 and "forged" in result.reason
+
+
+def test_an_entry_changed_mid_chain_and_everything_after_it_rehashed_is_caught(engine):
+    record(engine, entries(5))
+    stored = rows(engine)
+    stored[1]["record_count"] = 7
+    prev = stored[0]["entry_hash"]
+    with engine.begin() as conn:
+        for row in stored[1:]:
+            row["prev_hash"] = prev
+            row["entry_hash"] = prev = _plain(row)
+            conn.execute(sa.text("UPDATE exchange_audit SET record_count = :c, prev_hash = :p, entry_hash = :h "
+                                 "WHERE id = :i"), {"c": row["record_count"], "p": row["prev_hash"],
+                                                     "h": row["entry_hash"], "i": row["id"]})
+    result = verify(engine)
+    assert not result.ok and result.broken_id == 2
+
+
+def test_production_refuses_an_audit_log_without_its_key(engine, monkeypatch):
+    from jilin_pipelines.privacy.audit import AuditKeyError
+
+    monkeypatch.setenv("JILIN_ENV", "production")
+    monkeypatch.delenv("JILIN_AUDIT_KEY", raising=False)
+    with pytest.raises(AuditKeyError, match="JILIN_AUDIT_KEY is not set"):
+        record(engine, entries(1))
+    assert rows(engine) == []
+    monkeypatch.setenv("JILIN_AUDIT_KEY", "k" * 40)
+    record(engine, entries(1))
+    assert verify(engine).ok
 
 
 def test_concurrent_appenders_do_not_fork_the_chain(engine):
@@ -156,6 +215,7 @@ def test_the_command_verifies_and_names_the_first_broken_entry(engine, db_url, c
 
 def test_a_database_without_the_table_is_a_clear_error(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    sa.create_engine(url).connect().close()  # an empty database file
     assert main(["audit", "verify", "--db-url", url]) == 2
     assert "has no exchange_audit table (run the migrations" in capsys.readouterr().err
     with pytest.raises(AuditError, match="no exchange_audit table"):
@@ -177,3 +237,32 @@ def test_entries_from_check_reads_pairs_one_per_dataset(engine):
     assert verify(engine).entries == 2
     with pytest.raises(AuditError, match="no record count for transport.road_transport_permits"):
         entries_for_reads("c", "p", pairs, {"traffic_police.violations": 1})
+
+
+def test_verifying_a_database_that_does_not_exist_creates_nothing(tmp_path, capsys):
+    path = tmp_path / "base.sqlite' OR '1'='1"
+    assert main(["audit", "verify", "--db-url", f"sqlite:///{path}"]) == 2
+    assert "no database" in capsys.readouterr().err
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_0006_rechains_an_existing_plain_log_under_the_key(db_url):
+    from jilin_pipelines.base import upgrade
+    upgrade(db_url, "0005")
+    engine = sa.create_engine(db_url)
+    try:
+        prev, made = GENESIS, []
+        for i, e in enumerate(entries(4), 1):  # a log as the code before 0006 wrote it: plain SHA-256
+            row = {**e.validated(T0), "id": i, "prev_hash": prev}
+            row["entry_hash"] = prev = _plain(row)
+            made.append(row)
+        with engine.begin() as conn:
+            conn.execute(metadata().tables["exchange_audit"].insert(), made)
+        assert not verify(engine).ok  # not under the key
+        assert upgrade(db_url) == "0006"
+        result = verify(engine)
+        assert result.ok and result.entries == 4, result
+        assert [(r["consumer"], r["record_count"]) for r in rows(engine)] == [
+            (r["consumer"], r["record_count"]) for r in made]
+    finally:
+        engine.dispose()
