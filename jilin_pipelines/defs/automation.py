@@ -14,8 +14,9 @@ sensor on the sources directory, and the run-failure alert.
   identifiers masked), and logs it.
 - **The layers after the raw landing** (standardised, the quality scorecard, base, scenarios): declarative
   automation, ``AFTER_INPUTS`` on every asset but the deliveries and their raw landing (``automate``): an asset's partition of the latest
-  day runs once all of its inputs of that day are there, none of them is in progress and their blocking checks
-  passed; it runs again when an input is updated (a re-delivery). So a scenario runs after its inputs without a
+  day runs once all of its inputs of that day are there (or requested in the same run) and none of them is in
+  progress; it runs again when an input is updated (a re-delivery). No check blocks: a broken partition is held
+  (``quality/holds.py``) and the day flows on without its rows. So a scenario runs after its inputs without a
   time of its own: the clock is the deliveries' (the schedules above), everything after them follows the data.
   Earlier days are a backfill's business (``in_latest_time_window``).
 
@@ -51,8 +52,8 @@ CURSOR_VERSION = 1
 
 
 #: When a partition of a layer after the raw landing runs: Dagster's ``eager`` (the latest day, once no input of
-#: that day is missing or in progress, again when an input updates) and only when the inputs' blocking checks
-#: passed (a standardised partition over its ``blocked_share`` does not flow into the base).
+#: that day is missing or in progress, again when an input updates), and only when the inputs' blocking checks
+#: passed (none blocks today: a broken standardised partition is held, written empty, and the day flows on).
 AFTER_INPUTS = (dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
     "after_inputs"
 )

@@ -27,7 +27,7 @@ from jilin_pipelines.defs.automation import (
     schedule_name,
 )
 from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, raw_key
-from jilin_pipelines.defs.standardised_assets import BLOCKED_SHARE_CHECK, standardised_key
+from jilin_pipelines.defs.standardised_assets import HELD_CHECK, standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.settings import CHECKOUT, Settings
 
@@ -147,14 +147,12 @@ def test_every_raw_asset_is_fresh_against_its_catalogue_update_time():
 
 def _land(instance, keys, day: str) -> None:
     """Record materialisations of the day's partitions, as the runs of the schedules and sensors would, with the
-    standardised layer's blocking check passed (its step yields it with the materialisation)."""
+    standardised layer's held check passed (its step yields it with the materialisation)."""
     for key in keys:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
         if key.path[1:2] == ["standardised"]:
             instance.report_runless_asset_event(
-                dg.AssetCheckEvaluation(
-                    asset_key=key, check_name=BLOCKED_SHARE_CHECK, passed=True, blocking=True, partition=day
-                )
+                dg.AssetCheckEvaluation(asset_key=key, check_name=HELD_CHECK, passed=True, partition=day)
             )
 
 
@@ -199,13 +197,11 @@ def test_the_layers_after_the_raw_landing_run_after_their_inputs(env):
     cursor, requested = evaluate(cursor)
     assert requested == set()  # each once
 
-    # JiShiBan's delivery lands: its layers follow, and the certificate verification with them
+    # JiShiBan's delivery lands: its layers follow in one tick (one run, in the graph's order: no check blocks — a
+    # broken partition is held and the day flows on without its rows), the certificate verification with them
     _land(instance, {raw_key(e) for e in late}, day)
     cursor, requested = evaluate(cursor)
-    assert requested == {standardised_key(e) for e in late}
-    _land(instance, requested, day)
-    cursor, requested = evaluate(cursor)
-    assert requested == {dg.AssetKey(["quality", "scorecard"])} | waiting
+    assert requested == {standardised_key(e) for e in late} | {dg.AssetKey(["quality", "scorecard"])} | waiting
     _land(instance, requested, day)
     cursor, requested = evaluate(cursor)
     assert requested == set()
@@ -219,7 +215,9 @@ def test_the_layers_after_the_raw_landing_run_after_their_inputs(env):
             dg.AssetKey(["scenario", "commercial_vehicle_risk"])} <= requested
 
 
-def test_a_partition_that_fails_its_blocking_check_does_not_flow_into_the_base(env):
+def test_a_held_partition_does_not_stop_the_day(env):
+    """A held standardised partition (its ``held`` check failed: written empty, none of its rows flow) holds back
+    nothing else: every base table and every scenario of the day runs, those it feeds too (without its rows)."""
     defs, instance = env["defs"], env["instance"]
     graph = defs.resolve_asset_graph()
     keys = graph.materializable_asset_keys
@@ -234,21 +232,21 @@ def test_a_partition_that_fails_its_blocking_check_does_not_flow_into_the_base(e
     _land(instance, {k for k in keys if k.path[0] == "base"}, "2025-06-03")  # the day before is merged
     _land(instance, {k for k in keys if k.path[1:2] == ["raw"]}, day)
     cursor, requested = evaluate(cursor)
-    # every standardised partition ran; the road transport permits' blocked too many rows
-    _land(instance, {k for k in requested if k != permits}, day)
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=permits, partition=day))
-    instance.report_runless_asset_event(
-        dg.AssetCheckEvaluation(
-            asset_key=permits, check_name=BLOCKED_SHARE_CHECK, passed=False, blocking=True, partition=day
-        )
-    )
-    cursor, requested = evaluate(cursor)
+    # one run for the whole day, whatever its standardised steps will find: no check of theirs can stop the rest
     base = {k for k in keys if k.path[0] == "base"}
     fed = {k for k in base if permits in graph.get(k).parent_keys}
     assert fed and dg.AssetKey(["base", "road_transport_permit"]) in fed
-    assert requested & base == base - fed  # the other base tables merge
-    assert dg.AssetKey(["scenario", "commercial_vehicle_risk"]) not in requested  # it reads the permits
-    assert dg.AssetKey(["scenario", "budget_staff_basic_info"]) in requested  # it does not
+    assert permits in requested and base <= requested  # every base table, those the permits feed too
+    assert {dg.AssetKey(["scenario", "commercial_vehicle_risk"]),
+            dg.AssetKey(["scenario", "budget_staff_basic_info"])} <= requested
+    # the run: the road transport permits' partition was held (its held check failed), everything else landed
+    _land(instance, requested - {permits}, day)
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=permits, partition=day))
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=permits, check_name=HELD_CHECK, passed=False, partition=day)
+    )
+    cursor, requested = evaluate(cursor)
+    assert requested == set()  # nothing waits on it, nothing runs twice
 
 
 # ---------------------------------------------------------------------------------------------------------
