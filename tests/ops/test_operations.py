@@ -122,7 +122,7 @@ def test_a_broken_delivery_is_held_while_the_rest_flows_and_its_redelivery_is_me
 
     # The re-delivery: merged late, the later day's decisions re-decided — the database of the good file from the start.
     (broken / BROKEN).write_bytes(good)
-    code, out = _run(broken, root)
+    code, out = _run(broken, root, "--end", DAYS[-1])
     assert code == 0, out
     assert "2025-06-03: running" in out and "re-delivered" in out
     assert "2025-06-04: running 5 of" in out and "an earlier day changed" in out  # only its scenarios
