@@ -18,6 +18,11 @@ row a person sees. Wholly empty rows are no rows: empty rows after the data are 
 between data rows are skipped with a warning (their numbers are simply absent). A value in a column
 that has no header makes its row unparseable, with the row's cells as a JSON array in ``_raw``.
 
+Nothing changes or vanishes in silence: a **merged** range's value (which the file keeps in its top-left cell
+only) is filled into every cell the range covers, with a warning naming the rows and fields; a **formula** whose
+value the file does not hold (a workbook saved by a tool that does not calculate) stays null, with a warning
+naming the row, the field and the formula.
+
 A missing sheet, or a file that is not a readable workbook (cut off, corrupt, another format), is a
 :class:`DeliveryError` naming the file (and the sheet).
 """
@@ -38,6 +43,34 @@ from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_FORMULA = re.compile(rb"<f[ >/]")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for c in letters:
+        n = n * 26 + c - 64
+    return n
+
+
+def _sheet_facts(path: Path, part: str | None) -> tuple[list[tuple[int, int, int, int]], bool]:
+    """The sheet's merged ranges (first row, first column, last row, last column; 1-based sheet coordinates) and
+    whether any cell holds a formula, from one streaming pass over the sheet's XML."""
+    if not part:
+        return [], False
+    merged: list[tuple[int, int, int, int]] = []
+    formulas = False
+    tail = b""
+    with zipfile.ZipFile(path) as z, z.open(part.lstrip("/")) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            text = tail + block
+            formulas = formulas or _FORMULA.search(text) is not None
+            for m in _MERGE.finditer(text):
+                merged.append((int(m[2]), _column_number(m[1]), int(m[4]), _column_number(m[3])))
+            cut = text.rfind(b"<")  # a tag cut by the block's end is read whole with the next (found twice: a set)
+            tail = text[cut:] if cut >= 0 else b""
+    return sorted(set(merged)), formulas
 
 
 def _format_shows_time(number_format: str | None) -> bool:
@@ -144,8 +177,41 @@ def read_xlsx(
             n = len(header)
             collector = ColumnCollector(location, ordered, warn, sink=sink)  # a chunk of rows at a time into Arrow
             blank_rows: list[int] = []
+            merged, has_formulas = _sheet_facts(payload.path, getattr(worksheet, "_worksheet_path", None))
+            covered: dict[int, list[tuple[int, tuple[int, int]]]] = {}  # sheet row -> (column, its top-left cell)
+            for r1, c1, r2, c2 in merged:
+                for r in range(r1, r2 + 1):
+                    covered.setdefault(r, []).extend((c, (r1, c1)) for c in range(c1, c2 + 1) if (r, c) != (r1, c1))
+            anchors: dict[int, list[int]] = {}  # sheet row -> the columns of the top-left cells in it
+            for r1, c1, _, _ in merged:
+                anchors.setdefault(r1, []).append(c1)
+            anchor_text: dict[tuple[int, int], str | None] = {}
+            filled: dict[str, list[int]] = {}
+            formula_rows = None
+            if has_formulas:  # the formulas themselves, in step with the values
+                formulas_book = load_workbook(payload.path, read_only=True, data_only=False)
+                formula_rows = formulas_book[sheet].iter_rows()
+                next(formula_rows, None)
             for number, cells in enumerate(rows, start=1):
                 texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
+                sheet_row = number + 1
+                if merged:
+                    for c1 in anchors.get(sheet_row, ()):
+                        anchor_text[(sheet_row, c1)] = texts[c1 - 1] if c1 <= len(texts) else None
+                    for c, top_left in covered.get(sheet_row, ()):
+                        if anchor_text.get(top_left) is not None and c <= n:
+                            texts.extend([None] * (c - len(texts)))
+                            if texts[c - 1] is None:
+                                texts[c - 1] = anchor_text[top_left]
+                                filled.setdefault(header[c - 1], []).append(number)
+                if formula_rows is not None:
+                    raw = next(formula_rows, ())
+                    for i, cell in enumerate(raw):
+                        value = cell.value
+                        if i < n and isinstance(value, str) and value.startswith("=") and (
+                                i >= len(texts) or texts[i] is None):
+                            warn.row(number, f"a formula without a value in the file ({value[:60]}): kept null",
+                                     field=header[i])
                 if all(t is None for t in texts):
                     blank_rows.append(number)
                     continue
@@ -161,6 +227,12 @@ def read_xlsx(
             raise DeliveryError(f"{location}, sheet {sheet!r}: cannot be read: {type(exc).__name__}: {exc}") from exc
     finally:
         workbook.close()
+        if "formulas_book" in locals():
+            formulas_book.close()
+    for name, numbers in filled.items():
+        shown = ", ".join(map(str, numbers[:20])) + (" ..." if len(numbers) > 20 else "")
+        warn.file(f"field {name}: {len(numbers)} cells of merged ranges filled with the value of their top-left "
+                  f"cell (rows {shown})")
 
     last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
     collector.deliver(delivery, what=None)  # the unparseable rows warned of first, as they were collected

@@ -388,3 +388,24 @@ def test_xlsx_read_into_the_landing_a_chunk_at_a_time(tmp_path, monkeypatch, chu
     assert pq.read_table(landed).equals(whole.table)
     assert streamed.table.num_rows == 0 and streamed.streamed == (whole.delivered_rows, whole.unparseable_rows)
     assert [str(x) for x in streamed.warnings] == [str(x) for x in whole.warnings]
+
+
+def test_xlsx_merged_cells_are_filled_and_formulas_without_values_are_named(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PERMIT_SHEET
+    ws.append(PERMIT_COLUMNS)
+    for i in range(1, 5):
+        ws.append([f"DY{i:012d}", f"吉A0000{i}", "01", "长春货运有限公司" if i == 1 else None, None, "道路普通货物运输",
+                   "2015-01-01", "2027-01-01", "营运", "2025-06-01 10:00:00"])
+    ws.merge_cells("D2:D4")  # one operator for the first three permits, written once
+    ws["E5"] = "=D5&\"\""  # a formula the file holds no value of (openpyxl does not calculate)
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+    d = read_permits(path)
+    check_invariants(d)
+    operators = d.table.column("业户名称").to_pylist()
+    assert operators == ["长春货运有限公司"] * 3 + [None]
+    warnings = [str(w) for w in d.warnings]
+    assert any("业户名称" in w and "3 cells" not in w and "merged" in w and "rows 2, 3" in w for w in warnings), warnings
+    assert any("row 4, field 业户证件号码" in w and "formula without a value" in w for w in warnings), warnings
