@@ -69,6 +69,10 @@ class Severity(str, Enum):
     warn = "warn"  # reported, the row flows on
 
 
+#: The longest free text or name a field holds unless the catalogue says otherwise (characters).
+DEFAULT_MAX_LENGTH = 500
+
+
 class FieldSpec(Strict):
     source: str = Field(description="the field's name in the delivery, exactly as the department writes it")
     name: Annotated[str, Field(pattern=NAME)] = Field(description="the platform's standard field name")
@@ -87,6 +91,10 @@ class FieldSpec(Strict):
         None, description="sex or birth date that must agree with this resident-ID field (a consistency warning)"
     )
     severity: Severity = Severity.block
+    max_length: int | None = Field(
+        None, ge=1, description="text longer than this many characters is refused (default for free text and names: "
+                                "DEFAULT_MAX_LENGTH); the value never reaches the base"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> FieldSpec:

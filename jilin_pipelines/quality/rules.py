@@ -18,7 +18,7 @@ import pandas as pd
 
 from jilin_pipelines import standards
 from jilin_pipelines.catalogue import Dataset, FieldSpec, FieldType, Standard
-from jilin_pipelines.catalogue.models import Dimension, Severity
+from jilin_pipelines.catalogue.models import DEFAULT_MAX_LENGTH, Dimension, Severity
 from jilin_pipelines.quality.layout import PARTY_TYPE_SUFFIX
 from jilin_pipelines.standards import Reason, StandardResult
 
@@ -145,6 +145,7 @@ class _Builder:
             value, text = self._number(f, raw)
         else:
             value = self._string(f, raw)
+            value = self._length(f, value)
             text = value
         self.values[f.name] = value
         if f.required:
@@ -158,6 +159,20 @@ class _Builder:
         if f.minimum is not None or f.maximum is not None:
             self.rule(f, "range", Dimension.accuracy, f"{f.source} lies in [{f.minimum}, {f.maximum}]", value,
                       "between", min_value=f.minimum, max_value=f.maximum)
+
+    def _length(self, f: FieldSpec, value: pd.Series) -> pd.Series:
+        """Free text and names are bounded (``max_length``, default ``DEFAULT_MAX_LENGTH``): a longer value fails
+        the rule and is dropped from the standardised values (the delivery keeps it, in the raw landing and the
+        quarantine), so it never reaches the base. Codes and identifiers are bounded by their own standards."""
+        if f.standard not in (None, Standard.text, Standard.person_name) or f.codes:
+            return value
+        limit = f.max_length or DEFAULT_MAX_LENGTH
+        length = value.str.len()
+        too_long = (length > limit).fillna(False).astype(bool)
+        ok = (~too_long).astype("boolean").where(value.notna(), pd.NA)
+        self.rule(f, "length", Dimension.normativity, f"{f.source} has at most {limit} characters", ok, "true",
+                  pd.Series("too_long", index=value.index, dtype="string").where(too_long))
+        return value.where(~too_long) if too_long.any() else value
 
     def _string(self, f: FieldSpec, raw: pd.Series) -> pd.Series:
         if f.standard in (None, Standard.text):
@@ -325,4 +340,5 @@ def describe(rule: Rule, reason: str | None) -> str:
         "pattern": "not in its format",
         "range": "out of range",
         "in_jilin": "outside Jilin",
+        "length": "too long",
     }.get(rule.check, f"fails {rule.description}")
