@@ -1,4 +1,4 @@
-"""The ``jilin-pipelines`` command."""
+"""jilin-pipelines: run the Jilin data-sharing pipelines, and answer lineage, export and audit questions."""
 
 from __future__ import annotations
 
@@ -178,7 +178,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         if args.lineage_command == "decision":
             found = queries.decision(engine, args.scenario, args.id, args.day)
             if found.decisions.empty:
-                print(show(f"no decision {args.id} in {found.scenario.name}"), file=sys.stderr)
+                on = f" on {args.day}" if args.day else ""
+                print(show(f"no decision {args.id} in {found.scenario.name}{on}"), file=sys.stderr)
                 return 1
             print(f"{found.scenario.name} ({found.scenario.title}), purpose {found.scenario.purpose}")
             for row in found.decisions.to_dict("records"):
@@ -195,8 +196,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
             records = len(found.evidence)
         else:
             used = queries.person(engine, args.id_number)
-            print(show(f"person {args.id_number}: {used['decision_id'].nunique() if len(used) else 0} decisions "
-                       f"used their data"))
+            print(show(f"person {args.id_number}: {len(used)} decisions used their data (one line each: a "
+                       f"decision re-made on another day is another decision)"))
             for r in used.itertuples():
                 print(show(f"  {r.partition}  {r.scenario} (purpose {r.purpose})  decision {r.decision_id}: "
                            f"{r.used_for} from {r.base_tables} <- {r.deliveries}  run {r.run_id}"))

@@ -25,9 +25,10 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 
 def scenario(name: str) -> Scenario:
-    """A scenario by name (or by its output table)."""
+    """A scenario by any name the UI or the command shows: its name, its output table, its asset key
+    (``scenario/<output table>``), its asset group or job (``scenario_<name>``)."""
     for s in SCENARIOS:
-        if name in (s.name, s.output):
+        if name.strip() in (s.name, s.output, f"scenario/{s.output}", f"scenario_{s.name}", s.group):
             return s
     raise KeyError(f"no scenario {name!r}; the scenarios are {', '.join(s.name for s in SCENARIOS)}")
 
