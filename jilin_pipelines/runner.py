@@ -414,6 +414,10 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                   "\"Operations\": re-delivery, `jilin-pipelines release DATASET --day D --reason …`.\n")
     if unreachable:
         out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
+    report = settings.data_dir / "reports" / f"scorecard_{days[-1].isoformat()}.html"
+    out.write("\nnext: `make ui` → http://127.0.0.1:3000 (the runs, each day's checks, held partitions)"
+              + (f"; the day's quality scorecard: {report}" if report.exists() else "")
+              + "; `jilin-pipelines holds`, `jilin-pipelines lineage decision SCENARIO ID`\n")
     if failed:
         out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
         return 1
