@@ -9,6 +9,7 @@ import shutil
 from datetime import date
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from jilin_pipelines.cli import main
@@ -70,29 +71,21 @@ def _audit_count(url: str) -> int:
         engine.dispose()
 
 
-def test_an_export_to_a_consumer_the_scenario_is_not_declared_for_is_refused(sample_run, tmp_path, monkeypatch,
-                                                                              capsys):
+@pytest.mark.parametrize(
+    ("scenario", "day", "consumer", "message"),
+    [("certificate_verification", DAY.isoformat(), "transport",
+      "declared for the consumer 'jishiban', not 'transport'"),
+     ("social_security_approval", "2025-05-01", CONSUMER, "no decisions for 2025-05-01")],
+    ids=["another-consumer", "a-day-without-decisions"],
+)
+def test_a_refused_export_writes_and_audits_nothing(sample_run, tmp_path, monkeypatch, capsys, scenario, day,
+                                                     consumer, message):
     db = tmp_path / "base.sqlite"
     shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), db)
     url = f"sqlite:///{db}"
     before = _audit_count(url)
     monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
-    out = tmp_path / "requests.parquet"
-    assert main(["export", "certificate_verification", "--day", DAY.isoformat(), "--out", str(out),
-                 "--consumer", "transport", "--db-url", url]) == 2
-    err = capsys.readouterr().err
-    assert "declared for the consumer 'jishiban', not 'transport'" in err
+    out = tmp_path / "refused.parquet"
+    assert main(["export", scenario, "--day", day, "--out", str(out), "--consumer", consumer, "--db-url", url]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists() and _audit_count(url) == before  # nothing written, nothing audited
-
-
-def test_an_export_of_a_day_without_decisions_is_refused(sample_run, tmp_path, monkeypatch, capsys):
-    db = tmp_path / "base.sqlite"
-    shutil.copy(sample_run.settings.base_db_url.removeprefix("sqlite:///"), db)
-    url = f"sqlite:///{db}"
-    before = _audit_count(url)
-    monkeypatch.setenv("JILIN_PSEUDONYM_KEY", KEY)
-    out = tmp_path / "none.parquet"
-    assert main(["export", "social_security_approval", "--day", "2025-05-01", "--out", str(out),
-                 "--consumer", CONSUMER, "--db-url", url]) == 2
-    assert "no decisions for 2025-05-01" in capsys.readouterr().err
-    assert not out.exists() and _audit_count(url) == before
