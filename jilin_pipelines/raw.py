@@ -201,7 +201,10 @@ def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
     for entry in entries:
         fmt = entry.dataset.format
         if fmt.kind == "frontdb":
-            engine = sa.create_engine(settings.social_security_db_url)
+            url = sa.make_url(settings.social_security_db_url)
+            if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+                continue  # no database file (and none is created by looking)
+            engine = sa.create_engine(url)
             try:
                 with engine.connect() as conn:
                     col = sa.column(fmt.day_column)

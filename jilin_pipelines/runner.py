@@ -34,6 +34,7 @@ from jilin_pipelines.lake import remove_dead_scratch
 from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, source_fingerprint, stray_files
 from jilin_pipelines.settings import Settings, ensure_dagster_home
 from jilin_pipelines.sources import DeliveryError
+from jilin_pipelines.standards.masking import mask_identifiers
 
 # The console shows warnings (bad deliveries) and errors; the full event log is in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -326,7 +327,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     ensure_dagster_home(settings)
     entries = list(catalogue().entries)
     for stray in stray_files(settings, entries):
-        out.write(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n")
+        out.write(mask_identifiers(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n"))
     for table, n, column in unselectable_rows(settings, entries):
         out.write(f"warning: {n} rows of the front-end table {table} have no usable {column} (null, or no day in "
                   f"any known layout): no day selects them — ask the department to correct them\n")
@@ -341,7 +342,8 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
         return 2
     first = min(start, found[0]) if found else start  # the earlier days the range depends on
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
-    out.write(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\nDAGSTER_HOME: {settings.dagster_home}\n")
+    out.write(mask_identifiers(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\n"
+                               f"DAGSTER_HOME: {settings.dagster_home}\n"))
     out.write(f"days: {start} … {end} ({len(days)})\n")
     out.flush()
 
@@ -410,8 +412,9 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     for name, counts in scenario_summary(settings, days):
         out.write(f"{name:<44}{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}\n")
     if held:
-        out.write("\nHeld partitions kept none of their rows out of the base but their own; see README "
-                  "\"Operations\": re-delivery, `jilin-pipelines release DATASET --day D --reason …`.\n")
+        out.write("\nA held partition keeps its own rows out of the base and nothing else; it ends with the "
+                  "department's re-delivery or `jilin-pipelines release DATASET --day D --reason …` (README, "
+                  "\"Held partitions\").\n")
     if unreachable:
         out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
     report = settings.data_dir / "reports" / f"scorecard_{days[-1].isoformat()}.html"

@@ -12,6 +12,8 @@ from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import raw_ref, source_ref
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.raw import land_day
+from jilin_pipelines.sources import DeliveryError
+from jilin_pipelines.standards.masking import mask_identifiers
 
 MAX_WARNINGS_LOGGED = 20
 FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "xml": "xml", "jsonl": "json", "api": "api", "frontdb": "sql"}
@@ -130,7 +132,10 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
         release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
         with lineage_run(context, settings, inputs=[source_ref(entry, s)], outputs=[raw_ref(entry)]) as run:
-            landing = land_day(entry, day, s)
+            try:
+                landing = land_day(entry, day, s)
+            except DeliveryError as exc:  # a source unavailable: stored and shown masked, like every message
+                raise dg.Failure(mask_identifiers(str(exc))) from None
             facts = landing.summary()
             source = source_ref(entry, s, sha256=facts["source_sha256"])
             run.inputs(source).outputs(raw_ref(entry, rows=facts["landed_rows"], source=source))
