@@ -180,9 +180,9 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str):
     return records[0] if records else None
 
 
-def _status(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
-    record = _latest(instance, key, partition)
-    return getattr(record.asset_materialization.metadata.get("status"), "value", None) if record else None
+def _meta(record, name: str):
+    """A metadata value of a materialisation record (None: no record, or no such entry)."""
+    return getattr(record.asset_materialization.metadata.get(name), "value", None) if record else None
 
 
 def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings: Settings, force: bool,
@@ -191,10 +191,11 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
     (``base_before``, a storage id) and the datasets whose partition of the day is held now."""
     partition = day.isoformat()
     state = DayState()
-    stamp = {key: getattr(_latest(instance, key, partition), "storage_id", 0) for key in layers.all}
+    records = {key: _latest(instance, key, partition) for key in layers.all}  # one read per asset
+    stamp = {key: getattr(record, "storage_id", 0) for key, record in records.items()}
     for entry in layers.entries:
         raw = layers.raw[entry.id]
-        record = _latest(instance, raw, partition)
+        record = records[raw]
         if force or record is None:
             state.stale.add(raw)
             continue
@@ -203,7 +204,7 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
         except DeliveryError as exc:
             state.unreachable.append(f"{entry.id}: {exc}")
             continue
-        landed = getattr(record.asset_materialization.metadata.get("source_sha256"), "value", None)
+        landed = _meta(record, "source_sha256")
         if landed != now:
             state.stale.add(raw)
             state.why.append(f"{entry.id} re-delivered")
@@ -211,7 +212,7 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
         std = layers.standardised[entry.id]
         if layers.raw[entry.id] in state.stale or stamp[std] <= stamp[layers.raw[entry.id]]:
             state.stale.add(std)
-        elif entry.id not in held and _status(instance, std, partition) == "held":
+        elif entry.id not in held and _meta(records[std], "status") == "held":
             state.stale.add(std)  # held when standardised, released since: its rows flow now
             state.why.append(f"{entry.id} released")
     if any(layers.standardised[e.id] in state.stale for e in layers.entries):

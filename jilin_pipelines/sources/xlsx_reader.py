@@ -150,6 +150,7 @@ def read_xlsx(
         ) from exc
     except Exception as exc:  # openpyxl raises a variety of its own errors on broken files
         raise DeliveryError(f"{location}: not a readable XLSX workbook: {type(exc).__name__}: {exc}") from exc
+    formulas_book = None  # a second view of the sheet, with its formulas, when it holds any
     try:
         if sheet not in workbook.sheetnames:
             raise DeliveryError(
@@ -227,7 +228,7 @@ def read_xlsx(
             raise DeliveryError(f"{location}, sheet {sheet!r}: cannot be read: {type(exc).__name__}: {exc}") from exc
     finally:
         workbook.close()
-        if "formulas_book" in locals():
+        if formulas_book is not None:
             formulas_book.close()
     for name, numbers in filled.items():
         shown = ", ".join(map(str, numbers[:20])) + (" ..." if len(numbers) > 20 else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import date
 
 import openpyxl
 import sqlalchemy as sa
@@ -44,8 +45,7 @@ def test_refused_deliveries_and_a_failed_landing_leak_nothing(tmp_path, monkeypa
         monkeypatch.setenv(k, v)
 
     out = io.StringIO()
-    code = run_days(start=__import__("datetime").date(2025, 6, 2), end=__import__("datetime").date(2025, 6, 2),
-                    force=False, out=out)
+    code = run_days(start=date(2025, 6, 2), end=date(2025, 6, 2), force=False, out=out)
     console = out.getvalue()
     assert code == 1, console  # the unreachable database fails the landing: ours to retry
     assert "held partitions: 2" in console  # the two deliveries without a header are held

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import shutil
+from datetime import date
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -80,8 +81,7 @@ def holds_table(settings) -> list[tuple]:
 
 
 def standardised_rows(settings) -> int:
-    return pq.read_metadata(landing_path(ENTRY, __import__("datetime").date.fromisoformat(DAY), settings,
-                                         layer="standardised")).num_rows
+    return pq.read_metadata(landing_path(ENTRY, date.fromisoformat(DAY), settings, layer="standardised")).num_rows
 
 
 def test_a_mostly_broken_delivery_is_held_and_the_day_flows_on(tmp_path):
