@@ -248,8 +248,8 @@ def unselectable_rows(settings: Settings, entries: list[Entry]) -> list[tuple[st
                 if e.dataset.format.kind == "frontdb"}:
         try:
             n = count_unselectable(settings.social_security_db_url, table=fmt[0], day_column=fmt[1])
-        except (DeliveryError, sa.exc.SQLAlchemyError):
-            continue  # no database, or not reachable: each day says so
+        except (DeliveryError, sa.exc.SQLAlchemyError, UnicodeDecodeError):
+            continue  # no database, not reachable or damaged: each day says so
         if n:
             found.append((fmt[0], n, fmt[1]))
     return sorted(found)

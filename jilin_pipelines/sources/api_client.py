@@ -52,6 +52,7 @@ from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
 from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
 from jilin_pipelines.sources.jsonl_reader import (
+    LONE_SURROGATE,
     ColumnCollector,
     compact_json,
     object_texts,
@@ -175,11 +176,17 @@ class ApiClient:
                 break
             for item in items:
                 received += 1
-                canonical = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+                canonical = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+                try:
+                    canonical, no_text = canonical.encode(), False
+                except UnicodeEncodeError:  # a lone surrogate escape: the item is kept, as ASCII JSON, unparseable
+                    canonical, no_text = json.dumps(item, separators=(",", ":"), sort_keys=True).encode(), True
                 chunk = (b"[" if received == 1 else b",") + canonical
                 digest.update(chunk)
                 size += len(chunk)
-                if isinstance(item, dict) and set(item) == {UNPARSEABLE_KEY}:
+                if no_text:
+                    collector.add_unparseable(received, LONE_SURROGATE, canonical.decode())
+                elif isinstance(item, dict) and set(item) == {UNPARSEABLE_KEY}:
                     raw = item[UNPARSEABLE_KEY]
                     collector.add_unparseable(received, "the source line is not a JSON object",
                                               raw if isinstance(raw, str) else compact_json(raw))

@@ -23,6 +23,10 @@ Problems and what happens:
   GB18030) and a warning names the row where the declared encoding first failed; bytes that no
   candidate decodes make their rows unparseable (raw text with ``\\xNN`` for those bytes);
 * a row with the wrong number of fields: unparseable, with its raw text;
+* a quote that opens a field and is not closed on its line (``张三,"黄芬芬,2025…``), which the parser reads as
+  swallowing the rows after it into one value: the swallowed record is split into its lines again (see
+  ``_stray_quotes``); the row lands with the quote dropped and a warning naming the row and field, or, when that
+  does not give it its fields, is unparseable with its own line as delivered; every row after it lands;
 * a blank line between rows: unparseable ("blank line"); blank lines at the very end are ignored;
 * header differing from ``columns``: a missing (or renamed) column is a :class:`DeliveryError`
   naming the file and the columns; extra columns are kept, with a warning.
@@ -36,6 +40,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -64,6 +69,7 @@ from jilin_pipelines.sources._common import (
 from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, Sink, empty_table
 
 _BLOCK_SIZE = 1 << 24
+_FIRST_ONLY_ROUNDS = 16  # stray quotes repaired one per swallowed record and parse; past that, all lines at once
 _FIRST_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\n|\r)")
 _NOT_LINE_END = re.compile(rb"[^\r\n]")
 
@@ -144,6 +150,9 @@ def read_csv(
     delivered = unparseable = 0
     while True:
         table = reader.read(body, last=text.done)
+        if table is None:
+            body += text.next()
+            continue
         delivered += table.num_rows
         unparseable += table.num_rows - table.column(ERROR).null_count
         if sink is None:
@@ -288,35 +297,31 @@ class _PieceReader:
         self.cut_row: int | None = None
         self.line_end = line_end  # the text so far ends with a line end
 
-    def read(self, utf8: bytes, *, last: bool) -> pa.Table:  # noqa: C901 - one branch per SPEC §7 problem
-        """The rows of one piece (``last``: the file's last), numbered after the pieces before it."""
+    def read(self, utf8: bytes, *, last: bool) -> pa.Table | None:  # noqa: C901 - one branch per SPEC §7 problem
+        """The rows of one piece (``last``: the file's last), numbered after the pieces before it; None when a quote
+        runs past a line end in it and it is not the last: the pieces cut by the quotes' parity then no longer end
+        at rows' ends, and the piece must be read again with the next one."""
         dec, offset = self.dec, self.rows
         line_end = utf8.endswith((b"\n", b"\r")) if utf8 else self.line_end
-        ends_with_line_end = not (last and dec.truncated_tail) and line_end
         lines_in_piece = utf8.count(b"\n")
         lines_spanned = lines_in_piece + (0 if utf8.endswith(b"\n") else 1)
         if last:  # blank lines at the very end are no rows (a piece starts at a line start: all blank, all gone)
             utf8 = _drop_trailing_blank_lines(utf8) if utf8.strip(_BLANK) else b""
+            line_end = utf8.endswith((b"\n", b"\r")) if utf8 else line_end  # (white space after it is no row)
+        ends_with_line_end = not (last and dec.truncated_tail) and line_end
         has_rows = bool(utf8)  # a blank line between rows is a row (an unparseable one)
 
-        bad_numbers: list[int] = []
-        bad_found: list[int] = []
-        bad_texts: list[str] = []
-
-        def on_invalid(row) -> str:
-            bad_numbers.append(row.number)
-            bad_found.append(row.actual_columns)
-            bad_texts.append(row.text)
-            return "skip"
-
-        try:
-            parsed = _parse(utf8, self.raw_header, self.delimiter, self.quote_char, on_invalid) if has_rows else \
-                pa.table({h: pa.array([], pa.string()) for h in self.raw_header})
-        except pa.ArrowInvalid as exc:
-            raise DeliveryError(f"{self.location}: cannot be parsed as CSV ({exc})") from exc
-        if parsed.num_columns != len(self.header) or any(t != pa.string() for t in parsed.schema.types):
-            raise DeliveryError(f"{self.location}: the CSV header could not be read consistently ({parsed.schema})")
-        parsed = parsed.rename_columns(self.header)
+        repairs: dict[int, _Repair] = {}  # piece line (1-based) -> how a quote that ran past it was repaired
+        for rounds in itertools.count():
+            parsed, bad_numbers, bad_found, bad_texts = self._parse(utf8, has_rows)
+            found = _stray_quotes(utf8, parsed, bad_numbers, bad_texts, len(self.header), self.delimiter,
+                                  self.quote_char, repairs, first_only=rounds < _FIRST_ONLY_ROUNDS)
+            if not found:
+                break
+            if not last:
+                return None  # where the piece ends may be no row's end once the quote is repaired: read on
+            repairs.update(found)
+            utf8 = _rewrite_lines(utf8, found)
 
         n_cols = len(self.header)
         n_good = parsed.num_rows
@@ -333,6 +338,18 @@ class _PieceReader:
             bad_texts = [unescape_bytes(t) for t in bad_texts]
 
         lines = _RecordLines(utf8, 0, total, parsed, good_rows, bad_rows, bad_texts)
+        repaired_rows: dict[int, tuple[str, str]] = {}  # record -> (warning, field): kept, a stray quote dropped
+        if repairs:
+            bad_at = {int(r): i for i, r in enumerate(bad_rows)}
+            for line, fix in repairs.items():
+                record = lines.record_of_line(line)
+                if fix.field is None:  # no repair gives the row its fields: unparseable, with the text as delivered
+                    i = bad_at[record]
+                    bad_errors[i] = "a quote opened in this row is not closed on its line"
+                    bad_texts[i] = unescape_bytes(fix.text) if dec.escaped else fix.text
+                else:
+                    repaired_rows[record] = ("a quote opening the field is not closed on its line: the quote was "
+                                             "dropped and the row kept", self.header[fix.field])
         demote: dict[int, tuple[str, str]] = {}  # index into parsed -> (error, raw)
 
         # rows holding bytes that no encoding decodes
@@ -396,15 +413,18 @@ class _PieceReader:
             good_rows = good_rows[keep]
 
         good = assemble(self.ordered, {c: parsed.column(c) for c in self.header}, good_rows + offset)
+        notes = dict(repaired_rows)
         if len(bad_rows):
             bad = assemble(self.ordered, {}, bad_rows + offset, error=pa.array(bad_errors, pa.string()),
                            raw=pa.array(bad_texts, pa.string()))
             table = interleave(good, bad)
-            for i in np.argsort(bad_rows, kind="stable"):
-                if int(bad_rows[i]) != cut_row:
-                    self.warn.row(int(bad_rows[i]) + offset, f"unparseable: {bad_errors[i]}")
+            notes.update((int(r), (f"unparseable: {e}", None)) for r, e in zip(bad_rows, bad_errors)
+                         if int(r) != cut_row)
         else:
             table = good
+        for row in sorted(notes):
+            reason, name = notes[row]
+            self.warn.row(row + offset, reason, field=name)
 
         if dec.wrong_encoding and dec.fail_line is not None and self.fail_row is None \
                 and self.lines < dec.fail_line <= self.lines + lines_spanned:
@@ -416,6 +436,27 @@ class _PieceReader:
         self.lines += lines_in_piece
         self.line_end = line_end
         return table
+
+    def _parse(self, utf8: bytes, has_rows: bool) -> tuple[pa.Table, list[int], list[int], list[str]]:
+        """The piece's parsed rows, and its unparseable records' numbers, field counts and texts."""
+        bad_numbers: list[int] = []
+        bad_found: list[int] = []
+        bad_texts: list[str] = []
+
+        def on_invalid(row) -> str:
+            bad_numbers.append(row.number)
+            bad_found.append(row.actual_columns)
+            bad_texts.append(row.text)
+            return "skip"
+
+        try:
+            parsed = _parse(utf8, self.raw_header, self.delimiter, self.quote_char, on_invalid) if has_rows else \
+                pa.table({h: pa.array([], pa.string()) for h in self.raw_header})
+        except pa.ArrowInvalid as exc:
+            raise DeliveryError(f"{self.location}: cannot be parsed as CSV ({exc})") from exc
+        if parsed.num_columns != len(self.header) or any(t != pa.string() for t in parsed.schema.types):
+            raise DeliveryError(f"{self.location}: the CSV header could not be read consistently ({parsed.schema})")
+        return parsed.rename_columns(self.header), bad_numbers, bad_found, bad_texts
 
     def finish(self) -> None:
         """The file-level warnings, after the rows'."""
@@ -441,6 +482,109 @@ class _PieceReader:
                 f"the file decodes as {dec.used} and was read as {dec.used}",
                 row=row,
             )
+
+
+@dataclass(frozen=True)
+class _Repair:
+    """A physical line that a quote opened and never closed: its text as delivered, what it is parsed as instead,
+    and the field whose opening quote was dropped (None: no repair gives the row its fields)."""
+
+    text: str
+    new_text: str
+    field: int | None
+
+
+def _stray_quotes(utf8: bytes, parsed: pa.Table, bad_numbers: list[int], bad_texts: list[str], n_cols: int,
+                  delimiter: str, quote: str, done: dict[int, _Repair], *, first_only: bool) -> dict[int, _Repair]:
+    """The lines to repair where a quote opened at a field's start runs past its line end, swallowing the rows
+    after it into one record (SPEC §7: a stray quote is a defect of its row, not the end of the file).
+
+    A record is suspect when it spans several lines or is unparseable. Each of its lines is read on its own: a line
+    that holds the header's fields as it is, or once one field-opening quote is dropped, is a row of its own. A
+    record of several lines is split into its lines when one of them is such a row with its quotes paired, or two
+    are such rows, or the record is unparseable anyway and one is: a quoted value with a line end in it leaves at
+    most one line with all the fields, and that line holds the quote closing the value. The
+    lines of a split record whose quote runs past their end are repaired (the quote dropped) or, when nothing gives
+    them their fields, kept unparseable with their own text. ``first_only``: only the first such line of each record
+    (the quote that opened it), so that a parse after the repair tells a later quoted line end from another stray
+    quote."""
+    total = parsed.num_rows + len(bad_numbers)
+    n_lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") or not utf8 else 1)
+    bad_with_quote = [n for n, t in zip(bad_numbers, bad_texts) if quote in t]
+    if (total == n_lines and not bad_with_quote) or utf8.count(b"\r") != utf8.count(b"\r\n"):
+        return {}  # (bare CRs end rows the LF-located lines cannot follow: such a file is parsed as it is)
+    is_bad = np.zeros(total + 1, dtype=bool)
+    is_bad[np.asarray(bad_numbers, dtype=np.int64)] = True
+    good_rows = np.flatnonzero(~is_bad[1:]) + 1
+    records = _RecordLines(utf8, 0, total, parsed, good_rows, np.asarray(bad_numbers, dtype=np.int64), bad_texts)
+    suspects = sorted(set(records.multi_line()) | set(bad_with_quote))
+    if not suspects:
+        return {}
+    physical = utf8.split(b"\n")
+    found: dict[int, _Repair] = {}
+    for record in suspects:
+        span = records.lines_of(record)
+        if span.stop > len(physical) + 1:
+            continue
+        texts = [physical[line - 1].decode("utf-8", "replace") for line in span]
+        readings = [_read_alone(t.removesuffix("\r"), delimiter, quote, n_cols) for t in texts]
+        rows = sum(r is not None for r in readings)
+        closed = any(r is not None and r[1] is None and t.count(quote) % 2 == 0 for r, t in zip(readings, texts))
+        if not (closed or rows >= 2 or (rows and is_bad[record])):
+            continue
+        for line, text, reading in zip(span, texts, readings):
+            if line in done or (reading is not None and reading[1] is None):
+                continue  # a row as it is (or as repaired)
+            cr = "\r" if text.endswith("\r") else ""
+            if reading is None:
+                if _parses_alone(text.removesuffix("\r"), delimiter, quote):
+                    continue  # closed on its line, with the wrong number of fields: unparseable as it is
+                found[line] = _Repair(text.removesuffix("\r"), delimiter * n_cols + cr, None)
+            else:
+                fields, dropped = reading
+                found[line] = _Repair(text.removesuffix("\r"), _csv_line(fields, delimiter, quote) + cr, dropped)
+            if first_only:
+                break
+    return found
+
+
+def _read_alone(line: str, delimiter: str, quote: str, n_cols: int) -> tuple[list[str], int | None] | None:
+    """The line's fields read on its own when there are ``n_cols`` of them, as it is (None dropped) or once the quote
+    opening one field is dropped (that field's index); None when neither gives ``n_cols`` fields."""
+    fields = _fields_alone(line, delimiter, quote)
+    if fields is not None:
+        return (fields, None) if len(fields) == n_cols else None
+    starts = [i for i, ch in enumerate(line) if ch == quote and (i == 0 or line[i - 1] == delimiter)]
+    for at in starts:
+        fields = _fields_alone(line[:at] + line[at + 1 :], delimiter, quote)
+        before = _fields_alone(line[:at], delimiter, quote) if at else [""]  # the fields before, and an empty one
+        if fields is not None and len(fields) == n_cols and before is not None and len(before) <= n_cols:
+            return fields, len(before) - 1
+    return None
+
+
+def _fields_alone(line: str, delimiter: str, quote: str) -> list[str] | None:
+    try:
+        return next(csv.reader([line], delimiter=delimiter, quotechar=quote, strict=True))
+    except csv.Error:
+        return None
+
+
+def _parses_alone(line: str, delimiter: str, quote: str) -> bool:
+    return _fields_alone(line, delimiter, quote) is not None
+
+
+def _csv_line(fields: list[str], delimiter: str, quote: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, quotechar=quote, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def _rewrite_lines(utf8: bytes, repairs: dict[int, _Repair]) -> bytes:
+    physical = utf8.split(b"\n")
+    for line, fix in repairs.items():
+        physical[line - 1] = fix.new_text.encode("utf-8")
+    return b"\n".join(physical)
 
 
 def _parse(utf8: bytes, raw_header: list[str], delimiter: str, quote_char: str, on_invalid) -> pa.Table:
@@ -514,6 +658,19 @@ class _RecordLines:
         self._spans = spans
         self._starts = self._header_lines + 1 + np.cumsum(spans) - spans
         self._line_ends = np.flatnonzero(np.frombuffer(self._utf8, dtype=np.uint8) == 10)
+
+    def multi_line(self) -> list[int]:
+        """The records that span more than one line."""
+        if self._starts is None:
+            self._build()
+        return [int(r) + 1 for r in np.flatnonzero(self._spans[1 : self._total + 1] > 1)]
+
+    def lines_of(self, record: int) -> range:
+        """The physical lines (1-based) of data record ``record``."""
+        if self._starts is None:
+            self._build()
+        first = int(self._starts[record])
+        return range(first, first + int(self._spans[record]))
 
     def record_of_line(self, line: int) -> int | None:
         """The data record holding physical line ``line`` (None: the header)."""

@@ -74,6 +74,9 @@ def _engine(url: str | sa.URL | sa.Engine) -> tuple[sa.Engine, bool]:
     return sa.create_engine(u), True
 
 
+_NOT_UTF8 = re.compile(r"Could not decode to UTF-8 column '([^']*)'")
+
+
 def _first_line(exc: Exception) -> str:
     """The driver's message of a database error, first line only (no SQL, no parameters)."""
     first = str(getattr(exc, "orig", exc)).strip().splitlines()
@@ -197,9 +200,16 @@ def read_frontdb(
                     else:
                         sink(piece)
         except sa.exc.OperationalError as exc:  # locked, gone away: the source, not the delivery
+            if _NOT_UTF8.search(str(exc.orig)):  # SQLite's word for a TEXT value that is no UTF-8 (value not quoted)
+                raise DeliveryError(f"{location}: a text value is not UTF-8 (column "
+                                    f"{_NOT_UTF8.search(str(exc.orig))[1]}); the database is damaged or was written "
+                                    f"in another encoding") from exc
             raise SourceUnavailable(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
         except sa.exc.SQLAlchemyError as exc:
             raise DeliveryError(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
+        except UnicodeDecodeError as exc:  # a TEXT value whose bytes are no UTF-8 (a damaged database file)
+            raise DeliveryError(f"{location}: a text value is not UTF-8 ({exc.reason}); the database is damaged "
+                                f"or was written in another encoding") from exc
     finally:
         if owned:
             engine.dispose()
@@ -255,8 +265,9 @@ def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column:
     """How many rows no day selects: a null ``day_column``, or text that is no day in any layout
     ``read_frontdb`` knows (``day_layouts``).
 
-    A full scan of the rows not written ``YYYY-MM-DD…`` (their distinct values are classified here): meant for a
-    check once per run, not for every daily read.
+    A full scan: the rows written ``YYYY-MM-DD…`` are grouped by that day (a day that does not exist, such as
+    ``2025-13-45``, counts), the others by their distinct values, classified here; meant for a check once per run,
+    not for every daily read.
     """
     engine, owned = _engine(url)
     try:
@@ -272,13 +283,20 @@ def count_unselectable(url: str | sa.URL | sa.Engine, *, table: str, day_column:
             col = sa.column(col_name)
             tbl = sa.table(actual, col, schema=schema)
             text = sa.cast(col, sa.String)
-            pattern = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]%"
             if conn.dialect.name == "sqlite":
-                cond = sa.or_(col.is_(None), sa.not_(text.op("GLOB")(pattern.replace("%", "*"))))
+                iso = sa.and_(sa.func.typeof(col) == "text", text.op("GLOB")("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"))
             else:
-                cond = sa.or_(col.is_(None), sa.not_(text.op("~")(r"^\d{4}-\d{2}-\d{2}")))
-            query = sa.select(text, sa.func.count()).select_from(tbl).where(cond).group_by(text)
-            return sum(int(n) for value, n in conn.execute(query) if not _a_day(value))
+                iso = text.op("~")(r"^\d{4}-\d{2}-\d{2}")
+            # rows written YYYY-MM-DD…: is their day a real one (2025-13-45 is not)? one value per distinct day
+            days = sa.select(sa.func.substr(text, 1, 10), sa.func.count()).select_from(tbl).where(iso) \
+                .group_by(sa.func.substr(text, 1, 10))
+            unreal = sum(int(n) for value, n in conn.execute(days) if not _a_day(value))
+            # the others, by their distinct values as stored (a BLOB is no text to cast)
+            others = sa.select(col, sa.func.count()).select_from(tbl).where(sa.or_(col.is_(None), sa.not_(iso))) \
+                .group_by(col)
+            return unreal + sum(int(n) for value, n in conn.execute(others) if not _a_day(value))
+    except UnicodeDecodeError as exc:
+        raise DeliveryError(f"{table}@{masked_url(engine.url)}: a text value is not UTF-8 ({exc.reason})") from exc
     finally:
         if owned:
             engine.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -238,7 +239,23 @@ def _parse_line(number: int, line: str, collector: ColumnCollector, cut_off: boo
     if type(obj) is not dict:
         collector.add_unparseable(number, f"not a JSON object but a {type(obj).__name__}", line)
         return
+    if _SURROGATE_ESCAPE.search(line) and has_lone_surrogate(obj):
+        collector.add_unparseable(number, LONE_SURROGATE, line.encode("utf-8", "backslashreplace").decode())
+        return
     collector.add(number, object_texts(obj, line))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = "holds a \\uD800–\\uDFFF escape that is half of a character (a lone surrogate): no text"
+
+
+def has_lone_surrogate(value) -> bool:
+    """Whether a parsed JSON value holds a lone surrogate (``"\\ud800"``), which no UTF-8 text can carry."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _lines(blocks: Iterator[bytes], tail: str) -> Iterator[tuple[int, str, bool]]:

@@ -20,8 +20,9 @@ Each record element (``record_tag``, wherever it sits, not nested in another rec
 
 A document that stops being well-formed (cut off mid-element, an undefined entity, a stray ``&``)
 lands every complete record before the fault; the rest is split at the record start tags and each
-piece is parsed on its own: pieces that are complete records land, the others (the broken tail of a
-cut-off file) are unparseable rows with their raw text, and a warning gives the line and column.
+piece is parsed on its own: pieces that are complete records land (a complete record followed by junk lands, the
+junk is an unparseable row of its own), the others (the broken tail of a cut-off file) are unparseable rows with
+their raw text, and a warning gives the line and column.
 
 The declared encoding (XML declaration, UTF-8 by default) is checked strictly like the other
 readers: a file that does not decode in it is read in the encoding that does, with a warning.
@@ -410,6 +411,15 @@ def _recover(tail: bytes, tag: str, root: str, take) -> None:
         if err is None and len(sub.records) == 1 and sub.root == tag and sub.records[0][1] is None:
             take(sub.records[0][0], None, lambda piece=piece: piece)
             continue
+        end = piece.rfind(b"</" + tag.encode() + b">")
+        if err is not None and end > 0:  # a complete record, then junk: the record lands, the junk is kept apart
+            head, junk = piece[: end + len(tag) + 3], piece[end + len(tag) + 3 :].strip()
+            whole = _Parser(tag)
+            if junk and whole.parse(head) is None and len(whole.records) == 1 and whole.records[0][1] is None:
+                take(whole.records[0][0], None, lambda head=head: head)
+                take({}, f"not well-formed: text after the </{tag}> end tag that is no record",
+                     lambda junk=junk: junk)
+                continue
         if err is not None:
             why = (f"not well-formed: {expat.errors.messages[err.code]} "
                    f"(line {err.lineno}, column {err.offset} of this element)")
