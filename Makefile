@@ -48,7 +48,7 @@ bench-merge: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_merge.py --db both
 
 fuzz: setup
-	$(UV) run --frozen --no-sync python benchmarks/fuzz_readers.py --minutes $(or $(MINUTES),3)
+	$(UV) run --frozen --no-sync python benchmarks/fuzz_readers.py --minutes $(or $(MINUTES),3) $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf data .dagster_home

@@ -75,6 +75,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     kwargs = {"start": args.start, "days": args.days, "seed": args.seed}
     if args.scale is not None:
         kwargs["scale"] = args.scale
+    if args.state is not None:
+        kwargs["state"], kwargs["daily_share"] = args.state, args.daily_share
     summary = generate(Path(args.out), progress=lambda msg: print(msg, flush=True), **kwargs)
     print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s: {summary}")
     return 0
@@ -277,6 +279,12 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--days", type=int, default=7, help="number of days (default 7)")
     sample.add_argument("--scale", type=int, default=None, help="about this many delivered records per day")
     sample.add_argument("--seed", type=int, default=20250602, help="random seed (default 20250602)")
+    sample.add_argument("--state", type=int, default=None,
+                        help="a long history: an initial state of about this many records, then daily increments "
+                             "(instead of --scale)")
+    sample.add_argument("--daily-share", type=float, default=0.01,
+                        help="with --state: new and changed records, and event records, a day, each as a share of "
+                             "the state (default 0.01)")
     sample.set_defaults(func=cmd_sample)
 
     serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")
@@ -291,7 +299,9 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
     bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")
     bench.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="the database all three paths load")
-    bench.add_argument("--days", type=int, default=2, help="days of deliveries to generate (default 2)")
+    bench.add_argument("--days", type=int, default=None,
+                       help="a history: an initial state of about --rows records, then days-1 daily increments, each "
+                            "day timed (default: about --rows records over 2 days)")
     bench.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
     bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
     bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")

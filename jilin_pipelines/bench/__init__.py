@@ -1,12 +1,19 @@
 """``jilin-pipelines bench --rows N [--db sqlite|postgresql]``: generate about N delivered records with the
 sample generator, then time in this one process, on the same files and the same database:
 
-1. our pipeline, as ``make run`` runs it (``bench.ours``), per stage;
+1. our pipeline, as ``make run`` runs it (``bench.ours``), per stage and per day;
 2. the copy-only floor (``bench.floor``);
 3. a naive peer (``bench.peer``);
+4. the output floor (``bench.output_floor``): the deliveries read and exactly what ours wrote to the lake and the
+   database written again by the fastest path;
 
-and print rows per second, the ratios ours/floor and ours/peer and resident memory; the figures go to
-``<data dir>/bench/latest.json``. Imports (Dagster, Great Expectations, pandas) are done before any timing.
+and print rows per second, the ratios and resident memory; the figures go to ``<data dir>/bench/latest.json``.
+Imports (Dagster, Great Expectations, pandas) are done before any timing.
+
+``--days D`` makes it a history: an initial state of about N records on the first day, then D-1 daily
+increments (new and changed register records and event records of about 1 % of the state each, and the unchanged
+re-deliveries), each day timed; without it, about N records over two days. The database's growth per day (golden
+and delivered versions started on each day) shows whether it grows with what changed or with days x keys.
 """
 
 from __future__ import annotations
@@ -24,14 +31,20 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from jilin_pipelines.bench import floor, ours, peer
+from jilin_pipelines.bench import floor, ours, output_floor, peer
 from jilin_pipelines.bench.deliveries import sources_of
 from jilin_pipelines.bench.memory import PhasePeak, peak_rss_bytes
 
 START = date(2025, 6, 2)
 ROWS_PER_SCALE_DAY = 0.87  # delivered records per unit of the generator's ``scale`` and day (measured)
+ROWS_PER_STATE = 0.78  # records delivered on a history's first day per unit of the generator's ``state`` (measured)
+DAILY_SHARE = 0.01
 DEFAULT_PG_URL = os.environ.get("JILIN_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-TARGETS = {"ours_over_floor_max": 2.0, "peer_over_ours_min": 2.0, "overhead_per_day_max_seconds": 30.0}
+TARGETS = {"ours_over_floor_max": 2.0, "peer_over_ours_min": 2.0, "overhead_per_day_max_seconds": 30.0,
+           # the merge at provincial scale: ours / copy-only floor, ours / output floor, ours / peer, and over a
+           # history the last day's time over the second day's
+           "ours_over_copy_floor_max": 6.0, "ours_over_output_floor_max": 2.0, "ours_over_peer_max": 1.0,
+           "last_over_second_day_max": 1.2}
 
 
 @dataclass
@@ -39,6 +52,7 @@ class Options:
     rows: int
     db: str = "sqlite"
     days: int = 2
+    history: bool = False  # --days given: an initial state of about ``rows`` records, then daily increments
     seed: int = 20250602
     work: Path | None = None
     pg_url: str | None = None
@@ -50,10 +64,12 @@ def scale_for(rows: int, days: int) -> int:
     return max(1, round(rows / days / ROWS_PER_SCALE_DAY))
 
 
-def generate(sources: Path, rows: int, days: int, seed: int) -> dict:
+def generate(sources: Path, rows: int, days: int, seed: int, history: bool = False) -> dict:
     """The sources directory, written by the sample generator in a child process (its memory is not ours)."""
+    size = ["--state", str(round(rows / ROWS_PER_STATE)), "--daily-share", str(DAILY_SHARE)] if history else \
+        ["--scale", str(scale_for(rows, days))]
     cmd = [sys.executable, "-m", "jilin_pipelines.cli", "sample", "--out", str(sources), "--start", START.isoformat(),
-           "--days", str(days), "--scale", str(scale_for(rows, days)), "--seed", str(seed)]
+           "--days", str(days), *size, "--seed", str(seed)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return json.loads((sources / "_ground_truth" / "summary.json").read_text(encoding="utf-8"))
 
@@ -124,7 +140,7 @@ def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
     pg_schema = None
     try:
         began = time.perf_counter()
-        summary = generate(sources, opts.rows, opts.days, opts.seed)
+        summary = generate(sources, opts.rows, opts.days, opts.seed, opts.history)
         rows = int(summary["total_rows"])
         say(f"generated {rows} records over {opts.days} day(s) in {time.perf_counter() - began:.1f} s: {sources}")
         if opts.db == "postgresql":
@@ -157,8 +173,20 @@ def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
             peer_seconds = time.perf_counter() - t
         say(f"peer: {peer_seconds:.1f} s")
 
+        say("output floor: the deliveries read, and what ours wrote written again ...")
+        out_floor_url = (_pg_schema(opts.pg_url or DEFAULT_PG_URL) if opts.db == "postgresql"
+                         else (f"sqlite:///{work / 'output_floor.sqlite'}", None))
+        try:
+            out_floor = output_floor.run(deliveries, work / "data" / "lake", db_url, work / "output_floor_lake",
+                                         out_floor_url[0])
+        finally:
+            if out_floor_url[1] is not None:
+                _drop_pg_schema(opts.pg_url or DEFAULT_PG_URL, out_floor_url[1])
+        say(f"output floor: {out_floor.seconds:.1f} s")
+
         result = _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_seconds, peer_loaded,
                           peer_targets, {"ours": mem_ours, "floor": mem_floor, "peer": mem_peer})
+        _merge_figures(result, mine, out_floor, _growth(db_url))
         result["pg_schema"] = pg_schema
     finally:
         if pg_schema is not None and not opts.keep:
@@ -191,6 +219,7 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
         "rows": rows,
         "db": opts.db,
         "days": opts.days,
+        "history": opts.history,
         "seed": opts.seed,
         "generator_scale": summary.get("scale"),
         "machine": machine(),
@@ -238,6 +267,53 @@ def _figures(opts, rows, summary, mine, floor_seconds, floor_loaded, peer_second
     }
 
 
+def _growth(db_url: str) -> dict[str, dict[str, int]]:
+    """Per day: the golden versions that started on it and the delivered versions of its partitions, over every
+    base table (what the database grew by that day)."""
+    import sqlalchemy as sa
+
+    from jilin_pipelines.base.config import base_config
+    from jilin_pipelines.base.schema import PARTITION, VALID_FROM, version_table_name
+
+    grown: dict[str, dict[str, int]] = {"golden_versions": {}, "delivered_versions": {}}
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            for name in base_config().tables:
+                for what, table, column in (("golden_versions", name, VALID_FROM),
+                                            ("delivered_versions", version_table_name(name), PARTITION)):
+                    for day, n in conn.exec_driver_sql(f'SELECT "{column}", COUNT(*) FROM "{table}" GROUP BY 1'):
+                        day = str(day)[:10]
+                        grown[what][day] = grown[what].get(day, 0) + int(n)
+    finally:
+        engine.dispose()
+    return {k: dict(sorted(v.items())) for k, v in grown.items()}
+
+
+def _merge_figures(result: dict, mine, out_floor, growth: dict) -> None:
+    """The figures of the merge at provincial scale: the output floor, the time per day and the growth per day,
+    and their targets."""
+    days = [round(s, 3) for s in mine.day_seconds]
+    result["day_seconds"] = days
+    result["output_floor_seconds"] = round(out_floor.seconds, 3)
+    result["output_floor"] = out_floor.as_dict()
+    result["database_growth_by_day"] = growth
+    ours_s, peer_s = result["ours_seconds"], result["peer_seconds"]
+    ratios = {
+        "ours_over_output_floor": round(ours_s / out_floor.seconds, 3) if out_floor.seconds else None,
+        "last_over_second_day": round(days[-1] / days[1], 3) if len(days) > 2 and days[1] else None,
+    }
+    result["ratios"].update(ratios)
+    verdict = lambda r, limit: None if r is None else r <= limit  # noqa: E731
+    result["targets"].update({
+        "ours_over_copy_floor_at_most_6": verdict(result["ratios"]["ours_over_floor"], TARGETS["ours_over_copy_floor_max"]),
+        "ours_over_output_floor_at_most_2": verdict(ratios["ours_over_output_floor"],
+                                                    TARGETS["ours_over_output_floor_max"]),
+        "ours_no_slower_than_peer": verdict(round(ours_s / peer_s, 3) if peer_s else None, TARGETS["ours_over_peer_max"]),
+        "last_day_within_1_2x_of_second": verdict(ratios["last_over_second_day"], TARGETS["last_over_second_day_max"]),
+    })
+
+
 def _stage_peaks(mine, mem) -> dict[str, int]:
     """The resident memory peak sampled while each stage's steps ran."""
     peaks: dict[str, int] = {}
@@ -281,6 +357,12 @@ def render(r: dict) -> str:
         f"{'ours (make run)':<30}{r['ours_seconds']:>10.1f}{r['rows_per_second']['ours']:>12,.0f}"
         f"{_mb(r['peak_rss_bytes_by_path']['ours']):>14}{_mb(r['rss_added_bytes_by_path']['ours']):>12}",
     ]
+    if r.get("output_floor_seconds") is not None:
+        o = r["output_floor"]
+        lines.insert(5, f"{'output floor':<30}{r['output_floor_seconds']:>10.1f}"
+                        f"{_rate(r['rows'], r['output_floor_seconds']):>12,.0f}   (read {o['read_seconds']:.1f} s, "
+                        f"lake {o['lake_rows']:,} rows {o['lake_seconds']:.1f} s, database "
+                        f"{sum(o['database_rows'].values()):,} rows {o['database_seconds']:.1f} s)")
     for stage, seconds in r["ours_stage_seconds"].items():
         rate = r["rows_per_second"]["ours_by_stage"].get(stage)
         peak = r["ours_stage_peak_rss_bytes"].get(stage)
@@ -294,13 +376,36 @@ def render(r: dict) -> str:
         f"Dagster overhead per day {r['dagster_overhead_seconds_per_day']} s (target < 30 s: "
         f"{'met' if targets['dagster_overhead_per_day_under_30s'] else 'MISSED'})",
         f"peak RSS of the process {_mb(r['peak_rss_bytes'])}",
+        *_merge_lines(r),
         "records loaded: " + ", ".join(f"{k} {v:,}" for k, v in r["records_loaded"].items()),
     ]
     return "\n".join(lines) + "\n"
 
 
+def _merge_lines(r: dict) -> list[str]:
+    if "day_seconds" not in r:
+        return []
+    t, ratios = r["targets"], r["ratios"]
+    met = lambda ok: "-" if ok is None else ("met" if ok else "MISSED")  # noqa: E731
+    growth = r["database_growth_by_day"]
+    lines = [
+        f"ours/copy floor {ratios['ours_over_floor']} (target ≤ 6: {met(t['ours_over_copy_floor_at_most_6'])}); "
+        f"ours/output floor {ratios['ours_over_output_floor']} (target ≤ 2: {met(t['ours_over_output_floor_at_most_2'])}); "
+        f"ours/peer {ratios['ours_over_peer']} (target ≤ 1: {met(t['ours_no_slower_than_peer'])})",
+        f"{'day':<12}{'seconds':>10}{'golden versions':>18}{'delivered versions':>20}",
+    ]
+    for i, seconds in enumerate(r["day_seconds"]):
+        day = date.fromordinal(START.toordinal() + i).isoformat()
+        lines.append(f"{day:<12}{seconds:>10.1f}{growth['golden_versions'].get(day, 0):>18,}"
+                     f"{growth['delivered_versions'].get(day, 0):>20,}")
+    if ratios.get("last_over_second_day") is not None:
+        lines.append(f"last day / second day {ratios['last_over_second_day']} (target ≤ 1.2: "
+                     f"{met(t['last_day_within_1_2x_of_second'])})")
+    return lines
+
+
 def main(args, out: TextIO = sys.stdout) -> int:
-    opts = Options(rows=args.rows, db=args.db, days=args.days, seed=args.seed,
+    opts = Options(rows=args.rows, db=args.db, days=args.days or 2, history=args.days is not None, seed=args.seed,
                    work=Path(args.work).resolve() if args.work else None, pg_url=args.pg_url, keep=args.keep)
     result = run_bench(opts, out)
     counts = set(result["records_loaded"].values())

@@ -123,6 +123,8 @@ def generate(
     progress: Callable[[str], None] | None = None,
     *,
     rates: Mapping[str, float] | None = None,
+    state: int | None = None,
+    daily_share: float = 0.01,
 ) -> GenerationSummary:
     """Write a sources directory in the layout and formats of ``sources/SPEC.md`` under ``out``.
 
@@ -130,7 +132,11 @@ def generate(
     * ``scale`` is the mean number of delivered rows per day over all datasets (the first day carries the
       initial state and so more, later days fewer);
     * ``seed``: the same arguments give byte-identical files;
-    * ``rates``: problem name -> rate, overriding :data:`~jilin_pipelines.sample.problems.DEFAULT_RATES`.
+    * ``rates``: problem name -> rate, overriding :data:`~jilin_pipelines.sample.problems.DEFAULT_RATES`;
+    * ``state``: a long history instead — an initial state of about ``state`` records on the first day, then each
+      day new and changed register records and event records of about ``daily_share`` of it each (so about
+      2 x ``daily_share`` of the keys move a day), plus the unchanged re-deliveries (``rates["redelivery"]``);
+      ``scale`` is then ignored.
 
     The ground truth goes to ``out/_ground_truth/`` (``manifest.jsonl``, ``clean/*.parquet``, ``world/*.parquet``,
     ``summary.json``); the pipeline never reads it. Earlier output in ``out`` (the dataset folders, the
@@ -147,7 +153,12 @@ def generate(
     file_problems = _file_problem_days(days)
     late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
     say(f"building the world for {days} days from {start}, about {scale} rows a day")
-    world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"], late)
+    if state is not None:
+        if state < 1000 or not 0 < daily_share < 1:
+            raise ValueError("a history needs a state of at least 1000 records and a daily share between 0 and 1")
+        scale = max(50, round(state * daily_share * 2))
+    world = World(start, days, scale, seed, rates_["id_retired_division_code"], rates_["redelivery"], late,
+                  state_rows=state, daily_share=daily_share)
     retired_codes = frozenset(codes.RETIRED_SUCCESSORS)
     summary = GenerationSummary(out, start, days, scale, seed, rates_)
     gt = out / GROUND_TRUTH

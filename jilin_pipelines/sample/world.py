@@ -131,21 +131,33 @@ QUALIFIED_SHARE = {"qualified": 0.72, "none": 0.10, "wrong_type": 0.06, "expired
 
 @dataclass(frozen=True)
 class Plan:
-    """How many records the world has and how many move each day, from ``scale`` rows per day."""
+    """How many records the world has and how many move each day, from ``scale`` rows per day — or, for a long
+    history (``state_rows``), an initial state of about that many records and, each later day, new and changed
+    register rows and event rows of about ``daily_share`` of it each."""
 
     scale: int
     days: int
+    state_rows: int | None = None
+    daily_share: float = 0.01
 
     @property
     def events(self) -> float:  # event rows per day
+        if self.state_rows is not None:
+            return self.daily_share * self.state_rows * CALIBRATION
         return 0.45 * self.scale * CALIBRATION
 
     @property
     def churn(self) -> float:  # new + changed rows of the registers per later day
-        return 0.25 * self.scale * CALIBRATION if self.days > 1 else 0.0
+        if self.days <= 1:
+            return 0.0
+        if self.state_rows is not None:
+            return self.daily_share * self.state_rows * CALIBRATION
+        return 0.25 * self.scale * CALIBRATION
 
     @property
     def state(self) -> float:  # rows of the initial state
+        if self.state_rows is not None:
+            return self.state_rows * CALIBRATION - self.events
         total = self.scale * self.days * CALIBRATION
         return max(total - self.events * self.days - self.churn * (self.days - 1), 0.25 * total)
 
@@ -167,9 +179,11 @@ class World:
     """The registers and their day-by-day evolution; see the module docstring."""
 
     def __init__(self, start: date, days: int, scale: int, seed: int, retired_share: float, redelivery_rate: float,
-                 late: frozenset[tuple[str, int]] = frozenset()):
+                 late: frozenset[tuple[str, int]] = frozenset(), *, state_rows: int | None = None,
+                 daily_share: float = 0.01):
         """``late``: (dataset, day index) whose rows reach the platform only the next day (no usable file); an
-        unchanged re-delivery is never drawn from them on that next day."""
+        unchanged re-delivery is never drawn from them on that next day. ``state_rows``/``daily_share``: a long
+        history (see :class:`Plan`)."""
         if days < 1:
             raise ValueError("days must be at least 1")
         if scale < 50:
@@ -177,7 +191,7 @@ class World:
         self.start = start
         self.days = days
         self.seed = seed
-        self.plan = Plan(scale, days)
+        self.plan = Plan(scale, days, state_rows, daily_share)
         self.retired_share = retired_share
         self.redelivery_rate = redelivery_rate
         self.late = late

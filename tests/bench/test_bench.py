@@ -43,7 +43,20 @@ def _check(result: dict, data_dir) -> None:
     assert "base_merge" in {s["step"] for s in steps}, steps
     assert result["ratios"]["ours_over_floor"] > 0 and result["ratios"]["ours_over_peer"] > 0
     assert set(result["targets"]) == {"ours_over_floor_at_most_2", "ours_at_least_2x_faster_than_peer",
-                                      "dagster_overhead_per_day_under_30s"}
+                                      "dagster_overhead_per_day_under_30s", "ours_over_copy_floor_at_most_6",
+                                      "ours_over_output_floor_at_most_2", "ours_no_slower_than_peer",
+                                      "last_day_within_1_2x_of_second"}
+    # the output floor read every delivery and wrote again what ours wrote: some of the lake and every base table
+    o = result["output_floor"]
+    assert result["output_floor_seconds"] == o["seconds"] > 0
+    assert o["seconds"] == pytest.approx(o["read_seconds"] + o["lake_seconds"] + o["database_seconds"], abs=0.01)
+    assert o["lake_files"] > 0 and o["lake_rows"] >= result["rows"] // 2
+    assert {"person", "person_source_version", "legal_entity", "vehicle"} <= set(o["database_rows"])
+    assert o["database_rows"]["person"] > 0
+    assert result["day_seconds"] == result["ours_run_seconds_per_day"]
+    growth = result["database_growth_by_day"]
+    assert sum(growth["golden_versions"].values()) == sum(n for t, n in o["database_rows"].items()
+                                                          if f"{t}_source_version" in o["database_rows"])
 
     loaded = result["records_loaded"]
     assert loaded["floor"] == loaded["peer"] == loaded["ours"] == result["rows"], loaded
@@ -83,6 +96,39 @@ def test_bench_postgresql(tmp_path, pg_url):
 
 def test_cli_parses_bench():
     args = parser().parse_args(["bench", "--rows", "1000", "--db", "postgresql"])
-    assert (args.rows, args.db, args.days) == (1000, "postgresql", 2)
+    assert (args.rows, args.db, args.days) == (1000, "postgresql", None)  # two days of about N records
+    args = parser().parse_args(["bench", "--rows", "1000", "--days", "60"])
+    assert (args.rows, args.days) == (1000, 60)  # a history: a state of about N records, then 59 increments
     with pytest.raises(SystemExit):
         parser().parse_args(["bench", "--rows", "1000", "--db", "oracle"])
+
+
+def test_the_generator_writes_a_long_history_on_request(tmp_path):
+    """``sample --state N``: about N records on the first day, then small daily increments of new, changed,
+    event and re-delivered records."""
+    from jilin_pipelines.sample import generate
+
+    summary = generate(tmp_path / "src", days=5, state=20_000, daily_share=0.01).as_json()
+    per_day: dict[str, int] = {}
+    for days in summary["rows"].values():
+        for day, n in days.items():
+            per_day[day] = per_day.get(day, 0) + n
+    first, *later = [per_day[d] for d in sorted(per_day)]
+    assert 12_000 <= first <= 20_000
+    assert all(0.01 * first <= n <= 0.08 * first for n in later), (first, later)
+
+
+def test_bench_history_sqlite(tmp_path):
+    """``bench --rows N --days D``: an initial state, then daily increments, each day timed; the database grows by
+    far less on a later day than on the first."""
+    out = io.StringIO()
+    result = run_bench(Options(rows=ROWS, db="sqlite", days=3, history=True, work=tmp_path / "work",
+                               data_dir=tmp_path / "data"), out)
+    assert result["history"] is True and len(result["day_seconds"]) == 3 and all(s > 0 for s in result["day_seconds"])
+    assert result["ratios"]["last_over_second_day"] == pytest.approx(result["day_seconds"][2] / result["day_seconds"][1],
+                                                                     abs=0.001)
+    golden = result["database_growth_by_day"]["golden_versions"]
+    first, *later = [golden.get(d, 0) for d in ("2025-06-02", "2025-06-03", "2025-06-04")]
+    assert all(0 < n < first / 5 for n in later), golden
+    text = out.getvalue()
+    assert "last day / second day" in text and "2025-06-04" in text
