@@ -17,8 +17,10 @@ Survivorship (the rule; its data lives in ``catalogue/base/tables.yaml``): for a
 the contributions with a non-null value, the winner is the one whose dataset ranks highest in the attribute's
 priority list (unlisted datasets after listed ones; reference-only sources after every delivering source), then
 the most recent (update time, partition), then dataset, role and source row. The record is a ``placeholder`` when
-every contribution is a reference. A new golden version starts on every partition day on which the result
-(values, placeholder or provenance) changes.
+every contribution is a reference. A new golden version starts on every partition day on which a value, the
+placeholder flag or the source (dataset and role) a value wins from changes; a re-delivery of the same values by
+the same sources is kept among the delivered versions and starts none. A version's provenance names the deliveries
+its values came from on the day it started (the first delivery of those values, not their latest repetition).
 """
 
 from __future__ import annotations
@@ -356,6 +358,33 @@ def _starts(*arrays: np.ndarray) -> np.ndarray:
     return new
 
 
+def _content(values: pd.DataFrame, winning: np.ndarray) -> np.ndarray:
+    """What a golden version means (its values and placeholder flag, ``values``, and per attribute the source that
+    value wins from, ``winning``: ``"<dataset>/<role>"`` or None), as a 64-bit fingerprint per version."""
+    names = pd.DataFrame(winning, columns=[f"_from_{j}" for j in range(winning.shape[1])])
+    return row_hash(pd.concat([values.reset_index(drop=True), names], axis=1))
+
+
+def content_of(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
+    """The content fingerprint of stored golden versions (canonical form), as :func:`compute_golden` computes it."""
+    attrs = list(spec.attributes)
+    winning = np.full((len(golden), len(attrs)), None, dtype=object)
+    for i, text in enumerate(golden[PROVENANCE].to_numpy()):
+        sources = provenance_sources(text)
+        for j, a in enumerate(attrs):
+            src = sources.get(a)
+            if src is not None:
+                winning[i, j] = f"{src['dataset']}/{src['role']}"
+    return _content(golden[[*attrs, PLACEHOLDER]], winning)
+
+
+def record_hash(spec: TableSpec, golden: pd.DataFrame, content: np.ndarray) -> np.ndarray:
+    """The record hash of golden versions: key, validity, content and provenance (a re-merge may re-name a source)."""
+    g = golden.reset_index(drop=True)
+    return row_hash(pd.DataFrame({**{c: g[c] for c in spec.key}, VALID_FROM: g[VALID_FROM], VALID_TO: g[VALID_TO],
+                                  "_content": content, PROVENANCE: g[PROVENANCE]}))
+
+
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key)."""
     cols = golden_columns(spec)
@@ -414,7 +443,10 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
             out[a] = CANON[spec.columns[a]](pd.Series(col))
             winner[g, attrs.index(a)] = order[pos]
     out[PROVENANCE] = provenance_json(attrs, winner, _source_json(cur).to_numpy(dtype=object))
-    content = row_hash(out[[*attrs, PLACEHOLDER, PROVENANCE]])
+    # a version means a change: of a value, of the placeholder flag or of the source (dataset and role) a value
+    # wins from — not a re-delivery of the same values, which stays among the delivered versions only
+    source_of = np.append(np.asarray(datasets, dtype=object)[cd] + "/" + cur[ROLE].to_numpy(dtype=object), None)
+    content = _content(out[[*attrs, PLACEHOLDER]], source_of[winner])  # (winner -1: the None at the end)
     okid = out["_kid"].to_numpy()
     if n > len(np.unique(okid)):  # a new version only where something changed
         keep = _starts(okid, content)
@@ -423,6 +455,5 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     valid_to = np.r_[out[VALID_FROM].to_numpy(dtype=object)[1:], None]
     valid_to[last] = None
     out[VALID_TO] = valid_to
-    out[RECORD_HASH] = row_hash(pd.DataFrame({**{c_: out[c_] for c_ in key}, VALID_FROM: out[VALID_FROM],
-                                              VALID_TO: out[VALID_TO], "_content": content}))
+    out[RECORD_HASH] = record_hash(spec, out, content)
     return out[cols]

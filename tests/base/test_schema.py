@@ -52,9 +52,9 @@ CONTRACT = {
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0006"
-    assert upgrade(db_url) == "0006"  # a second run changes nothing
-    assert current_revision(db_url) == "0006"
+    assert upgrade(db_url) == head_revision() == "0007"
+    assert upgrade(db_url) == "0007"  # a second run changes nothing
+    assert current_revision(db_url) == "0007"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
@@ -178,5 +178,42 @@ def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
             for t in golden:
                 provenance = [r[0] for r in conn.execute(sa.text(f'SELECT provenance FROM "{t}"'))]
                 assert sorted(provenance) == sorted(old_form[t]), t
+    finally:
+        engine.dispose()
+
+
+def test_0007_joins_golden_versions_that_a_redelivery_started(db_url):
+    """A database merged before 0007 holds a golden version for each day a record was re-delivered unchanged;
+    after the upgrade it reads exactly as one merged by the current code: one version, from the first delivery."""
+    upgrade(db_url, "0006")
+    engine = sa.create_engine(db_url)
+    x = "220102199001011239"
+    try:
+        d1, d2 = date(2025, 6, 2), date(2025, 6, 3)
+        for day in (d1, d2):
+            merge_partition(engine, "traffic_police.driving_licences", day, hand_frame(
+                "traffic_police.driving_licences", day,
+                [{"id_number": x, "name": "张三", "sex": "1", "birth_date": "1990-01-01", "status_code": "A",
+                  "updated_at": f"{day.isoformat()} 08:00:00"}]))
+        merged = dump(engine)
+        merged.pop("base_alembic_version")
+        with engine.begin() as conn:  # what the code before 0007 wrote: a second version from the re-delivery
+            row = conn.execute(sa.text("SELECT * FROM person WHERE id_number = :x"), {"x": x}).mappings().one()
+            assert str(row["_valid_from"]) == "2025-06-02" and row["_valid_to"] is None
+            conn.execute(sa.text("UPDATE person SET _valid_to = :d, _record_hash = 7 WHERE id_number = :x"),
+                         {"d": d2, "x": x})
+            conn.execute(sa.text("INSERT INTO person (id_number, name, sex, birth_date, division_code, placeholder, "
+                                 "provenance, _valid_from, _valid_to, _record_hash) VALUES (:x, :name, :sex, :birth, "
+                                 ":division, :placeholder, :provenance, :d, NULL, 8)"),
+                         {"x": x, "name": row["name"], "sex": row["sex"], "birth": row["birth_date"],
+                          "division": row["division_code"], "placeholder": row["placeholder"],
+                          "provenance": row["provenance"].replace("2025-06-02", "2025-06-03"), "d": d2})
+        before = dump(engine)
+        before.pop("base_alembic_version")
+        assert before != merged
+        assert upgrade(db_url, "0007") == "0007"
+        after = dump(engine)
+        assert after.pop("base_alembic_version") == [("0007",)]
+        assert after == merged
     finally:
         engine.dispose()

@@ -223,7 +223,10 @@ def test_stats_count_inserted_updated_unchanged_and_deleted(engine):
     s = merge_partition(engine, "traffic_police.driving_licences", D1, f1).as_dict()
     assert s["tables"]["person"] == {"versions": 2, "inserted": 0, "updated": 0, "unchanged": 2, "deleted": 0}
     f2 = hand_frame("traffic_police.driving_licences", D2, [licence(X, "张三", updated="2025-06-03 08:00:00")])
-    s = merge_partition(engine, "traffic_police.driving_licences", D2, f2).as_dict()
+    s = merge_partition(engine, "traffic_police.driving_licences", D2, f2).as_dict()  # the same values again
+    assert s["tables"]["person"] == {"versions": 1, "inserted": 0, "updated": 0, "unchanged": 1, "deleted": 0}
+    f2b = hand_frame("traffic_police.driving_licences", D2, [licence(X, "张三丰", updated="2025-06-03 08:00:00")])
+    s = merge_partition(engine, "traffic_police.driving_licences", D2, f2b).as_dict()  # re-delivered, changed
     assert s["tables"]["person"] == {"versions": 1, "inserted": 0, "updated": 1, "unchanged": 0, "deleted": 0}
     # day 1 re-delivered without Y: Y's only version goes, and with it Y
     f1b = hand_frame("traffic_police.driving_licences", D1, [licence(X, "张三")])
@@ -262,3 +265,31 @@ def test_a_merge_can_be_restricted_to_some_tables(engine):
     assert len(as_of(engine, "certificate", D1)) == 1
     with pytest.raises(ValueError, match="does not feed"):
         merge_partition(engine, "traffic_police.driving_licences", D1, frame, tables=["vehicle"])
+
+
+def test_a_redelivery_of_the_same_values_starts_no_new_golden_version(engine):
+    """A department that re-delivers an unchanged record (a daily full snapshot) adds a delivered version, not a
+    golden one: the version, and its provenance, stay those of the day the values were first delivered."""
+    for day, updated in ((D1, "2025-06-02 08:00:00"), (D2, "2025-06-03 08:00:00"), (D3, "2025-06-04 08:00:00")):
+        merge_partition(engine, "traffic_police.driving_licences", day, hand_frame(
+            "traffic_police.driving_licences", day, [licence(X, "张三", updated=updated)]))
+    versions = record_versions(engine, "person", X)
+    assert list(versions["_valid_from"]) == [D1] and pd.isna(versions["_valid_to"].iloc[0])
+    assert provenance_sources(versions["provenance"].iloc[0])["name"]["partition"] == "2025-06-02"
+    assert len(source_versions(engine, "person", X)) == 3  # every delivery kept among the delivered versions
+
+
+def test_the_same_value_won_from_another_source_starts_a_new_version(engine):
+    """The value is the same, its source is not: a change of provenance that means something (who vouches for the
+    value) starts a version; the re-delivery by the same source on the third day does not."""
+    merge_partition(engine, "social_security.insured_persons", D1, hand_frame(
+        "social_security.insured_persons", D1, [insured(X, "张三")]))
+    merge_partition(engine, "traffic_police.driving_licences", D2, hand_frame(  # ranks above for the name
+        "traffic_police.driving_licences", D2, [licence(X, "张三", updated="2025-06-03 08:00:00")]))
+    merge_partition(engine, "traffic_police.driving_licences", D3, hand_frame(
+        "traffic_police.driving_licences", D3, [licence(X, "张三", updated="2025-06-04 08:00:00")]))
+    versions = record_versions(engine, "person", X)
+    winners = [provenance_sources(p)["name"]["dataset"] for p in versions["provenance"]]
+    assert list(versions["name"]) == ["张三", "张三"]
+    assert list(versions["_valid_from"]) == [D1, D2]
+    assert winners == ["social_security.insured_persons", "traffic_police.driving_licences"]

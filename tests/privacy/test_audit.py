@@ -259,7 +259,7 @@ def test_0006_rechains_an_existing_plain_log_under_the_key(db_url):
         with engine.begin() as conn:
             conn.execute(metadata().tables["exchange_audit"].insert(), made)
         assert not verify(engine).ok  # not under the key
-        assert upgrade(db_url) == "0006"
+        assert upgrade(db_url, "0006") == "0006"
         result = verify(engine)
         assert result.ok and result.entries == 4, result
         assert [(r["consumer"], r["record_count"]) for r in rows(engine)] == [
