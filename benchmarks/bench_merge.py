@@ -2,7 +2,7 @@
 SQLite and/or PostgreSQL through ``jilin_pipelines.base.merge_partition``.
 
     uv run --no-sync python benchmarks/bench_merge.py [--rows 1000000] [--db sqlite|postgresql|both]
-        [--all-tables] [--pg-url URL] [--sqlite-path PATH]
+        [--all-tables] [--pg-url URL] [--sqlite-path PATH] [--days D [--daily 0.04]]
 
 Three merges are timed, each one transaction:
   1. day 1: N new persons (every key inserted);
@@ -40,12 +40,25 @@ SURNAMES = np.array(list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭
 GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"))
 
 
+_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+
+
+def resident_ids(n: np.ndarray) -> pd.Series:
+    """Distinct valid GB 11643 resident ID numbers, one per ``n`` (born on one of 18,000 days from 1950 on, a
+    sequence number for the rest, the check character computed): the merge keys a golden record by valid IDs only."""
+    birth = (pd.to_datetime("1950-01-01") + pd.to_timedelta(n % 18000, unit="D")).strftime("%Y%m%d")
+    body = "220102" + pd.Series(birth) + pd.Series(n // 18000).astype(str).str.zfill(3)
+    digits = np.frombuffer("".join(body).encode(), dtype=np.uint8).reshape(len(body), 17) - 48
+    check = np.array(list("10X98765432"))[(digits.astype(np.int64) @ _WEIGHTS) % 11]
+    return body + check
+
+
 def licences(rows: int, day: date, seed: int, changed: float = 0.0) -> pd.DataFrame:
     """A standardised driving-licence partition of ``rows`` distinct persons (vectorised, deterministic)."""
     rng = np.random.default_rng(seed)
     n = np.arange(rows)
     birth = pd.to_datetime("1950-01-01") + pd.to_timedelta(n % 18000, unit="D")
-    ids = "2201" + pd.Series(n).astype(str).str.zfill(14)  # unique 18-character keys
+    ids = resident_ids(n)
     names = pd.Series(SURNAMES[n % len(SURNAMES)]) + pd.Series(GIVEN[(n // 20) % len(GIVEN)])
     names = names + pd.Series(GIVEN[(n // 400) % len(GIVEN)])
     if changed:
@@ -74,6 +87,33 @@ def licences(rows: int, day: date, seed: int, changed: float = 0.0) -> pd.DataFr
     )
     assert frame["id_number"].is_unique
     return frame
+
+
+def history(url: str, rows: int, days: int, daily: float, config: BaseConfig, incremental: bool) -> list[float]:
+    """Seconds of each day's merge: day 1 ``rows`` persons, then each later day ``daily`` of them delivered again,
+    half unchanged (a re-delivery) and half with a new name."""
+    upgrade(url)
+    engine = sa.create_engine(url)
+    seconds = []
+    try:
+        base = licences(rows, DAY1, seed=1)
+        for d in range(days):
+            day = date.fromordinal(DAY1.toordinal() + d)
+            if d == 0:
+                frame = base
+            else:
+                rng = np.random.default_rng(100 + d)
+                pick = np.sort(rng.choice(rows, max(1, int(rows * daily)), replace=False))
+                frame = licences(rows, day, seed=d)[lambda f, pick=pick: f.index.isin(pick)].reset_index(drop=True)
+                flip = rng.random(len(frame)) < 0.5
+                frame["name"] = frame["name"].where(~flip, frame["name"] + f"{d}")
+                frame[layout.SOURCE_ROW] = np.arange(1, len(frame) + 1)
+            t0 = time.perf_counter()
+            merge_partition(engine, DATASET, day, frame, config=config, incremental=incremental)
+            seconds.append(time.perf_counter() - t0)
+    finally:
+        engine.dispose()
+    return seconds
 
 
 def only(tables: list[str]) -> BaseConfig:
@@ -114,8 +154,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-tables", action="store_true", help="merge person and certificate (default: person only)")
     p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--sqlite-path", type=Path, default=None)
+    p.add_argument("--days", type=int, default=None,
+                   help="a history instead: day 1 N persons, then days-1 days each re-delivering --daily of them "
+                        "(half changed), merged incrementally and by full recomputation, each day timed (SQLite)")
+    p.add_argument("--daily", type=float, default=0.04, help="with --days: the share of persons delivered a day")
     args = p.parse_args(argv)
     config = base_config() if args.all_tables else only(["person"])
+    if args.days:
+        for incremental in (True, False):
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds = history(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.rows, args.days, args.daily, config,
+                                  incremental)
+            later = seconds[1:]
+            print(f"{'incremental' if incremental else 'full recomputation':20s} {args.rows:,} persons, "
+                  f"{args.days} days, {args.daily:.0%} a day: day 1 {seconds[0]:.1f} s; day 2 {later[0]:.2f} s, "
+                  f"day {args.days} {later[-1]:.2f} s (x{later[-1] / later[0]:.2f}); later days "
+                  + " ".join(f"{x:.2f}" for x in later))
+            sys.stdout.flush()
+        return 0
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = args.sqlite_path or Path(tmp) / "bench.sqlite"
