@@ -235,6 +235,13 @@ def newest_per_source(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     return v.drop_duplicates([*spec.key, DATASET, ROLE], keep="last")
 
 
+def newest_of_all(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
+    """One version per key and source over any partitions: the newest by the survivorship rule's recency (update
+    time, none oldest; then partition; then source row) — the rows of ``<table>_newest``."""
+    v = versions.sort_values([UPDATED_AT, PARTITION, SOURCE_ROW], na_position="first", kind="stable")
+    return v.drop_duplicates([*spec.key, DATASET, ROLE], keep="last").reset_index(drop=True)
+
+
 def fields_read(spec: TableSpec, dataset_id: str, dataset: Dataset) -> list[str]:
     """The standardised fields :func:`delivered_versions` reads of a partition of ``dataset_id`` (bookkeeping
     included): a partition's file need not be read whole for a table."""

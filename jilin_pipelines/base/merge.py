@@ -11,11 +11,11 @@ For every base table the datasets feed (in sorted order):
    the first, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
    the touched keys that the day extends in day order (no version in a later partition or in another dataset's
    partition of the day, not a re-merge: the daily case) are merged incrementally (``_merge_onward``: each source's
-   newest earlier version, one window query, and the day's versions give the state as of the day; where it means a
-   change the key's open version is closed and the new one inserted); for the others, every delivered version is
-   read back, their golden SCD2 history recomputed in pandas (``golden.compute_golden``), compared with the stored
-   history by fingerprint, and only the keys whose history changed are deleted (their keys staged, set-based SQL)
-   and re-inserted.
+   newest version so far, kept in ``<table>_newest``, and the day's versions give the state as of the day; where it
+   means a change the key's open version is closed and the new one inserted); for the others, every delivered
+   version is read back, their golden SCD2 history recomputed in pandas (``golden.compute_golden``), compared with
+   the stored history by fingerprint, and only the keys whose history changed are deleted (their keys staged,
+   set-based SQL) and re-inserted; either way the keys' rows of ``<table>_newest`` are replaced.
 
 Merging a day's partitions of several datasets together (:func:`merge_partitions`, what the base asset does) gives
 the database that merging them one by one gives, but recomputes each touched key's golden history once instead of
@@ -46,6 +46,7 @@ from jilin_pipelines.base.golden import (
     canonical,
     compute_golden,
     content_of,
+    newest_of_all,
     record_hash,
     delivered_versions,
     fields_read,
@@ -64,6 +65,7 @@ from jilin_pipelines.base.schema import (
     UPDATED_AT,
     VALID_FROM,
     VALID_TO,
+    newest_table_name,
     version_table_name,
 )
 from jilin_pipelines.lake import scratch_dir
@@ -336,6 +338,13 @@ def _in_day_order(conn: sa.Connection, spec: TableSpec, touched: pd.DataFrame, o
     return ~np.isin(row_hash(touched[key]), row_hash(behind[key])) if len(behind) else np.ones(len(touched), bool)
 
 
+def _replace_newest(conn: sa.Connection, spec: TableSpec, keys_tmp: str, newest: pd.DataFrame) -> None:
+    """``<table>_newest`` of the keys staged in ``keys_tmp`` becomes ``newest`` (their newest version per source)."""
+    table = newest_table_name(spec.name)
+    conn.exec_driver_sql(f"DELETE FROM {bulk.q(conn, table)} WHERE {bulk.key_match(conn, list(spec.key), keys_tmp)}")
+    bulk.bulk_insert(conn, table, newest.sort_values([*spec.key, DATASET, ROLE], kind="stable"))
+
+
 def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new: pd.DataFrame, partition: date,
                   stats: TableStats, step: Callable[[str], None]) -> None:
     """The daily case, incremental: for ``keys`` that this day's versions (``new``) extend in day order, the state
@@ -347,22 +356,14 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
     vcols, gcols = version_columns(spec), golden_columns(spec)
     keys_tmp = bulk.stage_frame(conn, "jlbase_keys", spec.name, keys)
     match = bulk.key_match(conn, key, keys_tmp)
-    nulls_last = " NULLS LAST"  # (SQLite's default for DESC, PostgreSQL's not)
-    newest = bulk.read_frame(
-        conn,
-        f"SELECT {bulk.cols_sql(conn, vcols)} FROM (SELECT {bulk.cols_sql(conn, vcols)}, ROW_NUMBER() OVER ("
-        f"PARTITION BY {bulk.cols_sql(conn, [*key, DATASET, ROLE])} ORDER BY {q(UPDATED_AT)} DESC{nulls_last}, "
-        f"{q(PARTITION)} DESC, {q(SOURCE_ROW)} DESC) AS jl_newest FROM {q(version_table_name(spec.name))} "
-        f"WHERE {match} AND {q(PARTITION)} < {'CAST(:p AS DATE)' if conn.dialect.name == 'postgresql' else ':p'}"
-        f") AS newest_per_source WHERE jl_newest = 1",
-        vcols,
-        {"p": partition.isoformat()},
-    )
+    newest = bulk.read_frame(  # each source's newest version so far: all earlier than the day
+        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(newest_table_name(spec.name))} WHERE {match}", vcols)
     open_versions = bulk.read_frame(
         conn, f"SELECT {bulk.cols_sql(conn, gcols)} FROM {q(spec.name)} WHERE {match} AND {q(VALID_TO)} IS NULL", gcols)
-    bulk.drop_stage(conn, keys_tmp)
     versions = new[vcols] if newest.empty else pd.concat([canonical(newest, version_types(spec)), new[vcols]],
                                                          ignore_index=True)
+    _replace_newest(conn, spec, keys_tmp, newest_of_all(spec, versions))
+    bulk.drop_stage(conn, keys_tmp)
     state = compute_golden(spec, versions)
     day = partition.isoformat()
     started = state[state[VALID_FROM] == day].reset_index(drop=True)  # at most one per key: a change on the day
@@ -470,6 +471,7 @@ def _merge_keys(
                                                          ignore_index=True)
     del others
     golden = compute_golden(spec, versions)
+    _replace_newest(conn, spec, keys_tmp, newest_of_all(spec, versions))
     del versions
     old_cols = [*key, VALID_FROM, RECORD_HASH]
     old = bulk.read_frame(

@@ -67,6 +67,15 @@ def version_table_name(table: str) -> str:
     return table + VERSION_SUFFIX
 
 
+NEWEST_SUFFIX = "_newest"
+
+
+def newest_table_name(table: str) -> str:
+    """Each key's newest delivered version per source (dataset and role), over every partition merged: what the
+    daily merge derives a key's next state from without reading its history back."""
+    return table + NEWEST_SUFFIX
+
+
 def _columns(spec: TableSpec) -> list[sa.Column]:
     return [
         sa.Column(c, SQL_TYPES[t](), nullable=c not in spec.key)
@@ -80,6 +89,31 @@ def _checks(spec: TableSpec) -> list[sa.CheckConstraint]:
         listed = ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
         out.append(sa.CheckConstraint(f"{column} IN ({listed})", name=column))
     return out
+
+
+def open_version_index(spec: TableSpec) -> sa.Index:
+    """Each key's open golden version (``_valid_to`` null), found in one probe however long its history: what the
+    daily merge closes and replaces (a partial index, SQLite and PostgreSQL)."""
+    where = sa.text(f'"{VALID_TO}" IS NULL')
+    return sa.Index(None, *spec.key, sqlite_where=where, postgresql_where=where)
+
+
+def newest_table(md: sa.MetaData, name: str, spec: TableSpec) -> sa.Table:
+    """``<table>_newest``: the version columns, one row per key and source (see :func:`newest_table_name`)."""
+    return sa.Table(
+        newest_table_name(name),
+        md,
+        *_columns(spec),
+        sa.Column(DATASET, sa.Text(), nullable=False),
+        sa.Column(ROLE, sa.Text(), nullable=False),
+        sa.Column(PARTITION, sa.Date(), nullable=False),
+        sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
+        sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
+        sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
+        sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint(*spec.key, DATASET, ROLE),
+        comment=f"the newest delivered version of {name} per key and source",
+    )
 
 
 def build_metadata(config: BaseConfig) -> sa.MetaData:
@@ -96,6 +130,7 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
             sa.Column(RECORD_HASH, sa.BigInteger(), nullable=False),
             sa.PrimaryKeyConstraint(*spec.key, VALID_FROM),
             *_checks(spec),
+            open_version_index(spec),
             comment=spec.title,
         )
         sa.Table(
@@ -113,6 +148,7 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
             sa.Index(None, DATASET, PARTITION),
             comment=f"delivered versions of {name}",
         )
+        newest_table(md, name, spec)
     sa.Table(
         QUARANTINE,
         md,

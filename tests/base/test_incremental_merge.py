@@ -70,6 +70,10 @@ def test_the_incremental_merge_is_the_full_recomputation(engine):
             frame = hand_frame(dataset, day, [_row(dataset, p, n, start + timedelta(hours=h)) for p, n, h in rows])
             merge_partition(engine, dataset, day, frame)
         merged = dump(engine)
+        # <table>_newest is each key's newest version per source over everything merged, by the recency order
+        for table in ("person", "certificate"):
+            versions = merged[f"{table}_source_version"]
+            assert merged[f"{table}_newest"] == sorted(_newest_by_hand(engine, table, versions), key=repr), table
         with write_transaction(engine) as conn:
             stats = rebuild_golden(conn)
         assert all(s.inserted == s.updated == s.deleted == 0 for s in stats.values()), \
@@ -77,3 +81,19 @@ def test_the_incremental_merge_is_the_full_recomputation(engine):
         assert dump(engine) == merged
 
     prop()
+
+
+def _newest_by_hand(engine: sa.Engine, table: str, versions: list[tuple]) -> list[tuple]:
+    """Per (key, dataset, role): the version row with the greatest (update time, none oldest; partition; source
+    row) — by Python over the dumped rows."""
+    names = [c.name for c in metadata().tables[f"{table}_source_version"].columns]
+    at = {n: i for i, n in enumerate(names)}
+    key = [c.name for c in metadata().tables[table].primary_key.columns if c.name != "_valid_from"]
+    best: dict[tuple, tuple] = {}
+    for row in versions:
+        group = (*[row[at[k]] for k in key], row[at["_dataset"]], row[at["_role"]])
+        rank = (row[at["_updated_at"]] is not None, str(row[at["_updated_at"]] or ""), str(row[at["_partition"]]),
+                row[at["_source_row"]])
+        if group not in best or rank > best[group][0]:
+            best[group] = (rank, row)
+    return [row for _, row in best.values()]
