@@ -36,7 +36,7 @@ sample: setup
 ROWS ?= 1000000
 DB ?= sqlite
 bench: setup
-	$(UV) run --frozen --no-sync jilin-pipelines bench --rows $(ROWS) --db $(DB)
+	$(UV) run --frozen --no-sync jilin-pipelines bench --rows $(ROWS) --db $(DB) $(if $(DAYS),--days $(DAYS))
 
 bench-standards: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_standards.py
