@@ -228,18 +228,12 @@ def valid_keys(spec: TableSpec, rows: pd.DataFrame) -> pd.Series:
 
 
 def newest_per_source(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
-    """One version per key and source (dataset and role) of one day's partitions: the newest row of the delivery,
-    by update time, then source row. Taking it again over the survivors of parts of a partition gives what it gives
-    over the whole."""
-    v = versions.sort_values([UPDATED_AT, SOURCE_ROW], na_position="first", kind="stable")
-    return v.drop_duplicates([*spec.key, DATASET, ROLE], keep="last")
-
-
-def newest_of_all(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
-    """One version per key and source over any partitions: the newest by the survivorship rule's recency (update
-    time, none oldest; then partition; then source row) — the rows of ``<table>_newest``."""
+    """One version per key and source (dataset and role): the newest by the survivorship rule's recency (update
+    time, none oldest; then partition; then source row) — within one day's partitions the newest row of the
+    delivery, over every partition the rows of ``<table>_newest``. Taking it again over the survivors of parts
+    gives what it gives over the whole."""
     v = versions.sort_values([UPDATED_AT, PARTITION, SOURCE_ROW], na_position="first", kind="stable")
-    return v.drop_duplicates([*spec.key, DATASET, ROLE], keep="last").reset_index(drop=True)
+    return v.drop_duplicates([*spec.key, DATASET, ROLE], keep="last")
 
 
 def fields_read(spec: TableSpec, dataset_id: str, dataset: Dataset) -> list[str]:

@@ -46,7 +46,6 @@ from jilin_pipelines.base.golden import (
     canonical,
     compute_golden,
     content_of,
-    newest_of_all,
     record_hash,
     delivered_versions,
     fields_read,
@@ -362,7 +361,7 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
         conn, f"SELECT {bulk.cols_sql(conn, gcols)} FROM {q(spec.name)} WHERE {match} AND {q(VALID_TO)} IS NULL", gcols)
     versions = new[vcols] if newest.empty else pd.concat([canonical(newest, version_types(spec)), new[vcols]],
                                                          ignore_index=True)
-    _replace_newest(conn, spec, keys_tmp, newest_of_all(spec, versions))
+    _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions))
     bulk.drop_stage(conn, keys_tmp)
     state = compute_golden(spec, versions)
     day = partition.isoformat()
@@ -471,7 +470,7 @@ def _merge_keys(
                                                          ignore_index=True)
     del others
     golden = compute_golden(spec, versions)
-    _replace_newest(conn, spec, keys_tmp, newest_of_all(spec, versions))
+    _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions))
     del versions
     old_cols = [*key, VALID_FROM, RECORD_HASH]
     old = bulk.read_frame(

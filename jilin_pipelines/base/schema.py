@@ -83,6 +83,20 @@ def _columns(spec: TableSpec) -> list[sa.Column]:
     ]
 
 
+def _version_columns(spec: TableSpec) -> list[sa.Column]:
+    """The columns of a delivered version: the table's, then where it came from."""
+    return [
+        *_columns(spec),
+        sa.Column(DATASET, sa.Text(), nullable=False),
+        sa.Column(ROLE, sa.Text(), nullable=False),
+        sa.Column(PARTITION, sa.Date(), nullable=False),
+        sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
+        sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
+        sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
+        sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+    ]
+
+
 def _checks(spec: TableSpec) -> list[sa.CheckConstraint]:
     out = []
     for column, codes in sorted(spec.checks.items()):
@@ -103,14 +117,7 @@ def newest_table(md: sa.MetaData, name: str, spec: TableSpec) -> sa.Table:
     return sa.Table(
         newest_table_name(name),
         md,
-        *_columns(spec),
-        sa.Column(DATASET, sa.Text(), nullable=False),
-        sa.Column(ROLE, sa.Text(), nullable=False),
-        sa.Column(PARTITION, sa.Date(), nullable=False),
-        sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
-        sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
-        sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
-        sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+        *_version_columns(spec),
         sa.PrimaryKeyConstraint(*spec.key, DATASET, ROLE),
         comment=f"the newest delivered version of {name} per key and source",
     )
@@ -136,14 +143,7 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
         sa.Table(
             version_table_name(name),
             md,
-            *_columns(spec),
-            sa.Column(DATASET, sa.Text(), nullable=False),
-            sa.Column(ROLE, sa.Text(), nullable=False),
-            sa.Column(PARTITION, sa.Date(), nullable=False),
-            sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
-            sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
-            sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
-            sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+            *_version_columns(spec),
             sa.PrimaryKeyConstraint(*spec.key, DATASET, ROLE, PARTITION),
             sa.Index(None, DATASET, PARTITION),
             comment=f"delivered versions of {name}",
