@@ -68,6 +68,13 @@ def cmd_release(args: argparse.Namespace) -> int:
     return run_days(start=args.day, end=None, force=False, out=sys.stdout, wait_seconds=args.wait)
 
 
+def _gap(text: str) -> tuple[str, tuple[str, ...]]:
+    from jilin_pipelines.sample.generator import DEFAULT_GAP_DATASETS
+
+    county, _, datasets = text.partition(":")
+    return county.strip(), tuple(d.strip() for d in datasets.split(",") if d.strip()) or DEFAULT_GAP_DATASETS
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from jilin_pipelines.sample import generate
 
@@ -77,7 +84,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         kwargs["scale"] = args.scale
     if args.state is not None:
         kwargs["state"], kwargs["daily_share"] = args.state, args.daily_share
-    summary = generate(Path(args.out), progress=lambda msg: print(msg, flush=True), **kwargs)
+    if args.gap is not None:
+        kwargs["gap"] = args.gap
+    try:
+            summary = generate(Path(args.out), progress=lambda msg: print(msg, flush=True), **kwargs)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s: {summary}")
     return 0
 
@@ -285,6 +298,10 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--daily-share", type=float, default=0.01,
                         help="with --state: new and changed records, and event records, a day, each as a share of "
                              "the state (default 0.01)")
+    sample.add_argument("--gap", type=_gap, default=None, metavar="COUNTY[:DATASET,...]",
+                        help="a data gap: the datasets (default social_security.insured_persons and "
+                             "benefit_payments) deliver nothing about the people of this county (a GB/T 2260 code); "
+                             "the fairness audit should flag it")
     sample.set_defaults(func=cmd_sample)
 
     serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")

@@ -7,6 +7,7 @@ import dagster as dg
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.automation import automate, build_schedules, build_sensors
 from jilin_pipelines.defs.base_assets import base_assets
+from jilin_pipelines.defs.fairness_assets import fairness_assets
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset, source_spec
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -37,6 +38,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         scorecard_asset(entries),
         base_assets(),
         *scenario_assets(),
+        *fairness_assets(),
     ]) + [source_spec(e) for e in entries]  # the departments' deliveries: external, the roots of the lineage
     main = dg.define_asset_job(
         MAIN_JOB,

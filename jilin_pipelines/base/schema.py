@@ -167,7 +167,44 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
     _scenario_tables(md)
     exchange_audit_table(md)
     _hold_tables(md)
+    fairness_table(md)
     return md
+
+
+# --- the fairness audit (jilin_pipelines/fairness): per scenario partition and window, the figures per group --------
+SCENARIO_FAIRNESS = "scenario_fairness"
+
+
+def fairness_table(md: sa.MetaData) -> sa.Table:
+    text, real = sa.Text, sa.Float(precision=53)
+    return sa.Table(
+        SCENARIO_FAIRNESS,
+        md,
+        sa.Column("scenario", text(), nullable=False),
+        sa.Column("partition", sa.Date(), nullable=False, comment="the scenario partition audited"),
+        sa.Column("window", text(), nullable=False, comment="day, or the rolling window (30d: D-29 ... D)"),
+        sa.Column("dimension", text(), nullable=False, comment="county, sex, age_band, employer_type, use; province"),
+        sa.Column("group", text(), nullable=False, comment="the group; never one of fewer than k decisions"),
+        sa.Column("n", sa.BigInteger(), nullable=False, comment="decisions in the group (a decision once per window)"),
+        sa.Column("adverse", sa.BigInteger(), nullable=False, comment="of them adverse (as the scenario declares)"),
+        sa.Column("adverse_rate", real, nullable=False),
+        sa.Column("ratio", real, nullable=True,
+                  comment="favourable rate of the group over the rest of the province's (four-fifths rule)"),
+        sa.Column("p_value", real, nullable=True,
+                  comment="Fisher's exact test against the rest, Benjamini-Hochberg adjusted over the day's groups"),
+        sa.Column("flagged", sa.Boolean(), nullable=False,
+                  comment="ratio under the threshold, p under the level, n at least the support"),
+        sa.Column("missing_data_rate", real, nullable=True,
+                  comment="share of the group's decisions adverse only for data missing about the subject"),
+        sa.Column("coverage_explains", sa.Boolean(), nullable=True,
+                  comment="for a group under the threshold: is the ratio on evidence alone back above it"),
+        sa.Column("coverage", text(), nullable=False,
+                  comment="JSON: per source, the share of the group's and of the rest's subjects it holds"),
+        sa.Column("drivers", text(), nullable=False,
+                  comment="JSON: the reasons more frequent in the group than in the rest, largest gap first"),
+        sa.PrimaryKeyConstraint("scenario", "partition", "window", "dimension", "group"),
+        comment="the fairness audit of the scenarios' decisions: per group, rates, ratio, test and coverage",
+    )
 
 
 # --- held partitions (quality/holds.py): a delivery that is unreadable or over its blocking limit ------------

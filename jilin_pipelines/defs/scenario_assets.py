@@ -8,6 +8,8 @@ the scenario as the run's purpose). Loading the definitions checks every scenari
 classes of the catalogue: a scenario that reads a field its purpose may not see fails to load.
 """
 
+import dataclasses
+import typing
 from datetime import date
 
 import dagster as dg
@@ -39,19 +41,23 @@ from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
 from jilin_pipelines.scenarios.store import input_dataset, input_fields, run_scenario
 
 
-class ScenarioThresholds(dg.ConfigurableResource):
-    """The scenario thresholds (DESIGN, "Scenario rules"), with its defaults; set them in the launchpad or in
-    ``definitions.py``."""
-
-    assistance_standard_yuan: float = Thresholds.assistance_standard_yuan
-    income_multiple: float = Thresholds.income_multiple
-    pension_months: int = Thresholds.pension_months
-    vehicle_window_days: int = Thresholds.vehicle_window_days
-    high_risk_violations: int = Thresholds.high_risk_violations
-    high_risk_points: int = Thresholds.high_risk_points
+def _thresholds_resource() -> type[dg.ConfigurableResource]:
+    """The ``scenario_thresholds`` resource: every field of :class:`Thresholds` with its default (DESIGN, "Scenario
+    rules", and the fairness audit's), settable in the launchpad or in ``definitions.py``; ``get()`` the
+    dataclass."""
+    hints = typing.get_type_hints(Thresholds)
+    fields = dataclasses.fields(Thresholds)
 
     def get(self) -> Thresholds:
-        return Thresholds(**{k: getattr(self, k) for k in Thresholds.__dataclass_fields__})
+        return Thresholds(**{f.name: getattr(self, f.name) for f in fields})
+
+    namespace = {"__module__": __name__, "__doc__": _thresholds_resource.__doc__,
+                 "__annotations__": {f.name: hints[f.name] for f in fields},
+                 **{f.name: f.default for f in fields}, "get": get}
+    return type("ScenarioThresholds", (dg.ConfigurableResource,), namespace)
+
+
+ScenarioThresholds = _thresholds_resource()
 
 
 def scenario_key(s: Scenario) -> dg.AssetKey:

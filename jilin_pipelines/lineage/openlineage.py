@@ -110,6 +110,9 @@ FACET_SCHEMA_URLS = {
         f"{_OL_FACETS}/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet"
     ),
     "version": f"{_OL_FACETS}/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet",
+    "dataQualityMetrics": (
+        f"{_OL_FACETS}/1-0-0/DataQualityMetricsDatasetFacet.json#/$defs/DataQualityMetricsDatasetFacet"
+    ),
     "outputStatistics": (
         f"{_OL_FACETS}/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet"
     ),
@@ -326,6 +329,9 @@ class DatasetRef:
     assertions: Sequence[Assertion | tuple] = ()
     version: str | None = None
     row_count: int | None = None
+    # ``dataQualityMetrics``: per column (or per stratum of one, ``adverse_rate[county=220184 公主岭市]``) the spec's
+    # metrics — ``count``, ``sum``, ``min``, ``max``, ``nullCount``, ``distinctCount``
+    quality_metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.namespace or not self.name:
@@ -424,6 +430,12 @@ def _dataset_facets(ds: DatasetRef) -> dict[str, Any]:
         )
     if ds.version is not None:
         facets["version"] = _facet("version", datasetVersion=str(ds.version))
+    if ds.quality_metrics:
+        facets["dataQualityMetrics"] = _facet(
+            "dataQualityMetrics", rowCount=None if ds.row_count is None else int(ds.row_count),
+            columnMetrics={mask_free_text(column): {k: v for k, v in metrics.items() if v is not None}
+                           for column, metrics in ds.quality_metrics.items()},
+        )
     return facets
 
 

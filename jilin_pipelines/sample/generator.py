@@ -60,6 +60,7 @@ from jilin_pipelines.sample.problems import (
 )
 from jilin_pipelines.sample.util import rng_for
 from jilin_pipelines.sample.world import COLUMNS, DATASETS, KEYS, World
+from jilin_pipelines.standards import validate_division
 from jilin_pipelines.sample.writers import (
     FrontEndDatabase,
     csv_text,
@@ -69,6 +70,15 @@ from jilin_pipelines.sample.writers import (
     write_xlsx,
     xml_text,
 )
+
+# A data gap (``gap``): the column naming the person each dataset's row is about, for the datasets a gap may empty
+PERSON_ID_COLUMN = {
+    "social_security.insured_persons": "AAC002",
+    "social_security.benefit_payments": "AAC002",
+    "traffic_police.driving_licences": "sfzmhm",
+    "transport.practitioner_qualifications": "idNumber",
+}
+DEFAULT_GAP_DATASETS = ("social_security.insured_persons", "social_security.benefit_payments")
 
 DEFAULT_START = date(2025, 6, 2)
 DEFAULT_DAYS = 7
@@ -125,6 +135,7 @@ def generate(
     rates: Mapping[str, float] | None = None,
     state: int | None = None,
     daily_share: float = 0.01,
+    gap: tuple[str, tuple[str, ...]] | None = None,
 ) -> GenerationSummary:
     """Write a sources directory in the layout and formats of ``sources/SPEC.md`` under ``out``.
 
@@ -137,6 +148,10 @@ def generate(
       day new and changed register records and event records of about ``daily_share`` of it each (so about
       2 x ``daily_share`` of the keys move a day), plus the unchanged re-deliveries (``rates["redelivery"]``);
       ``scale`` is then ignored.
+    * ``gap``: (county, datasets) — a data gap: those datasets (of :data:`PERSON_ID_COLUMN`) deliver none of the rows
+      about the people whose ID address code is (or was, before it was retired) that county's GB/T 2260 code; the
+      world is the same as without it, so the people still apply, drive and get certificates. The fairness audit
+      should see it (``fairness/<scenario>``).
 
     The ground truth goes to ``out/_ground_truth/`` (``manifest.jsonl``, ``clean/*.parquet``, ``world/*.parquet``,
     ``summary.json``); the pipeline never reads it. Earlier output in ``out`` (the dataset folders, the
@@ -152,6 +167,7 @@ def generate(
     _clear(out)
     file_problems = _file_problem_days(days)
     late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
+    gap_of = _gap(gap)
     say(f"building the world for {days} days from {start}, about {scale} rows a day")
     if state is not None:
         if state < 1000 or not 0 < daily_share < 1:
@@ -176,6 +192,8 @@ def generate(
             for dataset in DATASETS:
                 spec = SPECS[dataset]
                 truth = truths.pop(dataset)()
+                if dataset in gap_of:
+                    truth = truth[~gap_of[dataset](truth)].reset_index(drop=True)
                 if dataset in carried:  # the rows of a day without a usable file follow the next day
                     truth = pd.concat([carried.pop(dataset), truth], ignore_index=True)
                 problem = file_problems.get((dataset, d))
@@ -260,6 +278,28 @@ def _deliver(spec: DatasetSpec, day: date, truth: pd.DataFrame, problem: str | N
     clean["day"] = day.isoformat()
     clean["source_row"] = source_row.astype(np.int64)
     return _Rows(delivered, clean, manifest, incons)
+
+
+def _gap(gap: tuple[str, tuple[str, ...]] | None) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
+    """Per dataset of the gap, the rows it leaves out (people of the county, by their ID's current county)."""
+    if gap is None:
+        return {}
+    county, datasets = gap
+    checked = validate_division(pd.Series([county]), to_current=True)
+    if not checked.valid.iloc[0]:
+        raise ValueError(f"gap: {county!r} is no GB/T 2260 code in force")
+    unknown = sorted(set(datasets) - set(PERSON_ID_COLUMN))
+    if unknown or not datasets:
+        raise ValueError(f"gap: datasets must be among {', '.join(PERSON_ID_COLUMN)}; got {', '.join(unknown) or 'none'}")
+    current = str(checked.value.iloc[0])
+
+    def people_of_county(column: str) -> Callable[[pd.DataFrame], np.ndarray]:
+        def rows(truth: pd.DataFrame) -> np.ndarray:
+            codes = truth[column].astype("string").str[:6]
+            return (validate_division(codes, to_current=True).value == current).fillna(False).to_numpy(bool)
+        return rows
+
+    return {d: people_of_county(PERSON_ID_COLUMN[d]) for d in datasets}
 
 
 def _clear(out: Path) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
     BaseView,
     Decisions,
+    Fairness,
     Scenario,
     Thresholds,
     concat_evidence,
@@ -26,6 +28,7 @@ from jilin_pipelines.standards import validate_resident_id
 
 BUDGET_TYPES = ("10", "30")
 PENSION_TYPES = ("110", "120")
+NO_STAFF = "no_pension_staff"  # the fairness audit's adverse outcome: nobody to budget a pension for
 INSURANCE_TYPES = ("110", "120", "210", "310", "410")  # AAE140; an insured row with another code counts nowhere
 
 
@@ -86,6 +89,11 @@ SCENARIO = Scenario(
     output_key=("employer_uscc", "as_of"),
     decision_id=("employer_uscc",),
     decide=decide,
+    # about the employer: one with no paying pension staff on record gets no pension budget — which rests on
+    # insured rows missing rather than on evidence
+    fairness=Fairness(subject="employer", subject_key=("employer_uscc",), adverse=(NO_STAFF,), missing_data=(NO_STAFF,),
+                      outcome=lambda t: np.where(t["pension_headcount"] == 0, NO_STAFF, "staff_on_record"),
+                      coverage=(("insured_person", "employer_no"),)),
     units=("employer", ("uscc",)),  # one decision per USCC: an employer's numbers are decided together
     narrow=narrow,
     column_lineage={"employer_uscc": ("employer.uscc",), "as_of": (), "pension_headcount": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "headcount_by_insurance": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "contribution_base_total": ("insured_person.contribution_base", "insured_person.insurance_type", "insured_person.status")},

@@ -17,6 +17,7 @@ import pandas as pd
 from jilin_pipelines.scenarios.core import (
     BaseView,
     Decisions,
+    Fairness,
     Scenario,
     Thresholds,
     concat_evidence,
@@ -111,4 +112,8 @@ SCENARIO = Scenario(
     decide=decide,
     narrow=narrow,
     column_lineage={"request_id": ("verification_request.request_id",), "partition": ()},
+    # about the person who presents the certificate (an entity holder has no person groups: counted as unknown);
+    # not_found rests on no certificate record: missing data
+    fairness=Fairness(subject="person", adverse=tuple(r for r in RESULTS if r != "valid"), missing_data=("not_found",),
+                      coverage=(("certificate", "holder_id"),)),
 )

@@ -17,6 +17,7 @@ import pandas as pd
 from jilin_pipelines.scenarios.core import (
     BaseView,
     Decisions,
+    Fairness,
     Scenario,
     Thresholds,
     concat_evidence,
@@ -37,6 +38,15 @@ VEHICLE = ["plate_no", "plate_type"]
 def _in_service(permits: pd.DataFrame) -> pd.DataFrame:
     """The permits in service that name their vehicle."""
     return permits[(permits["status"] == IN_SERVICE) & permits["plate_no"].notna() & permits["plate_type"].notna()]
+
+
+def _reasons(table: pd.DataFrame, t: Thresholds) -> list[tuple[str, ...]]:
+    """The fairness audit's reasons of each decision: the violations or points over the high-risk threshold, an
+    unqualified driver (which rests on no matching qualification record: missing data)."""
+    over = ((table["violations_30d"] >= t.high_risk_violations) | (table["points_30d"] >= t.high_risk_points)).to_numpy()
+    unqualified = table["unqualified_driver"].astype(bool).to_numpy()
+    return [("unqualified_driver",) * int(u) + ("violations_over_threshold",) * int(v)
+            for u, v in zip(unqualified, over, strict=True)]
 
 
 def narrow(permits: pd.DataFrame, day: date) -> dict:
@@ -111,6 +121,10 @@ SCENARIO = Scenario(
     output_key=("plate_no", "plate_type", "as_of"),
     decision_id=("plate_no", "plate_type"),
     decide=decide,
+    # about the vehicle: high risk goes against its operator. An unqualified driver rests on no qualification
+    # record matching: missing data, unlike violations
+    fairness=Fairness(subject="vehicle", subject_key=tuple(VEHICLE), adverse=("high",),
+                      missing_data=("unqualified_driver",), reasons=_reasons),
     units=("road_transport_permit", tuple(VEHICLE)),  # one decision per vehicle: its permits together
     narrow=narrow,
     column_lineage={"plate_no": ("road_transport_permit.plate_no",), "plate_type": ("road_transport_permit.plate_type",), "as_of": (), "violations_30d": ("violation.violation_no", "violation.violation_time", "violation.plate_no", "violation.plate_type"), "points_30d": ("violation.points", "violation.violation_time"), "unqualified_driver": ("violation.driver_id", "practitioner_qualification.qualification_type", "practitioner_qualification.status", "practitioner_qualification.valid_to", "road_transport_permit.scope")},

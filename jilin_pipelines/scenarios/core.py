@@ -14,7 +14,7 @@ looks up the provenance of just the golden versions they name, so the view never
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -43,6 +43,12 @@ class Thresholds:
     vehicle_window_days: int = 30  # commercial_vehicle_safety: violations in D-29 ... D
     high_risk_violations: int = 3
     high_risk_points: int = 12
+    # the fairness audit of every scenario (jilin_pipelines/fairness)
+    fairness_ratio: float = 0.8  # a group is flagged below this favourable-outcome ratio (the four-fifths rule)
+    fairness_alpha: float = 0.05  # ... with a difference significant at this level (Benjamini-Hochberg adjusted)
+    fairness_min_support: int = 30  # ... and at least this many decisions in the group
+    fairness_k: int = 10  # groups of fewer decisions are merged or suppressed in every output
+    fairness_window_days: int = 30  # the rolling window, beside the day
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,36 @@ class Decisions:
 
     table: pd.DataFrame
     evidence: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """What the fairness audit (``jilin_pipelines/fairness``) needs of a scenario.
+
+    ``subject``: whom a decision is about — ``person`` (grouped by county, sex and age band from the resident ID),
+    ``employer`` (county and employer type, from its golden record) or ``vehicle`` (county and use). ``subject_key``:
+    the output columns that name the subject (a person's ID, an employer's USCC, a vehicle's plate number and type);
+    empty: the person named by the decision's input row (its ``input`` evidence row). ``adverse``: the outcomes that
+    go against the subject. ``outcome``: the outcome of each output row, when the output has no outcome column
+    (``decision``, ``result``, ``risk``); ``reasons``: the reasons of each output row (a tuple; given the thresholds), when it has no
+    ``reasons`` column (default: an adverse outcome is its own reason). ``missing_data``: the reasons that rest on
+    data missing about the subject rather than on evidence. ``coverage``: per source, the read (``table`` or
+    ``table@dataset``) and its column that holds a record of the subject (matched on the subject's ID, or on the
+    subject record's column of the same name)."""
+
+    subject: str
+    adverse: tuple[str, ...]
+    subject_key: tuple[str, ...] = ()
+    outcome: Callable[[pd.DataFrame], pd.Series] | None = None
+    reasons: Callable[[pd.DataFrame, Thresholds], Sequence[tuple[str, ...]]] | None = None
+    missing_data: tuple[str, ...] = ()
+    coverage: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.subject not in ("person", "employer", "vehicle"):
+            raise ValueError(f"fairness: unknown subject {self.subject!r}")
+        if not self.adverse:
+            raise ValueError("fairness: a scenario must declare which outcomes are adverse")
 
 
 Narrowing = Callable[[Mapping[str, pd.DataFrame]], pd.Series]
@@ -102,6 +138,7 @@ class Scenario:
     column_lineage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series | Narrowing]]] | None = None
     units: tuple[str, tuple[str, ...]] | None = None
+    fairness: Fairness | None = None
 
     @property
     def group(self) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from jilin_pipelines.scenarios.core import (
     BaseView,
     Decisions,
+    Fairness,
     Scenario,
     Thresholds,
     concat_evidence,
@@ -155,4 +156,10 @@ SCENARIO = Scenario(
     decide=decide,
     narrow=narrow,
     column_lineage={"application_id": ("assistance_application.application_id",), "partition": ()},
+    # about the applicant; a review delays the assistance, so it counts against them too. An unverified identity
+    # rests on no dataset naming the member: missing data, not evidence
+    fairness=Fairness(
+        subject="person", adverse=("ineligible", "manual_review"), missing_data=(IDENTITY,),
+        coverage=(("insured_person", "id_number"), *((f"person@{source}", "id_number") for source in IDENTITY_SOURCES[:2])),
+    ),
 )

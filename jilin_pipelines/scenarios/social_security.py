@@ -16,6 +16,7 @@ import pandas as pd
 from jilin_pipelines.scenarios.core import (
     BaseView,
     Decisions,
+    Fairness,
     Scenario,
     Thresholds,
     concat_evidence,
@@ -128,4 +129,8 @@ SCENARIO = Scenario(
     decide=decide,
     narrow=narrow,
     column_lineage={"partition": (), "source_row": (), "id_number": ("insured_person.id_number",), "insurance_type": ("insured_person.insurance_type",), "employer_no": ("insured_person.employer_no",)},
+    # about the insured person; every flag rests on evidence delivered (an employer number no record names is
+    # employer_invalid alike with an invalid USCC, so it is not counted as missing data)
+    fairness=Fairness(subject="person", subject_key=("id_number",), adverse=("rejected",),
+                      coverage=tuple((f"person@{source}", "id_number") for source in NAME_SOURCES)),
 )

@@ -47,15 +47,17 @@ CONTRACT = {
     "partition_hold": {"dataset", "partition", "kind", "reason", "source_sha256", "held_rows", "held_at",
                        "released_at", "release_reason"},
     "scenario_held_input": {"scenario", "partition", "dataset", "delivery_partition", "reason"},
+    "scenario_fairness": {"scenario", "partition", "window", "dimension", "group", "n", "adverse", "adverse_rate",
+                          "ratio", "p_value", "flagged", "missing_data_rate", "coverage_explains", "coverage", "drivers"},
     "scenario_evidence": {"scenario", "partition", "decision_id", "purpose", "base_table", "base_key",
                           "base_valid_from", "person_id", "dataset", "delivery_partition", "source_row", "sha256"},
 }
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0008"
-    assert upgrade(db_url) == "0008"  # a second run changes nothing
-    assert current_revision(db_url) == "0008"
+    assert upgrade(db_url) == head_revision() == "0009"
+    assert upgrade(db_url) == "0009"  # a second run changes nothing
+    assert current_revision(db_url) == "0009"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)

@@ -1,0 +1,145 @@
+"""The fairness audit as Dagster assets: ``fairness/<scenario>`` per scenario (daily partitions, in the scenario's
+group, after its decisions), generated from the declarations; the work is ``fairness.run_fairness``.
+
+Each materialisation replaces the partition's rows of ``scenario_fairness``, records its reads in the exchange audit
+log, emits its OpenLineage run (the per-group figures as ``dataQualityMetrics``) and answers the warning check
+``fair_to_every_group``: failed when a group is flagged, naming it, the reasons that drive the gap and whether
+coverage explains it.
+"""
+
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from jilin_pipelines.base.schema import SCENARIO_FAIRNESS
+from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
+from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
+from jilin_pipelines.fairness.groups import DIMENSIONS
+from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, Assertion, DatasetRef, Purpose
+from jilin_pipelines.privacy.audit import AuditEntry, record
+from jilin_pipelines.scenarios import SCENARIOS, Scenario
+
+CHECK = "fair_to_every_group"
+CONSUMER = "fairness_audit"  # the platform auditing its own decisions: who reads, in the exchange audit log
+
+
+def fairness_key(s: Scenario) -> dg.AssetKey:
+    return dg.AssetKey(["fairness", s.name])
+
+
+def quality_metrics(rows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """The per-group figures as OpenLineage ``columnMetrics``: per stratum ``adverse_rate[<window> <dimension>=<group>]``
+    (count n, sum the adverse decisions, min = max the rate), and the same for ``ratio`` and ``p_value``."""
+    out: dict[str, dict[str, float]] = {}
+    for r in rows.itertuples(index=False):
+        stratum = f"[{r.window} {r.dimension}={r.group}]"
+        out[f"adverse_rate{stratum}"] = {"count": int(r.n), "sum": int(r.adverse), "min": float(r.adverse_rate),
+                                         "max": float(r.adverse_rate)}
+        for name in ("ratio", "p_value"):
+            value = getattr(r, name)
+            if value is not None and not pd.isna(value):
+                out[f"{name}{stratum}"] = {"count": int(r.n), "min": float(value), "max": float(value)}
+    return out
+
+
+def _table_markdown(rows: pd.DataFrame) -> str:
+    """The window's groups as a Markdown table (Dagster shows it in the materialisation)."""
+    lines = ["| window | dimension | group | n | adverse | ratio | adjusted p | flagged | coverage explains |",
+             "|---|---|---|---:|---:|---:|---:|---|---|"]
+    for r in rows.itertuples(index=False):
+        ratio = "" if r.ratio is None or pd.isna(r.ratio) else f"{r.ratio:.2f}"
+        p = "" if r.p_value is None or pd.isna(r.p_value) else f"{r.p_value:.2g}"
+        explains = {True: "yes", False: "no"}.get(r.coverage_explains, "")
+        lines.append(f"| {r.window} | {r.dimension} | {r.group} | {r.n} | {r.adverse_rate:.1%} | {ratio} | {p} | "
+                     f"{'**yes**' if r.flagged else ''} | {explains} |")
+    return "\n".join(lines)
+
+
+def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
+    key = fairness_key(s)
+    dimensions = ", ".join(DIMENSIONS[s.fairness.subject])
+
+    @dg.asset(
+        key=key,
+        group_name=s.group,
+        description=(f"The fairness audit of {s.title}: per {dimensions}, the adverse-outcome rate "
+                     f"({', '.join(s.fairness.adverse)}) of the day and of the rolling window, its ratio to the rest "
+                     "of the province, Fisher's exact test, and the coverage of each source; groups of fewer than k "
+                     f"decisions merged or suppressed. Rows of {SCENARIO_FAIRNESS}."),
+        deps=[scenario_key(s)],
+        partitions_def=DAILY,
+        backfill_policy=PER_DAY,
+        kinds={"sqlalchemy", "scipy"},
+        tags={"layer": "fairness"},
+        check_specs=[dg.AssetCheckSpec(
+            CHECK, asset=key,
+            description="Warns when a group's favourable-outcome ratio is under the threshold (default 4/5) with a "
+                        "significant difference and enough support (default n >= 30)",
+        )],
+    )
+    def _fairness(context: dg.AssetExecutionContext, settings: PipelineSettings,
+                  scenario_thresholds: ScenarioThresholds):
+        day = date.fromisoformat(context.partition_key)
+        engine = settings.base_engine()
+        t = scenario_thresholds.get()
+        inputs = [DatasetRef(SCENARIO_NAMESPACE, s.output), DatasetRef(BASE_NAMESPACE, "scenario_evidence")]
+        output = DatasetRef(SCENARIO_NAMESPACE, f"{SCENARIO_FAIRNESS}/{s.name}")
+        with lineage_run(context, settings, inputs=inputs, outputs=[output],
+                         purpose=Purpose(s.name, s.title, s.legal_basis),
+                         parent=scenario_parent(context, s.name)) as run:
+            result = run_fairness(engine, s, day, t, progress=context.log.info)
+            audit_head = record(engine, [
+                AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
+                           fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)
+                for dataset, n in sorted(result.read_counts.items())
+            ])
+            rows = result.rows
+            flagged = result.flagged
+            messages = [describe(r) for _, r in flagged.iterrows()]
+            run.outputs(DatasetRef(SCENARIO_NAMESPACE, output.name, row_count=len(rows),
+                                   quality_metrics=quality_metrics(rows)))
+            run.assertions(Assertion(
+                CHECK, flagged.empty, None, "warn", CHECK,
+                "no group's favourable-outcome ratio under the threshold with a significant difference",
+                expected="0 groups flagged", actual=f"{len(flagged)} groups flagged",
+            ))
+            for message in messages:
+                context.log.warning(f"{s.name} {day}: flagged {message}")
+            groups = rows[rows["dimension"] != PROVINCE]
+            ratios = pd.to_numeric(groups["ratio"], errors="coerce")
+            province = rows[rows["dimension"] == PROVINCE]
+            yield dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": len(rows),
+                    "flagged_groups": len(flagged),
+                    **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
+                    "decisions_in_window": int(province["n"].max()) if len(province) else 0,
+                    "groups": dg.MetadataValue.md(_table_markdown(rows)),
+                    "audit_head": dg.MetadataValue.json(
+                        {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
+                    "openlineage_run_id": run.run_id,
+                },
+            )
+            yield dg.AssetCheckResult(
+                check_name=CHECK,
+                asset_key=key,
+                passed=flagged.empty,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="; ".join(messages[:5]) or "no group flagged",
+                metadata={
+                    "flagged": dg.MetadataValue.json(messages),
+                    "threshold": t.fairness_ratio, "alpha": t.fairness_alpha,
+                    "min_support": t.fairness_min_support, "k": t.fairness_k,
+                },
+            )
+
+    return _fairness
+
+
+def fairness_assets() -> list[dg.AssetsDefinition]:
+    return [fairness_asset(s) for s in SCENARIOS if s.fairness is not None]
