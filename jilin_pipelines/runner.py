@@ -154,6 +154,7 @@ class Layers:
 
     def __init__(self, job: dg.JobDefinition, entries: list[Entry]):
         from jilin_pipelines.defs.base_assets import base_key
+        from jilin_pipelines.defs.fairness_assets import fairness_key
         from jilin_pipelines.defs.raw_assets import raw_key
         from jilin_pipelines.defs.scenario_assets import scenario_key
         from jilin_pipelines.defs.standardised_assets import SCORECARD_KEY, standardised_key
@@ -167,10 +168,11 @@ class Layers:
         self.scorecard = SCORECARD_KEY
         self.base = [base_key(t) for t in base_config().tables]
         self.scenarios = {scenario_key(s): (input_dataset(s.input) if s.input else None) for s in SCENARIOS}
+        self.fairness = {fairness_key(s): scenario_key(s) for s in SCENARIOS if s.fairness is not None}
         self.all = set(job.asset_layer.executable_asset_keys)
 
     def downstream_of_standardised(self) -> set[dg.AssetKey]:
-        return {self.scorecard, *self.base, *self.scenarios}
+        return {self.scorecard, *self.base, *self.scenarios, *self.fairness}
 
 
 def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str):
@@ -230,6 +232,9 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
         elif stamp[key] <= base_before:  # decided before an earlier day's base changed: decide again
             state.stale.add(key)
             state.why.append("the base of an earlier day changed")
+    for key, decided in layers.fairness.items():  # each scenario's audit after its decisions
+        if decided in state.stale or stamp[key] <= stamp[decided]:
+            state.stale.add(key)
     state.stale &= layers.all
     return state
 
@@ -296,6 +301,15 @@ def scenario_summary(settings: Settings, days: list[date]) -> list[tuple[str, di
                 counts = {str(k): int(n) for k, n in result}
             rows.append((s.name, counts))
     return rows
+
+
+def fairness_summary(settings: Settings, day: date) -> list[tuple[str, str]]:
+    """The groups the fairness audit flagged on ``day``: (scenario, the group in words)."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.fairness import describe, stored
+
+    rows = stored(base_engine(settings.base_db_url), day=day)
+    return [(r["scenario"], describe(r)) for _, r in rows[rows["flagged"].astype(bool)].iterrows()]
 
 
 def held_summary(settings: Settings, end: date) -> list:
@@ -412,6 +426,10 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     out.write("\n{:<44}{}\n".format("scenario", "decisions over the days"))
     for name, counts in scenario_summary(settings, days):
         out.write(f"{name:<44}{', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}\n")
+    flagged = fairness_summary(settings, days[-1])
+    out.write(f"\nfairness of {days[-1]} (groups flagged by the audit, README \"Fairness\"): {len(flagged) or 'none'}\n")
+    for name, text in flagged:
+        out.write(f"  {name}: {text}\n")
     if held:
         out.write("\nA held partition keeps its own rows out of the base and nothing else; it ends with the "
                   "department's re-delivery or `jilin-pipelines release DATASET --day D --reason …` (README, "
