@@ -48,7 +48,7 @@ def _share(part: float, whole: float) -> float | None:
     return None if whole <= 0 else round(float(part) / float(whole), 4)
 
 
-def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> pd.DataFrame:
+def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> list[dict]:
     """The rows of one dimension (p-values unadjusted, not yet flagged)."""
     sources = [c for c in frame.columns if c.startswith(COVERED)]
     n_total = len(frame)
@@ -58,7 +58,7 @@ def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> 
     shown = groups.map(label)
     keep = shown.notna().to_numpy()
     if not keep.any():
-        return pd.DataFrame(columns=list(COLUMNS))
+        return []
     by = shown[keep]
     sub = frame[keep]
     g = pd.DataFrame({
@@ -106,7 +106,7 @@ def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> 
             "coverage_explains": None if np.isnan(ratio_on_evidence[i]) else round(float(ratio_on_evidence[i]), 4),
             "coverage": json.dumps(coverage, sort_keys=True), "drivers": json.dumps(drivers, ensure_ascii=False),
         })
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return rows
 
 
 def province_row(frame: pd.DataFrame, window: str) -> dict:
@@ -128,16 +128,16 @@ def audit(windows: dict[str, pd.DataFrame], dimensions: tuple[str, ...], *, k: i
     flagged when its ratio is under ``ratio`` with an adjusted p-value under ``alpha`` and at least
     ``min_support`` decisions. ``coverage_explains`` becomes True or False for the groups under ``ratio`` (whether
     the ratio on evidence alone is back at or above it), null for the others."""
-    parts = []
+    rows = []
     for window, frame in windows.items():
         if frame.empty:
             continue
-        parts.append(pd.DataFrame([province_row(frame, window)], columns=list(COLUMNS)))
-        parts += [dimension_rows(frame, d, k, window) for d in dimensions]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
-    out = pd.concat(parts, ignore_index=True)
+        rows.append(province_row(frame, window))
+        for d in dimensions:
+            rows += dimension_rows(frame, d, k, window)
+    out = pd.DataFrame(rows, columns=list(COLUMNS))
+    if out.empty:
+        return out
     tested = out["p_value"].notna().to_numpy()
     if tested.any():
         adjusted = false_discovery_control(out.loc[tested, "p_value"].astype(float).to_numpy(), method="bh")
@@ -149,5 +149,5 @@ def audit(windows: dict[str, pd.DataFrame], dimensions: tuple[str, ...], *, k: i
     under = (r < ratio).fillna(False)
     out["coverage_explains"] = pd.Series((on_evidence >= ratio).to_numpy(), dtype=object).where(
         under.to_numpy() & on_evidence.notna().to_numpy(), None)
-    out["p_value"] = p.round(8).astype(object).where(p.notna(), None)
+    out["p_value"] = p.astype(object).where(p.notna(), None)
     return out
