@@ -13,16 +13,20 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from jilin_pipelines.base.schema import SCENARIO_FAIRNESS
+from jilin_pipelines.base.schema import SCENARIO_FAIRNESS, metadata
+from jilin_pipelines.defs.base_assets import base_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
-from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
+from jilin_pipelines.fairness import PROVINCE, describe, run_fairness, stored
+from jilin_pipelines.fairness.report import write_report
 from jilin_pipelines.fairness.groups import DIMENSIONS
+from jilin_pipelines.fairness.store import SUBJECT_RECORDS
 from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, Assertion, DatasetRef, Purpose
 from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.scenarios import SCENARIOS, Scenario
+from jilin_pipelines.scenarios.store import OUTCOME_COLUMNS, day_column
 
 CHECK = "fair_to_every_group"
 CONSUMER = "fairness_audit"  # the platform auditing its own decisions: who reads, in the exchange audit log
@@ -60,6 +64,38 @@ def _table_markdown(rows: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _spec_metadata(s: Scenario) -> dict:
+    """The column schema of ``scenario_fairness`` and its column lineage: the figures from the decisions' outcome
+    (and reasons), the groups from what names the subject, the coverage from the sources' columns."""
+    f = s.fairness
+    table = metadata().tables[SCENARIO_FAIRNESS]
+    output = metadata().tables[s.output]
+    decided = scenario_key(s)
+    outcome = [c for c in (*OUTCOME_COLUMNS, "reasons") if c in output.c] or [
+        c.name for c in output.columns if c.name not in s.output_key]
+    figures = [dg.TableColumnDep(asset_key=decided, column_name=c) for c in outcome]
+    day = [dg.TableColumnDep(asset_key=decided, column_name=day_column(s))]
+    if f.subject in SUBJECT_RECORDS:
+        record, _, columns, _ = SUBJECT_RECORDS[f.subject]
+        subject = [dg.TableColumnDep(asset_key=base_key(record), column_name=c) for c in columns
+                   if c not in ("uscc", "employer_no", "plate_no", "plate_type")]
+    else:
+        subject = [dg.TableColumnDep(asset_key=decided, column_name=c) for c in (f.subject_key or s.decision_id)]
+    coverage = [dg.TableColumnDep(asset_key=base_key(read.partition("@")[0]), column_name=column)
+                for read, column in f.coverage] + subject
+    coverage = list({(d.asset_key, d.column_name): d for d in coverage}.values())
+    deps = {"partition": day, "window": day, "group": subject, "coverage": coverage,
+            **{c: figures for c in ("n", "adverse", "adverse_rate", "ratio", "p_value", "flagged",
+                                    "missing_data_rate", "coverage_explains", "drivers")}}
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(c.name, str(c.type).lower(), description=c.comment) for c in table.columns]),
+        "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
+        "adverse_outcomes": ", ".join(f.adverse),
+        "missing_data_reasons": ", ".join(f.missing_data) or "none",
+    }
+
+
 def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
     key = fairness_key(s)
     dimensions = ", ".join(DIMENSIONS[s.fairness.subject])
@@ -76,6 +112,7 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
         backfill_policy=PER_DAY,
         kinds={"sqlalchemy", "scipy"},
         tags={"layer": "fairness"},
+        metadata=_spec_metadata(s),
         check_specs=[dg.AssetCheckSpec(
             CHECK, asset=key,
             description="Warns when a group's favourable-outcome ratio is under the threshold (default 4/5) with a "
@@ -93,6 +130,8 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                          purpose=Purpose(s.name, s.title, s.legal_basis),
                          parent=scenario_parent(context, s.name)) as run:
             result = run_fairness(engine, s, day, t, progress=context.log.info)
+            report = write_report(stored(engine, day=day), day, settings.get().data_dir / "reports",
+                                  {x.name: x.title for x in SCENARIOS}, t.fairness_ratio)
             audit_head = record(engine, [
                 AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
                            fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)
@@ -120,6 +159,7 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                     **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
                     "decisions_in_window": int(province["n"].max()) if len(province) else 0,
                     "groups": dg.MetadataValue.md(_table_markdown(rows)),
+                    "report": dg.MetadataValue.path(str(report)),
                     "audit_head": dg.MetadataValue.json(
                         {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
                     "openlineage_run_id": run.run_id,

@@ -1,0 +1,109 @@
+"""The fairness report of a day: ``<data>/reports/fairness_<day>.html``, one chart per scenario (matplotlib, inline
+SVG: the page needs nothing from the network) and the flagged groups in words.
+
+Per scenario, one panel per dimension of the rolling window: a bar per shown group, its favourable-outcome ratio to
+the rest of the province (1 = the same as everyone else), the threshold as a dashed line (0.8, the four-fifths
+rule), flagged groups in red, groups under the threshold whose gap coverage explains hatched, and each bar labelled
+with its n. Built from the stored figures (``scenario_fairness``) only, so it is the same whoever writes it.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from jilin_pipelines.fairness.stats import PROVINCE
+from jilin_pipelines.fairness.store import describe
+
+FLAGGED, UNDER, FINE = "#c0392b", "#e67e22", "#5d8aa8"
+
+
+def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
+    """One scenario's window: a panel per dimension, a horizontal bar per group (its ratio)."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text, drawn by the browser: the Chinese names too
+    groups = rows[(rows["dimension"] != PROVINCE) & rows["ratio"].notna()]
+    dimensions = list(dict.fromkeys(groups["dimension"]))
+    heights = [max(1.2, 0.28 * (groups["dimension"] == d).sum() + 0.6) for d in dimensions] or [1.0]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(8, sum(heights) + 0.6), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, dimension in zip(axes[:, 0], dimensions or [None], strict=True):
+        if dimension is None:
+            ax.text(0.5, 0.5, "no group to show (none of k or more decisions)", ha="center", va="center")
+            ax.set_axis_off()
+            continue
+        part = groups[groups["dimension"] == dimension].sort_values("ratio")
+        ratio = part["ratio"].astype(float).to_numpy()
+        colours = [FLAGGED if f else UNDER if r < threshold else FINE
+                   for f, r in zip(part["flagged"].astype(bool), ratio, strict=True)]
+        bars = ax.barh(range(len(part)), ratio, color=colours)
+        for bar, explains in zip(bars, part["coverage_explains"], strict=True):
+            if explains is True:
+                bar.set_hatch("//")
+        ax.set_yticks(range(len(part)), [str(g) for g in part["group"]], fontsize=7)
+        for i, n in enumerate(part["n"]):
+            ax.text(ratio[i], i, f" n {n}", va="center", fontsize=6)
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=0.8)
+        ax.axvline(1.0, color="grey", linewidth=0.5)
+        ax.set_title(dimension, fontsize=9, loc="left")
+        ax.set_xlim(0, max(1.5, float(ratio.max()) * 1.15 if len(ratio) else 1.5))
+    axes[-1, 0].set_xlabel("favourable-outcome rate of the group / of the rest of the province")
+    fig.suptitle(title, fontsize=10)
+    out = io.StringIO()
+    with warnings.catch_warnings():  # the layout measures Chinese names with a font that lacks them: harmless
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        fig.savefig(out, format="svg")
+    plt.close(fig)
+    svg = out.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def render_html(figures: pd.DataFrame, day: date, titles: dict[str, str], threshold: float) -> str:
+    """The day's page: per scenario audited, the rolling window's chart and its flagged groups."""
+    parts = [f"<h1>Fairness of the scenarios' decisions — {day}</h1>",
+             "<p>Per group, the favourable-outcome rate over the rest of the province's (dashed: the threshold; red: "
+             "flagged — under it with a significant difference and enough support; orange: under it without; "
+             "hatched: the gap is one of missing data, not of evidence). Groups of fewer than k decisions are merged "
+             "or suppressed. README, \"Fairness\".</p>"]
+    for scenario, rows in figures.groupby("scenario", sort=True):
+        windows = sorted(w for w in rows["window"].unique() if w != "day")
+        window = windows[-1] if windows else "day"
+        shown = rows[rows["window"] == window]
+        province = shown[shown["dimension"] == PROVINCE]
+        n = int(province["n"].iloc[0]) if len(province) else 0
+        parts.append(f"<h2>{html.escape(titles.get(scenario, scenario))}</h2>")
+        parts.append(f"<p>{n} decisions in the window {html.escape(window)}; adverse rate "
+                     f"{float(province['adverse_rate'].iloc[0]):.1%}</p>" if n else "<p>no decisions</p>")
+        flagged = rows[rows["flagged"].astype(bool)]
+        if len(flagged):
+            items = "".join(f"<li>{html.escape(describe(r))}</li>" for _, r in flagged.iterrows())
+            parts.append(f"<p class='flag'>Flagged:</p><ul>{items}</ul>")
+        else:
+            parts.append("<p class='ok'>No group flagged.</p>")
+        parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>Fairness {day}</title><style>body{{font-family:sans-serif;max-width:60em}}"
+            ".flag{color:#c0392b;font-weight:bold}.ok{color:#2e7d32}</style></head><body>"
+            + "\n".join(parts) + "</body></html>")
+
+
+def write_report(figures: pd.DataFrame, day: date, reports_dir: Path, titles: dict[str, str],
+                 threshold: float) -> Path:
+    """Write the page (whole or not at all: a temporary file renamed into place) and return its path."""
+    path = reports_dir / f"fairness_{day.isoformat()}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(render_html(figures, day, titles, threshold), encoding="utf-8")
+    tmp.replace(path)
+    return path
