@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from jilin_pipelines.standards import validate_division, validate_resident_id
+from jilin_pipelines.standards import validate_division, validate_resident_id, validate_uscc
 
 UNKNOWN = "unknown"
 OTHER = "other groups (each fewer than k)"
@@ -40,11 +40,15 @@ def counties(codes: pd.Series) -> pd.Series:
 
 
 def person_groups(ids: pd.Series, day: date) -> pd.DataFrame:
-    """Per resident ID: county, sex and age band on ``day`` (unknown for an ID that is not valid)."""
+    """Per resident ID: county, sex and age band on ``day`` (unknown for an ID that is not valid). A subject named
+    by a USCC instead (an entity presenting a certificate) has the county of its registration authority (the
+    USCC's characters 3-8) and no sex or age."""
     checked = validate_resident_id(ids.astype("string"), today=day)
     valid = checked.valid.to_numpy(bool)
     value = checked.value.astype("string")
-    county = counties(value.str[:6].where(checked.valid))
+    entity = validate_uscc(ids.astype("string").where(~checked.valid))
+    code = value.str[:6].where(checked.valid, entity.value.astype("string").str[2:8].where(entity.valid))
+    county = counties(code)
     sex = checked.derived["sex"].astype("string").map(SEXES).where(checked.valid, UNKNOWN).fillna(UNKNOWN)
     birth = pd.to_datetime(checked.derived["birth_date"])
     # the age in whole years on the day

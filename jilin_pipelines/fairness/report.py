@@ -51,14 +51,14 @@ def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
             if explains is True:
                 bar.set_hatch("//")
         ax.set_yticks(range(len(part)), [str(g) for g in part["group"]], fontsize=7)
-        for i, n in enumerate(part["n"]):
-            ax.text(ratio[i], i, f" n {n}", va="center", fontsize=6)
+        for i, n in enumerate(part["n"]):  # the figure beside each bar: a ratio of 0 has no bar to see
+            ax.text(ratio[i], i, f" {ratio[i]:.2f} (n {n})", va="center", fontsize=6, color=colours[i])
         ax.axvline(threshold, color="black", linestyle="--", linewidth=0.8)
         ax.axvline(1.0, color="grey", linewidth=0.5)
         ax.set_title(dimension, fontsize=9, loc="left")
         ax.set_xlim(0, max(1.5, float(ratio.max()) * 1.15 if len(ratio) else 1.5))
     axes[-1, 0].set_xlabel("favourable-outcome rate of the group / of the rest of the province")
-    fig.suptitle(title, fontsize=10)
+    axes[0, 0].set_title(f"{title} — {axes[0, 0].get_title(loc='left')}", fontsize=9, loc="left")
     out = io.StringIO()
     with warnings.catch_warnings():  # the layout measures Chinese names with a font that lacks them: harmless
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")

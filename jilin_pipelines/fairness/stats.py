@@ -12,6 +12,7 @@ Per group of each dimension (after :func:`~jilin_pipelines.fairness.groups.suppr
 * ``p_value``: Fisher's exact test of the group against the rest (two-sided; it holds for small groups), adjusted
   for the number of groups tested over every dimension and window of the scenario's day (Benjamini-Hochberg: with
   no real difference anywhere, the chance that any group is called significant stays under the level);
+  the group ``unknown`` (an ID that cannot be read, no record) is shown but not tested;
 * ``flagged``: ``ratio`` under the threshold, ``p_value`` under the level and ``n`` at least the support;
 * ``drivers``: the reasons more frequent in the group than in the rest (the three largest differences);
 * ``coverage``: per source, the share of the group's and of the rest's subjects it holds a record of;
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, fisher_exact
 
-from jilin_pipelines.fairness.groups import suppress
+from jilin_pipelines.fairness.groups import UNKNOWN, suppress
 
 PROVINCE = "province"  # the dimension of the one all-decisions row
 COVERED = "covered:"
@@ -85,7 +86,10 @@ def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> 
     for i, group in enumerate(g.index):
         a, n = int(adv_g[i]), int(n_g[i])
         rest_n, rest_a = int(n_r[i]), int(adv_r[i])
-        p = fisher_exact([[a, n - a], [rest_a, rest_n - rest_a]]).pvalue if rest_n else np.nan
+        # a group the subject's data cannot tell (an unreadable ID, no record) is shown, never tested: it is a
+        # group of the data, not of people, and often the very reason of its outcome (an invalid ID is rejected)
+        tested = rest_n and group != UNKNOWN
+        p = fisher_exact([[a, n - a], [rest_a, rest_n - rest_a]]).pvalue if tested else np.nan
         coverage = {s[len(COVERED):]: {"group": _share(covered[s].get(group, 0), n),
                                        "rest": _share(totals[s] - covered[s].get(group, 0), rest_n)}
                     for s in sources}

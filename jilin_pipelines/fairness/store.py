@@ -29,7 +29,6 @@ SUBJECT_RECORDS = {  # subject -> (base table, its key columns in the output, co
     "employer": ("employer", ("uscc",), ("uscc", "employer_no", "division_code", "employer_type"), "employer_type"),
     "vehicle": ("vehicle", ("plate_no", "plate_type"), ("plate_no", "plate_type", "division_code", "use_code"), "use"),
 }
-RECORD = "record"  # the coverage of the subject's own record (employers, vehicles)
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,8 @@ def subjects(engine: sa.Engine, scenario: Scenario, frame: pd.DataFrame, day: da
         code = "use_code" if kind == "use" else kind
         groups = record_groups(record["division_code"], record[code], kind)
         frame[list(groups.columns)] = groups.to_numpy()
-        frame[COVERED + RECORD] = record["division_code"].notna().to_numpy() | record[code].notna().to_numpy()
+        # the subject's own record (an employer's, a vehicle's) is a source too: a vehicle without one is uncovered
+        frame[COVERED + table] = record["division_code"].notna().to_numpy() | record[code].notna().to_numpy()
         match = None
     for read, column in f.coverage:
         values = match if match is not None else record[column]

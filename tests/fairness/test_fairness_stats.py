@@ -167,3 +167,41 @@ def test_small_counties_are_merged_into_their_city_first():
     merged = label[["220102 a", "220103 b", "220104 c"]].unique()
     assert len(merged) == 1 and merged[0].startswith("220100 ")
     assert label["220202 d"] == "220202 d"
+
+
+def test_the_unknown_group_is_shown_but_never_tested():
+    # an unreadable ID is rejected for being unreadable: its group says nothing about people
+    frame = pd.DataFrame({
+        "adverse": [True] * 50 + [False] * 200,
+        "missing_only": False, "reasons": [()] * 250,
+        "county": ["unknown"] * 50 + ["220102 A"] * 100 + ["220103 B"] * 100,
+    })
+    rows = audit({"day": frame}, ("county",), **DEFAULTS).set_index("group")
+    assert rows.loc["unknown", "n"] == 50 and rows.loc["unknown", "adverse_rate"] == 1.0
+    assert rows.loc["unknown", "p_value"] is None and not rows.loc["unknown", "flagged"]
+
+
+def _resident_id(body17: str) -> str:
+    """GB 11643: the check character of the ISO 7064 MOD 11-2 sum."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body17 + "10X98765432"[sum(int(c) * w for c, w in zip(body17, weights, strict=True)) % 11]
+
+
+def test_person_groups_from_the_id():
+    from datetime import date
+
+    from jilin_pipelines.fairness.groups import person_groups
+
+    ids = pd.Series([
+        _resident_id("22020019800621611"),  # 吉林市, born 1980-06-21, 17th digit odd: male, 44 on the day
+        _resident_id("22240219510824062"),  # 图们市, 1951: female, 73
+        _resident_id("22038120070601001"),  # retired 220381 公主岭市 -> 220184; 18 on its birthday
+        _resident_id("22038120070602002"),  # ... and 17 the day before it
+        "912208820220H45827",  # an entity (USCC): its registration authority's county, no sex or age
+        "not an id",
+    ])
+    groups = person_groups(ids, date(2025, 6, 1))
+    assert groups["county"].tolist() == ["220200 吉林市", "222402 图们市", "220184 公主岭市", "220184 公主岭市",
+                                         "220882 大安市", "unknown"]
+    assert groups["sex"].tolist() == ["male", "female", "male", "female", "unknown", "unknown"]
+    assert groups["age_band"].tolist() == ["30-44", "60 and over", "18-29", "under 18", "unknown", "unknown"]
