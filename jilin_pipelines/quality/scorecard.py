@@ -72,5 +72,7 @@ def render_html(card: pd.DataFrame, day: date) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Quality scorecard {day}</title>"
         "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}</style></head>"
-        f"<body><h1>Quality scorecard — {day} (GB/T 36344)</h1><table><tr>{head}</tr>{rows}</table></body></html>"
+        f"<body><h1>Quality scorecard — {day} (GB/T 36344)</h1><table><tr>{head}</tr>{rows}</table>"
+        # the same day's fairness audit of the decisions, written beside this page once the scenarios have run
+        f"<p><a href='fairness_{day.isoformat()}.html'>Fairness of the day's decisions</a></p></body></html>"
     )

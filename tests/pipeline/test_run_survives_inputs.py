@@ -102,4 +102,5 @@ def test_a_day_whose_run_failed_after_its_landing_is_run_again(small, monkeypatc
     code, out = run()
     assert code == 0, out
     assert "[1/2] 2025-06-02: running" in out  # its standardised layer and everything after it
-    assert "[2/2] 2025-06-03: running 5 of" in out  # the scenarios of the later day, on the re-merged base
+    # the scenarios of the later day, on the re-merged base, and their fairness audits
+    assert "[2/2] 2025-06-03: running 10 of" in out

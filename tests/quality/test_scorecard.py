@@ -23,3 +23,4 @@ def test_scorecard_counts_the_injected_empty_fields(sample_outcomes, manifest, t
     assert row["rows_passed"] + row["rows_failed"] == row["rows_checked"]
     assert 0 < row["pass_rate"] < 1
     assert "traffic_police" in render_html(card.reset_index(), day)
+    assert f"fairness_{day.isoformat()}.html" in render_html(card.reset_index(), day)  # the day's fairness page
