@@ -47,6 +47,43 @@ def cmd_holds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fairness(args: argparse.Namespace) -> int:
+    """The fairness audit of a day (default: the newest audited): per scenario its flagged groups in words, or with
+    --groups every group of the window."""
+    import pandas as pd
+
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.fairness import PROVINCE, describe, stored
+    from jilin_pipelines.scenarios import scenario
+    from jilin_pipelines.settings import Settings
+
+    try:
+        name = scenario(args.scenario).name if args.scenario else None
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    figures = stored(base_engine(Settings.from_env().base_db_url), name)
+    days = sorted(pd.to_datetime(figures["partition"]).dt.date.unique())
+    day = args.day or (days[-1] if days else None)
+    if day is None or day not in days:
+        print(f"error: no fairness audit{' of ' + name if name else ''} for {day or 'any day'}; "
+              "`jilin-pipelines run` audits every scenario's days", file=sys.stderr)
+        return 2
+    figures = figures[pd.to_datetime(figures["partition"]).dt.date == day]
+    for scenario_name, rows in figures.groupby("scenario", sort=True):
+        flagged = rows[rows["flagged"].astype(bool)]
+        window = sorted(w for w in rows["window"].unique() if w != "day")[-1:] or ["day"]
+        province = rows[(rows["window"] == window[0]) & (rows["dimension"] == PROVINCE)]
+        n = int(province["n"].iloc[0]) if len(province) else 0
+        print(f"{scenario_name} {day}: {n} decisions in {window[0]}, {len(flagged) or 'no'} group(s) flagged")
+        for _, r in flagged.iterrows():
+            print(f"  flagged: {describe(r)}")
+        if args.groups:
+            for _, r in rows[(rows["window"] == window[0]) & (rows["dimension"] != PROVINCE)].iterrows():
+                print(f"  {describe(r)}")
+    return 0
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     """Release a held partition after review, then bring the days from it on current: the partition is
     standardised again (its unblocked rows flow), the day merged, and every later day's scenarios re-decided."""
@@ -277,6 +314,12 @@ def parser() -> argparse.ArgumentParser:
     held.add_argument("--end", type=_day, help="last day")
     held.add_argument("--all", action="store_true", help="the released ones too")
     held.set_defaults(func=cmd_holds)
+
+    fair = sub.add_parser("fairness", help="the fairness audit of a day: the groups flagged per scenario, and why")
+    fair.add_argument("scenario", nargs="?", help="one scenario (its name, table, asset key or group); default all")
+    fair.add_argument("--day", type=_day, help="the day (default: the newest audited)")
+    fair.add_argument("--groups", action="store_true", help="every group of the window, not only the flagged")
+    fair.set_defaults(func=cmd_fairness)
 
     rel = sub.add_parser("release", help="release a held partition after review and re-run the days from it on")
     rel.add_argument("dataset", help="the dataset (traffic_police.violations, or its asset key as the UI shows it)")

@@ -164,10 +164,10 @@ def generate(
     out = Path(out)
     say = progress or (lambda _msg: None)
     rates_ = validate_rates(rates)
+    gap_of = _gap(gap)  # refused before anything is cleared
     _clear(out)
     file_problems = _file_problem_days(days)
     late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
-    gap_of = _gap(gap)
     say(f"building the world for {days} days from {start}, about {scale} rows a day")
     if state is not None:
         if state < 1000 or not 0 < daily_share < 1:

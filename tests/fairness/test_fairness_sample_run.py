@@ -93,3 +93,20 @@ def test_openlineage_carries_the_per_group_figures(sample_run):
         province = [k for k in metrics if k.startswith("adverse_rate[30d province=all]")]
         assert province, list(metrics)[:5]
         assert all(m["count"] >= 10 for k, m in metrics.items() if "province=" not in k)
+
+
+def test_the_fairness_command(sample_run, monkeypatch, capsys):
+    from jilin_pipelines.cli import main
+
+    monkeypatch.setenv("JILIN_DATA_DIR", str(sample_run.settings.data_dir))
+    monkeypatch.delenv("JILIN_BASE_DB_URL", raising=False)
+    assert main(["fairness"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    heads = [line for line in out if not line.startswith("  ")]
+    assert len(heads) == len(SCENARIOS) and all(f"{DAYS[-1]}: " in h and " decisions in 30d" in h for h in heads)
+    # the UI's names work too, and --groups lists the window's groups (never one under k)
+    assert main(["fairness", "scenario/commercial_vehicle_risk", "--day", str(DAYS[2]), "--groups"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"commercial_vehicle_safety {DAYS[2]}: ") and len(lines) > 2
+    assert main(["fairness", "--day", "2024-01-01"]) == 2
+    assert "no fairness audit for 2024-01-01" in capsys.readouterr().err

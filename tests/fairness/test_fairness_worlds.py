@@ -124,3 +124,17 @@ def test_the_same_world_without_the_gap_raises_no_flag(worlds, tmp_path):
         ids = world.parts["social_security.assistance_applications"][day]["applicant_id_number"].dropna()
         assert not any(i in text for i in ids)
     engine.dispose()
+
+
+@pytest.mark.parametrize("gap, message", [
+    ("999999", "no GB/T 2260 code in force"),
+    ("222426:social_security.employers", "datasets must be among"),
+])
+def test_the_sample_command_refuses_a_gap_it_cannot_make(gap, message, tmp_path, capsys):
+    from jilin_pipelines.cli import main
+
+    earlier = tmp_path / "out" / "traffic_police" / "motor_vehicles"
+    earlier.mkdir(parents=True)
+    assert main(["sample", "--out", str(tmp_path / "out"), "--days", "1", "--gap", gap]) == 2
+    assert message in capsys.readouterr().err
+    assert earlier.is_dir()  # refused before anything is cleared or written
