@@ -188,11 +188,13 @@ def test_the_layers_after_the_raw_landing_run_after_their_inputs(env):
     _land(instance, of("base"), "2025-06-02")
     cursor, requested = evaluate(cursor)
     # the base tables whose every input is standardised (their blocking checks passed), and in the same tick
-    # (one run, in the graph's order) the scenarios whose inputs are all there then: not the certificate
-    # verification (its requests are not delivered yet), nor the scorecard (it waits for JiShiBan's dataset)
+    # (one run, in the graph's order) the scenarios whose inputs are all there then, with their fairness audits:
+    # not the certificate verification (its requests are not delivered yet), nor the scorecard (it waits for
+    # JiShiBan's dataset)
     certificates = dg.AssetKey(["scenario", "certificate_verification"])
-    waiting = {dg.AssetKey(["base", "verification_request"]), certificates}
-    assert requested == (of("base") | of("scenario")) - waiting
+    waiting = {dg.AssetKey(["base", "verification_request"]), certificates,
+               dg.AssetKey(["fairness", "certificate_verification"])}
+    assert requested == (of("base") | of("scenario") | of("fairness")) - waiting
     _land(instance, requested, day)
     cursor, requested = evaluate(cursor)
     assert requested == set()  # each once
