@@ -19,7 +19,7 @@ from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
-from jilin_pipelines.fairness import PROVINCE, describe, run_fairness, stored
+from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
 from jilin_pipelines.fairness.report import write_report
 from jilin_pipelines.fairness.groups import DIMENSIONS
 from jilin_pipelines.fairness.store import SUBJECT_RECORDS
@@ -130,8 +130,8 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                          purpose=Purpose(s.name, s.title, s.legal_basis),
                          parent=scenario_parent(context, s.name)) as run:
             result = run_fairness(engine, s, day, t, progress=context.log.info)
-            report = write_report(stored(engine, day=day), day, settings.get().data_dir / "reports",
-                                  {x.name: x.title for x in SCENARIOS}, t.fairness_ratio)
+            report = write_report(result.rows.assign(scenario=s.name), day, settings.get().data_dir / "reports",
+                                  s.title, t.fairness_ratio)
             audit_head = record(engine, [
                 AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
                            fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)

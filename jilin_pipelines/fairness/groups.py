@@ -11,6 +11,7 @@ A subject whose group cannot be told (an invalid ID, no record, no code) is in t
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import numpy as np
@@ -78,6 +79,7 @@ def city_of(county: str) -> str | None:
     return code[:4] + "00"
 
 
+@functools.cache
 def city_label(code: str) -> str:
     """``220100 长春市 (other counties)``: the counties of a city merged."""
     checked = validate_division(pd.Series([code]), to_current=True)

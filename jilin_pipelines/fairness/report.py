@@ -21,7 +21,7 @@ import pandas as pd
 from jilin_pipelines.fairness.stats import PROVINCE
 from jilin_pipelines.fairness.store import describe
 
-FLAGGED, UNDER, FINE = "#c0392b", "#e67e22", "#5d8aa8"
+FLAGGED, UNDER, FINE, UNTESTED = "#c0392b", "#e67e22", "#5d8aa8", "#aaaaaa"
 
 
 def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
@@ -44,8 +44,8 @@ def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
             continue
         part = groups[groups["dimension"] == dimension].sort_values("ratio")
         ratio = part["ratio"].astype(float).to_numpy()
-        colours = [FLAGGED if f else UNDER if r < threshold else FINE
-                   for f, r in zip(part["flagged"].astype(bool), ratio, strict=True)]
+        colours = [UNTESTED if p is None or pd.isna(p) else FLAGGED if f else UNDER if r < threshold else FINE
+                   for f, r, p in zip(part["flagged"].astype(bool), ratio, part["p_value"], strict=True)]
         bars = ax.barh(range(len(part)), ratio, color=colours)
         for bar, explains in zip(bars, part["coverage_explains"], strict=True):
             if explains is True:
@@ -63,47 +63,60 @@ def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
     with warnings.catch_warnings():  # the layout measures Chinese names with a font that lacks them: harmless
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.tight_layout()
-        fig.savefig(out, format="svg")
+        fig.savefig(out, format="svg", metadata={"Date": None})  # no time stamp: the same figures, the same page
     plt.close(fig)
     svg = out.getvalue()
     return svg[svg.index("<svg"):]
 
 
-def render_html(figures: pd.DataFrame, day: date, titles: dict[str, str], threshold: float) -> str:
-    """The day's page: per scenario audited, the rolling window's chart and its flagged groups."""
-    parts = [f"<h1>Fairness of the scenarios' decisions — {day}</h1>",
-             "<p>Per group, the favourable-outcome rate over the rest of the province's (dashed: the threshold; red: "
-             "flagged — under it with a significant difference and enough support; orange: under it without; "
-             "hatched: the gap is one of missing data, not of evidence). Groups of fewer than k decisions are merged "
-             "or suppressed. README, \"Fairness\".</p>"]
-    for scenario, rows in figures.groupby("scenario", sort=True):
-        windows = sorted(w for w in rows["window"].unique() if w != "day")
-        window = windows[-1] if windows else "day"
-        shown = rows[rows["window"] == window]
-        province = shown[shown["dimension"] == PROVINCE]
-        n = int(province["n"].iloc[0]) if len(province) else 0
-        parts.append(f"<h2>{html.escape(titles.get(scenario, scenario))}</h2>")
-        parts.append(f"<p>{n} decisions in the window {html.escape(window)}; adverse rate "
-                     f"{float(province['adverse_rate'].iloc[0]):.1%}</p>" if n else "<p>no decisions</p>")
-        flagged = rows[rows["flagged"].astype(bool)]
-        if len(flagged):
-            items = "".join(f"<li>{html.escape(describe(r))}</li>" for _, r in flagged.iterrows())
-            parts.append(f"<p class='flag'>Flagged:</p><ul>{items}</ul>")
-        else:
-            parts.append("<p class='ok'>No group flagged.</p>")
-        parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
+INTRO = ("<p>Per group, the favourable-outcome rate over the rest of the province's (dashed: the threshold; red: "
+         "flagged — under it with a significant difference and enough support; orange: under it without; grey: not "
+         "tested (unknown); hatched: the gap is one of missing data, not of evidence). Groups of fewer than k decisions are merged or "
+         "suppressed. README, \"Fairness\".</p>")
+
+
+def render_section(rows: pd.DataFrame, title: str, threshold: float) -> str:
+    """One scenario's part of the day's page: the window's decisions, its flagged groups in words, its chart."""
+    scenario = str(rows["scenario"].iloc[0])
+    windows = sorted(w for w in rows["window"].unique() if w != "day")
+    window = windows[-1] if windows else "day"
+    shown = rows[rows["window"] == window]
+    province = shown[shown["dimension"] == PROVINCE]
+    n = int(province["n"].iloc[0]) if len(province) else 0
+    parts = [f"<h2 id='{html.escape(scenario)}'>{html.escape(title)}</h2>",
+             f"<p>{n} decisions in the window {html.escape(window)}; adverse rate "
+             f"{float(province['adverse_rate'].iloc[0]):.1%}</p>" if n else "<p>no decisions</p>"]
+    flagged = rows[rows["flagged"].astype(bool)]
+    if len(flagged):
+        items = "".join(f"<li>{html.escape(describe(r))}</li>" for _, r in flagged.iterrows())
+        parts.append(f"<p class='flag'>Flagged:</p><ul>{items}</ul>")
+    else:
+        parts.append("<p class='ok'>No group flagged.</p>")
+    parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
+    return "\n".join(parts)
+
+
+def render_page(day: date, sections: list[str]) -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'>"
             f"<title>Fairness {day}</title><style>body{{font-family:sans-serif;max-width:60em}}"
             ".flag{color:#c0392b;font-weight:bold}.ok{color:#2e7d32}</style></head><body>"
-            + "\n".join(parts) + "</body></html>")
+            f"<h1>Fairness of the scenarios' decisions — {day}</h1>{INTRO}"
+            + "\n".join(sections) + "</body></html>")
 
 
-def write_report(figures: pd.DataFrame, day: date, reports_dir: Path, titles: dict[str, str],
-                 threshold: float) -> Path:
-    """Write the page (whole or not at all: a temporary file renamed into place) and return its path."""
-    path = reports_dir / f"fairness_{day.isoformat()}.html"
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all: a temporary file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(render_html(figures, day, titles, threshold), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return path
+
+
+def write_report(rows: pd.DataFrame, day: date, reports_dir: Path, title: str, threshold: float) -> Path:
+    """Write one scenario's section of the day (``fairness_<day>/<scenario>.html``: its chart is drawn once, by
+    its own audit) and the day's page ``fairness_<day>.html`` from every section written so far; return the page."""
+    sections = reports_dir / f"fairness_{day.isoformat()}"
+    _write(sections / f"{rows['scenario'].iloc[0]}.html", render_section(rows, title, threshold))
+    page = reports_dir / f"fairness_{day.isoformat()}.html"
+    _write(page, render_page(day, [p.read_text("utf-8") for p in sorted(sections.glob("*.html"))]))
+    return page
