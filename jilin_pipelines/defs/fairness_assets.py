@@ -130,8 +130,8 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                          purpose=Purpose(s.name, s.title, s.legal_basis),
                          parent=scenario_parent(context, s.name)) as run:
             result = run_fairness(engine, s, day, t, progress=context.log.info)
-            report = write_report(result.rows.assign(scenario=s.name), day, settings.get().data_dir / "reports",
-                                  s.title, t.fairness_ratio)
+            report = write_report(s.name, result.rows, day, settings.get().data_dir / "reports", s.title,
+                                  t.fairness_ratio)
             audit_head = record(engine, [
                 AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
                            fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)

@@ -75,9 +75,9 @@ INTRO = ("<p>Per group, the favourable-outcome rate over the rest of the provinc
          "suppressed. README, \"Fairness\".</p>")
 
 
-def render_section(rows: pd.DataFrame, title: str, threshold: float) -> str:
-    """One scenario's part of the day's page: the window's decisions, its flagged groups in words, its chart."""
-    scenario = str(rows["scenario"].iloc[0])
+def render_section(scenario: str, rows: pd.DataFrame, title: str, threshold: float) -> str:
+    """One scenario's part of the day's page: the window's decisions, its flagged groups in words, its chart (a
+    scenario without decisions in the window: says so)."""
     windows = sorted(w for w in rows["window"].unique() if w != "day")
     window = windows[-1] if windows else "day"
     shown = rows[rows["window"] == window]
@@ -92,7 +92,8 @@ def render_section(rows: pd.DataFrame, title: str, threshold: float) -> str:
         parts.append(f"<p class='flag'>Flagged:</p><ul>{items}</ul>")
     else:
         parts.append("<p class='ok'>No group flagged.</p>")
-    parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
+    if n:
+        parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
     return "\n".join(parts)
 
 
@@ -112,11 +113,12 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_report(rows: pd.DataFrame, day: date, reports_dir: Path, title: str, threshold: float) -> Path:
+def write_report(scenario: str, rows: pd.DataFrame, day: date, reports_dir: Path, title: str,
+                 threshold: float) -> Path:
     """Write one scenario's section of the day (``fairness_<day>/<scenario>.html``: its chart is drawn once, by
     its own audit) and the day's page ``fairness_<day>.html`` from every section written so far; return the page."""
     sections = reports_dir / f"fairness_{day.isoformat()}"
-    _write(sections / f"{rows['scenario'].iloc[0]}.html", render_section(rows, title, threshold))
+    _write(sections / f"{scenario}.html", render_section(scenario, rows, title, threshold))
     page = reports_dir / f"fairness_{day.isoformat()}.html"
     _write(page, render_page(day, [p.read_text("utf-8") for p in sorted(sections.glob("*.html"))]))
     return page

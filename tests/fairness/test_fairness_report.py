@@ -28,9 +28,9 @@ def _rows(scenario: str, groups: list[tuple]) -> pd.DataFrame:
 
 
 def test_the_page_holds_every_scenario_written_and_says_what_is_flagged(tmp_path):
-    write_report(_rows("a_scenario", [("222426 安图县", 93, 0.35, 0.004, True), ("220102 南关区", 40, 0.7, 0.3, False),
+    write_report("a_scenario", _rows("a_scenario", [("222426 安图县", 93, 0.35, 0.004, True), ("220102 南关区", 40, 0.7, 0.3, False),
                                       ("unknown", 12, 0.1, None, False)]), DAY, tmp_path, "A 甲", 0.8)
-    page = write_report(_rows("b_scenario", [("220102 南关区", 40, 1.1, 0.9, False)]), DAY, tmp_path, "B 乙", 0.8)
+    page = write_report("b_scenario", _rows("b_scenario", [("220102 南关区", 40, 1.1, 0.9, False)]), DAY, tmp_path, "B 乙", 0.8)
     text = page.read_text("utf-8")
     assert page.name == "fairness_2025-06-11.html"
     assert text.index("A 甲") < text.index("B 乙")  # both sections, in scenario order
@@ -42,7 +42,10 @@ def test_the_page_holds_every_scenario_written_and_says_what_is_flagged(tmp_path
     for colour in (FLAGGED, UNDER, UNTESTED):
         assert colour.lower() in text.lower(), colour
     # written again (a re-run of the first audit): still two sections, the page replaced whole
-    write_report(_rows("a_scenario", []), DAY, tmp_path, "A 甲", 0.8)
+    write_report("a_scenario", _rows("a_scenario", []), DAY, tmp_path, "A 甲", 0.8)
     again = page.read_text("utf-8")
     assert again.count("<svg") == 2 and "222426" not in again
     assert not list(tmp_path.rglob("*.tmp"))
+    # a scenario without a decision in the window (nothing delivered yet): a section that says so, no chart
+    page = write_report("c_scenario", pd.DataFrame(columns=list(COLUMNS)), DAY, tmp_path, "C 丙", 0.8)
+    assert "C 丙</h2>\n<p>no decisions</p>" in page.read_text("utf-8") and page.read_text("utf-8").count("<svg") == 2
