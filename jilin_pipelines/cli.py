@@ -54,6 +54,7 @@ def cmd_fairness(args: argparse.Namespace) -> int:
 
     from jilin_pipelines.db import base_engine
     from jilin_pipelines.fairness import PROVINCE, describe, stored
+    from jilin_pipelines.fairness.stats import rolling_window
     from jilin_pipelines.scenarios import scenario
     from jilin_pipelines.settings import Settings
 
@@ -72,14 +73,13 @@ def cmd_fairness(args: argparse.Namespace) -> int:
     figures = figures[pd.to_datetime(figures["partition"]).dt.date == day]
     for scenario_name, rows in figures.groupby("scenario", sort=True):
         flagged = rows[rows["flagged"].astype(bool)]
-        window = sorted(w for w in rows["window"].unique() if w != "day")[-1:] or ["day"]
-        province = rows[(rows["window"] == window[0]) & (rows["dimension"] == PROVINCE)]
-        n = int(province["n"].iloc[0]) if len(province) else 0
-        print(f"{scenario_name} {day}: {n} decisions in {window[0]}, {len(flagged) or 'no'} group(s) flagged")
+        summary = rolling_window(rows)
+        print(f"{scenario_name} {day}: {summary.n} decisions in {summary.window}, "
+              f"{len(flagged) or 'no'} group(s) flagged")
         for _, r in flagged.iterrows():
             print(f"  flagged: {describe(r)}")
         if args.groups:
-            for _, r in rows[(rows["window"] == window[0]) & (rows["dimension"] != PROVINCE)].iterrows():
+            for _, r in summary.rows[summary.rows["dimension"] != PROVINCE].iterrows():
                 print(f"  {describe(r)}")
     return 0
 

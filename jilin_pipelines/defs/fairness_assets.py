@@ -22,6 +22,7 @@ from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_ke
 from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
 from jilin_pipelines.fairness.report import write_report
 from jilin_pipelines.fairness.groups import DIMENSIONS
+from jilin_pipelines.fairness.stats import rolling_window
 from jilin_pipelines.fairness.store import SUBJECT_RECORDS
 from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, Assertion, DatasetRef, Purpose
 from jilin_pipelines.privacy.audit import AuditEntry, record
@@ -76,9 +77,8 @@ def _spec_metadata(s: Scenario) -> dict:
     figures = [dg.TableColumnDep(asset_key=decided, column_name=c) for c in outcome]
     day = [dg.TableColumnDep(asset_key=decided, column_name=day_column(s))]
     if f.subject in SUBJECT_RECORDS:
-        record, _, columns, _ = SUBJECT_RECORDS[f.subject]
-        subject = [dg.TableColumnDep(asset_key=base_key(record), column_name=c) for c in columns
-                   if c not in ("uscc", "employer_no", "plate_no", "plate_type")]
+        record = SUBJECT_RECORDS[f.subject]
+        subject = [dg.TableColumnDep(asset_key=base_key(record.table), column_name=c) for c in record.grouped_by]
     else:
         subject = [dg.TableColumnDep(asset_key=decided, column_name=c) for c in (f.subject_key or s.decision_id)]
     coverage = [dg.TableColumnDep(asset_key=base_key(read.partition("@")[0]), column_name=column)
@@ -151,13 +151,12 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                 context.log.warning(f"{s.name} {day}: flagged {message}")
             groups = rows[rows["dimension"] != PROVINCE]
             ratios = pd.to_numeric(groups["ratio"], errors="coerce")
-            province = rows[rows["dimension"] == PROVINCE]
             yield dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": len(rows),
                     "flagged_groups": len(flagged),
                     **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
-                    "decisions_in_window": int(province["n"].max()) if len(province) else 0,
+                    "decisions_in_window": rolling_window(rows).n,
                     "groups": dg.MetadataValue.md(_table_markdown(rows)),
                     "report": dg.MetadataValue.path(str(report)),
                     "audit_head": dg.MetadataValue.json(

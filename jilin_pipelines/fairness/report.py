@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jilin_pipelines.fairness.stats import PROVINCE
+from jilin_pipelines.fairness.stats import PROVINCE, rolling_window
 from jilin_pipelines.fairness.store import describe
 
 FLAGGED, UNDER, FINE, UNTESTED = "#c0392b", "#e67e22", "#5d8aa8", "#aaaaaa"
@@ -71,21 +71,18 @@ def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
 
 INTRO = ("<p>Per group, the favourable-outcome rate over the rest of the province's (dashed: the threshold; red: "
          "flagged — under it with a significant difference and enough support; orange: under it without; grey: not "
-         "tested (unknown); hatched: the gap is one of missing data, not of evidence). Groups of fewer than k decisions are merged or "
-         "suppressed. README, \"Fairness\".</p>")
+         "tested (unknown); hatched: the gap is one of missing data, not of evidence). Groups of fewer than k "
+         "decisions are merged or suppressed. README, \"Fairness\".</p>")
 
 
 def render_section(scenario: str, rows: pd.DataFrame, title: str, threshold: float) -> str:
     """One scenario's part of the day's page: the window's decisions, its flagged groups in words, its chart (a
     scenario without decisions in the window: says so)."""
-    windows = sorted(w for w in rows["window"].unique() if w != "day")
-    window = windows[-1] if windows else "day"
-    shown = rows[rows["window"] == window]
-    province = shown[shown["dimension"] == PROVINCE]
-    n = int(province["n"].iloc[0]) if len(province) else 0
+    summary = rolling_window(rows)
+    window, n = summary.window, summary.n
     parts = [f"<h2 id='{html.escape(scenario)}'>{html.escape(title)}</h2>",
              f"<p>{n} decisions in the window {html.escape(window)}; adverse rate "
-             f"{float(province['adverse_rate'].iloc[0]):.1%}</p>" if n else "<p>no decisions</p>"]
+             f"{summary.adverse_rate:.1%}</p>" if n else "<p>no decisions</p>"]
     flagged = rows[rows["flagged"].astype(bool)]
     if len(flagged):
         items = "".join(f"<li>{html.escape(describe(r))}</li>" for _, r in flagged.iterrows())
@@ -93,7 +90,7 @@ def render_section(scenario: str, rows: pd.DataFrame, title: str, threshold: flo
     else:
         parts.append("<p class='ok'>No group flagged.</p>")
     if n:
-        parts.append(f"<div class='chart'>{chart_svg(shown, f'{scenario} ({window})', threshold)}</div>")
+        parts.append(f"<div class='chart'>{chart_svg(summary.rows, f'{scenario} ({window})', threshold)}</div>")
     return "\n".join(parts)
 
 

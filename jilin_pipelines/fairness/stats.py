@@ -24,6 +24,7 @@ Per group of each dimension (after :func:`~jilin_pipelines.fairness.groups.suppr
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,10 @@ def _share(part: float, whole: float) -> float | None:
     return None if whole <= 0 else round(float(part) / float(whole), 4)
 
 
-def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> list[dict]:
-    """The rows of one dimension (p-values unadjusted, not yet flagged)."""
+def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str,
+                   reasons: pd.Series | None = None) -> list[dict]:
+    """The rows of one dimension (p-values unadjusted, not yet flagged). ``reasons``: the frame's reasons, one per
+    row and reason (``frame["reasons"].explode()``, shared by the window's dimensions)."""
     sources = [c for c in frame.columns if c.startswith(COVERED)]
     n_total = len(frame)
     groups = frame[dimension].astype(object).fillna("unknown")
@@ -70,7 +73,9 @@ def dimension_rows(frame: pd.DataFrame, dimension: str, k: int, window: str) -> 
     covered = {s: sub.groupby(by)[s].sum() for s in sources}
     totals = {"adverse": int(frame["adverse"].sum()), "missing": int(frame["missing_only"].sum()),
               **{s: int(frame[s].sum()) for s in sources}}
-    reasons = frame[["reasons"]].assign(_g=shown).explode("reasons").dropna(subset=["reasons"])
+    if reasons is None:
+        reasons = frame["reasons"].explode().dropna()
+    reasons = pd.DataFrame({"_g": shown.loc[reasons.index].to_numpy(), "reasons": reasons.to_numpy()})
     by_reason = pd.crosstab(reasons["_g"], reasons["reasons"]) if len(reasons) else pd.DataFrame()
     reason_totals = reasons["reasons"].value_counts()
     n_g = g["n"].to_numpy(float)
@@ -125,6 +130,28 @@ def province_row(frame: pd.DataFrame, window: str) -> dict:
             "drivers": "[]"}
 
 
+@dataclass(frozen=True)
+class WindowSummary:
+    """A scenario day's rolling window (the day, when there is none) in a line: its rows, decisions and adverse
+    rate."""
+
+    window: str
+    rows: pd.DataFrame
+    n: int
+    adverse_rate: float | None
+
+
+def rolling_window(rows: pd.DataFrame) -> WindowSummary:
+    """The rolling window of one scenario day's figures (``scenario_fairness`` rows or :func:`audit`'s)."""
+    windows = sorted(w for w in rows["window"].unique() if w != "day")
+    window = windows[-1] if windows else "day"
+    shown = rows[rows["window"] == window]
+    province = shown[shown["dimension"] == PROVINCE]
+    if not len(province):
+        return WindowSummary(window, shown, 0, None)
+    return WindowSummary(window, shown, int(province["n"].iloc[0]), float(province["adverse_rate"].iloc[0]))
+
+
 def audit(windows: dict[str, pd.DataFrame], dimensions: tuple[str, ...], *, k: int, ratio: float, alpha: float,
           min_support: int) -> pd.DataFrame:
     """The figures of every window (name -> decision frame) and dimension: :data:`COLUMNS`, one row per shown
@@ -137,8 +164,9 @@ def audit(windows: dict[str, pd.DataFrame], dimensions: tuple[str, ...], *, k: i
         if frame.empty:
             continue
         rows.append(province_row(frame, window))
+        reasons = frame["reasons"].explode().dropna()
         for d in dimensions:
-            rows += dimension_rows(frame, d, k, window)
+            rows += dimension_rows(frame, d, k, window, reasons)
     out = pd.DataFrame(rows, columns=list(COLUMNS))
     if out.empty:
         return out

@@ -25,9 +25,30 @@ from jilin_pipelines.fairness.stats import COLUMNS, COVERED, PROVINCE, audit
 from jilin_pipelines.scenarios.core import Fairness, Scenario, Thresholds, joined_id
 from jilin_pipelines.scenarios.store import OUTCOME_COLUMNS, day_column
 
-SUBJECT_RECORDS = {  # subject -> (base table, its key columns in the output, columns read, group column)
-    "employer": ("employer", ("uscc",), ("uscc", "employer_no", "division_code", "employer_type"), "employer_type"),
-    "vehicle": ("vehicle", ("plate_no", "plate_type"), ("plate_no", "plate_type", "division_code", "use_code"), "use"),
+@dataclass(frozen=True)
+class SubjectRecord:
+    """Where a subject that is not a person is grouped from: its golden record (``table``, found by ``key`` — the
+    output's subject key, in order), grouped by county (``division_code``) and by ``kind`` (the column ``code``);
+    ``also``: columns a coverage read matches on."""
+
+    table: str
+    key: tuple[str, ...]
+    kind: str
+    code: str
+    also: tuple[str, ...] = ()
+
+    @property
+    def grouped_by(self) -> tuple[str, ...]:
+        return ("division_code", self.code)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.key, *self.also, *self.grouped_by)
+
+
+SUBJECT_RECORDS = {
+    "employer": SubjectRecord("employer", ("uscc",), "employer_type", "employer_type", also=("employer_no",)),
+    "vehicle": SubjectRecord("vehicle", ("plate_no", "plate_type"), "use", "use_code"),
 }
 
 
@@ -58,8 +79,8 @@ def _reasons(fairness: Fairness, table: pd.DataFrame, outcome: pd.Series, t: Thr
     if "reasons" in table.columns:
         parsed = {text: tuple(json.loads(text)) for text in table["reasons"].dropna().unique()}
         return table["reasons"].map(parsed).map(lambda r: r if isinstance(r, tuple) else ()).astype(object)
-    adverse = outcome.isin(fairness.adverse)
-    return pd.Series([(o,) if a else () for o, a in zip(outcome, adverse, strict=True)], index=table.index, dtype=object)
+    own = {o: (o,) if o in fairness.adverse else () for o in outcome.unique()}  # each distinct outcome once
+    return outcome.map(own).astype(object)
 
 
 def decisions(engine: sa.Engine, scenario: Scenario, first: date, last: date, t: Thresholds) -> pd.DataFrame:
@@ -82,7 +103,9 @@ def decisions(engine: sa.Engine, scenario: Scenario, first: date, last: date, t:
         "reasons": reasons.to_numpy(),
     })
     missing = set(f.missing_data)
-    frame["missing_only"] = frame["adverse"] & frame["reasons"].map(lambda r: bool(r) and set(r) <= missing).to_numpy(bool)
+    codes, combos = pd.factorize(frame["reasons"])  # few distinct tuples: each judged once
+    only_missing = np.array([bool(r) and set(r) <= missing for r in combos] + [False], dtype=bool)
+    frame["missing_only"] = frame["adverse"] & only_missing[codes]
     if f.subject_key:
         for c in f.subject_key:
             frame[c] = table[c].to_numpy()
@@ -124,19 +147,19 @@ def subjects(engine: sa.Engine, scenario: Scenario, frame: pd.DataFrame, day: da
         match = frame["subject"]
         record = None
     else:
-        table, key, columns, kind = SUBJECT_RECORDS[f.subject]
+        subject = SUBJECT_RECORDS[f.subject]
         values = frame[f.subject_key[0]]
-        found = as_of(engine, table, day, columns=columns, provenance=False, include_placeholders=False,
-                      only=(key[0], values.dropna().drop_duplicates()))
-        counts[f"base.{table}"] = counts.get(f"base.{table}", 0) + len(found)
-        found = found.drop_duplicates(list(key))[list(dict.fromkeys([*key, *columns]))]
+        found = as_of(engine, subject.table, day, columns=subject.columns, provenance=False,
+                      include_placeholders=False, only=(subject.key[0], values.dropna().drop_duplicates()))
+        counts[f"base.{subject.table}"] = counts.get(f"base.{subject.table}", 0) + len(found)
+        found = found.drop_duplicates(list(subject.key))[list(subject.columns)]
         record = frame[list(f.subject_key)].merge(
-            found.rename(columns=dict(zip(key, f.subject_key, strict=True))), on=list(f.subject_key), how="left")
-        code = "use_code" if kind == "use" else kind
-        groups = record_groups(record["division_code"], record[code], kind)
+            found.rename(columns=dict(zip(subject.key, f.subject_key, strict=True))), on=list(f.subject_key),
+            how="left")
+        groups = record_groups(record["division_code"], record[subject.code], subject.kind)
         frame[list(groups.columns)] = groups.to_numpy()
         # the subject's own record (an employer's, a vehicle's) is a source too: a vehicle without one is uncovered
-        frame[COVERED + table] = record["division_code"].notna().to_numpy() | record[code].notna().to_numpy()
+        frame[COVERED + subject.table] = record[list(subject.grouped_by)].notna().any(axis=1).to_numpy()
         match = None
     for read, column in f.coverage:
         values = match if match is not None else record[column]
@@ -155,8 +178,8 @@ def read_fields(scenario: Scenario) -> dict[str, list[str]]:
     if not f.subject_key:
         out[f"base.{SCENARIO_EVIDENCE}"] = ["decision_id", "person_id"]
     if f.subject in SUBJECT_RECORDS:
-        table, _, columns, _ = SUBJECT_RECORDS[f.subject]
-        out[f"base.{table}"] = sorted(columns)
+        subject = SUBJECT_RECORDS[f.subject]
+        out[f"base.{subject.table}"] = sorted(subject.columns)
     for read, column in f.coverage:
         table, _, dataset = read.partition("@")
         key = dataset or f"base.{table}"

@@ -45,8 +45,9 @@ def _reasons(table: pd.DataFrame, t: Thresholds) -> list[tuple[str, ...]]:
     unqualified driver (which rests on no matching qualification record: missing data)."""
     over = ((table["violations_30d"] >= t.high_risk_violations) | (table["points_30d"] >= t.high_risk_points)).to_numpy()
     unqualified = table["unqualified_driver"].astype(bool).to_numpy()
-    return [("unqualified_driver",) * int(u) + ("violations_over_threshold",) * int(v)
-            for u, v in zip(unqualified, over, strict=True)]
+    combos = np.array([(), ("violations_over_threshold",), ("unqualified_driver",),
+                       ("unqualified_driver", "violations_over_threshold")] + [None], dtype=object)[:-1]
+    return combos[unqualified.astype(int) * 2 + over.astype(int)].tolist()
 
 
 def narrow(permits: pd.DataFrame, day: date) -> dict:
