@@ -172,6 +172,17 @@ def landed_summary(path: Path) -> dict | None:
     return json.loads(meta[META_KEY]) if META_KEY in meta else None
 
 
+def newest_landed_day(entry: Entry, settings: Settings) -> date | None:
+    """The newest day whose delivery is landed (a day landed with no delivery, or unreadable, does not count):
+    the data's own freshness, whatever day a run landed it on. Reads the partitions' footers newest first."""
+    folder = settings.lake_dir / LAYER / entry.department.department / entry.dataset.name
+    for path in sorted(folder.glob("????-??-??.parquet"), reverse=True):
+        facts = landed_summary(path) or {}
+        if facts.get("delivered") and not facts.get("unreadable"):
+            return date.fromisoformat(path.stem)
+    return None
+
+
 def _delivery_files(settings: Settings, entry: Entry):
     """Each file in the dataset's delivery folder named like a delivery: ``(path, day)``, day None when the name's
     date does not exist (``motor_vehicles_20250631.csv``)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -334,6 +335,32 @@ def _alert_failed_run(instance: dg.DagsterInstance, result, settings: Settings) 
     append_alert(settings.data_dir, run_failure_record(instance, run, failures, failure.message if failure else None))
 
 
+class Progress:
+    """A line per finished step while a day runs (``instance.add_event_listener``: the run's events as they are
+    stored): the step, the rows it materialised, its seconds and how many of the day's assets are done."""
+
+    def __init__(self, out: TextIO, prefix: str, assets: int):
+        self.out, self.prefix, self.assets = out, prefix, assets
+        self.done = 0
+        self.rows: dict[str, int] = {}
+
+    def __call__(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            self.done += 1
+            rows = event.event_specific_data.materialization.metadata.get("dagster/row_count")
+            if rows is not None:
+                self.rows[event.step_key] = self.rows.get(event.step_key, 0) + int(rows.value)
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds = event.event_specific_data.duration_ms / 1000
+            rows = self.rows.pop(event.step_key, None)
+            self.out.write(f"{self.prefix}: {self.done}/{self.assets} assets · {event.step_key.replace('__', '/')}"
+                           + (f" {rows:,} rows" if rows is not None else "") + f" in {seconds:.1f} s\n")
+            self.out.flush()
+
+
 def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
              wait_seconds: float = DEFAULT_WAIT_SECONDS) -> int:
     from jilin_pipelines.definitions import MAIN_JOB, build_definitions
@@ -356,6 +383,15 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
         out.write(f"--end {end} is before --start {start}\n")
         return 2
     first = min(start, found[0]) if found else start  # the earlier days the range depends on
+    from jilin_pipelines.defs.partitions import DAILY
+
+    last = DAILY.get_last_partition_key()  # the end's day, or yesterday (a day is a partition once it is over)
+    lowest, highest = DAILY.start.date(), date.fromisoformat(last) if last else None
+    outside = [d for d in dict.fromkeys((first, end)) if d < lowest or highest is None or d > highest]
+    if outside:
+        out.write(f"{', '.join(map(str, outside))}: outside the daily partitions ({lowest} … {highest}): set "
+                  "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them in\n")
+        return 2
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
     out.write(mask_identifiers(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\n"
                                f"DAGSTER_HOME: {settings.dagster_home}\n"))
@@ -400,7 +436,10 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                 out.write(f"{prefix}: running {what}{why} …\n")
                 out.flush()
                 began = time.perf_counter()
+                run_id = str(uuid.uuid4())  # known before the run starts: its events are followed as they come
+                instance.add_event_listener(run_id, Progress(out, prefix, len(state.stale & layers.all)))
                 result = job.execute_in_process(
+                    run_id=run_id,
                     partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET,
                     asset_selection=None if state.stale >= layers.all else sorted(state.stale, key=lambda k: k.path),
                     tags={RUNNER_TAG: "run"},

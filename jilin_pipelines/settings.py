@@ -19,22 +19,38 @@ the departments' real endpoints and databases.
 | JILIN_AUDIT_KEY                 | unset (required in production: the exchange audit log's HMAC key) |
 | JILIN_AUDIT_ANCHOR              | ``<data>/audit/anchors.jsonl``: where every append writes the log's head, outside the database |
 | JILIN_EXECUTOR                  | ``in_process``; ``multiprocess`` (a process per step), ``k8s`` (a pod per step: dagster-k8s, in the image) |
+| JILIN_PARTITIONS_START          | ``2025-06-02``: the first daily partition (the embedded default's first delivery day) |
+| JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = CHECKOUT / "dagster.yaml"
 ENVIRONMENTS = ("embedded", "production")
 EXECUTORS = ("in_process", "multiprocess", "k8s")
+SAMPLE_SOURCES = CHECKOUT / "sample_sources"
+#: The days the committed sample delivers (``jilin-pipelines sample``'s defaults): the embedded default's partitions.
+SAMPLE_FIRST_DAY, SAMPLE_LAST_DAY = date(2025, 6, 2), date(2025, 6, 8)
 
 
 def _path(value: str | None, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
+
+
+def _day(env: dict[str, str], name: str, default: date | None) -> date | None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a day as YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class Settings:
     audit_anchor: Path | None = None  # JILIN_AUDIT_ANCHOR: the file every append writes the log's head to
     openlineage_url: str | None = None  # an OpenLineage HTTP endpoint (Marquez): events are posted there too
     executor: str = "in_process"  # JILIN_EXECUTOR: the code location's default executor (definitions.py)
+    partitions_start: date = SAMPLE_FIRST_DAY  # JILIN_PARTITIONS_START: the first daily partition
+    partitions_end: date | None = None  # JILIN_PARTITIONS_END: the last daily partition; None: up to today
 
     @property
     def production(self) -> bool:
@@ -66,7 +84,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        sources = _path(env.get("JILIN_SOURCES_DIR"), CHECKOUT / "sample_sources")
+        sources = _path(env.get("JILIN_SOURCES_DIR"), SAMPLE_SOURCES)
         api_url = env.get("JILIN_SOURCES_API_URL") or None
         api_token = env.get("JILIN_SOURCES_API_TOKEN") or None
         if api_url and not api_token:
@@ -93,7 +111,19 @@ class Settings:
             audit_anchor=_path(env.get("JILIN_AUDIT_ANCHOR"), data_dir / "audit" / "anchors.jsonl"),
             openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
             executor=executor,
+            **_partitions(env, sources),
         )
+
+
+def _partitions(env: dict[str, str], sources: Path) -> dict[str, date | None]:
+    """The daily partitions' first and last day. The committed sample's week by default when it is the sources
+    (a fresh run fills every partition, not 7 of the days since 2025); any other sources directory: open-ended,
+    a new partition every day, from the first day of the embedded default unless ``JILIN_PARTITIONS_START`` says."""
+    start = _day(env, "JILIN_PARTITIONS_START", SAMPLE_FIRST_DAY)
+    end = _day(env, "JILIN_PARTITIONS_END", SAMPLE_LAST_DAY if sources == SAMPLE_SOURCES else None)
+    if end is not None and end < start:
+        raise ValueError(f"JILIN_PARTITIONS_END={end} is before JILIN_PARTITIONS_START={start}")
+    return {"partitions_start": start, "partitions_end": end}
 
 
 def ensure_dagster_home(settings: Settings) -> Path:

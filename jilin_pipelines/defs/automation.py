@@ -30,9 +30,10 @@ import json
 import os
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -119,6 +120,19 @@ def load_jobs(entries) -> dict[str, dg.UnresolvedAssetJobDefinition]:
     }
 
 
+def previous_day(job: dg.UnresolvedAssetJobDefinition, when: datetime) -> dg.RunRequest | dg.SkipReason:
+    """What a department's tick at ``when`` loads: the previous day (Asia/Shanghai) — skipped when that day is no
+    partition (after ``JILIN_PARTITIONS_END``, the committed sample's week: not its last day again every day)."""
+    day = (when.astimezone(ZoneInfo(TIMEZONE)) - timedelta(days=1)).date()
+    first, end = DAILY.start.date(), DAILY.end
+    if day < first or (end is not None and day >= end.date()):
+        last = (end - timedelta(days=1)).date() if end is not None else "today"
+        return dg.SkipReason(f"{day} is not a partition: the partitions run from {first} to {last} "
+                             "(JILIN_PARTITIONS_START, JILIN_PARTITIONS_END)")
+    key = day.isoformat()
+    return job.run_request_for_partition(partition_key=key, run_key=key, tags={"trigger": "schedule"})
+
+
 def build_schedules(entries) -> list:
     """One schedule per department: the previous day's partition at the department's catalogue update time."""
     jobs = load_jobs(entries)
@@ -126,20 +140,23 @@ def build_schedules(entries) -> list:
     for dep, dep_entries in _by_department(entries).items():
         hour, minute = department_update_time(dep_entries)
         due = ", ".join(f"{e.dataset.name} {e.dataset.update_time}" for e in dep_entries)
-        schedules.append(
-            dg.build_schedule_from_partitioned_job(
-                jobs[dep],
-                name=schedule_name(dep),
-                hour_of_day=hour,
-                minute_of_hour=minute,
-                description=(
-                    f"The daily load of {dep}: the previous day's partition at {hour:02d}:{minute:02d} {TIMEZONE}, "
-                    f"when every delivery is due ({due})."
-                ),
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                tags={"trigger": "schedule"},
-            )
+        job = jobs[dep]
+
+        @dg.schedule(
+            name=schedule_name(dep),
+            cron_schedule=f"{minute} {hour} * * *",
+            execution_timezone=TIMEZONE,
+            job=job,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description=(
+                f"The daily load of {dep}: the previous day's partition at {hour:02d}:{minute:02d} {TIMEZONE}, "
+                f"when every delivery is due ({due})."
+            ),
         )
+        def _tick(context: dg.ScheduleEvaluationContext, job=job):
+            return previous_day(job, context.scheduled_execution_time or datetime.now(ZoneInfo(TIMEZONE)))
+
+        schedules.append(_tick)
     return schedules
 
 
@@ -363,6 +380,22 @@ def failure_sensor() -> dg.SensorDefinition:
     return run_failure_alert
 
 
+AUTOMATION_SENSOR = "after_inputs_automation"
+
+
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates ``AFTER_INPUTS``, running by default: Dagster's own default sensor is created
+    stopped, and with it stopped the schedules would land raw data that nothing after them ever ran on."""
+    return dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Runs each layer after the raw landing once its inputs of the latest day are there (the "
+                    "automation condition after_inputs): standardised, scorecard, base, scenarios, fairness.",
+    )
+
+
 def build_sensors(entries) -> list:
-    """The file-arrival sensor over the catalogue's file datasets and the run-failure alert."""
-    return [file_sensor(entries), failure_sensor()]
+    """The file-arrival sensor over the catalogue's file datasets, the run-failure alert and the automation."""
+    return [file_sensor(entries), failure_sensor(), automation_sensor()]

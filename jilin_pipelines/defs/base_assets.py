@@ -17,7 +17,7 @@ from jilin_pipelines.base import base_config, golden_table, lineage, merge_parti
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import Assertion
@@ -87,7 +87,7 @@ def base_assets() -> dg.AssetsDefinition:
         backfill_policy=PER_DAY,
         pool=POOL,
         can_subset=True,
-        check_specs=[dg.AssetCheckSpec(
+        check_specs=[daily_check(
             CONSISTENCY_CHECK, asset=base_key("person"),
             description="GB/T 36344 consistency: every identity-bearing department names a person the same way",
         )],

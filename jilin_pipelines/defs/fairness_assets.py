@@ -16,7 +16,7 @@ import pandas as pd
 from jilin_pipelines.base.schema import SCENARIO_FAIRNESS, metadata
 from jilin_pipelines.defs.base_assets import base_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
 from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
@@ -113,7 +113,7 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
         kinds={"sqlalchemy", "scipy"},
         tags={"layer": "fairness"},
         metadata=_spec_metadata(s),
-        check_specs=[dg.AssetCheckSpec(
+        check_specs=[daily_check(
             CHECK, asset=key,
             description="Warns when a group's favourable-outcome ratio is under the threshold (default 4/5) with a "
                         "significant difference and enough support (default n >= 30)",

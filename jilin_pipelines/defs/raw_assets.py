@@ -1,7 +1,8 @@
 """Raw landing assets, one per catalogue dataset: ``<department>/raw/<dataset>``, daily-partitioned."""
 
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -11,7 +12,7 @@ from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import raw_ref, source_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.raw import land_day
+from jilin_pipelines.raw import land_day, newest_landed_day
 from jilin_pipelines.sources import DeliveryError
 from jilin_pipelines.standards.masking import mask_identifiers
 
@@ -76,6 +77,36 @@ def freshness_policy(entry: Entry) -> dg.FreshnessPolicy:
     )
 
 
+NEWEST_DAY_CHECK = "newest_day"
+
+
+def newest_day_check(entry: Entry) -> dg.AssetCheckSpec:
+    """The data's freshness, by the day it is about: Dagster's freshness policy measures when the landing ran, so
+    landing an old day today looks fresh to it. Judged over the asset, not a day: unpartitioned."""
+    return dg.AssetCheckSpec(
+        NEWEST_DAY_CHECK, asset=raw_key(entry),
+        description=f"the newest delivered day landed is at most one {entry.dataset.update_cycle} update cycle "
+                    "behind the latest complete day (Asia/Shanghai)",
+    )
+
+
+def newest_day_result(entry: Entry, settings, today: date) -> dg.AssetCheckResult:
+    """How far the newest landed delivery is behind yesterday (``today`` in Asia/Shanghai), against the cycle."""
+    newest = newest_landed_day(entry, settings)
+    latest = today - timedelta(days=1)
+    allowed = _CYCLES[entry.dataset.update_cycle][1].days - 1
+    behind = (latest - newest).days if newest else None
+    return dg.AssetCheckResult(
+        check_name=NEWEST_DAY_CHECK,
+        passed=behind is not None and behind <= allowed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"newest_day": newest.isoformat() if newest else "none landed", "latest_complete_day":
+                  latest.isoformat(), "days_behind": behind if behind is not None else -1, "allowed_days": allowed},
+        description=(f"newest delivered day {newest}: {behind} day(s) behind {latest}" if newest
+                     else f"no delivered day landed yet (latest complete day {latest})"),
+    )
+
+
 def catalogue_metadata(entry: Entry) -> dict:
     ds = entry.dataset
     return {
@@ -112,7 +143,9 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
         key=raw_key(entry),
         partitions_def=DAILY,
         backfill_policy=PER_DAY,
-        freshness_policy=freshness_policy(entry),
+        # a history with a last day (the committed sample's week) is never fresh: no policy that would say so
+        freshness_policy=freshness_policy(entry) if DAILY.end is None else None,
+        check_specs=[newest_day_check(entry)],
         group_name=f"{entry.department.department}_raw",
         kinds={"parquet", FORMAT_KINDS[ds.format.kind]},
         description=f"{ds.title} — {ds.summary}\n\nLanded as delivered, row for row (format: {ds.format.kind}).",
@@ -155,6 +188,7 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
                 "landing_path": dg.MetadataValue.path(facts["landing_path"]),
                 "openlineage_run_id": run.run_id,
             }
-            return dg.MaterializeResult(metadata=metadata)
+            return dg.MaterializeResult(metadata=metadata, check_results=[
+                newest_day_result(entry, s, datetime.now(ZoneInfo(TIMEZONE)).date())])
 
     return _raw

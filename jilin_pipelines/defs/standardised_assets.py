@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
 from jilin_pipelines.defs.raw_assets import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import (
@@ -78,23 +78,23 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
     by_dimension = dimension_checks(entry)
     fields = {f.name: f for f in ds.fields}
     specs = [
-        dg.AssetCheckSpec(
+        daily_check(
             dimension, asset=key,
             description=f"GB/T 36344 {dimension}: " + "; ".join(f"{r.description} [{r.severity.value}]" for r in rules),
         )
         for dimension, rules in by_dimension.items()
     ]
-    specs.append(dg.AssetCheckSpec(
+    specs.append(daily_check(
         BLOCKED_SHARE_CHECK, asset=key,
         description=f"at most {ds.max_blocked_share:.0%} of the delivered rows blocked, or fewer than "
                     f"{ds.min_blocked_rows} rows; above both, the partition is held",
     ))
-    specs.append(dg.AssetCheckSpec(
+    specs.append(daily_check(
         HELD_CHECK, asset=key,
         description="the partition flows into the base: not held (an unreadable delivery, or one over its "
                     "blocking limit, is held until re-delivered or released)",
     ))
-    specs.append(dg.AssetCheckSpec(
+    specs.append(daily_check(
         TIMELINESS_CHECK, asset=key, description=f"GB/T 36344 timeliness: the {ds.update_cycle} delivery is there"
     ))
 

@@ -26,7 +26,8 @@ from jilin_pipelines.defs.automation import (
     mask_identifiers,
     schedule_name,
 )
-from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, raw_key
+from jilin_pipelines.defs.partitions import DAILY
+from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, freshness_policy, raw_key
 from jilin_pipelines.defs.standardised_assets import HELD_CHECK, standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.settings import CHECKOUT, Settings
@@ -101,12 +102,18 @@ def test_one_schedule_per_department_at_its_catalogue_time_for_the_previous_day(
         assert schedule.execution_timezone == "Asia/Shanghai"
         assert schedule.job_name == load_job_name(department)
 
-        # The tick at the catalogue time on 3 June (Shanghai) loads 2 June - also across the UTC date line.
-        for tick_day, expected in (("2025-06-03", "2025-06-02"), ("2025-07-01", "2025-06-30")):
+        # The tick at the catalogue time on 3 June (Shanghai) loads 2 June - also across the UTC date line; the
+        # day after the last partition (the committed sample's week: this process's settings) is skipped, not
+        # loaded again.
+        for tick_day, expected in (("2025-06-03", ["2025-06-02"]), ("2025-06-09", ["2025-06-08"]),
+                                   ("2025-06-10", [])):
             y, m, d = (int(x) for x in tick_day.split("-"))
             when = datetime(y, m, d, hour, minute, tzinfo=SHANGHAI)
             data = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
-            assert [r.partition_key for r in data.run_requests] == [expected], (department, tick_day)
+            assert [r.partition_key for r in data.run_requests] == expected, (department, tick_day)
+            assert all(r.run_key == r.partition_key for r in data.run_requests)
+            if not expected:
+                assert "2025-06-09 is not a partition" in data.skip_message and "2025-06-08" in data.skip_message
 
         # ... and the job it runs lands exactly the department's raw datasets.
         job = defs.resolve_job_def(load_job_name(department))
@@ -118,7 +125,7 @@ def test_every_raw_asset_is_fresh_against_its_catalogue_update_time():
     graph = defs.resolve_asset_graph()
     entries = catalogue().entries
     for entry in entries:
-        policy = graph.get(raw_key(entry)).freshness_policy
+        policy = freshness_policy(entry)  # on the raw asset when the partitions are open-ended (tests/ops/test_e2e)
         assert isinstance(policy, dg.FreshnessPolicy), entry.id
         # due when its department's schedule lands it: at the dataset's update time, or the department's later one
         # (social security's 01:00 datasets are landed with its 06:00 applications) - never stale before that
@@ -136,9 +143,11 @@ def test_every_raw_asset_is_fresh_against_its_catalogue_update_time():
         assert policy.lower_bound_delta == timedelta(days=1), entry.id  # landed within the day before the deadline
     # e.g. JiShiBan's requests, due 07:00, are stale from 08:00 on when not landed
     jishiban = next(e for e in entries if e.id == "jishiban.verification_requests")
-    assert graph.get(raw_key(jishiban)).freshness_policy.deadline_cron == "0 8 * * *"
+    assert freshness_policy(jishiban).deadline_cron == "0 8 * * *"
     # only the raw landings: the layers after them follow their inputs
     assert all(graph.get(k).freshness_policy is None for k in graph.materializable_asset_keys if k.path[1:2] != ["raw"])
+    # a history with a last day (this process: the committed sample's week) is never fresh: no policy says it is
+    assert DAILY.end is not None and all(graph.get(raw_key(e)).freshness_policy is None for e in entries)
 
 
 # ---------------------------------------------------------------------------------------------------------

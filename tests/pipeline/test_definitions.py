@@ -24,8 +24,46 @@ def test_raw_assets_are_daily_partitioned_in_shanghai_with_a_backfill_policy():
         partitions = node.partitions_def
         assert isinstance(partitions, dg.DailyPartitionsDefinition)
         assert partitions.timezone == "Asia/Shanghai"
-        assert partitions.start.strftime("%Y-%m-%d") == "2025-06-01"
+        # the committed sample's week (this process runs on the embedded default): a fresh run fills every day
+        assert partitions.get_partition_keys()[0] == "2025-06-02"
+        assert partitions.get_partition_keys()[-1] == "2025-06-08"
         assert node.backfill_policy is not None
+
+
+def test_the_partitions_fit_the_deployment(tmp_path):
+    from datetime import date
+
+    import pytest
+
+    from jilin_pipelines.defs.partitions import daily_partitions
+    from jilin_pipelines.settings import Settings
+
+    sample = Settings.from_env({})
+    assert (sample.partitions_start, sample.partitions_end) == (date(2025, 6, 2), date(2025, 6, 8))
+    other = Settings.from_env({"JILIN_SOURCES_DIR": str(tmp_path)})  # any other sources: a partition a day
+    assert (other.partitions_start, other.partitions_end) == (date(2025, 6, 2), None)
+    assert daily_partitions(other).end is None
+    chosen = Settings.from_env({"JILIN_SOURCES_DIR": str(tmp_path), "JILIN_PARTITIONS_START": "2024-01-01",
+                                "JILIN_PARTITIONS_END": "2024-01-31"})
+    keys = daily_partitions(chosen).get_partition_keys()
+    assert (keys[0], keys[-1], len(keys)) == ("2024-01-01", "2024-01-31", 31)
+    with pytest.raises(ValueError, match="JILIN_PARTITIONS_END=2024-01-01 is before JILIN_PARTITIONS_START=2024-02-01"):
+        Settings.from_env({"JILIN_PARTITIONS_START": "2024-02-01", "JILIN_PARTITIONS_END": "2024-01-01"})
+    with pytest.raises(ValueError, match="JILIN_PARTITIONS_START='June': expected a day as YYYY-MM-DD"):
+        Settings.from_env({"JILIN_PARTITIONS_START": "June"})
+
+
+def test_every_check_is_judged_per_day():
+    """Each check result carries the day it judged (partitioned checks), so the UI shows a day's checks; but the
+    newest day landed, which judges the whole history."""
+    graph = defs.resolve_asset_graph()
+    checks = list(graph.asset_check_keys)
+    assert len(checks) > 40
+    for key in checks:
+        if key.name == "newest_day":
+            assert graph.get(key).partitions_def is None and key.asset_key.path[1] == "raw", key
+            continue
+        assert isinstance(graph.get(key).partitions_def, dg.DailyPartitionsDefinition), key
 
 
 def test_layers_are_generated_for_every_dataset_and_base_table():

@@ -4,6 +4,7 @@ instance in DAGSTER_HOME, prints the summary, and a second run is quick and chan
 from __future__ import annotations
 
 import io
+import re
 
 import dagster as dg
 
@@ -18,6 +19,14 @@ def test_run_twice(sample_run, monkeypatch):
 
     text = sample_run.output
     assert text.count("succeeded") == 7, text
+    # progress within a day: a line per finished step, with its rows and seconds, before the day's verdict
+    first_day = text.split("[1/7] 2025-06-02: run ", 1)[0]
+    steps = re.findall(r"^\[1/7\] 2025-06-02: (\d+)/(\d+) assets · (\S+)(?: ([\d,]+) rows)? in \d+\.\d s$", first_day, re.M)
+    assert len(steps) > 30, first_day
+    assert [int(done) for done, *_ in steps] == sorted(int(done) for done, *_ in steps)  # counting up
+    assert steps[-1][0] == steps[-1][1]  # every asset of the day
+    by_step = {name: rows for _, _, name, rows in steps}
+    assert by_step["traffic_police/raw/motor_vehicles"] and by_step["base_merge"], by_step
     assert "traffic_police.motor_vehicles" in text and "social_security.insured_persons" in text
     decisions = text.split("decisions over the days", 1)[1]  # and what the scenarios decided
     assert "social_assistance_verification" in decisions and "not_found" in decisions and "approved" in decisions

@@ -104,3 +104,13 @@ def test_a_day_whose_run_failed_after_its_landing_is_run_again(small, monkeypatc
     assert "[1/2] 2025-06-02: running" in out  # its standardised layer and everything after it
     # the scenarios of the later day, on the re-merged base, and their fairness audits
     assert "[2/2] 2025-06-03: running 10 of" in out
+
+
+def test_days_outside_the_partitions_are_refused_before_anything_runs(small, tmp_path):
+    early = small / "traffic_police" / "motor_vehicles" / "motor_vehicles_20250520.csv"  # before 2025-06-02
+    early.write_bytes((small / FILES[0].format(DAYS[0])).read_bytes())
+    out = io.StringIO()
+    assert run_days(start=None, end=None, force=False, out=out) == 2
+    assert "2025-05-20: outside the daily partitions (2025-06-02 … " in out.getvalue(), out.getvalue()
+    assert "JILIN_PARTITIONS_START" in out.getvalue()
+    assert not (tmp_path / "data" / "lake").exists()  # nothing ran
