@@ -193,6 +193,40 @@ class TableLineage:
     columns: dict[str, list[tuple[str, str]]]
 
 
+KEY_STANDARDS = {
+    "resident_id": "a valid GB 11643 resident ID",
+    "uscc": "a valid GB 32100 unified social credit code",
+    "plate": "a plate of the GA 36 patterns",
+}
+
+
+def column_description(table: str, column: str, config: BaseConfig | None = None) -> str:
+    """What a base column means and how its value is chosen, in words, from ``tables.yaml`` and the catalogue:
+    the standard field's title, the key's standard, or the survivorship (source priority, then recency) and the
+    sources that feed it. Shown in the UI's column schema."""
+    config = config or base_config()
+    spec = config.table(table)
+    fields = {(e.id, f.name): f for e in catalogue().entries for f in e.dataset.fields}
+    feeding = [(s, s.field_of(column)) for s in spec.sources if column in s.columns]
+    titles = list(dict.fromkeys(t for s, f in feeding if f and (t := getattr(fields.get((s.dataset, f)), "title", ""))))
+    constants = sorted({m.const for s in spec.sources for c, m in s.columns.items() if c == column
+                        and isinstance(m, Const)})
+    meaning = " / ".join(titles[:2]) or (f"constant per source: {', '.join(constants)}" if constants else column)
+    named = ", ".join(f"{s.name}.{f}" if f else f"{s.name} (constant)" for s, f in feeding)
+    if column in spec.key:
+        standard = KEY_STANDARDS.get(spec.key_standard or "", "")
+        return (f"{meaning} — the natural key" + (f"; only {standard} makes or updates a record" if standard else "")
+                + f". From: {named}")
+    if len({s.dataset for s, _ in feeding}) == 1:
+        return (f"{meaning} — one source: its newest version as of the day wins (update time, then delivery day). "
+                f"From: {named}")
+    ranked = spec.priority_of(column)
+    rule = (" > ".join(ranked) + ", then any other source; mentions (placeholders) last") if ranked else (
+        "every source alike; mentions (placeholders) last")
+    return (f"{meaning} — survivorship: the non-null value of the highest-priority source wins ({rule}); ties by "
+            f"recency (update time, then delivery day). From: {named}")
+
+
 def lineage(config: BaseConfig | None = None) -> dict[str, TableLineage]:
     """Per base table: its source datasets (sorted) and column lineage base column -> [(dataset_id, field)].
 

@@ -14,6 +14,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from jilin_pipelines.base import base_config, golden_table, lineage, merge_partitions
+from jilin_pipelines.base.config import column_description
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
@@ -49,7 +50,8 @@ def _spec(table: str) -> dg.AssetSpec:
         for column, sources in lin.columns.items()
         if sources
     }
-    columns = [dg.TableColumn(c, str(t)) for c, t in base_config().table(table).columns.items()]
+    columns = [dg.TableColumn(c, str(t), description=column_description(table, c))
+               for c, t in base_config().table(table).columns.items()]
     return dg.AssetSpec(
         key=base_key(table),
         deps=[standardised_key(entries[ds]) for ds in lin.datasets] + [previous_day(base_key(table))],

@@ -110,7 +110,8 @@ def _spec_metadata(s: Scenario) -> dict:
     return {
         "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(c.name, str(c.type).lower(), description=c.comment) for c in table.columns]
+            columns=[dg.TableColumn(c.name, str(c.type).lower(), description=s.describe(c.name) or c.comment)
+                     for c in table.columns]
         ),
         "purpose": s.purpose,
         "consumer": s.consumer,

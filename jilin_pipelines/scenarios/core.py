@@ -107,6 +107,14 @@ Narrowing = Callable[[Mapping[str, pd.DataFrame]], pd.Series]
 """The values a read's records must have, from the frames of the reads declared before it."""
 
 
+#: Output columns every scenario that has them means the same way.
+SHARED_COLUMNS = {
+    "partition": "the day decided: the inputs delivered that day, judged against the base as of that day",
+    "as_of": "the day decided: the base as of that day (every version delivered on or before it)",
+    "reasons": "the flags that hold, a sorted JSON array (empty: none); each flag's meaning is in the decision column",
+}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A scenario's declaration. ``reads``: base table -> the columns the rule reads as of D (keys included;
@@ -139,6 +147,12 @@ class Scenario:
     narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series | Narrowing]]] | None = None
     units: tuple[str, tuple[str, ...]] | None = None
     fairness: Fairness | None = None
+    #: output column -> what it means (its outcomes and reasons, in words): the UI's column schema, the docs
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self, column: str) -> str | None:
+        """What an output column means: the scenario's own words, or the meaning every scenario shares."""
+        return self.columns.get(column) or SHARED_COLUMNS.get(column)
 
     @property
     def group(self) -> str:

@@ -103,3 +103,30 @@ def test_every_asset_has_a_column_schema_and_lineage_down_to_the_delivered_field
             for dep in deps:  # every dependency names a column its upstream asset has
                 upstream = {c.name for c in graph.get(dep.asset_key).metadata["dagster/column_schema"].columns}
                 assert dep.column_name in upstream, (key, dep)
+
+
+def test_every_base_and_scenario_column_is_described():
+    """The UI's column schema says what each column means: survivorship from tables.yaml, outcomes and reasons
+    from the scenario declarations."""
+    graph = defs.resolve_asset_graph()
+
+    def described(*path: str) -> dict[str, str]:
+        schema = graph.get(dg.AssetKey(list(path))).metadata["dagster/column_schema"]
+        return {c.name: c.description for c in schema.columns}
+
+    for key in graph.get_all_asset_keys():
+        if key.path[0] in ("base", "scenario"):
+            empty = [c for c, d in described(*key.path).items() if not d]
+            assert not empty, (key, empty)
+    person = described("base", "person")
+    assert person["id_number"].startswith("身份证明号码") and "GB 11643" in person["id_number"]
+    assert "survivorship" in person["name"] and (
+        "traffic_police.driving_licences > transport.practitioner_qualifications > social_security.insured_persons"
+        in person["name"])
+    assert "social_security.employers, then any other source" in described("base", "legal_entity")["name"]
+    assert "one source" in person["division_code"]
+    assert "one source" in described("base", "employer")["employer_type"]
+    result = described("scenario", "certificate_verification")["result"]
+    assert "holder_mismatch (the presented holder ID or name is not the certificate's" in result
+    decision = described("scenario", "social_assistance_decision")
+    assert "identity_unverified" in decision["decision"] and "flags that hold" in decision["reasons"]
