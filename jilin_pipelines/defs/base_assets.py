@@ -24,7 +24,7 @@ from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.quality.consistency import name_conflicts
+from jilin_pipelines.quality.consistency import conflict_examples, name_conflicts
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.standards import mask_value
 
@@ -127,7 +127,6 @@ def base_assets() -> dg.AssetsDefinition:
             if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
                 return
             conflicts = name_conflicts(engine, day)
-            examples = conflicts.head(6)
             if "person" in runs:
                 runs["person"].assertions(Assertion(
                     "consistency", bool(conflicts.empty), "name", "warn", CONSISTENCY_CHECK,
@@ -142,11 +141,8 @@ def base_assets() -> dg.AssetsDefinition:
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={
                     "persons_named_differently": int(conflicts["id_number"].nunique()),
-                    "examples": dg.MetadataValue.json([
-                        {"id_number": mask_value(r.id_number, "resident_id"), "dataset": r.dataset,
-                         "name": mask_value(r.name, "name")}
-                        for r in examples.itertuples()
-                    ]),
+                    "examples": dg.MetadataValue.json(conflict_examples(
+                        conflicts, persons=5, mask_id=lambda v: mask_value(v, "resident_id"))),
                 },
             )
 
