@@ -26,6 +26,8 @@ ui: setup
 	@mkdir -p "$(DAGSTER_HOME)"; [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@# create the instance's storage first: webserver and daemon starting together on a fresh home would race
 	$(UV) run --frozen --no-sync dagster instance migrate >/dev/null
+	@# the reports (quality, fairness, lineage) at JILIN_REPORTS_URL (http://127.0.0.1:3001), for as long as the UI runs
+	.venv/bin/jilin-pipelines reports & reports=$$!; trap 'kill $$reports 2>/dev/null' EXIT INT TERM; \
 	$(UV) run --frozen --no-sync dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 sample: setup

@@ -146,6 +146,19 @@ def cmd_serve_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from jilin_pipelines.reports import serve
+    from jilin_pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    configured = urlsplit(settings.reports_url)
+    serve(settings.reports_dir, host=args.host or configured.hostname or "127.0.0.1",
+          port=args.port if args.port is not None else configured.port or 3001)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from jilin_pipelines.bench import main as bench_main
 
@@ -355,6 +368,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before answering 429")
     serve.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered with a 5xx")
     serve.set_defaults(func=cmd_serve_sources)
+
+    rep = sub.add_parser("reports", help="serve the HTML reports (quality, fairness, lineage) at JILIN_REPORTS_URL")
+    rep.add_argument("--host", default=None, help="the address to listen on (default: JILIN_REPORTS_URL's host)")
+    rep.add_argument("--port", type=int, default=None, help="the port (default: JILIN_REPORTS_URL's, 3001)")
+    rep.set_defaults(func=cmd_reports)
 
     bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
     bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")

@@ -475,7 +475,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                   "\"Held partitions\").\n")
     if unreachable:
         out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
-    report = settings.data_dir / "reports" / f"scorecard_{days[-1].isoformat()}.html"
+    report = settings.reports_dir / f"scorecard_{days[-1].isoformat()}.html"
     out.write("\nnext: `make ui` → http://127.0.0.1:3000 (the runs, each day's checks, held partitions)"
               + (f"; the day's quality scorecard: {report}" if report.exists() else "")
               + "; `jilin-pipelines holds`, `jilin-pipelines lineage decision SCENARIO ID`\n")

@@ -19,6 +19,7 @@ the departments' real endpoints and databases.
 | JILIN_AUDIT_KEY                 | unset (required in production: the exchange audit log's HMAC key) |
 | JILIN_AUDIT_ANCHOR              | ``<data>/audit/anchors.jsonl``: where every append writes the log's head, outside the database |
 | JILIN_EXECUTOR                  | ``in_process``; ``multiprocess`` (a process per step), ``k8s`` (a pod per step: dagster-k8s, in the image) |
+| JILIN_REPORTS_URL               | ``http://127.0.0.1:3001``: where ``jilin-pipelines reports`` (``make ui``) serves ``<data>/reports``; the assets link there |
 | JILIN_PARTITIONS_START          | ``2025-06-02``: the first daily partition (the embedded default's first delivery day) |
 | JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
 """
@@ -68,6 +69,7 @@ class Settings:
     audit_anchor: Path | None = None  # JILIN_AUDIT_ANCHOR: the file every append writes the log's head to
     openlineage_url: str | None = None  # an OpenLineage HTTP endpoint (Marquez): events are posted there too
     executor: str = "in_process"  # JILIN_EXECUTOR: the code location's default executor (definitions.py)
+    reports_url: str = "http://127.0.0.1:3001"  # JILIN_REPORTS_URL: the report pages' server, as browsers reach it
     partitions_start: date = SAMPLE_FIRST_DAY  # JILIN_PARTITIONS_START: the first daily partition
     partitions_end: date | None = None  # JILIN_PARTITIONS_END: the last daily partition; None: up to today
 
@@ -75,6 +77,15 @@ class Settings:
     def production(self) -> bool:
         """``JILIN_ENV=production``: secrets such as ``JILIN_PSEUDONYM_KEY`` must be set, no development fallbacks."""
         return self.environment == "production"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The HTML reports (``reports.py``): ``<data>/reports``."""
+        return self.data_dir / "reports"
+
+    def report_url(self, name: str) -> str:
+        """The URL of a report page, served by ``jilin-pipelines reports`` (``make ui``)."""
+        return f"{self.reports_url}/{name}"
 
     @property
     def lake_dir(self) -> Path:
@@ -111,6 +122,7 @@ class Settings:
             audit_anchor=_path(env.get("JILIN_AUDIT_ANCHOR"), data_dir / "audit" / "anchors.jsonl"),
             openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
             executor=executor,
+            reports_url=(env.get("JILIN_REPORTS_URL") or "http://127.0.0.1:3001").strip().rstrip("/"),
             **_partitions(env, sources),
         )
 

@@ -130,8 +130,7 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                          purpose=Purpose(s.name, s.title, s.legal_basis),
                          parent=scenario_parent(context, s.name)) as run:
             result = run_fairness(engine, s, day, t, progress=context.log.info)
-            report = write_report(s.name, result.rows, day, settings.get().data_dir / "reports", s.title,
-                                  t.fairness_ratio)
+            report = write_report(s.name, result.rows, day, settings.get().reports_dir, s.title, t.fairness_ratio)
             audit_head = record(engine, [
                 AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
                            fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)
@@ -158,7 +157,8 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                     **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
                     "decisions_in_window": rolling_window(rows).n,
                     "groups": dg.MetadataValue.md(_table_markdown(rows)),
-                    "report": dg.MetadataValue.path(str(report)),
+                    "report": dg.MetadataValue.url(settings.get().report_url(f"{report.name}#{s.name}")),
+                    "report_file": dg.MetadataValue.path(str(report)),
                     "audit_head": dg.MetadataValue.json(
                         {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
                     "openlineage_run_id": run.run_id,

@@ -27,7 +27,8 @@ from jilin_pipelines.quality import holds
 from jilin_pipelines.quality.day import LAYER, MissingLanding, standardise_day
 from jilin_pipelines.quality.holds import ReleaseError
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
-from jilin_pipelines.quality.scorecard import render_html, render_markdown, scorecard
+from jilin_pipelines.quality.report import scorecard_dir, write_quality_report
+from jilin_pipelines.quality.scorecard import render_markdown, scorecard
 from jilin_pipelines.quality.standardise import rules_of
 from jilin_pipelines.lake import write_parquet_atomically
 
@@ -144,6 +145,9 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                     "repairs": dg.MetadataValue.json(stats["repairs"]),
                     "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
                     "blocked_share": round(outcome.blocked_share, 4),
+                    # a number per dimension and partition: Dagster's plots draw them day by day
+                    **{f"pass_rate_{d}": round(1 - n / stats["checked_rows"], 4) if stats["checked_rows"] else 1.0
+                       for d, n in stats["failed_rows_by_dimension"].items()},
                     "path": dg.MetadataValue.path(str(result.path)),
                     "openlineage_run_id": run.run_id,
                 }
@@ -229,17 +233,18 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
         with lineage_run(context, settings, inputs=[quality_results_ref(e) for e in entries],
                          outputs=[scorecard_ref(entries)]) as run:
             card = scorecard(s.lake_dir, [e.id for e in entries], day)
-            report = s.data_dir / "reports" / f"scorecard_{day.isoformat()}.html"
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(render_html(card, day), encoding="utf-8")
             write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
-                                     s.lake_dir / "quality" / "scorecard" / f"{day.isoformat()}.parquet")
+                                     scorecard_dir(s.lake_dir) / f"{day.isoformat()}.parquet")
+            report = write_quality_report(card, s.lake_dir, s.reports_dir, day)
             run.outputs(scorecard_ref(entries, rows=len(card)))
             return dg.MaterializeResult(metadata={
                 "dagster/row_count": len(card),
-                "report": dg.MetadataValue.path(str(report)),
+                "report": dg.MetadataValue.url(s.report_url(report.name)),
+                "report_file": dg.MetadataValue.path(str(report)),
                 "scorecard": dg.MetadataValue.md(render_markdown(card) if len(card) else "no deliveries"),
                 "lowest_pass_rate": float(card["pass_rate"].min()) if len(card) else 1.0,
+                # numbers per partition, which Dagster's plots draw day by day
+                **{f"pass_rate_{r.department}_{r.dimension}": float(r.pass_rate) for r in card.itertuples()},
                 "openlineage_run_id": run.run_id,
             })
 

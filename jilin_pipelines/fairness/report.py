@@ -10,9 +10,6 @@ with its n. Built from the stored figures (``scenario_fairness``) only, so it is
 from __future__ import annotations
 
 import html
-import io
-import os
-import warnings
 from datetime import date
 from pathlib import Path
 
@@ -20,18 +17,14 @@ import pandas as pd
 
 from jilin_pipelines.fairness.stats import PROVINCE, rolling_window
 from jilin_pipelines.fairness.store import describe
+from jilin_pipelines.reports import INDEX, page, pyplot, svg, write_index, write_page
 
 FLAGGED, UNDER, FINE, UNTESTED = "#c0392b", "#e67e22", "#5d8aa8", "#aaaaaa"
 
 
 def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
     """One scenario's window: a panel per dimension, a horizontal bar per group (its ratio)."""
-    import matplotlib
-
-    matplotlib.use("svg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.fonttype"] = "none"  # text stays text, drawn by the browser: the Chinese names too
+    plt = pyplot()
     groups = rows[(rows["dimension"] != PROVINCE) & rows["ratio"].notna()]
     dimensions = list(dict.fromkeys(groups["dimension"]))
     heights = [max(1.2, 0.28 * (groups["dimension"] == d).sum() + 0.6) for d in dimensions] or [1.0]
@@ -59,14 +52,7 @@ def chart_svg(rows: pd.DataFrame, title: str, threshold: float) -> str:
         ax.set_xlim(0, max(1.5, float(ratio.max()) * 1.15 if len(ratio) else 1.5))
     axes[-1, 0].set_xlabel("favourable-outcome rate of the group / of the rest of the province")
     axes[0, 0].set_title(f"{title} — {axes[0, 0].get_title(loc='left')}", fontsize=9, loc="left")
-    out = io.StringIO()
-    with warnings.catch_warnings():  # the layout measures Chinese names with a font that lacks them: harmless
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.tight_layout()
-        fig.savefig(out, format="svg", metadata={"Date": None})  # no time stamp: the same figures, the same page
-    plt.close(fig)
-    svg = out.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg(fig)
 
 
 INTRO = ("<p>Per group, the favourable-outcome rate over the rest of the province's (dashed: the threshold; red: "
@@ -95,19 +81,8 @@ def render_section(scenario: str, rows: pd.DataFrame, title: str, threshold: flo
 
 
 def render_page(day: date, sections: list[str]) -> str:
-    return ("<!doctype html><html><head><meta charset='utf-8'>"
-            f"<title>Fairness {day}</title><style>body{{font-family:sans-serif;max-width:60em}}"
-            ".flag{color:#c0392b;font-weight:bold}.ok{color:#2e7d32}</style></head><body>"
-            f"<h1>Fairness of the scenarios' decisions — {day}</h1>{INTRO}"
-            + "\n".join(sections) + "</body></html>")
-
-
-def _write(path: Path, text: str) -> None:
-    """Whole or not at all: a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    return page(f"Fairness of the scenarios' decisions — {day}", INTRO + "\n".join(sections),
+                nav={"all days": INDEX, "quality scorecard": f"scorecard_{day.isoformat()}.html"})
 
 
 def write_report(scenario: str, rows: pd.DataFrame, day: date, reports_dir: Path, title: str,
@@ -115,7 +90,8 @@ def write_report(scenario: str, rows: pd.DataFrame, day: date, reports_dir: Path
     """Write one scenario's section of the day (``fairness_<day>/<scenario>.html``: its chart is drawn once, by
     its own audit) and the day's page ``fairness_<day>.html`` from every section written so far; return the page."""
     sections = reports_dir / f"fairness_{day.isoformat()}"
-    _write(sections / f"{scenario}.html", render_section(scenario, rows, title, threshold))
-    page = reports_dir / f"fairness_{day.isoformat()}.html"
-    _write(page, render_page(day, [p.read_text("utf-8") for p in sorted(sections.glob("*.html"))]))
-    return page
+    write_page(sections / f"{scenario}.html", render_section(scenario, rows, title, threshold))
+    out = write_page(reports_dir / f"fairness_{day.isoformat()}.html",
+                     render_page(day, [p.read_text("utf-8") for p in sorted(sections.glob("*.html"))]))
+    write_index(reports_dir)
+    return out

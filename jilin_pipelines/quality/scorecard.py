@@ -3,7 +3,6 @@ failed and the pass rate, rolled up from the standardised layer's results. Pure:
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date
 from pathlib import Path
@@ -61,18 +60,3 @@ def render_markdown(card: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(v) for v in _cells(r)) + " |" for r in card.itertuples()]
     return "\n".join(lines)
-
-
-def render_html(card: pd.DataFrame, day: date) -> str:
-    rows = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in _cells(r)) + "</tr>"
-        for r in card.itertuples()
-    )
-    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Quality scorecard {day}</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}</style></head>"
-        f"<body><h1>Quality scorecard — {day} (GB/T 36344)</h1><table><tr>{head}</tr>{rows}</table>"
-        # the same day's fairness audit of the decisions, written beside this page once the scenarios have run
-        f"<p><a href='fairness_{day.isoformat()}.html'>Fairness of the day's decisions</a></p></body></html>"
-    )

@@ -44,3 +44,30 @@ def test_run_twice(sample_run, monkeypatch):
     assert text.split("dataset", 1)[1] == second.getvalue().split("dataset", 1)[1]
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         assert len(instance.get_runs()) == 7
+
+
+def test_the_reports_of_the_run_are_linked_from_the_ui(sample_run):
+    """Each day's quality and fairness pages, the index linking them, and the scorecard asset's link to its page by
+    the URL the reports server (make ui) answers; numeric pass rates per partition for Dagster's plots."""
+    from lxml import html as lhtml
+
+    settings = sample_run.settings
+    index = lhtml.fromstring((settings.reports_dir / "index.html").read_bytes())
+    days = [f"2025-06-0{d}" for d in range(8, 1, -1)]
+    assert index.xpath("//table//tr/td[1]/text()") == days
+    for href in index.xpath("//table//a/@href"):
+        assert (settings.reports_dir / href).exists(), href
+    assert len(index.xpath("//table//a/@href")) == 2 * len(days)  # the scorecard and the fairness page of each day
+    page = (settings.reports_dir / "scorecard_2025-06-08.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and "Pass rate by day, 2025-06-02 … 2025-06-08" in page
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        record = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["quality", "scorecard"]), asset_partitions=["2025-06-08"]),
+            limit=1).records[0]
+        metadata = record.asset_materialization.metadata
+        assert metadata["report"] == dg.MetadataValue.url("http://127.0.0.1:3001/scorecard_2025-06-08.html")
+        assert 0 < metadata["pass_rate_traffic_police_normativity"].value < 1
+        std = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["traffic_police", "standardised", "violations"]),
+                                  asset_partitions=["2025-06-08"]), limit=1).records[0]
+        assert 0 < std.asset_materialization.metadata["pass_rate_normativity"].value <= 1

@@ -3,7 +3,10 @@ exactly the generator's empty required fields."""
 
 from datetime import date
 
-from jilin_pipelines.quality.scorecard import render_html, scorecard, write_results
+import pandas as pd
+
+from jilin_pipelines.quality.report import render
+from jilin_pipelines.quality.scorecard import scorecard, write_results
 
 
 def test_scorecard_counts_the_injected_empty_fields(sample_outcomes, manifest, tmp_path):
@@ -22,5 +25,6 @@ def test_scorecard_counts_the_injected_empty_fields(sample_outcomes, manifest, t
     row = card.loc[("traffic_police", "normativity")]
     assert row["rows_passed"] + row["rows_failed"] == row["rows_checked"]
     assert 0 < row["pass_rate"] < 1
-    assert "traffic_police" in render_html(card.reset_index(), day)
-    assert f"fairness_{day.isoformat()}.html" in render_html(card.reset_index(), day)  # the day's fairness page
+    page = render(card.reset_index(), card.reset_index().assign(day=pd.Timestamp(day)), day)
+    assert "traffic_police" in page
+    assert f"fairness_{day.isoformat()}.html" in page  # the day's fairness page
