@@ -146,16 +146,26 @@ def cmd_serve_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage_page(args: argparse.Namespace) -> int:
+    from jilin_pipelines.lineage import write_lineage_page
+    from jilin_pipelines.settings import Settings
+
+    print(write_lineage_page(Settings.from_env().data_dir, Path(args.out) if args.out else None))
+    return 0
+
+
 def cmd_reports(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
+    from jilin_pipelines.lineage.page import refresh_lineage_page
     from jilin_pipelines.reports import serve
     from jilin_pipelines.settings import Settings
 
     settings = Settings.from_env()
     configured = urlsplit(settings.reports_url)
     serve(settings.reports_dir, host=args.host or configured.hostname or "127.0.0.1",
-          port=args.port if args.port is not None else configured.port or 3001)
+          port=args.port if args.port is not None else configured.port or 3001,
+          refresh=lambda name: refresh_lineage_page(settings.data_dir) if name == "lineage.html" else None)
     return 0
 
 
@@ -404,6 +414,9 @@ def parser() -> argparse.ArgumentParser:
             q.add_argument("--reveal", action="store_true", help="show personal values unmasked (needs --reason)")
             q.add_argument("--reason", help="why the values must be revealed; recorded in the exchange audit log")
         q.set_defaults(func=cmd_lineage)
+    page = lsub.add_parser("page", help="the lineage page: datasets, jobs and columns of the OpenLineage events")
+    page.add_argument("--out", default=None, help="the HTML file (default: <data>/reports/lineage.html)")
+    page.set_defaults(func=cmd_lineage_page)
     exp = sub.add_parser("export", help="a scenario's decisions of a day as a pseudonymised Parquet file (audited)")
     exp.add_argument("scenario", help="the scenario (or its output table)")
     exp.add_argument("--day", type=_day, required=True, help="the partition day")

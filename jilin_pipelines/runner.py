@@ -475,10 +475,14 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                   "\"Held partitions\").\n")
     if unreachable:
         out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
-    report = settings.reports_dir / f"scorecard_{days[-1].isoformat()}.html"
-    out.write("\nnext: `make ui` → http://127.0.0.1:3000 (the runs, each day's checks, held partitions)"
-              + (f"; the day's quality scorecard: {report}" if report.exists() else "")
-              + "; `jilin-pipelines holds`, `jilin-pipelines lineage decision SCENARIO ID`\n")
+    from jilin_pipelines.lineage import write_lineage_page
+    from jilin_pipelines.reports import write_index
+
+    write_lineage_page(settings.data_dir)  # the runs' OpenLineage events as a page, beside the day's reports
+    index = write_index(settings.reports_dir)
+    out.write("\nnext: `make ui` → http://127.0.0.1:3000 (the runs, each day's checks, held partitions) and "
+              f"{settings.reports_url}/ (the reports: quality by day, fairness, lineage; also {index}); "
+              "`jilin-pipelines holds`, `jilin-pipelines lineage decision SCENARIO ID`\n")
     if failed:
         out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
         return 1

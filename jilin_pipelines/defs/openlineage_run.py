@@ -108,8 +108,10 @@ def _job(context, asset_key) -> str:
 
 
 def emitter_for(settings) -> LineageEmitter:
-    """The emitter of ``settings`` (``PipelineSettings`` or ``Settings``): the data dir's file, the endpoint if set."""
-    return LineageEmitter.for_data_dir(settings.data_dir, getattr(settings, "openlineage_url", None), **EMIT_OPTIONS)
+    """The emitter of ``settings`` (``PipelineSettings`` or ``Settings``): the data dir's file, ``JILIN_OPENLINEAGE_URL``
+    if set, and the transports of the OpenLineage client's own configuration (``OPENLINEAGE_CONFIG``, ...)."""
+    return LineageEmitter.from_environment(settings.data_dir, getattr(settings, "openlineage_url", None),
+                                           **EMIT_OPTIONS)
 
 
 def scenario_parent(context, scenario: str) -> ParentRun:

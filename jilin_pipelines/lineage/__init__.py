@@ -1,4 +1,14 @@
-"""Lineage: OpenLineage run events for asset materialisations (see :mod:`.openlineage`)."""
+"""Lineage: OpenLineage run events for asset materialisations, built and validated (:mod:`.openlineage`), emitted
+through the official client's transports (:mod:`.emit`), drawn as a page (:mod:`.page`)."""
+
+from jilin_pipelines.lineage.emit import (
+    Delivery,
+    EmitResult,
+    LineageEmitter,
+    client_transport_config,
+    default_path,
+    event_line,
+)
 
 from jilin_pipelines.lineage.openlineage import (
     BASE_NAMESPACE,
@@ -9,17 +19,13 @@ from jilin_pipelines.lineage.openlineage import (
     SCENARIO_NAMESPACE,
     Assertion,
     DatasetRef,
-    EmitResult,
     Field,
     InputField,
-    LineageEmitter,
     LineageValidationError,
     ParentRun,
     Purpose,
     api_source_namespace,
     database_source_namespace,
-    default_path,
-    event_line,
     file_source_namespace,
     job_name,
     lake_name,
@@ -29,8 +35,12 @@ from jilin_pipelines.lineage.openlineage import (
     scenario_job_name,
     validate_event,
 )
+from jilin_pipelines.lineage.page import write_lineage_page
 
 __all__ = [
+    "Delivery",
+    "client_transport_config",
+    "write_lineage_page",
     "BASE_NAMESPACE",
     "EVENT_TYPES",
     "JOB_NAMESPACE",

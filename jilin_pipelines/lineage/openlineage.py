@@ -2,8 +2,11 @@
 
 The Dagster layer calls :func:`run_event` at the start and end of every asset materialisation (START,
 then COMPLETE or FAIL) and hands the event to a :class:`LineageEmitter`, which appends it to a JSON Lines
-file and, when an OpenLineage HTTP endpoint (Marquez) is configured, posts it there too. A failing
-endpoint never fails the pipeline: the event is in the file, and the error is returned and logged.
+file and sends it through the transports of the official OpenLineage client (``openlineage-python``): its
+``HttpTransport`` to an OpenLineage endpoint (Marquez) when one is configured, and whatever the client's own
+configuration names (``OPENLINEAGE_CONFIG``, ``OPENLINEAGE__TRANSPORT__...``: file, Kafka, HTTP, ...; see
+:func:`client_transport_config`). A failing transport never fails the pipeline: the event is in the file, and
+the error is returned and logged.
 
 Naming
 ------
@@ -62,10 +65,8 @@ names, under the key that schema defines.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,16 +76,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from jilin_pipelines.standards.masking import mask_value
 
-try:  # POSIX: an advisory lock besides O_APPEND (see LineageEmitter.write)
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
-
-log = logging.getLogger(__name__)
 
 # --- names -------------------------------------------------------------------------------------------
 
@@ -759,140 +752,3 @@ def validate_event(event: Mapping[str, Any], spec_dir: str | os.PathLike[str]) -
         problems += _facet_problems(event, spec)
     if problems:
         raise LineageValidationError(list(dict.fromkeys(problems)))
-
-
-# --- emitting ----------------------------------------------------------------------------------------
-
-
-def default_path(data_dir: str | os.PathLike[str]) -> Path:
-    """``<data>/lineage/openlineage.jsonl``, where events go by default."""
-    return Path(data_dir) / "lineage" / "openlineage.jsonl"
-
-
-def event_line(event: Mapping[str, Any]) -> bytes:
-    """The event as one line of JSON (UTF-8, no ASCII escapes, newline-terminated)."""
-    return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-@dataclass(frozen=True)
-class EmitResult:
-    """What became of one event: where it was written, whether the endpoint took it, and why not."""
-
-    path: Path
-    url: str | None = None  # the endpoint posted to (without credentials); None when none is configured
-    delivered: bool = False  # the endpoint answered 2xx
-    attempts: int = 0
-    error: str | None = None  # why the endpoint did not take it (the file has the event all the same)
-
-
-class LineageEmitter:
-    """Appends events to a JSON Lines file and posts them to an OpenLineage endpoint when one is set.
-
-    The file gets one line per event, written with one ``write`` on an ``O_APPEND`` descriptor under an
-    exclusive ``flock``, so two processes appending at once never interleave lines. ``url`` is the
-    endpoint's base (``http://marquez:5000``; events go to ``{url}/api/v1/lineage``) or the full
-    ``.../api/v1/lineage`` URL. A post is tried ``1 + retries`` times at most, with ``timeout`` seconds
-    each and a doubling pause from ``backoff`` seconds, on connection errors, time-outs, 429 and 5xx; other
-    answers are final. The endpoint failing never raises: :meth:`emit` returns the error and logs it.
-
-    With ``cooldown`` seconds (default 0: off), an endpoint that could not be reached (connection error,
-    time-out, 429, 5xx after every attempt) is not tried again by any emitter of this process for that long:
-    the events still go to the file, and :meth:`emit` says the post was skipped. A hanging endpoint then costs
-    one event's time-outs, not every event's.
-    """
-
-    _down_until: dict[str, float] = {}  # endpoint -> monotonic time before which it is not tried (per process)
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        url: str | None = None,
-        *,
-        timeout: float = 5.0,
-        retries: int = 2,
-        backoff: float = 0.5,
-        api_key: str | None = None,
-        cooldown: float = 0.0,
-    ):
-        if retries < 0 or timeout <= 0 or backoff < 0 or cooldown < 0:
-            raise ValueError("retries, backoff and cooldown must be >= 0 and timeout > 0")
-        self.cooldown = cooldown
-        self.path = Path(path)
-        self.url = _endpoint(url) if url else None
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-
-    @classmethod
-    def reset_cooldowns(cls) -> None:
-        """Forget which endpoints failed recently (they are tried again by the next emit)."""
-        cls._down_until.clear()
-
-    @classmethod
-    def for_data_dir(cls, data_dir: str | os.PathLike[str], url: str | None = None, **options: Any) -> LineageEmitter:
-        """An emitter writing to :func:`default_path` of the data directory."""
-        return cls(default_path(data_dir), url, **options)
-
-    def emit(self, event: Mapping[str, Any]) -> EmitResult:
-        """Write ``event`` to the file (errors writing it raise), then post it if an endpoint is set."""
-        line = event_line(event)
-        self.write(line)
-        if self.url is None:
-            return EmitResult(path=self.path)
-        shown = _without_credentials(self.url)
-        wait = LineageEmitter._down_until.get(self.url, 0.0) - time.monotonic()
-        if wait > 0:
-            error = f"skipped: the endpoint failed within the last {self.cooldown:g} s (next try in {wait:.0f} s)"
-            return EmitResult(path=self.path, url=shown, error=error)
-        delivered, attempts, error, unreachable = self._post(line)
-        if unreachable and self.cooldown:
-            LineageEmitter._down_until[self.url] = time.monotonic() + self.cooldown
-        elif delivered:
-            LineageEmitter._down_until.pop(self.url, None)
-        if error is not None:
-            log.warning("OpenLineage event not delivered to %s after %d attempt(s): %s", shown, attempts, error)
-        return EmitResult(path=self.path, url=shown, delivered=delivered, attempts=attempts, error=error)
-
-    def write(self, line: bytes) -> None:
-        """Append one line to the file, atomically with respect to other writers."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            view = memoryview(line)
-            while view:  # one write in practice; the loop only finishes a short write, still under the lock
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)  # closing releases the lock
-
-    def _post(self, body: bytes) -> tuple[bool, int, str | None, bool]:
-        """(delivered, attempts, error, unreachable: every attempt failed in a way worth retrying)."""
-        error = None
-        attempt = 0
-        for attempt in range(1, self.retries + 2):
-            try:
-                answer = requests.post(self.url, data=body, headers=self._headers, timeout=self.timeout)
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {_without_credentials(str(exc))}"
-            else:
-                if 200 <= answer.status_code < 300:
-                    return True, attempt, None, False
-                error = f"HTTP {answer.status_code}: {mask_free_text(answer.text[:300])}"
-                if answer.status_code != 429 and answer.status_code < 500:
-                    return False, attempt, error, False
-            if attempt <= self.retries:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-        return False, attempt, error, True
-
-
-def _endpoint(url: str) -> str:
-    url = url.rstrip("/")
-    return url if url.endswith("/api/v1/lineage") else f"{url}/api/v1/lineage"
-
-
-def _without_credentials(text: str) -> str:
-    return re.sub(r"(?<=://)[^/@\s:]+(?::[^/@\s]*)?@", "***@", text)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from jilin_pipelines.defs.fairness_assets import CHECK, fairness_key
 from jilin_pipelines.fairness import stored
-from jilin_pipelines.lineage.openlineage import default_path, validate_event
+from jilin_pipelines.lineage import default_path, validate_event
 from jilin_pipelines.scenarios import SCENARIOS
 from jilin_pipelines.settings import CHECKOUT
 
