@@ -91,9 +91,15 @@ class Stack:
     logs: dict[str, Path] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
+    reports_port: int = field(default_factory=lambda: free_port())
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def reports_url(self) -> str:
+        return f"http://127.0.0.1:{self.reports_port}"
 
     def log_tail(self, which: str = "daemon", lines: int = 60) -> str:
         path = self.logs.get(which)
@@ -127,7 +133,9 @@ class Stack:
                 start_new_session=True,  # its own process group: stopped as one, with everything it starts
             )
 
-    def start(self) -> Stack:
+    def start(self, daemon: bool = True, reports: bool = False) -> Stack:
+        """Start the webserver, and the daemon (``daemon``) and the reports server at ``reports_url``
+        (``reports``: what ``make ui`` starts beside them)."""
         # Create the instance's storage once, before the processes start: the webserver, the daemon and
         # their code servers would otherwise all create a fresh SQLite storage at once and can stamp its
         # schema version twice ("more than one head present"). Production does the same (the chart's
@@ -144,7 +152,11 @@ class Stack:
             raise RuntimeError(f"dagster instance migrate failed:\n{migrate.stdout.decode()}{migrate.stderr.decode()}")
         workspace = ["-w", str(WORKSPACE)]
         self._spawn("webserver", [str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port), *workspace])
-        self._spawn("daemon", [str(VENV_BIN / "dagster-daemon"), "run", *workspace])
+        if daemon:
+            self._spawn("daemon", [str(VENV_BIN / "dagster-daemon"), "run", *workspace])
+        if reports:
+            self.env["JILIN_REPORTS_URL"] = self.reports_url
+            self._spawn("reports", [str(VENV_BIN / "jilin-pipelines"), "reports"])
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             for which, proc in self.procs.items():
