@@ -20,7 +20,7 @@ the departments' real endpoints and databases.
 | JILIN_AUDIT_ANCHOR              | ``<data>/audit/anchors.jsonl``: where every append writes the log's head, outside the database |
 | JILIN_EXECUTOR                  | ``in_process``; ``multiprocess`` (a process per step), ``k8s`` (a pod per step: dagster-k8s, in the image) |
 | JILIN_REPORTS_URL               | ``http://127.0.0.1:3001``: where ``jilin-pipelines reports`` (``make ui``) serves ``<data>/reports``; the assets link there |
-| JILIN_PARTITIONS_START          | ``2025-06-02``: the first daily partition (the embedded default's first delivery day) |
+| JILIN_PARTITIONS_START          | the first daily partition: the committed sample's first day, ``2025-06-02``; other sources ``2025-06-01`` |
 | JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
 """
 
@@ -38,6 +38,8 @@ EXECUTORS = ("in_process", "multiprocess", "k8s")
 SAMPLE_SOURCES = CHECKOUT / "sample_sources"
 #: The days the committed sample delivers (``jilin-pipelines sample``'s defaults): the embedded default's partitions.
 SAMPLE_FIRST_DAY, SAMPLE_LAST_DAY = date(2025, 6, 2), date(2025, 6, 8)
+#: The first partition of any other sources (the platform's first delivery day) unless JILIN_PARTITIONS_START says.
+DEFAULT_START = date(2025, 6, 1)
 
 
 def _path(value: str | None, default: Path) -> Path:
@@ -130,9 +132,10 @@ class Settings:
 def _partitions(env: dict[str, str], sources: Path) -> dict[str, date | None]:
     """The daily partitions' first and last day. The committed sample's week by default when it is the sources
     (a fresh run fills every partition, not 7 of the days since 2025); any other sources directory: open-ended,
-    a new partition every day, from the first day of the embedded default unless ``JILIN_PARTITIONS_START`` says."""
-    start = _day(env, "JILIN_PARTITIONS_START", SAMPLE_FIRST_DAY)
-    end = _day(env, "JILIN_PARTITIONS_END", SAMPLE_LAST_DAY if sources == SAMPLE_SOURCES else None)
+    a new partition every day, from ``DEFAULT_START`` — unless ``JILIN_PARTITIONS_START``/``_END`` say."""
+    sample = sources == SAMPLE_SOURCES
+    start = _day(env, "JILIN_PARTITIONS_START", SAMPLE_FIRST_DAY if sample else DEFAULT_START)
+    end = _day(env, "JILIN_PARTITIONS_END", SAMPLE_LAST_DAY if sample else None)
     if end is not None and end < start:
         raise ValueError(f"JILIN_PARTITIONS_END={end} is before JILIN_PARTITIONS_START={start}")
     return {"partitions_start": start, "partitions_end": end}

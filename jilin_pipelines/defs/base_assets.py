@@ -18,7 +18,7 @@ from jilin_pipelines.base.config import column_description
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import Assertion
@@ -134,7 +134,7 @@ def base_assets() -> dg.AssetsDefinition:
                     expected="0 persons named differently",
                     actual=f"{int(conflicts['id_number'].nunique())} persons named differently",
                 ))
-            yield dg.AssetCheckResult(
+            yield DayCheckResult(
                 check_name=CONSISTENCY_CHECK,
                 asset_key=base_key("person"),
                 passed=conflicts.empty,

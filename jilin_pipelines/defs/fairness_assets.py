@@ -16,7 +16,7 @@ import pandas as pd
 from jilin_pipelines.base.schema import SCENARIO_FAIRNESS, metadata
 from jilin_pipelines.defs.base_assets import base_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
 from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
@@ -164,7 +164,7 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
                     "openlineage_run_id": run.run_id,
                 },
             )
-            yield dg.AssetCheckResult(
+            yield DayCheckResult(
                 check_name=CHECK,
                 asset_key=key,
                 passed=flagged.empty,

@@ -37,3 +37,22 @@ def daily_check(name: str, asset: dg.AssetKey, description: str) -> dg.AssetChec
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
         return dg.AssetCheckSpec(name, asset=asset, description=description, partitions_def=DAILY)
+
+
+class DayCheckResult(dg.AssetCheckResult):
+    """A check result that carries its day in every run of one day. Dagster 1.13 sets an evaluation's partition only
+    in runs tagged with one partition (``dagster/partition``), while a backfill under a ``BackfillPolicy`` launches
+    runs of a one-day partition *range*: its planned evaluation then holds the day and the result none — a SKIPPED
+    row with the partition beside a FAILED one without it. Here a one-day range gives the evaluation its day."""
+
+    def to_asset_check_evaluation(self, step_context):
+        from dagster_shared.record import replace
+
+        evaluation = super().to_asset_check_evaluation(step_context)
+        if evaluation.partition is None and step_context.has_partition_key_range:
+            days = step_context.partition_key_range
+            spec = step_context.job_def.asset_layer.get_assets_def_for_node(
+                step_context.node_handle).get_spec_for_check_key(evaluation.asset_check_key)
+            if days.start == days.end and spec.partitions_def is not None:
+                evaluation = replace(evaluation, partition=days.start)
+        return evaluation

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
-from jilin_pipelines.defs.partitions import DAILY, PER_DAY, daily_check
+from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.raw_assets import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import (
@@ -166,7 +166,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                                      for e in outcome.examples.get(rule.id, [])],
                     }
                 failed = sorted(r for r, v in per_rule.items() if not v["success"])
-                yield dg.AssetCheckResult(
+                yield DayCheckResult(
                     check_name=dimension,
                     passed=not failed,
                     severity=dg.AssetCheckSeverity.WARN,
@@ -178,7 +178,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                         "by_expectation": dg.MetadataValue.json(per_rule),
                     },
                 )
-            yield dg.AssetCheckResult(
+            yield DayCheckResult(
                 check_name=BLOCKED_SHARE_CHECK,
                 passed=not (hold is not None and hold.kind == holds.BLOCKED),
                 severity=dg.AssetCheckSeverity.ERROR,
@@ -188,7 +188,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                           "min_blocked_rows": ds.min_blocked_rows,
                           "quarantined_rows": stats["quarantined_rows"], "delivered_rows": stats["delivered_rows"]},
             )
-            yield dg.AssetCheckResult(
+            yield DayCheckResult(
                 check_name=HELD_CHECK,
                 passed=hold is None,
                 severity=dg.AssetCheckSeverity.ERROR,
@@ -196,7 +196,7 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                 metadata={"status": "held" if hold else "flows", "kind": hold.kind if hold else "",
                           "reason": hold.reason if hold else "", "held_rows": stats["held_rows"]},
             )
-            yield dg.AssetCheckResult(
+            yield DayCheckResult(
                 check_name=TIMELINESS_CHECK,
                 passed=result.delivered,
                 severity=dg.AssetCheckSeverity.WARN,

@@ -62,6 +62,13 @@ query AssetChecks($assetKey: AssetKeyInput!) {
   }
 }
 """
+CHECK_EXECUTIONS = """
+query Executions($assetKey: AssetKeyInput!, $checkName: String!, $partition: String) {
+  assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 20, partition: $partition) {
+    status partition evaluation { partition severity description metadataEntries { label } }
+  }
+}
+"""
 FRESHNESS = """
 query Freshness($pipeline: PipelineSelector!) {
   assetNodes(pipeline: $pipeline) {

@@ -17,7 +17,7 @@ import requests
 from browser import CHROMIUM
 from lxml import html as lhtml
 from playwright.sync_api import expect
-from queries import SET_NUX_SEEN
+from queries import CHECK_EXECUTIONS, SET_NUX_SEEN
 from stack import Stack, free_port
 
 from jilin_pipelines.defs.automation import AUTOMATION_SENSOR
@@ -33,13 +33,6 @@ SENSORS = """
 query Sensors($repository: RepositorySelector!) {
   sensorsOrError(repositorySelector: $repository) {
     ... on Sensors { results { name sensorType sensorState { status } } }
-  }
-}
-"""
-CHECK_EXECUTIONS = """
-query Executions($assetKey: AssetKeyInput!, $checkName: String!, $partition: String) {
-  assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 20, partition: $partition) {
-    status partition evaluation { partition severity description metadataEntries { label } }
   }
 }
 """

@@ -41,7 +41,7 @@ def test_the_partitions_fit_the_deployment(tmp_path):
     sample = Settings.from_env({})
     assert (sample.partitions_start, sample.partitions_end) == (date(2025, 6, 2), date(2025, 6, 8))
     other = Settings.from_env({"JILIN_SOURCES_DIR": str(tmp_path)})  # any other sources: a partition a day
-    assert (other.partitions_start, other.partitions_end) == (date(2025, 6, 2), None)
+    assert (other.partitions_start, other.partitions_end) == (date(2025, 6, 1), None)
     assert daily_partitions(other).end is None
     chosen = Settings.from_env({"JILIN_SOURCES_DIR": str(tmp_path), "JILIN_PARTITIONS_START": "2024-01-01",
                                 "JILIN_PARTITIONS_END": "2024-01-31"})
