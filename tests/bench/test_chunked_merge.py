@@ -39,7 +39,7 @@ def _merge_all(url: str, partitions, chunk_keys: int | None) -> tuple[dict, list
 def test_chunked_merge_equals_one_chunk(tmp_path):
     partitions = sample_partitions()
     whole, whole_stats = _merge_all(f"sqlite:///{tmp_path / 'whole.sqlite'}", partitions, chunk_keys=10**9)
-    chunked, chunked_stats = _merge_all(f"sqlite:///{tmp_path / 'chunked.sqlite'}", partitions, chunk_keys=40)
+    chunked, chunked_stats = _merge_all(f"sqlite:///{tmp_path / 'chunked.sqlite'}", partitions, chunk_keys=90)
     assert sum(len(rows) for rows in whole.values()) > 10_000  # the sample fills the base tables
     assert chunked_stats == whole_stats
     assert chunked.keys() == whole.keys()
@@ -65,7 +65,7 @@ def test_merging_the_files_in_batches_equals_merging_the_frames(tmp_path):
             files[dataset_id][day] = path  # as the standardised asset writes it
     assert max(pq.ParquetFile(p).metadata.num_rows for days in files.values() for p in days.values()) > 400
     frames, frame_stats = _merge_all(f"sqlite:///{tmp_path / 'frames.sqlite'}", partitions, chunk_keys=10**9)
-    batched, batched_stats = _merge_all(f"sqlite:///{tmp_path / 'files.sqlite'}", files, chunk_keys=40)
+    batched, batched_stats = _merge_all(f"sqlite:///{tmp_path / 'files.sqlite'}", files, chunk_keys=90)
     assert batched_stats == frame_stats
     assert batched == frames
 

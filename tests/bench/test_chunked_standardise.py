@@ -30,7 +30,7 @@ def landed(tmp_path_factory):
     days = days_in_sources(settings, entries)
     out = []
     for e in entries:
-        for d in days[:3]:
+        for d in days[:2]:  # two days: deliveries of every format, some empty; enough chunk borders
             landing = land_day(e, d, settings)  # a CSV delivery lands a piece at a time: its rows are in the file
             out.append((e, d, Landed(pq.read_table(landing.path), landing.delivery.sha256, landing.path)))
     return out
@@ -59,10 +59,10 @@ def test_chunked_standardise_equals_one_chunk(landed):
     checked = 0
     for entry, day, delivery in landed:
         whole = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=10**9)
-        chunked = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=37)
+        chunked = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=53)
         _same(whole, chunked)
         checked += whole.stats["checked_rows"]
-    assert checked > 2000
+    assert checked > 1500
 
 
 def test_exact_duplicates_across_chunks(landed):
@@ -137,9 +137,9 @@ def test_the_raw_file_standardised_into_a_file_equals_the_table_standardised(lan
     for i, (entry, day, delivery) in enumerate(landed):
         whole = standardise(entry, delivery.table, day, delivery.sha256, chunk_rows=10**9)
         out = tmp_path / f"{i}.parquet"
-        streamed = standardise(entry, delivery.path, day, delivery.sha256, chunk_rows=29, out=out)
+        streamed = standardise(entry, delivery.path, day, delivery.sha256, chunk_rows=41, out=out)
         assert streamed.table is None
         streamed.table = pq.read_table(out)
         _same(whole, streamed)
         checked += whole.stats["standardised_rows"]
-    assert checked > 2000
+    assert checked > 1500
