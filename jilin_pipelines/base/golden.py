@@ -20,12 +20,15 @@ the most recent (update time, partition), then dataset, role and source row. The
 every contribution is a reference. A new golden version starts on every partition day on which a value, the
 placeholder flag or the source (dataset and role) a value wins from changes; a re-delivery of the same values by
 the same sources is kept among the delivered versions and starts none. A version's provenance names the deliveries
-its values came from on the day it started (the first delivery of those values, not their latest repetition).
+its values came from on the day it started (the first delivery of those values, not their latest repetition), by
+reference: a delivery's id (:func:`delivery_ids`, its row in the ``delivery`` table), the role and the source row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
@@ -36,6 +39,7 @@ import pyarrow.compute as pc
 from jilin_pipelines.base.config import SourceSpec, TableSpec
 from jilin_pipelines.base.schema import (
     DATASET,
+    DELIVERY,
     PARTITION,
     PLACEHOLDER,
     PROVENANCE,
@@ -43,7 +47,6 @@ from jilin_pipelines.base.schema import (
     REFERENCE,
     ROLE,
     SOURCE_ROW,
-    SOURCE_SHA256,
     UPDATED_AT,
     VALID_FROM,
     VALID_TO,
@@ -133,7 +136,6 @@ VERSION_TYPES = {
     DATASET: "string",
     ROLE: "string",
     PARTITION: "date",
-    SOURCE_SHA256: "string",
     UPDATED_AT: "datetime",
 }
 
@@ -146,8 +148,9 @@ def canonical(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
             out[c] = CANON[t](out[c])
     if ROLE in out.columns:
         out[ROLE] = out[ROLE].fillna("")
-    if SOURCE_ROW in out.columns:
-        out[SOURCE_ROW] = out[SOURCE_ROW].astype("int64")
+    for c in (SOURCE_ROW, DELIVERY):
+        if c in out.columns:
+            out[c] = out[c].astype("int64")
     for c in (REFERENCE, PLACEHOLDER):
         if c in out.columns:
             out[c] = out[c].astype(bool)
@@ -157,7 +160,7 @@ def canonical(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
 
 
 def version_columns(spec: TableSpec) -> list[str]:
-    return [*spec.columns, DATASET, ROLE, PARTITION, SOURCE_ROW, SOURCE_SHA256, UPDATED_AT, REFERENCE]
+    return [*spec.columns, DATASET, ROLE, PARTITION, SOURCE_ROW, UPDATED_AT, REFERENCE, DELIVERY]
 
 
 def golden_columns(spec: TableSpec) -> list[str]:
@@ -173,6 +176,15 @@ def version_types(spec: TableSpec) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- frame -> versions
+
+
+def delivery_id(dataset_id: str, partition: date | str, sha256: str | None) -> int:
+    """A delivery's id: a 63-bit fingerprint of its dataset, partition and SHA-256 — the same delivery has the same
+    id in every database, whatever order its partitions were merged in (order independence holds for the
+    provenance's text too)."""
+    day = partition if isinstance(partition, str) else partition.isoformat()
+    digest = hashlib.sha256(f"{dataset_id}|{day}|{sha256 or ''}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _source_versions(
@@ -205,7 +217,9 @@ def _source_versions(
     v[ROLE] = source.role
     v[PARTITION] = partition.isoformat()
     v[SOURCE_ROW] = df[layout.SOURCE_ROW].astype("int64")
-    v[SOURCE_SHA256] = canon_string(df[layout.SOURCE_SHA256]) if n else _nulls(0, idx)
+    sha = canon_string(df[layout.SOURCE_SHA256]).fillna("") if n else _nulls(0, idx)
+    ids = {u: delivery_id(source.dataset, partition, u) for u in sha.unique()}
+    v[DELIVERY] = sha.map(ids).astype("int64") if n else pd.Series([], index=idx, dtype="int64")
     upd = dataset.updated_field
     v[UPDATED_AT] = canon_datetime(df[upd]) if upd and n else _nulls(n, idx)
     v[REFERENCE] = source.reference
@@ -266,20 +280,16 @@ def delivered_versions(
 
 
 def _source_json(v: pd.DataFrame) -> pd.Series:
-    """The provenance object of each version row: ``{"dataset", "role", "partition", "source_row", "sha256"}``."""
-    sha = v[SOURCE_SHA256].fillna("\x00")
-    sha_json = sha.map({u: ("null" if u == "\x00" else json.dumps(u)) for u in sha.unique()})
-    return (
-        '{"dataset":"' + v[DATASET] + '","role":"' + v[ROLE] + '","partition":"' + v[PARTITION]
-        + '","source_row":' + v[SOURCE_ROW].astype(str) + ',"sha256":' + sha_json + "}"
-    )
+    """The provenance reference of each version row: ``{"delivery", "role", "source_row"}``."""
+    return '{"delivery":' + v[DELIVERY].astype(str) + ',"role":"' + v[ROLE] + '","source_row":' + \
+        v[SOURCE_ROW].astype(str) + "}"
 
 
 def provenance_json(attrs: list[str], winner: np.ndarray, src: np.ndarray) -> np.ndarray:
     """The ``provenance`` text of each golden version: its distinct sources, each once, and per attribute the
     index of the source its value came from (null: no source has a value)::
 
-        {"sources":[{"dataset":...,"role":...,"partition":...,"source_row":...,"sha256":...}, ...],
+        {"sources":[{"delivery":<id>,"role":...,"source_row":...}, ...],
          "attributes":{"name":0,"sex":null,...}}
 
     ``winner[i, j]``: the row (of ``src``, the rows' source objects as JSON) that gave version ``i`` its value of
@@ -316,16 +326,37 @@ def provenance_json(attrs: list[str], winner: np.ndarray, src: np.ndarray) -> np
     return '{"sources":[' + listed + '],"attributes":' + maps + "}"
 
 
-def provenance_sources(text: str) -> dict[str, dict | None]:
+Deliveries = Mapping[int, Mapping[str, object]]
+"""Delivery id -> its row of the ``delivery`` table (``dataset``, ``partition`` as ISO text, ``sha256``):
+``base.query.deliveries`` reads them."""
+
+
+def provenance_deliveries(texts: object) -> set[int]:
+    """The delivery ids that golden versions' ``provenance`` texts name."""
+    return {int(src["delivery"]) for text in texts for src in json.loads(text)["sources"]}
+
+
+def _resolved(src: Mapping, deliveries: Deliveries) -> dict:
+    try:
+        d = deliveries[int(src["delivery"])]
+    except KeyError:
+        raise LookupError(f"provenance names delivery {src['delivery']}, which the delivery table lacks") from None
+    return {"dataset": d["dataset"], "role": src["role"], "partition": d["partition"],
+            "source_row": src["source_row"], "sha256": d["sha256"]}
+
+
+def provenance_sources(text: str, deliveries: Deliveries) -> dict[str, dict | None]:
     """A golden version's ``provenance`` as attribute -> its source (``dataset``, ``role``, ``partition``,
-    ``source_row``, ``sha256``), or None where no source has a value."""
+    ``source_row``, ``sha256``), or None where no source has a value; ``deliveries`` resolves the references."""
     p = json.loads(text)
-    return {a: None if k is None else p["sources"][k] for a, k in p["attributes"].items()}
+    sources = [_resolved(src, deliveries) for src in p["sources"]]
+    return {a: None if k is None else sources[k] for a, k in p["attributes"].items()}
 
 
-def delivery_sources(text: str) -> list[dict]:
-    """The distinct sources (delivery rows) a golden version's ``provenance`` names."""
-    return json.loads(text)["sources"]
+def delivery_sources(text: str, deliveries: Deliveries) -> list[dict]:
+    """The distinct sources (delivery rows) a golden version's ``provenance`` names, resolved as in
+    :func:`provenance_sources`."""
+    return [_resolved(src, deliveries) for src in json.loads(text)["sources"]]
 
 
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
@@ -366,24 +397,11 @@ def _content(values: pd.DataFrame, winning: np.ndarray) -> np.ndarray:
     return row_hash(pd.concat([values.reset_index(drop=True), names], axis=1))
 
 
-def content_of(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
-    """The content fingerprint of stored golden versions (canonical form), as :func:`compute_golden` computes it."""
-    attrs = list(spec.attributes)
-    winning = np.full((len(golden), len(attrs)), None, dtype=object)
-    for i, text in enumerate(golden[PROVENANCE].to_numpy()):
-        sources = provenance_sources(text)
-        for j, a in enumerate(attrs):
-            src = sources.get(a)
-            if src is not None:
-                winning[i, j] = f"{src['dataset']}/{src['role']}"
-    return _content(golden[[*attrs, PLACEHOLDER]], winning)
-
-
-def record_hash(spec: TableSpec, golden: pd.DataFrame, content: np.ndarray) -> np.ndarray:
-    """The record hash of golden versions: key, validity, content and provenance (a re-merge may re-name a source)."""
+def record_hash(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
+    """The record hash of golden versions: key, validity, values, placeholder flag and provenance (which names the
+    sources the values won from, and a re-merge may re-name one)."""
     g = golden.reset_index(drop=True)
-    return row_hash(pd.DataFrame({**{c: g[c] for c in spec.key}, VALID_FROM: g[VALID_FROM], VALID_TO: g[VALID_TO],
-                                  "_content": content, PROVENANCE: g[PROVENANCE]}))
+    return row_hash(g[[*spec.key, VALID_FROM, VALID_TO, *spec.attributes, PLACEHOLDER, PROVENANCE]])
 
 
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
@@ -456,5 +474,5 @@ def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
     valid_to = np.r_[out[VALID_FROM].to_numpy(dtype=object)[1:], None]
     valid_to[last] = None
     out[VALID_TO] = valid_to
-    out[RECORD_HASH] = record_hash(spec, out, content)
+    out[RECORD_HASH] = record_hash(spec, out)
     return out[cols]

@@ -45,18 +45,20 @@ from jilin_pipelines.base.config import BaseConfig, TableSpec, base_config
 from jilin_pipelines.base.golden import (
     canonical,
     compute_golden,
-    content_of,
-    record_hash,
     delivered_versions,
+    delivery_id,
     fields_read,
     golden_columns,
     newest_per_source,
+    record_hash,
     row_hash,
     version_columns,
     version_types,
 )
 from jilin_pipelines.base.schema import (
     DATASET,
+    DELIVERY,
+    DELIVERY_TABLE,
     PARTITION,
     RECORD_HASH,
     ROLE,
@@ -227,6 +229,9 @@ def merge_partitions(
             _check_frame(ds, partition, rows[ds])  # before anything is written
     stats = MergeStats(tuple(datasets), partition)
     with write_transaction(engine) as conn, scratch_dir("merge") as spill:
+        for ds in datasets:
+            advisory_lock(conn, f"delivery|{ds}|{partition.isoformat()}")
+            _record_deliveries(conn, ds, partition, rows[ds])
         for t, sources in fed.items():  # sorted: locks are always taken in one order, so concurrent merges cannot deadlock
             for ds in sources:
                 advisory_lock(conn, f"{t}|{ds}|{partition.isoformat()}")
@@ -236,7 +241,64 @@ def merge_partitions(
             n_rows = sum(_row_count(rows[ds]) for ds in sources)
             stats.tables[t] = _merge_table(conn, spec, sources, partition, versions, n_rows, on_step, chunk_keys,
                                            Path(spill) / t, incremental)
+        for ds in datasets:
+            _forget_deliveries(conn, ds, partition, config.tables_fed_by(ds))
     return stats
+
+
+def _deliveries_of(dataset_id: str, partition: date, rows: Partition) -> pd.DataFrame:
+    """The ``delivery`` rows of a partition: one per SHA-256 among its rows (one for a landed delivery), with the
+    landing's size and row count where the partition's file carries them (``layout.DELIVERY_META``)."""
+    facts: dict = {}
+    if isinstance(rows, pd.DataFrame):
+        sha = rows[layout.SOURCE_SHA256] if len(rows) else pd.Series([], dtype=object)
+    else:
+        parquet = pq.ParquetFile(rows)
+        facts = layout.delivery_facts(parquet.metadata)
+        sha = parquet.read(columns=[layout.SOURCE_SHA256]).column(0).to_pandas() if parquet.metadata.num_rows else \
+            pd.Series([], dtype=object)
+    counts = sha.astype(object).where(sha.notna(), None).fillna("").value_counts(sort=False)
+    one = len(counts) == 1
+    return pd.DataFrame({
+        "id": [delivery_id(dataset_id, partition, str(h)) for h in counts.index],
+        "dataset": dataset_id,
+        "partition": partition,
+        "sha256": [str(h) or None for h in counts.index],
+        "size_bytes": [facts.get("source_size_bytes") if one else None] * len(counts),
+        "delivered_rows": [facts.get("delivered_rows") if one else None] * len(counts),
+        "standardised_rows": counts.to_numpy(dtype="int64"),
+    })
+
+
+def _record_deliveries(conn: sa.Connection, dataset_id: str, partition: date, rows: Partition) -> None:
+    """Insert the partition's deliveries the ``delivery`` table lacks (an id is its content: a row already there is
+    this very delivery)."""
+    new = _deliveries_of(dataset_id, partition, rows)
+    if new.empty:
+        return
+    have = {r[0] for r in conn.execute(
+        sa.text(f"SELECT id FROM {DELIVERY_TABLE} WHERE dataset = :ds AND partition = {_day_param(conn)}"),
+        {"ds": dataset_id, "p": partition.isoformat()})}
+    new = new[~new["id"].isin(have)]
+    if len(new):
+        new = new.astype({"size_bytes": "Int64", "delivered_rows": "Int64"})
+        new["partition"] = partition.isoformat() if conn.dialect.name == "sqlite" else partition
+        bulk.bulk_insert(conn, DELIVERY_TABLE, new)
+
+
+def _forget_deliveries(conn: sa.Connection, dataset_id: str, partition: date, tables: Iterable[str]) -> None:
+    """The partition's deliveries that no delivered version names any more (one re-delivered, a delivery whose rows
+    fed no table) go."""
+    named = " UNION ".join(
+        f"SELECT {bulk.q(conn, DELIVERY)} FROM {bulk.q(conn, version_table_name(t))} "
+        f"WHERE {bulk.q(conn, DATASET)} = :ds AND {bulk.q(conn, PARTITION)} = {_day_param(conn)}" for t in tables)
+    conn.execute(sa.text(
+        f"DELETE FROM {DELIVERY_TABLE} WHERE dataset = :ds AND partition = {_day_param(conn)}"
+        + (f" AND id NOT IN ({named})" if named else "")), {"ds": dataset_id, "p": partition.isoformat()})
+
+
+def _day_param(conn: sa.Connection) -> str:
+    return "CAST(:p AS DATE)" if conn.dialect.name == "postgresql" else ":p"
 
 
 def _batches(rows: Partition, batch_rows: int, columns: list[str]) -> Iterator[pd.DataFrame]:
@@ -280,7 +342,7 @@ def _merge_table(
     key = list(spec.key)
     vt = version_table_name(spec.name)
     params = {f"ds{i}": ds for i, ds in enumerate(datasets)} | {"p": partition.isoformat()}
-    day = "CAST(:p AS DATE)" if conn.dialect.name == "postgresql" else ":p"
+    day = _day_param(conn)
     where_partition = f"{q(DATASET)} IN ({', '.join(f':ds{i}' for i in range(len(datasets)))}) AND {q(PARTITION)} = {day}"
 
     # 1. these partitions' delivered versions go; the keys they had are touched
@@ -381,7 +443,7 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
                              f"AND {q(VALID_TO)} IS NULL")
         bulk.drop_stage(conn, stale_tmp)
         closing[VALID_TO] = day
-        closing[RECORD_HASH] = record_hash(spec, closing, content_of(spec, closing))
+        closing[RECORD_HASH] = record_hash(spec, closing)
     step("golden_deleted")
     rows = pd.concat([closing[gcols], started[gcols]], ignore_index=True) if len(closing) else started[gcols]
     bulk.bulk_insert(conn, spec.name, rows.sort_values(key, kind="stable"))

@@ -64,3 +64,24 @@ def current_revision(engine_or_url: sa.Engine | str | sa.URL) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def rebuild_golden_if_current(conn: sa.Connection, **kwargs) -> bool:
+    """For the migrations that recompute golden histories with the code of today (``merge.rebuild_golden``):
+    recompute only where the delivered versions and the tables the merge keeps already have the form that code
+    reads (``schema.metadata``); otherwise a later migration brings that form and recomputes every history (0010).
+    Returns whether it recomputed."""
+    from jilin_pipelines.base.config import base_config
+    from jilin_pipelines.base.merge import rebuild_golden
+    from jilin_pipelines.base.schema import DELIVERY_TABLE, metadata, newest_table_name, version_table_name
+
+    inspector = sa.inspect(conn)
+    present = set(inspector.get_table_names())
+    read = [DELIVERY_TABLE] + [n for t in base_config().tables for n in (t, version_table_name(t), newest_table_name(t))]
+    for name in read:
+        if name not in present:
+            return False
+        if not {c.name for c in metadata().tables[name].columns} <= {c["name"] for c in inspector.get_columns(name)}:
+            return False
+    rebuild_golden(conn, **kwargs)
+    return True

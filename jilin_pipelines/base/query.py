@@ -21,20 +21,26 @@ from jilin_pipelines.base import bulk
 from jilin_pipelines.base.config import TableSpec, base_config
 from jilin_pipelines.base.golden import (
     TIMEZONE,
+    Deliveries,
     golden_columns,
+    provenance_deliveries,
     provenance_sources,
     version_columns,
 )
 from jilin_pipelines.base.schema import (
     DATASET,
+    DELIVERY,
+    DELIVERY_TABLE,
     PARTITION,
     PROVENANCE,
     ROLE,
     SOURCE_ROW,
+    SOURCE_SHA256,
     UPDATED_AT,
     VALID_FROM,
     VALID_TO,
     golden_table,
+    metadata,
     version_table,
 )
 
@@ -99,8 +105,8 @@ def _only(conn: sa.Connection, t: sa.Table, only: Only | None) -> list:
 def as_of(engine: sa.Engine, table: str, day: date, *, include_placeholders: bool = True,
           columns: Sequence[str] | None = None, provenance: bool = True, only: Only | None = None) -> pd.DataFrame:
     """The golden records of ``table`` as of ``day``, sorted by key, with ``placeholder``, ``provenance`` (JSON
-    text per attribute: dataset, role, partition, source_row, sha256; left out with ``provenance=False``, see
-    :func:`provenance_of`) and ``_valid_from`` / ``_valid_to``. ``columns``: only these of the table's columns (the
+    text: the delivered rows the values came from, by reference to the ``delivery`` table, see
+    ``golden.provenance_json``; left out with ``provenance=False``; :func:`provenance_as_of` resolves it) and ``_valid_from`` / ``_valid_to``. ``columns``: only these of the table's columns (the
     key and the bookkeeping columns come always); ``only``: just the records a column's values name."""
     spec = base_config().table(table)
     t = golden_table(table)
@@ -152,6 +158,33 @@ def provenance_of(engine: sa.Engine, table: str, versions: pd.DataFrame) -> pd.S
     return pd.Series(out.to_numpy(), index=versions.index, dtype=object)
 
 
+def deliveries(engine_or_conn: sa.Engine | sa.Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """The ``delivery`` rows of ``ids``: id -> ``{"dataset", "partition"`` (ISO text) ``, "sha256", "size_bytes",
+    "delivered_rows", "standardised_rows"}`` — what provenance references resolve to."""
+    wanted = sorted({int(i) for i in ids})
+    t = metadata().tables[DELIVERY_TABLE]
+    out: dict[int, dict] = {}
+    if not wanted:
+        return out
+    conn_cm = engine_or_conn.connect() if isinstance(engine_or_conn, sa.Engine) else None
+    conn = conn_cm if conn_cm is not None else engine_or_conn
+    try:
+        for at in range(0, len(wanted), 500):
+            for row in conn.execute(sa.select(t).where(t.c.id.in_(wanted[at:at + 500]))).mappings():
+                d = dict(row)
+                d["partition"] = str(d["partition"])[:10]
+                out[int(d.pop("id"))] = d
+    finally:
+        if conn_cm is not None:
+            conn_cm.close()
+    return out
+
+
+def provenance_deliveries_of(engine: sa.Engine, texts: Iterable[str]) -> Deliveries:
+    """The deliveries that golden versions' ``provenance`` texts reference (for ``golden.provenance_sources``)."""
+    return deliveries(engine, provenance_deliveries(texts))
+
+
 def provenance_as_of(engine: sa.Engine, table: str, day: date) -> pd.DataFrame:
     """Attribute-level provenance as of ``day``, long: key columns, then attribute, dataset, role, partition
     (date), source_row, sha256 — one row per attribute that has a value."""
@@ -159,8 +192,9 @@ def provenance_as_of(engine: sa.Engine, table: str, day: date) -> pd.DataFrame:
     golden = as_of(engine, table, day)
     key = list(spec.key)
     records = []
+    resolved = provenance_deliveries_of(engine, golden[PROVENANCE].unique())
     for k, prov in zip(golden[key].itertuples(index=False, name=None), golden[PROVENANCE]):
-        for attribute, src in provenance_sources(prov).items():
+        for attribute, src in provenance_sources(prov, resolved).items():
             if src is not None:
                 records.append((*k, attribute, src["dataset"], src["role"], date.fromisoformat(src["partition"]),
                                 src["source_row"], src["sha256"]))
@@ -195,9 +229,10 @@ def source_versions(engine: sa.Engine, table: str, key: object) -> pd.DataFrame:
     """Every delivered version of one key, by partition, dataset and role."""
     spec = base_config().table(table)
     t = version_table(table)
-    cols = version_columns(spec)
+    cols = _with_sha256(version_columns(spec))
     stmt = (
-        sa.select(*[_raw(t.c[c]) for c in cols])
+        sa.select(*[_sha256() if c == SOURCE_SHA256 else _raw(t.c[c]) for c in cols])
+        .select_from(_delivery_join(t))
         .where(*_key_filter(spec, t, key))
         .order_by(t.c[PARTITION], t.c[DATASET], t.c[ROLE], t.c[SOURCE_ROW])
     )
@@ -215,13 +250,14 @@ def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, 
     ``only``: just the records a column's values name."""
     spec = base_config().table(table)
     t = version_table(table)
-    cols = [c for c in version_columns(spec) if c != "_reference"]
+    cols = [c for c in version_columns(spec) if c not in ("_reference", DELIVERY)]
     if columns is not None:
         cols = [c for c in cols if c not in spec.columns or c in spec.key or c in columns]
     with engine.connect() as conn:
         ranked = (
             sa.select(
                 *[t.c[c] for c in cols],
+                t.c[DELIVERY],
                 sa.func.row_number().over(
                     partition_by=[t.c[k] for k in spec.key],
                     order_by=(t.c[UPDATED_AT].desc().nulls_last(), t.c[PARTITION].desc(), t.c[SOURCE_ROW].desc()),
@@ -231,7 +267,25 @@ def newest_delivered(engine: sa.Engine, table: str, dataset: str, day: date, *, 
                    *_only(conn, t, only))
             .subquery()
         )
-        stmt = sa.select(*[_raw(ranked.c[c]) for c in cols]).where(ranked.c._n == 1).order_by(
-            *[ranked.c[k] for k in spec.key])
-        frame = _select(conn, stmt, cols)
+        d = metadata().tables[DELIVERY_TABLE]
+        stmt = (sa.select(*[_raw(ranked.c[c]) for c in cols], _sha256())
+                .select_from(ranked.outerjoin(d, d.c.id == ranked.c[DELIVERY]))
+                .where(ranked.c._n == 1).order_by(*[ranked.c[k] for k in spec.key]))
+        cols = _with_sha256(cols)
+        frame = _select(conn, stmt, [c for c in cols if c != SOURCE_SHA256] + [SOURCE_SHA256])[cols]
     return _typed(spec, frame)
+
+
+def _with_sha256(cols: list[str]) -> list[str]:
+    """Version columns as readers see them: the delivery's SHA-256 after the source row, in place of its id."""
+    out = [c for c in cols if c != DELIVERY]
+    return [*out[:out.index(SOURCE_ROW) + 1], SOURCE_SHA256, *out[out.index(SOURCE_ROW) + 1:]]
+
+
+def _delivery_join(t: sa.Table) -> sa.Join:
+    d = metadata().tables[DELIVERY_TABLE]
+    return t.outerjoin(d, d.c.id == t.c[DELIVERY])
+
+
+def _sha256() -> sa.ColumnElement:
+    return _raw(metadata().tables[DELIVERY_TABLE].c.sha256.label(SOURCE_SHA256))

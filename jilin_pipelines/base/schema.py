@@ -8,17 +8,23 @@ Per base table ``<t>`` (key ``K``, attributes ``A``):
 
 ``<t>`` — the golden records, SCD type 2: one row per key and version.
     ``K``, ``A``; ``placeholder`` (true when no source delivering the entity itself, only references to it, has
-    been seen); ``provenance`` (JSON text: per attribute ``{"dataset", "role", "partition", "source_row",
-    "sha256"}`` of the delivered row that supplied the value, or null); ``_valid_from`` (the partition day the
+    been seen); ``provenance`` (JSON text: the distinct delivered rows the values came from, each
+    ``{"delivery": <id in delivery>, "role", "source_row"}``, and per attribute the index of its row or null:
+    ``golden.provenance_json``); ``_valid_from`` (the partition day the
     version starts, inclusive), ``_valid_to`` (the day the next version starts, exclusive; null for the current
     version); ``_record_hash`` (a fingerprint of the version, used to tell what a merge changed).
     Primary key (``K``, ``_valid_from``).
 ``<t>_source_version`` — every delivered version, keyed by (``K``, ``_dataset``, ``_role``, ``_partition``):
-    ``_source_row``, ``_source_sha256``, ``_updated_at`` (the dataset's update-time field), ``_reference``
+    ``_source_row``, ``_delivery`` (its row in ``delivery``), ``_updated_at`` (the dataset's update-time field), ``_reference``
     (the row only mentions the entity) and the mapped attributes. Re-merging a partition replaces exactly that
     partition's rows; the golden versions are derived from these.
 
 Datetimes are stored as naive Asia/Shanghai wall-clock time on both backends; ``as_of`` returns them tz-aware.
+``delivery`` — every delivery the base holds versions of: ``id`` (a 63-bit fingerprint of dataset, partition and
+    SHA-256, so that the same delivery has the same id whatever order partitions are merged in), ``dataset``,
+    ``partition``, ``sha256``, ``size_bytes`` and ``delivered_rows`` (as landed; null where the merge was given a
+    frame) and ``standardised_rows``. A re-delivered partition's earlier delivery goes once no version names it.
+
 Plus ``quarantine`` for the quality layer.
 """
 
@@ -56,10 +62,12 @@ DATASET = "_dataset"
 ROLE = "_role"
 PARTITION = "_partition"
 SOURCE_ROW = "_source_row"
-SOURCE_SHA256 = "_source_sha256"
+SOURCE_SHA256 = "_source_sha256"  # not stored in the versions: their delivery's, read through ``delivery``
+DELIVERY = "_delivery"
 UPDATED_AT = "_updated_at"
 REFERENCE = "_reference"
-VERSION_META = (DATASET, ROLE, PARTITION, SOURCE_ROW, SOURCE_SHA256, UPDATED_AT, REFERENCE)
+VERSION_META = (DATASET, ROLE, PARTITION, SOURCE_ROW, SOURCE_SHA256, UPDATED_AT, REFERENCE, DELIVERY)
+DELIVERY_TABLE = "delivery"
 QUARANTINE = "quarantine"
 
 
@@ -91,9 +99,9 @@ def _version_columns(spec: TableSpec) -> list[sa.Column]:
         sa.Column(ROLE, sa.Text(), nullable=False),
         sa.Column(PARTITION, sa.Date(), nullable=False),
         sa.Column(SOURCE_ROW, sa.BigInteger(), nullable=False),
-        sa.Column(SOURCE_SHA256, sa.Text(), nullable=True),
         sa.Column(UPDATED_AT, sa.DateTime(), nullable=True),
         sa.Column(REFERENCE, sa.Boolean(), nullable=False),
+        sa.Column(DELIVERY, sa.BigInteger(), nullable=False),  # last: where migration 0010 added it
     ]
 
 
@@ -164,11 +172,30 @@ def build_metadata(config: BaseConfig) -> sa.MetaData:
         sa.Index(None, "dataset", "partition"),
         comment="rows the quality layer rejected",
     )
+    delivery_table(md)
     _scenario_tables(md)
     exchange_audit_table(md)
     _hold_tables(md)
     fairness_table(md)
     return md
+
+
+def delivery_table(md: sa.MetaData) -> sa.Table:
+    """The deliveries the delivered versions and the golden provenance name by id (see the module's docstring)."""
+    return sa.Table(
+        DELIVERY_TABLE,
+        md,
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=False,
+                  comment="a 63-bit fingerprint of dataset, partition and sha256 (golden.delivery_ids)"),
+        sa.Column("dataset", sa.Text(), nullable=False, comment="<department>.<dataset>"),
+        sa.Column("partition", sa.Date(), nullable=False, comment="the delivery day"),
+        sa.Column("sha256", sa.Text(), nullable=True, comment="the delivered file's SHA-256"),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=True, comment="the delivered file's size, as landed"),
+        sa.Column("delivered_rows", sa.BigInteger(), nullable=True, comment="rows delivered, as landed"),
+        sa.Column("standardised_rows", sa.BigInteger(), nullable=False, comment="rows of the standardised partition"),
+        sa.Index(None, "dataset", "partition"),
+        comment="the deliveries the base holds versions of, named by id in versions and provenance",
+    )
 
 
 # --- the fairness audit (jilin_pipelines/fairness): per scenario partition and window, the figures per group --------

@@ -55,7 +55,7 @@ def standardise_day(entry: Entry, day: date, settings: Settings, engine: sa.Engi
     if facts is None:
         raise MissingLanding(f"{entry.id} {day}: no raw landing at {raw_path}; land the day's delivery first")
     out = landing_path(entry, day, settings, layer=LAYER)
-    outcome = standardise(entry, raw_path, day, facts["source_sha256"], out=out)
+    outcome = standardise(entry, raw_path, day, facts["source_sha256"], out=out, facts=facts)
     stats = outcome.stats
     replace_partition(engine, entry.id, day, outcome.quarantine)
 

@@ -18,10 +18,14 @@ A ``party_id`` field ``f`` (a resident ID or a USCC) without an id-type field of
 Bookkeeping columns: ``_warnings`` (string, a JSON array of the warning rules the row failed, sorted, ``[]`` when
 none: rows of scenario inputs flow on with their problems so the scenario can answer them), ``_partition`` (date32, the delivery day), ``_source_row`` (int64, the row's position in
 the delivery, as in the raw landing) and ``_source_sha256`` (string, the delivery's SHA-256): together with the
-dataset they name the delivered row behind every value (provenance).
+dataset they name the delivered row behind every value (provenance). The file's key-value metadata
+``jilin_delivery`` (:data:`DELIVERY_META`) carries the landed delivery's facts: ``source_sha256``,
+``source_size_bytes``, ``delivered_rows``.
 """
 
 from __future__ import annotations
+
+import json
 
 import pyarrow as pa
 
@@ -32,6 +36,8 @@ PARTITION = "_partition"
 SOURCE_ROW = "_source_row"
 SOURCE_SHA256 = "_source_sha256"
 TIMEZONE = "Asia/Shanghai"
+DELIVERY_META = b"jilin_delivery"
+DELIVERY_FACTS = ("source_sha256", "source_size_bytes", "delivered_rows")
 PARTY_TYPE_SUFFIX = "_type"
 
 ARROW_TYPES = {
@@ -59,3 +65,16 @@ def standard_schema(dataset: Dataset) -> pa.Schema:
         pa.field(SOURCE_SHA256, pa.string()),
     ]
     return pa.schema(fields)
+
+
+def delivery_metadata(facts: dict) -> dict[bytes, bytes]:
+    """The key-value metadata of a standardised partition's file: the landed delivery's facts
+    (:data:`DELIVERY_FACTS`) out of the raw landing's summary."""
+    return {DELIVERY_META: json.dumps({k: facts.get(k) for k in DELIVERY_FACTS}).encode()}
+
+
+def delivery_facts(file_metadata) -> dict:
+    """What :func:`delivery_metadata` wrote into a standardised partition's file (its ``pyarrow.parquet``
+    ``FileMetaData``; empty if nothing)."""
+    meta = file_metadata.metadata or {}
+    return json.loads(meta[DELIVERY_META]) if DELIVERY_META in meta else {}

@@ -25,6 +25,7 @@ from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import Dimension, Severity
 from jilin_pipelines.lake import PartitionWriter, scratch_dir
 from jilin_pipelines.quality import expectations
+from jilin_pipelines.quality import layout
 from jilin_pipelines.quality.layout import PARTITION, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
 from jilin_pipelines.quality.rules import Rule, check, describe
 from jilin_pipelines.sources import ERROR, RAW
@@ -309,7 +310,7 @@ def _chunks_of(parts: Iterator[pa.Table], chunk_rows: int) -> Iterator[pa.Table]
 
 
 def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_rows: int | None = None,
-                out: Path | None = None) -> Outcome:
+                out: Path | None = None, facts: dict | None = None) -> Outcome:
     """The standardised rows, the quarantine and the expectations' results of one delivery (``raw``: the raw
     landing's table or its file), ``chunk_rows`` rows (default :data:`CHUNK_ROWS`) at a time: the result does not
     depend on the chunk size.
@@ -318,7 +319,8 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     no more than a chunk of the delivery is then held at once, but for what grows with it by a few bytes a row
     (a fingerprint per row for the exact duplicates; the key, update time and row number of each standardised row
     for the newest version per key) and with its failing rows (quarantine, expectation results). Each chunk's
-    standardised rows wait in a temporary file until the newest version of every key is known."""
+    standardised rows wait in a temporary file until the newest version of every key is known. ``facts``: the raw
+    landing's summary, whose delivery facts the file's metadata carries (``layout.delivery_metadata``)."""
     ds = entry.dataset
     columns = ds.source_columns
     chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
@@ -370,7 +372,7 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
             with PartitionWriter(out) as writer:
                 for piece in kept:
                     writer.write(piece)
-                writer.commit()
+                writer.commit(layout.delivery_metadata(facts or {"source_sha256": sha256}))
         standardised_rows = int(keep.sum())
 
     if len(chunks) == 1:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from jilin_pipelines.base import as_of, base_config, newest_delivered, provenance_of
 from jilin_pipelines.base.bulk import bulk_insert
 from jilin_pipelines.base.golden import delivery_sources
+from jilin_pipelines.base.query import provenance_deliveries_of
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
 from jilin_pipelines.lake import scratch_dir
 from jilin_pipelines.scenarios.core import (
@@ -130,9 +131,11 @@ def evidence_rows(engine: sa.Engine, scenario: Scenario, day: date, decisions: D
     is_golden = ev["base_valid_from"].notna()
     golden = ev[is_golden].assign(provenance=_provenance(engine, ev[is_golden]))
     deliveries: dict[str, list[tuple]] = {}
-    for text in golden["provenance"].unique():
+    texts = golden["provenance"].unique()
+    resolved = provenance_deliveries_of(engine, texts)
+    for text in texts:
         deliveries[text] = sorted({(src["dataset"], src["partition"], int(src["source_row"]), src["sha256"])
-                                   for src in delivery_sources(text)})
+                                   for src in delivery_sources(text, resolved)})
     expanded = golden.assign(_d=golden["provenance"].map(deliveries)).explode("_d").dropna(subset=["_d"])
     expanded[list(DELIVERY_COLUMNS)] = pd.DataFrame(expanded["_d"].tolist(), index=expanded.index,
                                                     columns=list(DELIVERY_COLUMNS))

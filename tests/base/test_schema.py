@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from base_testkit import dump, hand_frame
+from base_testkit import dump, fake_sha, hand_frame
 
 from jilin_pipelines.base import (
     base_config,
@@ -25,7 +25,7 @@ from jilin_pipelines.base import (
 )
 from jilin_pipelines.base.config import TABLES_YAML, BaseConfigError, load_base_config
 from jilin_pipelines.base.migrate import alembic_config
-from jilin_pipelines.base.schema import newest_table_name
+from jilin_pipelines.base.schema import DELIVERY, DELIVERY_TABLE, newest_table_name, version_table_name
 
 CONTRACT = {
     "person": {"id_number", "name", "sex", "birth_date", "division_code"},
@@ -49,15 +49,16 @@ CONTRACT = {
     "scenario_held_input": {"scenario", "partition", "dataset", "delivery_partition", "reason"},
     "scenario_fairness": {"scenario", "partition", "window", "dimension", "group", "n", "adverse", "adverse_rate",
                           "ratio", "p_value", "flagged", "missing_data_rate", "coverage_explains", "coverage", "drivers"},
+    "delivery": {"id", "dataset", "partition", "sha256", "size_bytes", "delivered_rows", "standardised_rows"},
     "scenario_evidence": {"scenario", "partition", "decision_id", "purpose", "base_table", "base_key",
                           "base_valid_from", "person_id", "dataset", "delivery_partition", "source_row", "sha256"},
 }
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0009"
-    assert upgrade(db_url) == "0009"  # a second run changes nothing
-    assert current_revision(db_url) == "0009"
+    assert upgrade(db_url) == head_revision() == "0010"
+    assert upgrade(db_url) == "0010"  # a second run changes nothing
+    assert current_revision(db_url) == "0010"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
@@ -136,12 +137,14 @@ def test_a_broken_yaml_fails_at_load_naming_the_problem(tmp_path, old, new, mess
 
 
 def _newest_tables(engine: sa.Engine) -> None:
-    """The merge of today writes ``<table>_newest`` (0008): created by hand in a database kept at an older revision,
-    so that the code of today can merge into it."""
+    """The merge of today writes ``<table>_newest`` (0008), ``delivery`` and the versions' ``_delivery`` (0010):
+    created by hand in a database kept at an older revision, so that the code of today can merge into it."""
     md = metadata()
     with engine.begin() as conn:
+        md.tables[DELIVERY_TABLE].create(conn, checkfirst=True)
         for name in base_config().tables:
             md.tables[newest_table_name(name)].create(conn, checkfirst=True)
+            conn.exec_driver_sql(f'ALTER TABLE "{version_table_name(name)}" ADD COLUMN "{DELIVERY}" BIGINT')
 
 
 def test_0004_rewrites_golden_rows_left_in_the_old_provenance_form(db_url):
@@ -228,6 +231,46 @@ def test_0007_joins_golden_versions_that_a_redelivery_started(db_url):
         assert upgrade(db_url, "0007") == "0007"
         after = dump(engine)
         assert after.pop("base_alembic_version") == [("0007",)]
+        assert after == merged
+    finally:
+        engine.dispose()
+
+
+def test_0010_references_deliveries_and_its_downgrade_writes_them_inline(db_url):
+    """Merged by today's code, downgraded to 0009: the versions carry their delivery's SHA-256 again and each
+    golden version's provenance lists dataset, role, partition, source row and SHA-256 inline (what the code of 0009
+    wrote); upgraded again: the same database as merged, the ``delivery`` table included."""
+    upgrade(db_url)
+    engine = sa.create_engine(db_url)
+    x = "220102199001011239"
+    try:
+        days = (date(2025, 6, 2), date(2025, 6, 3))
+        for day, name in zip(days, ("张三", "张叁"), strict=True):
+            merge_partition(engine, "traffic_police.driving_licences", day, hand_frame(
+                "traffic_police.driving_licences", day,
+                [{"id_number": x, "name": name, "sex": "1", "status_code": "A",
+                  "updated_at": f"{day.isoformat()} 08:00:00"}]))
+        merged = dump(engine)
+        merged.pop("base_alembic_version")
+        assert len(merged["delivery"]) == 2
+
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0009")
+        with engine.connect() as conn:
+            assert "delivery" not in sa.inspect(conn).get_table_names()
+            versions = conn.execute(sa.text("SELECT _partition, _source_sha256 FROM person_source_version "
+                                            "ORDER BY _partition")).fetchall()
+            assert [r[1] for r in versions] == [fake_sha("traffic_police.driving_licences", d) for d in days]
+            provenance = [json.loads(r[0]) for r in conn.execute(
+                sa.text("SELECT provenance FROM person ORDER BY _valid_from"))]
+        assert [p["sources"] for p in provenance] == [
+            [{"dataset": "traffic_police.driving_licences", "role": "", "partition": d.isoformat(), "source_row": 1,
+              "sha256": fake_sha("traffic_police.driving_licences", d)}] for d in days]
+        assert provenance[0]["attributes"]["name"] == 0 and provenance[0]["attributes"]["birth_date"] is None
+
+        assert upgrade(db_url) == "0010"
+        after = dump(engine)
+        after.pop("base_alembic_version")
         assert after == merged
     finally:
         engine.dispose()

@@ -13,11 +13,17 @@ from base_testkit import dump, fake_sha, hand_frame
 
 from jilin_pipelines.base import as_of, merge_partition, provenance_as_of, record_versions, source_versions
 from jilin_pipelines.base.golden import provenance_sources
+from jilin_pipelines.base.query import provenance_deliveries_of
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 X = "220102199001011239"  # the person the departments disagree about
 Y = "220102198502023452"
 U = "91220101MA0000015G"  # an entity first seen only in a permit
+
+
+def sources(engine, text: str) -> dict:
+    """A golden version's provenance, its delivery references resolved through the ``delivery`` table."""
+    return provenance_sources(text, provenance_deliveries_of(engine, [text]))
 
 
 def licence(id_number, name, *, sex="1", birth="1990-01-01", division="220102", updated="2025-06-02 08:00:00",
@@ -85,7 +91,7 @@ def test_source_priority_picks_each_attribute_with_provenance_of_the_winning_row
         x = one(as_of(engine, "person", day), id_number=X)
         assert (x["name"], x["sex"], x["birth_date"], x["division_code"]) == ("张三", "1", date(1990, 1, 1), "220102")
         assert x["placeholder"] is False or x["placeholder"] == False  # noqa: E712
-        prov = provenance_sources(x["provenance"])
+        prov = sources(engine, x["provenance"])
         assert prov["name"] == {"dataset": "traffic_police.driving_licences", "role": "", "partition": "2025-06-02",
                                 "source_row": 7, "sha256": fake_sha("traffic_police.driving_licences", D1)}
         assert prov["birth_date"]["dataset"] == "traffic_police.driving_licences"
@@ -107,13 +113,13 @@ def test_a_lower_priority_source_fills_what_the_higher_one_lacks(engine):
         "social_security.insured_persons", D1, [insured(X, "张叁", sex="9", birth="1990-01-02")]))
     x = one(as_of(engine, "person", D1), id_number=X)
     assert (x["name"], x["birth_date"], x["placeholder"]) == ("张叁", date(1990, 1, 2), False)
-    assert pd.isna(x["sex"]) and provenance_sources(x["provenance"])["sex"] is None
+    assert pd.isna(x["sex"]) and sources(engine, x["provenance"])["sex"] is None
     # transport outranks social security for the name, but says nothing about the birth date
     merge_partition(engine, "transport.practitioner_qualifications", D2, hand_frame(
         "transport.practitioner_qualifications", D2, [qualification("Q000001", X, "张山")]))
     x = one(as_of(engine, "person", D2), id_number=X)
     assert (x["name"], x["birth_date"]) == ("张山", date(1990, 1, 2))
-    assert provenance_sources(x["provenance"])["birth_date"]["dataset"] == "social_security.insured_persons"
+    assert sources(engine, x["provenance"])["birth_date"]["dataset"] == "social_security.insured_persons"
     assert one(as_of(engine, "person", D1), id_number=X)["name"] == "张叁"
 
 
@@ -182,7 +188,7 @@ def test_referenced_entities_are_placeholders_until_delivered(engine):
     u2 = one(as_of(engine, "legal_entity", D2), uscc=U)
     assert (u1["placeholder"], u1["name"]) == (True, "长春货运公司")
     assert (u2["placeholder"], u2["name"]) == (True, "长春货运有限公司")
-    assert provenance_sources(u2["provenance"])["name"]["role"] == "operator"
+    assert sources(engine, u2["provenance"])["name"]["role"] == "operator"
     # an individual operator is a person placeholder, not a legal entity
     assert one(as_of(engine, "person", D2), id_number=Y)["placeholder"]
     assert Y not in set(as_of(engine, "legal_entity", D2)["uscc"])
@@ -275,7 +281,7 @@ def test_a_redelivery_of_the_same_values_starts_no_new_golden_version(engine):
             "traffic_police.driving_licences", day, [licence(X, "张三", updated=updated)]))
     versions = record_versions(engine, "person", X)
     assert list(versions["_valid_from"]) == [D1] and pd.isna(versions["_valid_to"].iloc[0])
-    assert provenance_sources(versions["provenance"].iloc[0])["name"]["partition"] == "2025-06-02"
+    assert sources(engine, versions["provenance"].iloc[0])["name"]["partition"] == "2025-06-02"
     assert len(source_versions(engine, "person", X)) == 3  # every delivery kept among the delivered versions
 
 
@@ -289,7 +295,7 @@ def test_the_same_value_won_from_another_source_starts_a_new_version(engine):
     merge_partition(engine, "traffic_police.driving_licences", D3, hand_frame(
         "traffic_police.driving_licences", D3, [licence(X, "张三", updated="2025-06-04 08:00:00")]))
     versions = record_versions(engine, "person", X)
-    winners = [provenance_sources(p)["name"]["dataset"] for p in versions["provenance"]]
+    winners = [sources(engine, p)["name"]["dataset"] for p in versions["provenance"]]
     assert list(versions["name"]) == ["张三", "张三"]
     assert list(versions["_valid_from"]) == [D1, D2]
     assert winners == ["social_security.insured_persons", "traffic_police.driving_licences"]

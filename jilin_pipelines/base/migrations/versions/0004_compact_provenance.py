@@ -3,7 +3,8 @@
 ``{"sources": [{dataset, role, partition, source_row, sha256}, ...], "attributes": {attribute: index | null}}``
 instead of the whole source object repeated per attribute (golden tables were about 3 times their size). The
 golden histories of tables still holding the old form are recomputed from their delivered versions, which the
-change does not touch (``merge.rebuild_golden``); a fresh database has nothing to recompute.
+change does not touch (``merge.rebuild_golden``; where the delivered versions are not yet in the form today's code
+reads, 0010 does it); a fresh database has nothing to recompute.
 
 Downgrading writes every golden row's provenance back in the per-attribute form. Record hashes stay those of the
 compact form, so the code of 0003 rewrites a key's history (with the same content) the first time it merges it.
@@ -29,13 +30,15 @@ NEW_FORM = "provenance LIKE '{\"sources\":%'"
 
 
 def upgrade() -> None:
-    from jilin_pipelines.base.merge import rebuild_golden
+    from jilin_pipelines.base.migrate import rebuild_golden_if_current
 
-    rebuild_golden(op.get_bind(), only_if=f"NOT ({NEW_FORM})")
+    rebuild_golden_if_current(op.get_bind(), only_if=f"NOT ({NEW_FORM})")
 
 
 def downgrade() -> None:
-    from jilin_pipelines.base.golden import provenance_sources
+    def per_attribute(text: str) -> str:
+        compact = json.loads(text)
+        return json.dumps({a: None if k is None else compact["sources"][k] for a, k in compact["attributes"].items()})
 
     conn = op.get_bind()
     inspector = sa.inspect(conn)
@@ -49,6 +52,6 @@ def downgrade() -> None:
             conn.execute(
                 t.update().where(*[t.c[c] == sa.bindparam(f"k_{c}") for c in key])
                 .values(provenance=sa.bindparam("old")),
-                [{**{f"k_{c}": r[c] for c in key}, "old": json.dumps(provenance_sources(r["provenance"]))}
+                [{**{f"k_{c}": r[c] for c in key}, "old": per_attribute(r["provenance"])}
                  for r in rows],
             )

@@ -26,9 +26,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from jilin_pipelines.base.merge import rebuild_golden
+    from jilin_pipelines.base.migrate import rebuild_golden_if_current
 
-    rebuild_golden(op.get_bind())
+    rebuild_golden_if_current(op.get_bind())
 
 
 def downgrade() -> None:

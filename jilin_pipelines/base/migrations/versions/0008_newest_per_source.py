@@ -36,13 +36,13 @@ def _objects():
 
 
 def upgrade() -> None:
-    from jilin_pipelines.base.merge import rebuild_golden
+    from jilin_pipelines.base.migrate import rebuild_golden_if_current
 
     conn = op.get_bind()
     for table, index in _objects():
         table.create(conn)
         index.create(conn)
-    rebuild_golden(conn)
+    rebuild_golden_if_current(conn)
 
 
 def downgrade() -> None:
