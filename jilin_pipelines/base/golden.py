@@ -398,10 +398,12 @@ def _content(values: pd.DataFrame, winning: np.ndarray) -> np.ndarray:
 
 
 def record_hash(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
-    """The record hash of golden versions: key, validity, values, placeholder flag and provenance (which names the
-    sources the values won from, and a re-merge may re-name one)."""
+    """The record hash of golden versions: key, start, values, placeholder flag and provenance (which names the
+    sources the values won from, and a re-merge may re-name one). Not the end of validity: that is the next
+    version's start, so a history whose versions' hashes are unchanged is unchanged, and closing a version (the
+    daily merge) leaves its hash as it is."""
     g = golden.reset_index(drop=True)
-    return row_hash(g[[*spec.key, VALID_FROM, VALID_TO, *spec.attributes, PLACEHOLDER, PROVENANCE]])
+    return row_hash(g[[*spec.key, VALID_FROM, *spec.attributes, PLACEHOLDER, PROVENANCE]])
 
 
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:

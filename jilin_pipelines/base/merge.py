@@ -50,7 +50,6 @@ from jilin_pipelines.base.golden import (
     fields_read,
     golden_columns,
     newest_per_source,
-    record_hash,
     row_hash,
     version_columns,
     version_types,
@@ -62,8 +61,6 @@ from jilin_pipelines.base.schema import (
     PARTITION,
     RECORD_HASH,
     ROLE,
-    SOURCE_ROW,
-    UPDATED_AT,
     VALID_FROM,
     VALID_TO,
     newest_table_name,
@@ -359,7 +356,7 @@ def _merge_table(
     stats = TableStats()
     locked = False
     for c, new in enumerate(_bucketed(spec, versions, buckets, spill)):
-        stats.versions += bulk.bulk_insert(conn, vt, new)
+        stats.versions += bulk.bulk_insert(conn, vt, new.sort_values([*key, DATASET, ROLE], kind="stable"))
         step("versions_written")
         old_here = old_by_bucket.pop(c, old_keys.iloc[:0])
         touched = pd.concat([old_here, new[key]], ignore_index=True).drop_duplicates()
@@ -417,36 +414,31 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
     vcols, gcols = version_columns(spec), golden_columns(spec)
     keys_tmp = bulk.stage_frame(conn, "jlbase_keys", spec.name, keys)
     match = bulk.key_match(conn, key, keys_tmp)
-    newest = bulk.read_frame(  # each source's newest version so far: all earlier than the day
-        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(newest_table_name(spec.name))} WHERE {match}", vcols)
-    open_versions = bulk.read_frame(
-        conn, f"SELECT {bulk.cols_sql(conn, gcols)} FROM {q(spec.name)} WHERE {match} AND {q(VALID_TO)} IS NULL", gcols)
-    versions = new[vcols] if newest.empty else pd.concat([canonical(newest, version_types(spec)), new[vcols]],
-                                                         ignore_index=True)
+    newest = canonical(bulk.read_frame(  # each source's newest version so far: all earlier than the day
+        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(newest_table_name(spec.name))} WHERE {match}", vcols),
+        version_types(spec))
+    versions = new[vcols] if newest.empty else pd.concat([newest, new[vcols]], ignore_index=True)
     _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions))
     bulk.drop_stage(conn, keys_tmp)
     state = compute_golden(spec, versions)
     day = partition.isoformat()
     started = state[state[VALID_FROM] == day].reset_index(drop=True)  # at most one per key: a change on the day
-    open_versions = canonical(open_versions, {**spec.columns, VALID_FROM: "date", VALID_TO: "date"})
-    had = np.isin(row_hash(keys[key]), row_hash(open_versions[key]))
+    # a key with a version before the day has a golden record, its open version the one the day may close
+    had = np.isin(row_hash(keys[key]), row_hash(newest[key])) if len(newest) else np.zeros(len(keys), bool)
     changed = np.isin(row_hash(keys[key]), row_hash(started[key]))
     stats.inserted += int((changed & ~had).sum())
     stats.updated += int((changed & had).sum())
     stats.unchanged += int((~changed).sum())
     if started.empty:
         return
-    closing = open_versions[np.isin(row_hash(open_versions[key]), row_hash(started[key]))].reset_index(drop=True)
-    if len(closing):
-        stale_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, closing[key])
-        conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, stale_tmp)} "
-                             f"AND {q(VALID_TO)} IS NULL")
-        bulk.drop_stage(conn, stale_tmp)
-        closing[VALID_TO] = day
-        closing[RECORD_HASH] = record_hash(spec, closing)
+    closing = keys[changed & had]
+    if len(closing):  # closed on the day: its end of validity set (its record hash does not cover it)
+        closing_tmp = bulk.stage_frame(conn, "jlbase_changed", spec.name, closing)
+        conn.execute(sa.text(f"UPDATE {q(spec.name)} SET {q(VALID_TO)} = {_day_param(conn)} "
+                             f"WHERE {bulk.key_match(conn, key, closing_tmp)} AND {q(VALID_TO)} IS NULL"), {"p": day})
+        bulk.drop_stage(conn, closing_tmp)
     step("golden_deleted")
-    rows = pd.concat([closing[gcols], started[gcols]], ignore_index=True) if len(closing) else started[gcols]
-    bulk.bulk_insert(conn, spec.name, rows.sort_values(key, kind="stable"))
+    bulk.bulk_insert(conn, spec.name, started[gcols].sort_values(key, kind="stable"))
     step("golden_written")
 
 
@@ -565,7 +557,7 @@ def _merge_keys(
         conn.exec_driver_sql(f"DELETE FROM {q(spec.name)} WHERE {bulk.key_match(conn, key, stale_tmp)}")
         bulk.drop_stage(conn, stale_tmp)
     step("golden_deleted")
-    bulk.bulk_insert(conn, spec.name, rows)
+    bulk.bulk_insert(conn, spec.name, rows.sort_values([*key, VALID_FROM], kind="stable"))
     step("golden_written")
 
 

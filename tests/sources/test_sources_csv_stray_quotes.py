@@ -4,10 +4,7 @@ no quoted line ends), not by the parser's own count."""
 
 from __future__ import annotations
 
-import csv
-import io
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sources_testkit import DAY, VEHICLE_COLUMNS, check_invariants, csv_text, vehicle_row
