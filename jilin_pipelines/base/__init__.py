@@ -13,6 +13,9 @@ Pure core, no Dagster: the Dagster assets ``base/<table>`` are thin wrappers ove
   ``provenance_as_of(engine, table, day)`` — the same provenance, one row per attribute; ``provenance_of(engine,
   table, versions)`` — the provenance of named golden versions (key and ``_valid_from``);
   ``record_versions(engine, table, key)`` — a key's golden versions; ``source_versions(...)`` — its delivered ones.
+  Provenance names deliveries by id (the ``delivery`` table): ``query.deliveries(engine, ids)`` and
+  ``query.provenance_deliveries_of(engine, texts)`` resolve them, ``golden.provenance_sources(text, deliveries)``
+  reads one version's per attribute.
 * ``tables()``, ``tables_fed_by(dataset_id)``, ``lineage()`` — per base table its source datasets and column
   lineage base column -> [(dataset_id, standard field)], for generating the assets, their deps and metadata.
 

@@ -396,10 +396,13 @@ def _in_day_order(conn: sa.Connection, spec: TableSpec, touched: pd.DataFrame, o
     return ~np.isin(row_hash(touched[key]), row_hash(behind[key])) if len(behind) else np.ones(len(touched), bool)
 
 
-def _replace_newest(conn: sa.Connection, spec: TableSpec, keys_tmp: str, newest: pd.DataFrame) -> None:
-    """``<table>_newest`` of the keys staged in ``keys_tmp`` becomes ``newest`` (their newest version per source)."""
+def _replace_newest(conn: sa.Connection, spec: TableSpec, keys_tmp: str, newest: pd.DataFrame,
+                    known: bool = True) -> None:
+    """``<table>_newest`` of the keys staged in ``keys_tmp`` becomes ``newest`` (their newest version per source);
+    ``known=False``: none of these keys has a row there yet (nothing to delete)."""
     table = newest_table_name(spec.name)
-    conn.exec_driver_sql(f"DELETE FROM {bulk.q(conn, table)} WHERE {bulk.key_match(conn, list(spec.key), keys_tmp)}")
+    if known:
+        conn.exec_driver_sql(f"DELETE FROM {bulk.q(conn, table)} WHERE {bulk.key_match(conn, list(spec.key), keys_tmp)}")
     bulk.bulk_insert(conn, table, newest.sort_values([*spec.key, DATASET, ROLE], kind="stable"))
 
 
@@ -418,7 +421,7 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
         conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(newest_table_name(spec.name))} WHERE {match}", vcols),
         version_types(spec))
     versions = new[vcols] if newest.empty else pd.concat([newest, new[vcols]], ignore_index=True)
-    _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions))
+    _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions), known=not newest.empty)
     bulk.drop_stage(conn, keys_tmp)
     state = compute_golden(spec, versions)
     day = partition.isoformat()
