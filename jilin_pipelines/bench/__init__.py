@@ -126,7 +126,34 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
+def partitions_env(days: int) -> dict[str, str]:
+    """The daily partitions of the bench's days (``START`` and the ``days - 1`` after it), for the process that runs
+    ours: the Dagster definitions take their partitions from the environment when first imported."""
+    last = date.fromordinal(START.toordinal() + days - 1)
+    covering = {"JILIN_PARTITIONS_START": START.isoformat(), "JILIN_PARTITIONS_END": last.isoformat()}
+    partitions = sys.modules.get("jilin_pipelines.defs.partitions")
+    if partitions is not None:  # imported already: its partitions must hold the bench's days
+        first, end = partitions.DAILY.start.date(), partitions.DAILY.get_last_partition_key()
+        if first > START or (end is not None and date.fromisoformat(end) < last):
+            raise RuntimeError(f"this process's daily partitions ({first} … {end}) do not hold the bench's days "
+                               f"({START} … {last}): run the bench in a fresh process")
+    return covering
+
+
 def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
+    saved = {k: os.environ.get(k) for k in ("JILIN_PARTITIONS_START", "JILIN_PARTITIONS_END")}
+    os.environ.update(partitions_env(opts.days))
+    try:
+        return _run_bench(opts, out)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
     from jilin_pipelines.catalogue import catalogue
     from jilin_pipelines.settings import Settings
 
@@ -156,6 +183,8 @@ def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
         say(f"ours: {mine.seconds:.1f} s (exit {mine.exit_code})")
         if mine.exit_code != 0:
             out.write(mine.output)
+            if not mine.day_seconds:  # refused before any run (exit 2): nothing to compare with
+                raise RuntimeError(f"ours ran no day (exit {mine.exit_code}); its output is above")
 
         entries = list(catalogue().entries)
         days = [date.fromordinal(START.toordinal() + i) for i in range(opts.days)]
@@ -198,6 +227,12 @@ def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
     target.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     out.write(render(result))
     out.write(f"\nwritten: {target}\n")
+    if result.get("history") and result.get("day_seconds"):
+        from jilin_pipelines.bench.chart import history_svg
+
+        chart = target.with_name("history.svg")
+        chart.write_text(history_svg(result), encoding="utf-8")
+        out.write(f"written: {chart}\n")
     return result
 
 

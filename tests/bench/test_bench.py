@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from jilin_pipelines.bench import Options, run_bench
+from jilin_pipelines.bench.chart import TITLE
 from jilin_pipelines.cli import parser
 
 ROWS = 3000
@@ -132,3 +133,5 @@ def test_bench_history_sqlite(tmp_path):
     assert all(0 < n < first / 5 for n in later), golden
     text = out.getvalue()
     assert "last day / second day" in text and "2025-06-04" in text
+    chart = (tmp_path / "data" / "bench" / "history.svg").read_text(encoding="utf-8")
+    assert chart.startswith("<svg") and TITLE in chart and "golden versions started" in chart
