@@ -32,5 +32,6 @@ def history_svg(result: dict) -> str:
     lines = left.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
     left.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left", fontsize=8)
-    left.set_title(f"{TITLE} — {result.get('rows', 0):,} records, {len(seconds)} days, {result.get('db', '')}")
+    left.set_title(f"{TITLE}\n{result.get('rows', 0):,} records, {len(seconds)} days, {result.get('db', '')}",
+                   fontsize=10)
     return svg(fig)
