@@ -127,10 +127,14 @@ def machine() -> dict:
 
 
 def partitions_env(days: int) -> dict[str, str]:
-    """The daily partitions of the bench's days (``START`` and the ``days - 1`` after it), for the process that runs
-    ours: the Dagster definitions take their partitions from the environment when first imported."""
+    """Daily partitions that hold the bench's days (``START`` and the ``days - 1`` after it), for the process that
+    runs ours: the Dagster definitions take their partitions from the environment when first imported. At least the
+    sample's week, so that a short bench leaves partitions the process's later short benches (and the tests) fit."""
+    from jilin_pipelines.settings import SAMPLE_LAST_DAY
+
     last = date.fromordinal(START.toordinal() + days - 1)
-    covering = {"JILIN_PARTITIONS_START": START.isoformat(), "JILIN_PARTITIONS_END": last.isoformat()}
+    covering = {"JILIN_PARTITIONS_START": START.isoformat(),
+                "JILIN_PARTITIONS_END": max(last, SAMPLE_LAST_DAY).isoformat()}
     partitions = sys.modules.get("jilin_pipelines.defs.partitions")
     if partitions is not None:  # imported already: its partitions must hold the bench's days
         first, end = partitions.DAILY.start.date(), partitions.DAILY.get_last_partition_key()
@@ -141,16 +145,9 @@ def partitions_env(days: int) -> dict[str, str]:
 
 
 def run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
-    saved = {k: os.environ.get(k) for k in ("JILIN_PARTITIONS_START", "JILIN_PARTITIONS_END")}
-    os.environ.update(partitions_env(opts.days))
-    try:
+    covering = partitions_env(opts.days)
+    with ours.environment(covering, keys=tuple(covering)):
         return _run_bench(opts, out)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:

@@ -45,10 +45,11 @@ class OursResult:
 
 
 @contextmanager
-def environment(values: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+def environment(values: dict[str, str], keys: tuple[str, ...] = ENV_KEYS):
+    """For the block: ``values`` in the environment and every other variable of ``keys`` unset; then as before."""
+    saved = {k: os.environ.get(k) for k in (*keys, *values)}
     try:
-        for k in ENV_KEYS:
+        for k in keys:
             os.environ.pop(k, None)
         os.environ.update(values)
         yield
