@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -132,3 +133,10 @@ class PartitionWriter:
             self._writer.close()
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
+
+
+def json_metadata(path: str | Path, key: bytes) -> dict | None:
+    """The JSON object a Parquet file's key-value metadata holds under ``key`` (what ``PartitionWriter.commit``
+    added), or None."""
+    meta = pq.read_metadata(path).metadata or {}
+    return json.loads(meta[key]) if key in meta else None

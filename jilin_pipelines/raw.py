@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
-from jilin_pipelines.lake import PartitionWriter
+from jilin_pipelines.lake import PartitionWriter, json_metadata
 from jilin_pipelines.settings import Settings
 from jilin_pipelines.sources import (
     ApiClient,
@@ -166,10 +165,7 @@ def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
 
 def landed_summary(path: Path) -> dict | None:
     """The facts recorded with a landed partition, or None if it was never landed."""
-    if not path.exists():
-        return None
-    meta = pq.read_metadata(path).metadata or {}
-    return json.loads(meta[META_KEY]) if META_KEY in meta else None
+    return json_metadata(path, META_KEY) if path.exists() else None
 
 
 def newest_landed_day(entry: Entry, settings: Settings) -> date | None:

@@ -21,7 +21,7 @@ every contribution is a reference. A new golden version starts on every partitio
 placeholder flag or the source (dataset and role) a value wins from changes; a re-delivery of the same values by
 the same sources is kept among the delivered versions and starts none. A version's provenance names the deliveries
 its values came from on the day it started (the first delivery of those values, not their latest repetition), by
-reference: a delivery's id (:func:`delivery_ids`, its row in the ``delivery`` table), the role and the source row.
+reference: a delivery's id (:func:`delivery_id`, its row in the ``delivery`` table), the role and the source row.
 """
 
 from __future__ import annotations

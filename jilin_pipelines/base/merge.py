@@ -66,7 +66,7 @@ from jilin_pipelines.base.schema import (
     newest_table_name,
     version_table_name,
 )
-from jilin_pipelines.lake import scratch_dir
+from jilin_pipelines.lake import json_metadata, scratch_dir
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality import layout
 
@@ -246,15 +246,12 @@ def merge_partitions(
 def _deliveries_of(dataset_id: str, partition: date, rows: Partition) -> pd.DataFrame:
     """The ``delivery`` rows of a partition: one per SHA-256 among its rows (one for a landed delivery), with the
     landing's size and row count where the partition's file carries them (``layout.DELIVERY_META``)."""
-    facts: dict = {}
     if isinstance(rows, pd.DataFrame):
-        sha = rows[layout.SOURCE_SHA256] if len(rows) else pd.Series([], dtype=object)
+        facts, sha = {}, rows[layout.SOURCE_SHA256]
     else:
-        parquet = pq.ParquetFile(rows)
-        facts = layout.delivery_facts(parquet.metadata)
-        sha = parquet.read(columns=[layout.SOURCE_SHA256]).column(0).to_pandas() if parquet.metadata.num_rows else \
-            pd.Series([], dtype=object)
-    counts = sha.astype(object).where(sha.notna(), None).fillna("").value_counts(sort=False)
+        facts = json_metadata(rows, layout.DELIVERY_META) or {}
+        sha = pq.ParquetFile(rows).read(columns=[layout.SOURCE_SHA256]).column(0).to_pandas()
+    counts = sha.astype(object).fillna("").value_counts(sort=False)
     one = len(counts) == 1
     return pd.DataFrame({
         "id": [delivery_id(dataset_id, partition, str(h)) for h in counts.index],

@@ -158,7 +158,7 @@ def provenance_of(engine: sa.Engine, table: str, versions: pd.DataFrame) -> pd.S
     return pd.Series(out.to_numpy(), index=versions.index, dtype=object)
 
 
-def deliveries(engine_or_conn: sa.Engine | sa.Connection, ids: Iterable[int]) -> dict[int, dict]:
+def deliveries(engine: sa.Engine, ids: Iterable[int]) -> dict[int, dict]:
     """The ``delivery`` rows of ``ids``: id -> ``{"dataset", "partition"`` (ISO text) ``, "sha256", "size_bytes",
     "delivered_rows", "standardised_rows"}`` — what provenance references resolve to."""
     wanted = sorted({int(i) for i in ids})
@@ -166,17 +166,12 @@ def deliveries(engine_or_conn: sa.Engine | sa.Connection, ids: Iterable[int]) ->
     out: dict[int, dict] = {}
     if not wanted:
         return out
-    conn_cm = engine_or_conn.connect() if isinstance(engine_or_conn, sa.Engine) else None
-    conn = conn_cm if conn_cm is not None else engine_or_conn
-    try:
+    with engine.connect() as conn:
         for at in range(0, len(wanted), 500):
             for row in conn.execute(sa.select(t).where(t.c.id.in_(wanted[at:at + 500]))).mappings():
                 d = dict(row)
                 d["partition"] = str(d["partition"])[:10]
                 out[int(d.pop("id"))] = d
-    finally:
-        if conn_cm is not None:
-            conn_cm.close()
     return out
 
 

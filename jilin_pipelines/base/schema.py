@@ -186,7 +186,7 @@ def delivery_table(md: sa.MetaData) -> sa.Table:
         DELIVERY_TABLE,
         md,
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=False,
-                  comment="a 63-bit fingerprint of dataset, partition and sha256 (golden.delivery_ids)"),
+                  comment="a 63-bit fingerprint of dataset, partition and sha256 (golden.delivery_id)"),
         sa.Column("dataset", sa.Text(), nullable=False, comment="<department>.<dataset>"),
         sa.Column("partition", sa.Date(), nullable=False, comment="the delivery day"),
         sa.Column("sha256", sa.Text(), nullable=True, comment="the delivered file's SHA-256"),

@@ -8,8 +8,8 @@ TITLE = "ours per day (s) and versions started per day"
 
 
 def history_svg(result: dict) -> str:
-    """An inline SVG of ``latest.json``'s ``day_seconds`` and ``database_growth_by_day`` (day 1 is the initial
-    state: its bar is off the scale of the increments, so its figure is written above the axes instead)."""
+    """An inline SVG of ``latest.json``'s ``day_seconds`` and ``database_growth_by_day`` from day 2 on (day 1 is the
+    initial state, off the scale of the increments: its seconds are written in the axis label instead)."""
     plt = pyplot()
     seconds = result["day_seconds"]
     growth = result.get("database_growth_by_day", {})

@@ -72,9 +72,3 @@ def delivery_metadata(facts: dict) -> dict[bytes, bytes]:
     (:data:`DELIVERY_FACTS`) out of the raw landing's summary."""
     return {DELIVERY_META: json.dumps({k: facts.get(k) for k in DELIVERY_FACTS}).encode()}
 
-
-def delivery_facts(file_metadata) -> dict:
-    """What :func:`delivery_metadata` wrote into a standardised partition's file (its ``pyarrow.parquet``
-    ``FileMetaData``; empty if nothing)."""
-    meta = file_metadata.metadata or {}
-    return json.loads(meta[DELIVERY_META]) if DELIVERY_META in meta else {}

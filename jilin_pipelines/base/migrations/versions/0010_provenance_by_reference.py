@@ -44,10 +44,6 @@ def _tables() -> list[tuple[str, str, str]]:
     return [(t, version_table_name(t), newest_table_name(t)) for t in sorted(base_config().tables)]
 
 
-def _columns(conn: sa.Connection, table: str) -> set[str]:
-    return {c["name"] for c in sa.inspect(conn).get_columns(table)}
-
-
 def upgrade() -> None:
     from jilin_pipelines.base.golden import delivery_id
     from jilin_pipelines.base.merge import rebuild_golden
