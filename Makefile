@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench bench-standards bench-quality bench-merge fuzz clean
+.PHONY: setup run test ui sample bench bench-providers bench-standards bench-quality bench-merge fuzz clean
 
 setup: .venv/.synced
 
@@ -39,6 +39,10 @@ ROWS ?= 1000000
 DB ?= sqlite
 bench: setup
 	$(UV) run --frozen --no-sync jilin-pipelines bench --rows $(ROWS) --db $(DB) $(if $(DAYS),--days $(DAYS))
+
+# make bench-providers [PROVIDERS=1000]: one day of one dataset from one provider, then from PROVIDERS providers
+bench-providers: setup
+	$(UV) run --frozen --no-sync jilin-pipelines bench-providers --providers $(or $(PROVIDERS),1000)
 
 bench-standards: setup
 	$(UV) run --frozen --no-sync python benchmarks/bench_standards.py

@@ -94,7 +94,8 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     try:
         entry = _catalogue_entry(args.dataset)
-        hold = release(base_engine(Settings.from_env().base_db_url), entry.id, args.day, args.reason)
+        hold = release(base_engine(Settings.from_env().base_db_url), entry.id, args.day, args.reason,
+                       provider=args.provider or "")
     except (KeyError, ReleaseError) as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -123,6 +124,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         kwargs["state"], kwargs["daily_share"] = args.state, args.daily_share
     if args.gap is not None:
         kwargs["gap"] = args.gap
+    if args.providers is not None:
+        kwargs["providers"] = args.providers
     try:
             summary = generate(Path(args.out), progress=lambda msg: print(msg, flush=True), **kwargs)
     except ValueError as exc:
@@ -167,6 +170,12 @@ def cmd_reports(args: argparse.Namespace) -> int:
           port=args.port if args.port is not None else configured.port or 3001,
           refresh=lambda name: refresh_lineage_page(settings.data_dir) if name == "lineage.html" else None)
     return 0
+
+
+def cmd_bench_providers(args: argparse.Namespace) -> int:
+    from jilin_pipelines.bench.providers import main as providers_main
+
+    return providers_main(args, out=sys.stdout)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -348,6 +357,8 @@ def parser() -> argparse.ArgumentParser:
     rel.add_argument("dataset", help="the dataset (traffic_police.violations, or its asset key as the UI shows it)")
     rel.add_argument("--day", type=_day, required=True, help="the held partition's day")
     rel.add_argument("--reason", required=True, help="what the review found (recorded with the release)")
+    rel.add_argument("--provider", default=None,
+                     help="of a dataset delivered by many providers: the provider whose held delivery is released")
     rel.add_argument("--no-run", action="store_true", help="only record the release")
     rel.add_argument("--wait", type=float, default=6 * 3600, help="seconds to wait for another run")
     rel.set_defaults(func=cmd_release)
@@ -368,6 +379,9 @@ def parser() -> argparse.ArgumentParser:
                         help="a data gap: the datasets (default social_security.insured_persons and "
                              "benefit_payments) deliver nothing about the people of this county (a GB/T 2260 code); "
                              "the fairness audit should flag it")
+    sample.add_argument("--providers", choices=["counties"], default=None,
+                        help="a multi-provider layout: Jilin's 9 cities and 60 counties deliver the datasets local by "
+                             "nature, each in its own folder, with the registry OUT/providers.yaml")
     sample.set_defaults(func=cmd_sample)
 
     serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")
@@ -383,6 +397,14 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--host", default=None, help="the address to listen on (default: JILIN_REPORTS_URL's host)")
     rep.add_argument("--port", type=int, default=None, help="the port (default: JILIN_REPORTS_URL's, 3001)")
     rep.set_defaults(func=cmd_reports)
+
+    many = sub.add_parser("bench-providers", help="time one day of one dataset delivered by one provider, then by "
+                                                  "many: what a provider costs beyond its rows")
+    many.add_argument("--providers", type=int, default=1000, help="how many providers (default 1000)")
+    many.add_argument("--rows-per-provider", type=int, default=20, help="about this many rows each (default 20)")
+    many.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
+    many.add_argument("--work", default=None, help="scratch directory (default: a temporary one, removed afterwards)")
+    many.set_defaults(func=cmd_bench_providers)
 
     bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
     bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")

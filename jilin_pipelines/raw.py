@@ -10,9 +10,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jilin_pipelines.catalogue import Entry
@@ -32,19 +34,20 @@ from jilin_pipelines.sources import (
     read_xml,
 )
 from jilin_pipelines.sources._common import ensure_inside
-from jilin_pipelines.sources.delivery import Sink, empty_table
+from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
 from jilin_pipelines.standards.masking import mask_identifiers
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"
 
 
-def source_file(entry: Entry, day: date, settings: Settings) -> Path | None:
-    """Where the day's delivery file lies under the sources directory (None for front-end database datasets)."""
+def source_file(entry: Entry, day: date, settings: Settings, provider: str | None = None) -> Path | None:
+    """Where the day's delivery file lies under the sources directory — one ``provider``'s of many in its own
+    folder (``providers.py``) — (None for front-end database datasets)."""
     ext = FILE_EXTENSIONS.get(entry.dataset.format.kind)
     if ext is None:
         return None
-    return delivery_path(settings.sources_dir, entry.department.department, entry.dataset.name, day, ext)
+    return delivery_path(settings.sources_dir, entry.department.department, entry.dataset.name, day, ext, provider)
 
 
 def reads_over_http(entry: Entry, settings: Settings) -> bool:
@@ -62,10 +65,11 @@ def _frontdb_url(settings: Settings) -> str:
     return settings.social_security_db_url
 
 
-def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None) -> Delivery:
-    """Read the day's delivery of one catalogue dataset, whatever its format. With a ``sink``, the reader passes
-    its rows to it a piece at a time as it reads them and leaves ``table`` empty (``streamed`` says what it read);
-    without, ``table`` holds them all."""
+def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None,
+                  provider: str | None = None) -> Delivery:
+    """Read the day's delivery of one catalogue dataset (of one ``provider`` of many), whatever its format. With a
+    ``sink``, the reader passes its rows to it a piece at a time as it reads them and leaves ``table`` empty
+    (``streamed`` says what it read); without, ``table`` holds them all."""
     fmt = entry.dataset.format
     columns = entry.dataset.source_columns
     common = {"dataset": entry.id, "day": day, "columns": columns}
@@ -75,8 +79,9 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
                             key_columns=keys, sink=sink, **common)
     if reads_over_http(entry, settings):
         with ApiClient(settings.api_url, settings.api_token) as client:
-            return client.fetch(entry.department.department, entry.dataset.name, day, columns, sink=sink)
-    path = source_file(entry, day, settings)
+            return client.fetch(entry.department.department, entry.dataset.name, day, columns, sink=sink,
+                                provider=provider)
+    path = source_file(entry, day, settings, provider)
     if fmt.kind == "csv":
         return read_csv(path, encoding=fmt.encoding, sink=sink, **common)
     if fmt.kind == "xlsx":
@@ -86,14 +91,18 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
     return read_jsonl(path, sink=sink, **common)  # jsonl, and api datasets read from their files
 
 
-def source_fingerprint(entry: Entry, day: date, settings: Settings) -> str | None:
+def source_fingerprint(entry: Entry, day: date, settings: Settings, provider: str | None = None) -> str | None:
     """The SHA-256 the day's landing would record, computed as cheaply as the format allows.
 
-    Files are hashed without parsing; database and HTTP deliveries have to be read.
+    Files are hashed without parsing; database and HTTP deliveries have to be read. A dataset of many providers:
+    one fingerprint over theirs (:func:`combined_fingerprint`), unless ``provider`` names one of them.
     """
+    codes = settings.registry().codes(entry.id)
+    if codes and provider is None:
+        return combined_fingerprint({c: source_fingerprint(entry, day, settings, c) for c in codes})
     if entry.dataset.format.kind == "frontdb" or reads_over_http(entry, settings):
-        return read_delivery(entry, day, settings).sha256
-    path = source_file(entry, day, settings)
+        return read_delivery(entry, day, settings, provider=provider).sha256
+    path = source_file(entry, day, settings, provider)
     if not path.exists():
         return None
     digest = hashlib.sha256()
@@ -103,20 +112,43 @@ def source_fingerprint(entry: Entry, day: date, settings: Settings) -> str | Non
     return digest.hexdigest()
 
 
-def landing_path(entry: Entry, day: date, settings: Settings, layer: str = LAYER) -> Path:
-    return settings.lake_dir / layer / entry.department.department / entry.dataset.name / f"{day.isoformat()}.parquet"
+def combined_fingerprint(shas: dict[str, str | None]) -> str | None:
+    """A day's fingerprint over its providers' (code -> SHA-256, None: no delivery): None when none delivered."""
+    if all(v is None for v in shas.values()):
+        return None
+    text = "".join(f"{code}:{sha or '-'}\n" for code, sha in sorted(shas.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def landing_path(entry: Entry, day: date, settings: Settings, layer: str = LAYER, provider: str | None = None) -> Path:
+    """A partition of the lake: ``<lake>/<layer>/<department>/<dataset>/<day>.parquet``; one provider's own landing
+    (of many providers) ``.../<dataset>/<day>/<provider>.parquet``."""
+    folder = settings.lake_dir / layer / entry.department.department / entry.dataset.name
+    if provider is not None:
+        return folder / day.isoformat() / f"{provider}.parquet"
+    return folder / f"{day.isoformat()}.parquet"
 
 
 @dataclass(frozen=True)
 class Landing:
     path: Path
-    delivery: Delivery
+    delivery: Delivery | None
     #: why the delivery could not be read at all (personal values masked), or None: an unreadable delivery lands
     #: empty and its partition is held (quality/holds.py) until the department re-delivers it
     unreadable: str | None = None
+    #: a day of many providers: the combined facts (``summary()``), each provider's own under ``providers``
+    facts: dict | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.summary()["delivered"])
 
     def summary(self) -> dict:
-        """JSON-safe facts about the landing (no delivered values: nothing personal)."""
+        """JSON-safe facts about the landing (no delivered values: nothing personal). A day of many providers adds
+        ``providers``: code -> that provider's own landing's facts, and whether this landing re-read it
+        (``relanded``; an unchanged file is not read again)."""
+        if self.facts is not None:
+            return dict(self.facts)
         d = self.delivery
         return {
             "dataset": d.dataset,
@@ -138,19 +170,29 @@ def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
     """Read and land one (dataset, day), the rows of a reader that reads a piece at a time written as they come.
     A day with no delivery lands an empty table that says so; so does a delivery that cannot be read at all
     (``Landing.unreadable`` says why: the partition is then held, the other datasets flow on). A source that
-    cannot be reached (``SourceUnavailable``) raises: no verdict on a delivery nobody could see."""
-    path = landing_path(entry, day, settings)
+    cannot be reached (``SourceUnavailable``) raises: no verdict on a delivery nobody could see.
+
+    A dataset of many providers (``settings.registry()``): each provider's delivery is landed on its own
+    (``landing_path(..., provider=code)``; a file unchanged since its last landing is not read again), and the
+    day's partition is their rows together, each with its provider's code (:data:`PROVIDER`)."""
+    codes = settings.registry().codes(entry.id)
+    if codes:
+        return _land_providers(entry, day, settings, codes)
+    return _land(entry, day, settings, landing_path(entry, day, settings))
+
+
+def _land(entry: Entry, day: date, settings: Settings, path: Path, provider: str | None = None) -> Landing:
     with PartitionWriter(path) as writer:
         try:
-            delivery = read_delivery(entry, day, settings, sink=writer)
+            delivery = read_delivery(entry, day, settings, sink=writer, provider=provider)
             unreadable = None
         except SourceUnavailable:
             raise
         except DeliveryError as exc:
             writer.discard()
-            location = source_file(entry, day, settings)
+            location = source_file(entry, day, settings, provider)
             try:  # a file's bytes, so that its re-delivery is told apart; a database or API answer: none
-                sha256 = source_fingerprint(entry, day, settings)
+                sha256 = source_fingerprint(entry, day, settings, provider)
             except DeliveryError:
                 sha256 = None
             delivery = Delivery(entry.id, day, empty_table(list(entry.dataset.source_columns)),
@@ -163,29 +205,137 @@ def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
     return landing
 
 
+def _unchanged(entry: Entry, day: date, settings: Settings, provider: str, facts: dict) -> bool:
+    """Whether a provider's landed delivery is still what its source holds: a file with the SHA-256 landed (or
+    still none); an HTTP delivery is always read again (its fingerprint is its content)."""
+    if reads_over_http(entry, settings):
+        return False
+    return source_fingerprint(entry, day, settings, provider) == facts.get("source_sha256")
+
+
+_SUMMED = ("source_size_bytes", "delivered_rows", "landed_rows", "unparseable_rows")
+
+
+def _land_providers(entry: Entry, day: date, settings: Settings, codes: tuple[str, ...]) -> Landing:
+    """Land each provider's delivery of the day on its own, then the day's partition: their rows, provider by
+    provider, with :data:`PROVIDER`; the facts summed, each provider's under ``providers``."""
+    providers: dict[str, dict] = {}
+    for code in codes:
+        path = landing_path(entry, day, settings, provider=code)
+        before = landed_summary(path)
+        if before is not None and _unchanged(entry, day, settings, code, before):
+            providers[code] = before | {"relanded": False}
+        else:
+            providers[code] = _land(entry, day, settings, path, code).summary() | {"relanded": True}
+    path = landing_path(entry, day, settings)
+    paths = [landing_path(entry, day, settings, provider=code) for code in codes]
+    names: list[str] = []
+    for p in paths:  # every column any provider's delivery has, the bookkeeping ones last
+        names += [n for n in pq.read_schema(p).names if n not in names]
+    names = [n for n in names if n not in BOOKKEEPING_COLUMNS] + list(BOOKKEEPING_COLUMNS)
+    with PartitionWriter(path) as writer:
+        for code, p in zip(codes, paths, strict=True):
+            table = pq.read_table(p)
+            for n in names:
+                if n not in table.column_names:
+                    table = table.append_column(pa.field(n, pa.string()), pa.nulls(table.num_rows, pa.string()))
+            table = table.select(names)
+            writer.write(table.append_column(pa.field(PROVIDER, pa.string()),
+                                             pa.array([code] * table.num_rows, pa.string())))
+        delivered = [c for c in codes if providers[c]["delivered"]]
+        facts = {
+            "dataset": entry.id,
+            "partition": day.isoformat(),
+            "delivered": bool(delivered),
+            "location": str(settings.sources_dir / entry.department.department / entry.dataset.name) if delivered
+            else None,
+            "source_sha256": combined_fingerprint({c: providers[c]["source_sha256"] for c in codes}),
+            **{k: sum(int(providers[c][k] or 0) for c in codes) for k in _SUMMED},
+            "warnings": [w for c in codes for w in providers[c]["warnings"]],  # each names its provider's file
+            "landing_path": str(path),
+            "unreadable": None,  # an unreadable provider is held alone (quality/day.py): the others flow
+            "providers": providers,
+        }
+        writer.commit({META_KEY: json.dumps(facts, ensure_ascii=False).encode()})
+    return Landing(path, None, None, facts)
+
+
+def provider_counts(facts: dict) -> dict:
+    """A day of many providers in a few JSON-safe figures (none for a dataset of one provider): how many providers,
+    how many delivered, how many this landing re-read, and the codes of those whose delivery is unreadable."""
+    providers = facts.get("providers")
+    if providers is None:
+        return {}
+    unreadable = sorted(c for c, f in providers.items() if f.get("unreadable"))
+    return {
+        "providers": len(providers),
+        "providers_delivered": sum(bool(f["delivered"]) for f in providers.values()),
+        "providers_relanded": sum(bool(f.get("relanded")) for f in providers.values()),
+        "providers_unreadable": (", ".join(unreadable[:50]) or "none")
+        + (f" and {len(unreadable) - 50} more" if len(unreadable) > 50 else ""),
+    }
+
+
 def landed_summary(path: Path) -> dict | None:
     """The facts recorded with a landed partition, or None if it was never landed."""
     return json_metadata(path, META_KEY) if path.exists() else None
 
 
-def newest_landed_day(entry: Entry, settings: Settings) -> date | None:
-    """The newest day whose delivery is landed (a day landed with no delivery, or unreadable, does not count):
-    the data's own freshness, whatever day a run landed it on. Reads the partitions' footers newest first."""
+def newest_landed_day(entry: Entry, settings: Settings, provider: str | None = None) -> date | None:
+    """The newest day whose delivery is landed (a day landed with no delivery, or unreadable, does not count) — of
+    one ``provider`` of many: its own landings —: the data's own freshness, whatever day a run landed it on. Reads
+    the partitions' footers newest first."""
     folder = settings.lake_dir / LAYER / entry.department.department / entry.dataset.name
-    for path in sorted(folder.glob("????-??-??.parquet"), reverse=True):
+    paths = folder.glob("????-??-??.parquet") if provider is None else folder.glob(f"????-??-??/{provider}.parquet")
+    for path in sorted(paths, reverse=True):
         facts = landed_summary(path) or {}
         if facts.get("delivered") and not facts.get("unreadable"):
-            return date.fromisoformat(path.stem)
+            return date.fromisoformat(path.stem if provider is None else path.parent.name)
     return None
 
 
+def provider_newest_days(entry: Entry, settings: Settings, look_back: int = 62) -> dict[str, date | None]:
+    """Each provider's (of a dataset of many) newest day whose delivery is landed and readable, as the day partitions'
+    facts record it: the partitions are read newest first until every provider is found or ``look_back`` days are
+    read (None: not within them)."""
+    codes = settings.registry().codes(entry.id)
+    folder = settings.lake_dir / LAYER / entry.department.department / entry.dataset.name
+    found: dict[str, date] = {}
+    for path in sorted(folder.glob("????-??-??.parquet"), reverse=True)[:look_back]:
+        for code, facts in ((landed_summary(path) or {}).get("providers") or {}).items():
+            if code not in found and facts.get("delivered") and not facts.get("unreadable"):
+                found[code] = date.fromisoformat(path.stem)
+        if len(found) >= len(codes):
+            break
+    return {code: found.get(code) for code in codes}
+
+
+def late_providers(entry: Entry, settings: Settings, now: datetime, grace: timedelta,
+                   allowed_days: int = 0) -> list[tuple[str, date | None, date]]:
+    """The providers (of a dataset of many) behind their own update time: a day's delivery is due the next day at
+    the provider's ``update_time`` (Asia/Shanghai, plus ``grace``); a provider whose newest landed day is more than
+    ``allowed_days`` before the newest day due by ``now`` is late. Returns (code, newest day, day due), by code."""
+    newest = provider_newest_days(entry, settings)
+    today = now.date()
+    late = []
+    for provider in settings.registry().of(entry.id):
+        hour, minute = (int(x) for x in provider.update_time_of(entry.id).split(":"))
+        due_at = datetime.combine(today, datetime.min.time(), now.tzinfo).replace(hour=hour, minute=minute) + grace
+        due = today - timedelta(days=1 if now >= due_at else 2)
+        have = newest[provider.code]
+        if have is None or (due - have).days > allowed_days:
+            late.append((provider.code, have, due))
+    return late
+
+
 def _delivery_files(settings: Settings, entry: Entry):
-    """Each file in the dataset's delivery folder named like a delivery: ``(path, day)``, day None when the name's
-    date does not exist (``motor_vehicles_20250631.csv``)."""
+    """Each file in the dataset's delivery folder — or its providers' folders — named like a delivery: ``(path,
+    day)``, day None when the name's date does not exist (``motor_vehicles_20250631.csv``)."""
     fmt = entry.dataset.format
     folder = settings.sources_dir / entry.department.department / entry.dataset.name
+    folders = [folder / code for code in settings.registry().codes(entry.id)] or [folder]
     pattern = re.compile(rf"^{re.escape(entry.dataset.name)}_(\d{{8}})\.{FILE_EXTENSIONS[fmt.kind]}$")
-    for f in sorted(folder.glob("*")) if folder.is_dir() else ():
+    for f in (f for d in folders if d.is_dir() for f in sorted(d.glob("*"))):
         m = pattern.match(f.name)
         if m:
             try:

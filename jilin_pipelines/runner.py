@@ -18,6 +18,8 @@ our steps failed (1). A source that cannot be reached is reported for its day an
 
 from __future__ import annotations
 
+from collections import Counter
+
 import fcntl
 import os
 import time
@@ -188,10 +190,18 @@ def _meta(record, name: str):
     return getattr(record.asset_materialization.metadata.get(name), "value", None) if record else None
 
 
+def _held_when_standardised(record) -> int:
+    """How many holds the standardised materialisation recorded: 1 for a held partition, the providers held of a
+    dataset of many."""
+    status = _meta(record, "status")
+    return 1 if status == "held" else int(_meta(record, "providers_held") or 0) if status == "providers held" else 0
+
+
 def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings: Settings, force: bool,
-              base_before: int, held: set[str]) -> DayState:
+              base_before: int, held: dict[str, int]) -> DayState:
     """What of ``day`` must run (``force``: all of it) given the newest base materialisation of the days before
-    (``base_before``, a storage id) and the datasets whose partition of the day is held now."""
+    (``base_before``, a storage id) and, per dataset, how many holds of its partition of the day are active now
+    (the dataset's own, or its providers')."""
     partition = day.isoformat()
     state = DayState()
     records = {key: _latest(instance, key, partition) for key in layers.all}  # one read per asset
@@ -215,7 +225,7 @@ def day_state(instance: dg.DagsterInstance, layers: Layers, day: date, settings:
         std = layers.standardised[entry.id]
         if layers.raw[entry.id] in state.stale or stamp[std] <= stamp[layers.raw[entry.id]]:
             state.stale.add(std)
-        elif entry.id not in held and _meta(records[std], "status") == "held":
+        elif held.get(entry.id, 0) < _held_when_standardised(records[std]):
             state.stale.add(std)  # held when standardised, released since: its rows flow now
             state.why.append(f"{entry.id} released")
     if any(layers.standardised[e.id] in state.stale for e in layers.entries):
@@ -416,7 +426,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
             for day in checked:
                 earlier = day < start
                 prefix = f"[{days.index(day) + 1}/{len(days)}] {day}" if not earlier else f"[earlier] {day}"
-                held = {h.dataset for h in holds(engine, day, day)}
+                held = Counter(h.dataset for h in holds(engine, day, day))
                 state = day_state(instance, layers, day, settings, force and not earlier, base_before, held)
                 if state.unreachable:
                     unreachable.append(day.isoformat())

@@ -22,6 +22,7 @@ the departments' real endpoints and databases.
 | JILIN_REPORTS_URL               | ``http://127.0.0.1:3001``: where ``jilin-pipelines reports`` (``make ui``) serves ``<data>/reports``; the assets link there |
 | JILIN_PARTITIONS_START          | the first daily partition: the committed sample's first day, ``2025-06-02``; other sources ``2025-06-01`` |
 | JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
+| JILIN_PROVIDERS                 | ``<sources>/providers.yaml`` when there is one: the provider registry (``providers.py``); none, every dataset its one provider |
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from jilin_pipelines.providers import Registry, registry_for
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = CHECKOUT / "dagster.yaml"
@@ -74,6 +77,11 @@ class Settings:
     reports_url: str = "http://127.0.0.1:3001"  # JILIN_REPORTS_URL: the report pages' server, as browsers reach it
     partitions_start: date = SAMPLE_FIRST_DAY  # JILIN_PARTITIONS_START: the first daily partition
     partitions_end: date | None = None  # JILIN_PARTITIONS_END: the last daily partition; None: up to today
+    providers_file: Path | None = None  # JILIN_PROVIDERS: the provider registry; None: <sources>/providers.yaml if any
+
+    def registry(self) -> Registry:
+        """The provider registry in force (``providers.py``): who delivers which dataset under its own code."""
+        return registry_for(self.sources_dir, self.providers_file)
 
     @property
     def production(self) -> bool:
@@ -125,6 +133,7 @@ class Settings:
             openlineage_url=(env.get("JILIN_OPENLINEAGE_URL") or "").strip().rstrip("/") or None,
             executor=executor,
             reports_url=(env.get("JILIN_REPORTS_URL") or "http://127.0.0.1:3001").strip().rstrip("/"),
+            providers_file=_path(env.get("JILIN_PROVIDERS"), None),
             **_partitions(env, sources),
         )
 

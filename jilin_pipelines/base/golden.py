@@ -178,12 +178,14 @@ def version_types(spec: TableSpec) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- frame -> versions
 
 
-def delivery_id(dataset_id: str, partition: date | str, sha256: str | None) -> int:
-    """A delivery's id: a 63-bit fingerprint of its dataset, partition and SHA-256 — the same delivery has the same
-    id in every database, whatever order its partitions were merged in (order independence holds for the
-    provenance's text too)."""
+def delivery_id(dataset_id: str, partition: date | str, sha256: str | None, provider: str | None = None) -> int:
+    """A delivery's id: a 63-bit fingerprint of its dataset, partition and SHA-256 (and provider, of a dataset
+    delivered by many: two providers' identical files are two deliveries) — the same delivery has the same id in
+    every database, whatever order its partitions were merged in (order independence holds for the provenance's
+    text too)."""
     day = partition if isinstance(partition, str) else partition.isoformat()
-    digest = hashlib.sha256(f"{dataset_id}|{day}|{sha256 or ''}".encode()).digest()
+    text = f"{dataset_id}|{day}|{sha256 or ''}" + (f"|{provider}" if provider else "")
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 
@@ -218,8 +220,15 @@ def _source_versions(
     v[PARTITION] = partition.isoformat()
     v[SOURCE_ROW] = df[layout.SOURCE_ROW].astype("int64")
     sha = canon_string(df[layout.SOURCE_SHA256]).fillna("") if n else _nulls(0, idx)
-    ids = {u: delivery_id(source.dataset, partition, u) for u in sha.unique()}
-    v[DELIVERY] = sha.map(ids).astype("int64") if n else pd.Series([], index=idx, dtype="int64")
+    if layout.PROVIDER in df.columns and n and df[layout.PROVIDER].notna().any():  # one of many providers' delivery
+        who = canon_string(df[layout.PROVIDER]).fillna("")
+        pairs = sha + "|" + who
+        ids = {f"{h}|{p}": delivery_id(source.dataset, partition, h, p or None)
+               for h, p in zip(sha, who, strict=True)}
+        v[DELIVERY] = pairs.map(ids).astype("int64")
+    else:
+        ids = {u: delivery_id(source.dataset, partition, u) for u in sha.unique()}
+        v[DELIVERY] = sha.map(ids).astype("int64") if n else pd.Series([], index=idx, dtype="int64")
     upd = dataset.updated_field
     v[UPDATED_AT] = canon_datetime(df[upd]) if upd and n else _nulls(n, idx)
     v[REFERENCE] = source.reference
@@ -253,7 +262,7 @@ def newest_per_source(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
 def fields_read(spec: TableSpec, dataset_id: str, dataset: Dataset) -> list[str]:
     """The standardised fields :func:`delivered_versions` reads of a partition of ``dataset_id`` (bookkeeping
     included): a partition's file need not be read whole for a table."""
-    used = {layout.SOURCE_ROW, layout.SOURCE_SHA256, layout.PARTITION}
+    used = {layout.SOURCE_ROW, layout.SOURCE_SHA256, layout.PARTITION, layout.PROVIDER}
     for source in spec.sources:
         if source.dataset == dataset_id:
             used |= source.fields_used()
@@ -341,13 +350,17 @@ def _resolved(src: Mapping, deliveries: Deliveries) -> dict:
         d = deliveries[int(src["delivery"])]
     except KeyError:
         raise LookupError(f"provenance names delivery {src['delivery']}, which the delivery table lacks") from None
-    return {"dataset": d["dataset"], "role": src["role"], "partition": d["partition"],
-            "source_row": src["source_row"], "sha256": d["sha256"]}
+    out = {"dataset": d["dataset"], "role": src["role"], "partition": d["partition"],
+           "source_row": src["source_row"], "sha256": d["sha256"]}
+    if d.get("provider"):  # one of many providers: whose delivery
+        out["provider"] = d["provider"]
+    return out
 
 
 def provenance_sources(text: str, deliveries: Deliveries) -> dict[str, dict | None]:
     """A golden version's ``provenance`` as attribute -> its source (``dataset``, ``role``, ``partition``,
-    ``source_row``, ``sha256``), or None where no source has a value; ``deliveries`` resolves the references."""
+    ``source_row``, ``sha256``; ``provider`` for one of many), or None where no source has a value; ``deliveries``
+    resolves the references."""
     p = json.loads(text)
     sources = [_resolved(src, deliveries) for src in p["sources"]]
     return {a: None if k is None else sources[k] for a, k in p["attributes"].items()}

@@ -3,11 +3,12 @@ one transaction, idempotent, bulk.
 
 For every base table the datasets feed (in sorted order):
 
-1. the partitions' previous versions of that table are deleted (``<t>_source_version``, keyed by (key, dataset,
-   role, partition)): re-merging replaces exactly them; the keys they had are touched;
+1. the partitions' previous versions of that table (``<t>_source_version``, keyed by (key, dataset, role,
+   partition); none the first time) are read: a re-merge replaces only the versions that differ, and only the keys
+   whose versions changed are touched (one provider's re-delivery of a dataset delivered by many touches its keys);
 2. the partitions are read (a file ``CHUNK_KEYS`` rows at a time) and their versions of the table split into buckets
    of about ``CHUNK_KEYS`` keys by key fingerprint (spilled to a temporary directory when there is more than one);
-3. bucket by bucket: the new versions are inserted (their bulk path); on PostgreSQL a per-table advisory lock is taken at
+3. bucket by bucket: the versions that differ are deleted and inserted (their bulk path); on PostgreSQL a per-table advisory lock is taken at
    the first, so concurrent merges serialise only the golden recomputation and see each other's committed versions;
    the touched keys that the day extends in day order (no version in a later partition or in another dataset's
    partition of the day, not a re-merge: the daily case) are merged incrementally (``_merge_onward``: each source's
@@ -244,22 +245,37 @@ def merge_partitions(
 
 
 def _deliveries_of(dataset_id: str, partition: date, rows: Partition) -> pd.DataFrame:
-    """The ``delivery`` rows of a partition: one per SHA-256 among its rows (one for a landed delivery), with the
-    landing's size and row count where the partition's file carries them (``layout.DELIVERY_META``)."""
+    """The ``delivery`` rows of a partition: one per SHA-256 (and provider, of a dataset of many) among its rows —
+    one for a landed delivery, one per provider —, with the landing's size and row count where the partition's
+    file carries them (``layout.DELIVERY_META``)."""
     if isinstance(rows, pd.DataFrame):
-        facts, sha = {}, rows[layout.SOURCE_SHA256]
+        facts, found = {}, rows.reindex(columns=[layout.SOURCE_SHA256, layout.PROVIDER])
     else:
         facts = json_metadata(rows, layout.DELIVERY_META) or {}
-        sha = pq.ParquetFile(rows).read(columns=[layout.SOURCE_SHA256]).column(0).to_pandas()
-    counts = sha.astype(object).fillna("").value_counts(sort=False)
-    one = len(counts) == 1
+        parquet = pq.ParquetFile(rows)
+        names = [c for c in (layout.SOURCE_SHA256, layout.PROVIDER) if c in parquet.schema_arrow.names]
+        found = parquet.read(columns=names).to_pandas().reindex(columns=[layout.SOURCE_SHA256, layout.PROVIDER])
+    found = found.astype(object).where(found.notna(), None)
+    found[layout.SOURCE_SHA256] = found[layout.SOURCE_SHA256].map(lambda h: h or "")
+    counts = found.groupby([layout.SOURCE_SHA256, layout.PROVIDER], dropna=False, sort=False).size()
+    per_provider = facts.get("providers") or {}
+    one = len(counts) == 1 and not per_provider
+
+    def fact(provider: object, key: str) -> object:
+        if one:
+            return facts.get(key)
+        return (per_provider.get(provider) or {}).get(key) if isinstance(provider, str) else None
+
+    shas, providers = counts.index.get_level_values(0), counts.index.get_level_values(1)
     return pd.DataFrame({
-        "id": [delivery_id(dataset_id, partition, str(h)) for h in counts.index],
+        "id": [delivery_id(dataset_id, partition, str(h), p if isinstance(p, str) else None)
+               for h, p in zip(shas, providers, strict=True)],
         "dataset": dataset_id,
         "partition": partition,
-        "sha256": [str(h) or None for h in counts.index],
-        "size_bytes": [facts.get("source_size_bytes") if one else None] * len(counts),
-        "delivered_rows": [facts.get("delivered_rows") if one else None] * len(counts),
+        "sha256": [str(h) or None for h in shas],
+        "provider": [p if isinstance(p, str) else None for p in providers],
+        "size_bytes": [fact(p, "source_size_bytes") for p in providers],
+        "delivered_rows": [fact(p, "delivered_rows") for p in providers],
         "standardised_rows": counts.to_numpy(dtype="int64"),
     })
 
@@ -339,37 +355,63 @@ def _merge_table(
     day = _day_param(conn)
     where_partition = f"{q(DATASET)} IN ({', '.join(f':ds{i}' for i in range(len(datasets)))}) AND {q(PARTITION)} = {day}"
 
-    # 1. these partitions' delivered versions go; the keys they had are touched
-    old_keys = canonical(bulk.read_frame(
-        conn, f"SELECT DISTINCT {bulk.cols_sql(conn, key)} FROM {q(vt)} WHERE {where_partition}", key, params
-    ), spec.columns)
-    conn.execute(sa.text(f"DELETE FROM {q(vt)} WHERE {where_partition}"), params)
-    step("versions_deleted")
+    # 1. these partitions' versions as merged before (none, the first time): a re-merge replaces only those that
+    # differ — a re-delivery by one provider of many, or a partition re-run unchanged, touches only what changed
+    vcols = version_columns(spec)
+    old = canonical(bulk.read_frame(
+        conn, f"SELECT {bulk.cols_sql(conn, vcols)} FROM {q(vt)} WHERE {where_partition}", vcols, params
+    ), version_types(spec))
 
-    # 2. bucket by bucket of keys (by key fingerprint): the new versions written, then the golden history of every
-    # touched key (the old keys' and the new versions') recomputed
-    buckets = max(1, -(-max(n_rows, len(old_keys)) // chunk_keys))
-    old_by_bucket = dict(_split(old_keys, _chunk_of(old_keys, buckets)))
+    # 2. bucket by bucket of keys (by key fingerprint): the versions that differ replaced, then the golden history
+    # of every touched key (whose versions changed) brought up to date
+    buckets = max(1, -(-max(n_rows, len(old)) // chunk_keys))
+    old_by_bucket = dict(_split(old, _chunk_of(old[key], buckets)))
     stats = TableStats()
     locked = False
     for c, new in enumerate(_bucketed(spec, versions, buckets, spill)):
-        stats.versions += bulk.bulk_insert(conn, vt, new.sort_values([*key, DATASET, ROLE], kind="stable"))
+        old_here = old_by_bucket.pop(c, old.iloc[:0])
+        stats.versions += len(new)
+        gone, fresh = _differing(conn, spec, vt, old_here, new, where_partition, params)
+        step("versions_deleted")
+        bulk.bulk_insert(conn, vt, fresh.sort_values([*key, DATASET, ROLE], kind="stable"))
         step("versions_written")
-        old_here = old_by_bucket.pop(c, old_keys.iloc[:0])
-        touched = pd.concat([old_here, new[key]], ignore_index=True).drop_duplicates()
+        touched = pd.concat([gone[key], fresh[key]], ignore_index=True).drop_duplicates()
+        seen = pd.concat([old_here[key], new[key]], ignore_index=True).drop_duplicates()
+        stats.unchanged += len(seen) - len(touched)  # every version of theirs as before
         if touched.empty:
             continue
         if not locked:  # concurrent merges serialise only the golden recomputation
             advisory_lock(conn, "table:" + spec.name)
             locked = True
-        onward = _in_day_order(conn, spec, touched, old_here, where_partition, params) if incremental else \
+        onward = _in_day_order(conn, spec, touched, old_here[key], where_partition, params) if incremental else \
             np.zeros(len(touched), dtype=bool)
-        new_onward = np.isin(row_hash(new[key]), row_hash(touched[key][onward]))
+        new_keys = row_hash(new[key])  # the day's versions of the touched keys, by path (untouched ones: as merged)
         if (~onward).any():
-            _merge_keys(conn, spec, touched[~onward], new[~new_onward], where_partition, params, stats, step)
+            rest = np.isin(new_keys, row_hash(touched[key][~onward]))
+            _merge_keys(conn, spec, touched[~onward], new[rest], where_partition, params, stats, step)
         if onward.any():
-            _merge_onward(conn, spec, touched[onward], new[new_onward], partition, stats, step)
+            _merge_onward(conn, spec, touched[onward], new[np.isin(new_keys, row_hash(touched[key][onward]))],
+                          partition, stats, step)
     return stats
+
+
+def _differing(conn: sa.Connection, spec: TableSpec, vt: str, old: pd.DataFrame, new: pd.DataFrame,
+               where_partition: str, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The partitions' versions that a re-merge changes: ``gone`` (merged before, not delivered so now: deleted here)
+    and ``fresh`` (delivered now, not merged so before: to be inserted). Versions are compared whole (every column,
+    canonical values: what is read back equals what is computed)."""
+    if old.empty:
+        return old, new
+    vcols = version_columns(spec)
+    old_hash, new_hash = row_hash(old[vcols]), row_hash(new[vcols])
+    gone, fresh = old[~np.isin(old_hash, new_hash)], new[~np.isin(new_hash, old_hash)]
+    if len(gone):
+        ids = [*spec.key, DATASET, ROLE]
+        gone_tmp = bulk.stage_frame(conn, "jlbase_gone", vt, gone[ids].drop_duplicates())
+        conn.execute(sa.text(f"DELETE FROM {bulk.q(conn, vt)} WHERE {where_partition} AND "
+                             f"{bulk.key_match(conn, ids, gone_tmp)}"), params)
+        bulk.drop_stage(conn, gone_tmp)
+    return gone, fresh
 
 
 def _in_day_order(conn: sa.Connection, spec: TableSpec, touched: pd.DataFrame, old_here: pd.DataFrame,

@@ -12,7 +12,7 @@ from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import raw_ref, source_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.raw import land_day, newest_landed_day
+from jilin_pipelines.raw import land_day, late_providers, newest_landed_day, provider_counts
 from jilin_pipelines.sources import DeliveryError
 from jilin_pipelines.standards.masking import mask_identifiers
 
@@ -90,20 +90,34 @@ def newest_day_check(entry: Entry) -> dg.AssetCheckSpec:
     )
 
 
-def newest_day_result(entry: Entry, settings, today: date) -> dg.AssetCheckResult:
-    """How far the newest landed delivery is behind yesterday (``today`` in Asia/Shanghai), against the cycle."""
+def newest_day_result(entry: Entry, settings, today: date, now: datetime | None = None) -> dg.AssetCheckResult:
+    """How far the newest landed delivery is behind yesterday (``today`` in Asia/Shanghai), against the cycle; of a
+    dataset of many providers, also each provider against its own update time (``raw.late_providers``)."""
     newest = newest_landed_day(entry, settings)
     latest = today - timedelta(days=1)
     allowed = _CYCLES[entry.dataset.update_cycle][1].days - 1
     behind = (latest - newest).days if newest else None
+    now = now or datetime.now(ZoneInfo(TIMEZONE))
+    if now.date() != today:  # judged as of the end of ``today``
+        now = datetime.combine(today, datetime.max.time(), ZoneInfo(TIMEZONE))
+    late = late_providers(entry, settings, now, FRESHNESS_GRACE, allowed) if settings.registry().multi(entry.id) \
+        else []
+    fresh = behind is not None and behind <= allowed
+    description = (f"newest delivered day {newest}: {behind} day(s) behind {latest}" if newest
+                   else f"no delivered day landed yet (latest complete day {latest})")
+    if late:
+        description += f"; {len(late)} provider(s) late: " + ", ".join(
+            f"{code} (newest {have or 'none'}, due {due})" for code, have, due in late[:10]) + (
+            f" and {len(late) - 10} more" if len(late) > 10 else "")
     return dg.AssetCheckResult(
         check_name=NEWEST_DAY_CHECK,
-        passed=behind is not None and behind <= allowed,
+        passed=fresh and not late,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"newest_day": newest.isoformat() if newest else "none landed", "latest_complete_day":
-                  latest.isoformat(), "days_behind": behind if behind is not None else -1, "allowed_days": allowed},
-        description=(f"newest delivered day {newest}: {behind} day(s) behind {latest}" if newest
-                     else f"no delivered day landed yet (latest complete day {latest})"),
+                  latest.isoformat(), "days_behind": behind if behind is not None else -1, "allowed_days": allowed,
+                  **({"providers_late": len(late), "providers_late_codes": ", ".join(c for c, _, _ in late[:50])
+                      or "none"} if settings.registry().multi(entry.id) else {})},
+        description=description,
     )
 
 
@@ -173,16 +187,19 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
             source = source_ref(entry, s, sha256=facts["source_sha256"])
             run.inputs(source).outputs(raw_ref(entry, rows=facts["landed_rows"], source=source))
             warnings = facts.pop("warnings")
+            by_provider = provider_counts(facts)
+            facts.pop("providers", None)  # a day of many providers: its figures, not a thousand entries
             for w in warnings[:MAX_WARNINGS_LOGGED]:
                 context.log.warning(w)
             if len(warnings) > MAX_WARNINGS_LOGGED:
                 context.log.warning(f"... and {len(warnings) - MAX_WARNINGS_LOGGED} more warnings (see metadata)")
-            if not landing.delivery.delivered:
+            if not landing.delivered:
                 context.log.info(f"{entry.id} {day}: no delivery")
             metadata = {
                 "dagster/row_count": facts["delivered_rows"],
                 **{k: v for k, v in facts.items() if v is not None},
-                "status": "delivered" if landing.delivery.delivered else "no delivery",
+                **by_provider,
+                "status": "delivered" if landing.delivered else "no delivery",
                 "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
                 "warning_count": len(warnings),
                 "landing_path": dg.MetadataValue.path(facts["landing_path"]),

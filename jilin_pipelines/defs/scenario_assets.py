@@ -189,7 +189,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
             holds.record_decided_without(engine, s.name, day, held)
             if held:
                 context.log.warning(f"{s.name} {day}: decided without {len(held)} held deliveries: "
-                                    + "; ".join(f"{h.dataset} {h.partition}" for h in held[:10]))
+                                    + "; ".join(f"{h.label} {h.partition}" for h in held[:10]))
             run.outputs(_output_ref(s, rows=result.decisions))
             context.log.info(f"{s.name} {day}: {result.decisions} decisions, {result.evidence} evidence rows")
             return dg.MaterializeResult(metadata={
@@ -201,7 +201,8 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 "audit_head": dg.MetadataValue.json(
                     {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
                 "decided_without_held": dg.MetadataValue.json(
-                    [{"dataset": h.dataset, "partition": h.partition.isoformat(), "reason": h.reason} for h in held]),
+                    [{"dataset": h.dataset, "partition": h.partition.isoformat(), "reason": h.reason,
+                      **({"provider": h.provider} if h.provider else {})} for h in held]),
                 "openlineage_run_id": run.run_id,
             })
 

@@ -28,7 +28,7 @@ from jilin_pipelines.quality.day import LAYER, MissingLanding, standardise_day
 from jilin_pipelines.quality.holds import ReleaseError
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
 from jilin_pipelines.quality.report import scorecard_dir, write_quality_report
-from jilin_pipelines.quality.scorecard import render_markdown, scorecard
+from jilin_pipelines.quality.scorecard import provider_rollup, render_markdown, scorecard
 from jilin_pipelines.quality.standardise import rules_of
 from jilin_pipelines.lake import write_parquet_atomically
 
@@ -38,7 +38,10 @@ class ReleaseConfig(dg.Config):
     rows then flow into the base (``jilin-pipelines release`` does the same from the command line)."""
 
     release_reason: str = ""
+    #: a dataset of many providers: release only this provider's held delivery (empty: every held one)
+    release_provider: str = ""
 BLOCKED_SHARE_CHECK = "blocked_share"
+MAX_HELD_LOGGED = 20
 HELD_CHECK = "held"
 TIMELINESS_CHECK = "timeliness"
 
@@ -122,7 +125,8 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         with lineage_run(context, settings, inputs=[raw_ref(entry)],
                          outputs=[standardised_ref(entry), quarantine_ref(), quality_results_ref(entry)]) as run:
             try:
-                result = standardise_day(entry, day, s, settings.base_engine(), release_reason=config.release_reason)
+                result = standardise_day(entry, day, s, settings.base_engine(), release_reason=config.release_reason,
+                                         release_provider=config.release_provider or None)
             except (MissingLanding, ReleaseError) as exc:
                 raise dg.Failure(str(exc)) from exc
             outcome, stats, hold = result.outcome, result.outcome.stats, result.hold
@@ -136,11 +140,22 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
             if hold is not None:
                 context.log.warning(f"{entry.id} {day}: HELD — {hold.kind}: {hold.reason}; none of its rows reach "
                                     f"the base until the department re-delivers it or an engineer releases it")
+            alone = result.provider_holds  # of many providers: those held alone, the others flow
+            for h in alone[:MAX_HELD_LOGGED]:
+                context.log.warning(f"{h.label} {day}: HELD — {h.kind}: {h.reason}; the other providers flow")
+            if len(alone) > MAX_HELD_LOGGED:
+                context.log.warning(f"... and {len(alone) - MAX_HELD_LOGGED} more providers held (see metadata)")
+            held_blocked = (hold is not None and hold.kind == holds.BLOCKED) or any(
+                h.kind == holds.BLOCKED for h in alone)
             yield dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": stats["standardised_rows"],
-                    "status": "held" if hold else ("released" if result.released else "flows"),
+                    "status": "held" if hold else "providers held" if alone else (
+                        "released" if result.released else "flows"),
                     "held_reason": f"{hold.kind}: {hold.reason}" if hold else "",
+                    **({"providers": len(stats["providers"]), "providers_held": len(alone),
+                        "providers_held_codes": ", ".join(h.provider for h in alone[:50]) or "none"}
+                       if "providers" in stats else {}),
                     **{k: v for k, v in stats.items() if not isinstance(v, dict)},
                     "repairs": dg.MetadataValue.json(stats["repairs"]),
                     "failed_rows_by_dimension": dg.MetadataValue.json(stats["failed_rows_by_dimension"]),
@@ -180,9 +195,11 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
                 )
             yield DayCheckResult(
                 check_name=BLOCKED_SHARE_CHECK,
-                passed=not (hold is not None and hold.kind == holds.BLOCKED),
+                passed=not held_blocked,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description=(f"held: {hold.reason}" if hold is not None and hold.kind == holds.BLOCKED
+                             else "providers held: " + "; ".join(f"{h.provider}: {h.reason}" for h in alone[:10])
+                             if held_blocked
                              else "released after review" if result.released else "under the blocking limit"),
                 metadata={"blocked_share": round(outcome.blocked_share, 4), "threshold": ds.max_blocked_share,
                           "min_blocked_rows": ds.min_blocked_rows,
@@ -190,11 +207,14 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
             )
             yield DayCheckResult(
                 check_name=HELD_CHECK,
-                passed=hold is None,
+                passed=hold is None and not alone,
                 severity=dg.AssetCheckSeverity.ERROR,
-                description=f"HELD — {hold.kind}: {hold.reason}" if hold else "the partition flows into the base",
-                metadata={"status": "held" if hold else "flows", "kind": hold.kind if hold else "",
-                          "reason": hold.reason if hold else "", "held_rows": stats["held_rows"]},
+                description=f"HELD — {hold.kind}: {hold.reason}" if hold else
+                f"{len(alone)} provider(s) held alone, the others flow: " + ", ".join(
+                    h.provider for h in alone[:20]) if alone else "the partition flows into the base",
+                metadata={"status": "held" if hold else "providers held" if alone else "flows",
+                          "kind": hold.kind if hold else "", "reason": hold.reason if hold else "",
+                          "held_rows": stats["held_rows"], "providers_held": len(alone)},
             )
             yield DayCheckResult(
                 check_name=TIMELINESS_CHECK,
@@ -235,7 +255,11 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
             card = scorecard(s.lake_dir, [e.id for e in entries], day)
             write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
                                      scorecard_dir(s.lake_dir) / f"{day.isoformat()}.parquet")
-            report = write_quality_report(card, s.lake_dir, s.reports_dir, day)
+            by_provider = provider_rollup(s.lake_dir, [e.id for e in entries], day, s.registry())
+            if len(by_provider):
+                write_parquet_atomically(pa.Table.from_pandas(by_provider, preserve_index=False),
+                                         scorecard_dir(s.lake_dir) / "providers" / f"{day.isoformat()}.parquet")
+            report = write_quality_report(card, s.lake_dir, s.reports_dir, day, by_provider)
             run.outputs(scorecard_ref(entries, rows=len(card)))
             return dg.MaterializeResult(metadata={
                 "dagster/row_count": len(card),
@@ -243,6 +267,9 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
                 "report_file": dg.MetadataValue.path(str(report)),
                 "scorecard": dg.MetadataValue.md(render_markdown(card) if len(card) else "no deliveries"),
                 "lowest_pass_rate": float(card["pass_rate"].min()) if len(card) else 1.0,
+                **({"providers_reporting": int((by_provider["level"] != "province").sum()),
+                    "providers_held": int(by_provider["providers_held"].max()),
+                    "lowest_provider_pass_rate": float(by_provider["pass_rate"].min())} if len(by_provider) else {}),
                 # numbers per partition, which Dagster's plots draw day by day
                 **{f"pass_rate_{r.department}_{r.dimension}": float(r.pass_rate) for r in card.itertuples()},
                 "openlineage_run_id": run.run_id,

@@ -11,6 +11,10 @@ A hold ends when the department re-delivers (the new delivery is judged afresh) 
 delivery reviewed (its SHA-256); a re-delivery is judged afresh. An unreadable delivery cannot be released: there
 is nothing to let through.
 
+A dataset delivered by many providers (``providers.py``) is judged provider by provider: a provider's unreadable
+or over-the-limit delivery is held alone (``provider``: its code; ``""`` for a dataset of one provider) and its
+rows are left out of the day's standardised partition, while the other providers' rows flow.
+
 Pure: no Dagster import.
 """
 
@@ -55,6 +59,12 @@ class Hold:
     held_at: datetime
     released_at: datetime | None = None
     release_reason: str | None = None
+    provider: str = ""  # one provider of many; "" for a dataset of one provider
+
+    @property
+    def label(self) -> str:
+        """The dataset, and the provider held when it is one of many."""
+        return f"{self.dataset} (provider {self.provider})" if self.provider else self.dataset
 
     @property
     def active(self) -> bool:
@@ -62,7 +72,7 @@ class Hold:
 
     def describe(self) -> str:
         state = f"released ({self.release_reason})" if not self.active else "held"
-        return f"{self.dataset} {self.partition.isoformat()}: {state} — {self.kind}: {self.reason}"
+        return f"{self.label} {self.partition.isoformat()}: {state} — {self.kind}: {self.reason}"
 
 
 def _table() -> sa.Table:
@@ -73,29 +83,33 @@ def _now() -> datetime:
     return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
-def get(engine: sa.Engine, dataset: str, day: date) -> Hold | None:
+def _this(t: sa.Table, dataset: str, day: date, provider: str):
+    return sa.and_(t.c.dataset == dataset, t.c.partition == day, t.c.provider == provider)
+
+
+def get(engine: sa.Engine, dataset: str, day: date, provider: str = "") -> Hold | None:
     t = _table()
     with engine.connect() as conn:
-        row = conn.execute(sa.select(t).where(t.c.dataset == dataset, t.c.partition == day)).mappings().first()
+        row = conn.execute(sa.select(t).where(_this(t, dataset, day, provider))).mappings().first()
     return Hold(**row) if row else None
 
 
 def judge(engine: sa.Engine, dataset: str, day: date, sha256: str | None, kind: str | None, reason: str = "",
-          held_rows: int = 0) -> Hold | None:
+          held_rows: int = 0, provider: str = "") -> Hold | None:
     """Record the verdict on one partition's delivery and return the hold that applies (None: it flows).
 
     ``kind`` None: nothing wrong, any earlier hold is lifted. Otherwise the partition is held — unless the very
     same delivery (``sha256``) was released by an engineer, which then stays released."""
     t = _table()
-    previous = get(engine, dataset, day)
+    previous = get(engine, dataset, day, provider)
     with engine.begin() as conn:
         if kind is None:
-            conn.execute(sa.delete(t).where(t.c.dataset == dataset, t.c.partition == day))
+            conn.execute(sa.delete(t).where(_this(t, dataset, day, provider)))
             return None
         if previous and not previous.active and previous.kind == kind == BLOCKED and previous.source_sha256 == sha256:
             return None  # released after review: the same delivery flows
-        conn.execute(sa.delete(t).where(t.c.dataset == dataset, t.c.partition == day))
-        hold = Hold(dataset, day, kind, reason, sha256, held_rows, _now())
+        conn.execute(sa.delete(t).where(_this(t, dataset, day, provider)))
+        hold = Hold(dataset, day, kind, reason, sha256, held_rows, _now(), provider=provider)
         conn.execute(sa.insert(t).values(**hold.__dict__))
     return hold
 
@@ -104,31 +118,32 @@ class ReleaseError(ValueError):
     """A release that cannot be done: nothing held, or a delivery that cannot be read."""
 
 
-def release(engine: sa.Engine, dataset: str, day: date, reason: str) -> Hold:
+def release(engine: sa.Engine, dataset: str, day: date, reason: str, provider: str = "") -> Hold:
     """Release a held blocked partition after review: its delivery's unblocked rows flow once it is standardised
     again. Refused (``ReleaseError``) when nothing is held or the delivery is unreadable."""
     if not reason.strip():
         raise ReleaseError("a release needs a reason (what the review found)")
-    hold = get(engine, dataset, day)
+    hold = get(engine, dataset, day, provider)
     if hold is None:
-        raise ReleaseError(f"{dataset} {day.isoformat()}: nothing is held")
+        what = f"{dataset} (provider {provider})" if provider else dataset
+        raise ReleaseError(f"{what} {day.isoformat()}: nothing is held")
     if hold.kind == UNREADABLE:
-        raise ReleaseError(f"{dataset} {day.isoformat()}: the delivery is unreadable ({hold.reason}); "
+        raise ReleaseError(f"{hold.label} {day.isoformat()}: the delivery is unreadable ({hold.reason}); "
                            f"nothing can flow until the department re-delivers it")
     if not hold.active:
         return hold
     t = _table()
     with engine.begin() as conn:
-        conn.execute(sa.update(t).where(t.c.dataset == dataset, t.c.partition == day)
+        conn.execute(sa.update(t).where(_this(t, dataset, day, provider))
                      .values(released_at=_now(), release_reason=reason.strip()))
-    return get(engine, dataset, day)
+    return get(engine, dataset, day, provider)
 
 
 def holds(engine: sa.Engine, start: date | None = None, end: date | None = None,
           datasets: Iterable[str] | None = None, active_only: bool = True) -> list[Hold]:
     """The holds of the days from ``start`` to ``end`` (inclusive; open when None), by day then dataset."""
     t = _table()
-    query = sa.select(t).order_by(t.c.partition, t.c.dataset)
+    query = sa.select(t).order_by(t.c.partition, t.c.dataset, t.c.provider)
     if start is not None:
         query = query.where(t.c.partition >= start)
     if end is not None:
@@ -148,14 +163,17 @@ def record_decided_without(engine: sa.Engine, scenario: str, day: date, held: li
         conn.execute(sa.delete(t).where(t.c.scenario == scenario, t.c.partition == day))
         if held:
             conn.execute(sa.insert(t), [{"scenario": scenario, "partition": day, "dataset": h.dataset,
-                                         "delivery_partition": h.partition, "reason": h.reason} for h in held])
+                                         "delivery_partition": h.partition, "provider": h.provider,
+                                         "reason": h.reason} for h in held])
 
 
 def decided_without(engine: sa.Engine, scenario: str, day: date) -> list[tuple[str, date, str]]:
-    """The held deliveries (dataset, day, reason) the scenario's partition ``day`` decided without."""
+    """The held deliveries (dataset — with the provider when one of many —, day, reason) the scenario's partition
+    ``day`` decided without."""
     t = metadata().tables[SCENARIO_HELD_INPUT]
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c.dataset, t.c.delivery_partition, t.c.reason)
+        rows = conn.execute(sa.select(t.c.dataset, t.c.provider, t.c.delivery_partition, t.c.reason)
                             .where(t.c.scenario == scenario, t.c.partition == day)
-                            .order_by(t.c.delivery_partition, t.c.dataset))
-        return [(r.dataset, r.delivery_partition, r.reason) for r in rows]
+                            .order_by(t.c.delivery_partition, t.c.dataset, t.c.provider))
+        return [(f"{r.dataset} (provider {r.provider})" if r.provider else r.dataset, r.delivery_partition, r.reason)
+                for r in rows]

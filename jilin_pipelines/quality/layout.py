@@ -17,8 +17,9 @@ A ``party_id`` field ``f`` (a resident ID or a USCC) without an id-type field of
 ``A`` resident ID, ``B`` USCC (the codes of the traffic police's 所有人证件类型).
 Bookkeeping columns: ``_warnings`` (string, a JSON array of the warning rules the row failed, sorted, ``[]`` when
 none: rows of scenario inputs flow on with their problems so the scenario can answer them), ``_partition`` (date32, the delivery day), ``_source_row`` (int64, the row's position in
-the delivery, as in the raw landing) and ``_source_sha256`` (string, the delivery's SHA-256): together with the
-dataset they name the delivered row behind every value (provenance). The file's key-value metadata
+the delivery, as in the raw landing), ``_source_sha256`` (string, the delivery's SHA-256) and ``_provider`` (string,
+the code of the provider whose delivery the row came from when the dataset has many, ``providers.py``; null
+otherwise): together with the dataset they name the delivered row behind every value (provenance). The file's key-value metadata
 ``jilin_delivery`` (:data:`DELIVERY_META`) carries the landed delivery's facts: ``source_sha256``,
 ``source_size_bytes``, ``delivered_rows``.
 """
@@ -30,6 +31,7 @@ import json
 import pyarrow as pa
 
 from jilin_pipelines.catalogue.models import Dataset, FieldType, Standard
+from jilin_pipelines.sources.delivery import PROVIDER
 
 WARNINGS = "_warnings"
 PARTITION = "_partition"
@@ -63,12 +65,16 @@ def standard_schema(dataset: Dataset) -> pa.Schema:
         pa.field(PARTITION, pa.date32()),
         pa.field(SOURCE_ROW, pa.int64()),
         pa.field(SOURCE_SHA256, pa.string()),
+        pa.field(PROVIDER, pa.string()),
     ]
     return pa.schema(fields)
 
 
 def delivery_metadata(facts: dict) -> dict[bytes, bytes]:
     """The key-value metadata of a standardised partition's file: the landed delivery's facts
-    (:data:`DELIVERY_FACTS`) out of the raw landing's summary."""
-    return {DELIVERY_META: json.dumps({k: facts.get(k) for k in DELIVERY_FACTS}).encode()}
-
+    (:data:`DELIVERY_FACTS`) out of the raw landing's summary — of a dataset of many providers, each provider's
+    under ``providers``."""
+    meta = {k: facts.get(k) for k in DELIVERY_FACTS}
+    if facts.get("providers") is not None:
+        meta["providers"] = {code: {k: f.get(k) for k in DELIVERY_FACTS} for code, f in facts["providers"].items()}
+    return {DELIVERY_META: json.dumps(meta).encode()}

@@ -14,11 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from jilin_pipelines.quality.scorecard import COLUMNS
+from jilin_pipelines.quality.scorecard import COLUMNS, PROVIDER_COLUMNS
 from jilin_pipelines.reports import INDEX, page, pyplot, svg, write_index, write_page
 
 #: How many days of history a day's charts show (the index links every day).
 HISTORY_DAYS = 90
+#: Below the city level, the report lists this many providers (the held ones, then the lowest pass rates)
+PROVIDERS_LISTED = 30
 #: Pass rates at or under this are red, at 100 % green; the scale between (a rate under it is no better).
 FLOOR = 0.8
 
@@ -102,8 +104,30 @@ def scorecard_table(card: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
-def render(card: pd.DataFrame, hist: pd.DataFrame, day: date, previous: bool = False) -> str:
+def providers_table(rollup: pd.DataFrame) -> str:
+    """The day's quality by provider level: the province and the cities whole; below, the held providers and the
+    lowest pass rates first (:data:`PROVIDERS_LISTED`), a line saying how many more."""
+    top = rollup[rollup["level"].isin(["province", "city"])]
+    below = rollup[~rollup["level"].isin(["province", "city"])].sort_values(
+        ["providers_held", "pass_rate", "code"], ascending=[False, True, True], kind="stable")
+    shown = pd.concat([top, below.head(PROVIDERS_LISTED)], ignore_index=True)
+    head = "".join(f"<th>{c}</th>" for c in PROVIDER_COLUMNS)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(getattr(r, c)))}</td>" for c in PROVIDER_COLUMNS[:-1])
+        + f"<td style='background:{colour(float(r.pass_rate))}'>{r.pass_rate:.2%}</td></tr>"
+        for r in shown.itertuples()
+    )
+    more = len(below) - PROVIDERS_LISTED
+    tail = f"<p>… and {more} more providers below the city level, none held, higher pass rates.</p>" if more > 0 else ""
+    return f"<table><tr>{head}</tr>{rows}</table>{tail}"
+
+
+def render(card: pd.DataFrame, hist: pd.DataFrame, day: date, previous: bool = False,
+           providers: pd.DataFrame | None = None) -> str:
     body = [f"<h2>{day}</h2>", scorecard_table(card) if len(card) else "<p>No delivery checked this day.</p>"]
+    if providers is not None and len(providers):
+        body += ["<h2>By provider, rolled up by level (datasets delivered by many providers)</h2>",
+                 providers_table(providers)]
     if len(hist):
         first = hist["day"].min().date()
         body += [f"<h2>Pass rate by day, {first} … {day}</h2>", f"<div>{heatmap_svg(hist)}</div>",
@@ -114,10 +138,12 @@ def render(card: pd.DataFrame, hist: pd.DataFrame, day: date, previous: bool = F
     return page(f"Quality scorecard — {day} (GB/T 36344)", "".join(body), nav=nav)
 
 
-def write_quality_report(card: pd.DataFrame, lake_dir: Path, reports_dir: Path, day: date) -> Path:
-    """Write the day's page (``card``: the day's scorecard, already stored in the lake) and the index."""
+def write_quality_report(card: pd.DataFrame, lake_dir: Path, reports_dir: Path, day: date,
+                         providers: pd.DataFrame | None = None) -> Path:
+    """Write the day's page (``card``: the day's scorecard, already stored in the lake; ``providers``: its roll-up
+    by provider level, ``scorecard.provider_rollup``) and the index."""
     hist = history(lake_dir, day)
     previous = (reports_dir / f"scorecard_{(day - timedelta(days=1)).isoformat()}.html").exists()
-    out = write_page(reports_dir / f"scorecard_{day.isoformat()}.html", render(card, hist, day, previous))
+    out = write_page(reports_dir / f"scorecard_{day.isoformat()}.html", render(card, hist, day, previous, providers))
     write_index(reports_dir)
     return out

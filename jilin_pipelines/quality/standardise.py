@@ -26,11 +26,12 @@ from jilin_pipelines.catalogue.models import Dimension, Severity
 from jilin_pipelines.lake import PartitionWriter, scratch_dir
 from jilin_pipelines.quality import expectations
 from jilin_pipelines.quality import layout
-from jilin_pipelines.quality.layout import PARTITION, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
+from jilin_pipelines.quality.layout import PARTITION, PROVIDER, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
 from jilin_pipelines.quality.rules import Rule, check, describe
 from jilin_pipelines.sources import ERROR, RAW
 
-QUARANTINE_COLUMNS = ["dataset", "partition", "source_row", "rule", "reason", "dimension", "severity", "raw"]
+QUARANTINE_COLUMNS = ["dataset", "partition", "provider", "source_row", "rule", "reason", "dimension", "severity",
+                      "raw"]
 UNPARSEABLE_RULE = "row.parseable"
 
 
@@ -70,6 +71,7 @@ def _quarantine(entry: Entry, day: date, rows: pd.DataFrame, rule: pd.Series, re
         {
             "dataset": entry.id,
             "partition": day.isoformat(),
+            "provider": rows[PROVIDER] if PROVIDER in rows.columns else None,
             "source_row": _source_rows(entry, rows),
             "rule": rule,
             "reason": reason,
@@ -165,7 +167,7 @@ class _Chunk:
     dimensions: list[str]
 
 
-def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str | None,
+def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str | None | dict[str, str | None],
                        examples: dict[str, list[dict]]) -> _Chunk:
     ds = entry.dataset
     columns = ds.source_columns
@@ -190,7 +192,12 @@ def _standardise_chunk(entry: Entry, rows: pd.DataFrame, day: date, sha256: str 
     values[WARNINGS] = row_warnings.reindex(passing).fillna("[]").to_numpy()
     values[SOURCE_ROW] = rows[SOURCE_ROW].iloc[passing].to_numpy(np.int64)
     values[PARTITION] = day
-    values[SOURCE_SHA256] = sha256
+    if PROVIDER in rows.columns:  # a dataset of many providers: each row's own delivery
+        values[PROVIDER] = rows[PROVIDER].iloc[passing].to_numpy(dtype=object)
+        values[SOURCE_SHA256] = values[PROVIDER].map(sha256)
+    else:
+        values[PROVIDER] = None
+        values[SOURCE_SHA256] = sha256
     schema = standard_schema(ds)
     table = pa.Table.from_pandas(values[schema.names].reset_index(drop=True), schema=schema, preserve_index=False)
 
@@ -309,8 +316,8 @@ def _chunks_of(parts: Iterator[pa.Table], chunk_rows: int) -> Iterator[pa.Table]
         yield empty
 
 
-def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_rows: int | None = None,
-                out: Path | None = None, facts: dict | None = None) -> Outcome:
+def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None | dict[str, str | None],
+                chunk_rows: int | None = None, out: Path | None = None, facts: dict | None = None) -> Outcome:
     """The standardised rows, the quarantine and the expectations' results of one delivery (``raw``: the raw
     landing's table or its file), ``chunk_rows`` rows (default :data:`CHUNK_ROWS`) at a time: the result does not
     depend on the chunk size.
@@ -320,7 +327,11 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     (a fingerprint per row for the exact duplicates; the key, update time and row number of each standardised row
     for the newest version per key) and with its failing rows (quarantine, expectation results). Each chunk's
     standardised rows wait in a temporary file until the newest version of every key is known. ``facts``: the raw
-    landing's summary, whose delivery facts the file's metadata carries (``layout.delivery_metadata``)."""
+    landing's summary, whose delivery facts the file's metadata carries (``layout.delivery_metadata``).
+
+    A dataset of many providers (the raw rows name theirs, ``PROVIDER``): ``sha256`` maps each provider's code to its
+    delivery's SHA-256; each provider's file is its own delivery (exact duplicates are counted within it), and
+    ``stats["providers"]`` gives each provider's delivered, exactly duplicated, quarantined and standardised rows."""
     ds = entry.dataset
     columns = ds.source_columns
     chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
@@ -332,14 +343,20 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     delivered = 0
     unparseable_parts: list[pd.DataFrame] = []
     hashes = []
+    many = isinstance(sha256, dict)
+    dup_columns = [*columns, PROVIDER] if many else columns  # a provider's file is its own delivery
+    delivered_by, parsed_by = Counter(), []
     for part in raw_parts():  # one pass: the unparseable rows, and the parsed rows' fingerprints
         delivered += part.num_rows
         failed = pc.is_valid(part[ERROR])
         unparseable_parts.append(_to_pandas(part.filter(failed)))
-        hashes.append(_fingerprints(part.filter(pc.invert(failed)), columns))
+        hashes.append(_fingerprints(part.filter(pc.invert(failed)), dup_columns))
+        if many:
+            delivered_by.update(part[PROVIDER].to_pylist())
+            parsed_by.append(part.filter(pc.invert(failed))[PROVIDER].to_numpy(zero_copy_only=False))
     unparseable = pd.concat(unparseable_parts, ignore_index=True)
     del unparseable_parts
-    duplicate = _exact_duplicates(np.concatenate(hashes), parsed_parts, columns, chunk_rows)
+    duplicate = _exact_duplicates(np.concatenate(hashes), parsed_parts, dup_columns, chunk_rows)
     del hashes
 
     def unique_parts() -> Iterator[pa.Table]:
@@ -352,7 +369,7 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
     chunks: list[_Chunk] = []
     offsets: list[int] = []
     checked = 0
-    key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW]
+    key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW, PROVIDER]
     with scratch_dir("standardise") as spool_dir:
         spool = _Spool(Path(spool_dir) / "values.parquet", chunk_rows)
         for rows in _chunks_of(unique_parts(), chunk_rows):
@@ -363,7 +380,10 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
             chunk.values = None  # spooled: only the chunk's results, quarantine and failures are kept
             chunks.append(chunk)
         spool.close()
-        keep, superseded = _newest_rows(spool.columns(key_columns), entry)
+        keys = spool.columns(key_columns)
+        keep, superseded = _newest_rows(keys, entry)
+        standardised_by = Counter(keys[PROVIDER].filter(pa.array(keep)).to_pylist()) if many else None
+        del keys
         kept = (b.filter(pa.array(keep[at : at + b.num_rows])) for b, at in _positioned(spool.batches(chunk_rows)))
         table = None
         if out is None:
@@ -406,6 +426,15 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None, chunk_row
         "warned_rows": sum(c.warned_rows for c in chunks),
         "repairs": dict(sorted((k, int(v)) for k, v in repairs.items())),
     }
+    if many:
+        parsed = np.concatenate(parsed_by) if parsed_by else np.zeros(0, dtype=object)
+        duplicated_by = Counter(parsed[duplicate].tolist())
+        quarantined_by = Counter(quarantine["provider"].tolist())
+        stats["providers"] = {code: {"delivered_rows": int(delivered_by[code]),
+                                     "exact_duplicates": int(duplicated_by[code]),
+                                     "quarantined_rows": int(quarantined_by[code]),
+                                     "standardised_rows": int(standardised_by[code])}
+                              for code in sorted(sha256)}
     return Outcome(table, quarantine, results, examples, stats)
 
 

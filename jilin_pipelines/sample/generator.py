@@ -58,6 +58,8 @@ from jilin_pipelines.sample.problems import (
     inject,
     validate_rates,
 )
+from jilin_pipelines.providers import REGISTRY_FILE
+from jilin_pipelines.sample.providers import assign, layout_providers, local_rows, write_layout_registry
 from jilin_pipelines.sample.util import rng_for
 from jilin_pipelines.sample.world import COLUMNS, DATASETS, KEYS, World
 from jilin_pipelines.standards import validate_division
@@ -136,6 +138,7 @@ def generate(
     state: int | None = None,
     daily_share: float = 0.01,
     gap: tuple[str, tuple[str, ...]] | None = None,
+    providers: str | None = None,
 ) -> GenerationSummary:
     """Write a sources directory in the layout and formats of ``sources/SPEC.md`` under ``out``.
 
@@ -152,6 +155,9 @@ def generate(
       about the people whose ID address code is (or was, before it was retired) that county's GB/T 2260 code; the
       world is the same as without it, so the people still apply, drive and get certificates. The fairness audit
       should see it (``fairness/<scenario>``).
+    * ``providers``: a multi-provider layout (``sample/providers.py``: ``counties``) — the datasets local by nature
+      are delivered by the cities and counties, each its own rows in its own folder, with the registry
+      ``out/providers.yaml``; the ground truth's rows then name their ``provider`` and their row in its file.
 
     The ground truth goes to ``out/_ground_truth/`` (``manifest.jsonl``, ``clean/*.parquet``, ``world/*.parquet``,
     ``summary.json``); the pipeline never reads it. Earlier output in ``out`` (the dataset folders, the
@@ -165,7 +171,11 @@ def generate(
     say = progress or (lambda _msg: None)
     rates_ = validate_rates(rates)
     gap_of = _gap(gap)  # refused before anything is cleared
+    registry = layout_providers(providers) if providers else []
     _clear(out)
+    if registry:
+        write_layout_registry(out, registry)
+    local = {d for p in registry for d in p.datasets}
     file_problems = _file_problem_days(days)
     late = frozenset(k for k, p in file_problems.items() if p in ("file_missing", "file_header_only"))
     say(f"building the world for {days} days from {start}, about {scale} rows a day")
@@ -202,18 +212,21 @@ def generate(
                         carried[dataset] = truth
                     manifest.append(_manifest_frame(dataset, day, np.array([], dtype=np.int64), [], [], file_problem=problem))
                     if problem == "file_header_only":
-                        _write_file(out, spec, ymd, truth.iloc[:0], problem)
-                        summary.files += 1
+                        for code in sorted(p.code for p in registry if dataset in p.datasets) or [None]:
+                            _write_file(out, spec, ymd, truth.iloc[:0], problem, code)
+                            summary.files += 1
                     summary.rows.setdefault(dataset, {})[day.isoformat()] = 0
                     say(f"{day} {dataset}: {problem}")
                     continue
                 rows = _deliver(spec, day, truth, problem, rates_, rng_for(seed, "inject", dataset, d), retired_codes)
+                if dataset in local:
+                    summary.files += _write_providers(out, spec, ymd, rows, problem, registry)
                 manifest.append(rows.manifest)
                 if rows.inconsistencies is not None:
                     incons.append(rows.inconsistencies)
                 if spec.format == "sqlite":
                     db.append(spec.table, COLUMNS[dataset], rows.delivered)
-                else:
+                elif dataset not in local:
                     _write_file(out, spec, ymd, rows.delivered, problem)
                     summary.files += 1
                 _write_clean(clean_writers, gt / "clean" / f"{dataset}.parquet", rows.clean)
@@ -311,6 +324,7 @@ def _clear(out: Path) -> None:
             target.unlink()
     if (out / GROUND_TRUTH).exists():
         shutil.rmtree(out / GROUND_TRUTH)
+    (out / REGISTRY_FILE).unlink(missing_ok=True)
 
 
 def _file_problem_days(days: int) -> dict[tuple[str, int], str]:
@@ -333,8 +347,40 @@ def _db_order(frame: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:
     return np.lexsort(cols[::-1]).astype(np.int64)
 
 
-def _write_file(out: Path, spec: DatasetSpec, ymd: str, frame: pd.DataFrame, problem: str | None) -> None:
+def _write_providers(out: Path, spec: DatasetSpec, ymd: str, rows: _Rows, problem: str | None,
+                     registry: list) -> int:
+    """Write a day's rows of a dataset of many providers, each provider's own (by the division they are about) in
+    its folder — a file for every provider, empty when it has no row — and renumber the ground truth's rows as
+    (provider, row in its file). A file problem strikes the provider of the day's last row (a cut-off row is the
+    last of its file). Returns the files written."""
+    mine = sorted(p.code for p in registry if spec.name in p.datasets)
+    owner = assign(spec.name, rows.clean, registry)
+    local = local_rows(owner)
+    struck = owner[-1] if len(owner) else None
+    for code in mine:
+        _write_file(out, spec, ymd, rows.delivered[owner == code], problem if code == struck else None, code)
+
+    def renumber(frame: pd.DataFrame) -> None:
+        at = frame["source_row"].to_numpy(dtype="float64")
+        has = ~np.isnan(at)
+        pos = np.where(has, at, 1).astype(np.int64) - 1
+        frame["provider"] = np.where(has, owner[pos] if len(owner) else None, struck)
+        renumbered = pd.array(np.where(has, local[pos] if len(local) else 0, 0), dtype="Int64")
+        renumbered[~has] = pd.NA
+        frame["source_row"] = renumbered
+
+    renumber(rows.manifest)
+    renumber(rows.clean)
+    if rows.inconsistencies is not None:
+        renumber(rows.inconsistencies)
+    return len(mine)
+
+
+def _write_file(out: Path, spec: DatasetSpec, ymd: str, frame: pd.DataFrame, problem: str | None,
+                provider: str | None = None) -> None:
     path = out / spec.relpath(ymd)
+    if provider is not None:  # one of many providers: its own folder
+        path = path.parent / provider / path.name
     columns = COLUMNS[spec.name]
     if spec.format == "csv":
         text = csv_text(frame[list(columns)])
@@ -392,15 +438,19 @@ def _write_ground_truth(gt: Path, world: World, manifest: list[pd.DataFrame], in
     man = pd.concat(manifest, ignore_index=True)
     man["repairable"] = man["problem"].map(lambda p: PROBLEMS[p].repairable)
     man["_field_sort"] = man["field"].fillna("")
-    man = man.sort_values(["dataset", "day", "source_row", "_field_sort", "problem"], na_position="first", kind="stable")
+    by = ["dataset", "day", *(["provider"] if "provider" in man.columns else []), "source_row", "_field_sort", "problem"]
+    man = man.sort_values(by, na_position="first", kind="stable")
     man = man.drop(columns="_field_sort")
     # one JSON object per line, built column-wise (the values are plain: names, digits, booleans)
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     field = man["field"].to_numpy(dtype=object)
     field_json = np.array(["null" if not isinstance(f, str) else dumps(f) for f in field], dtype=object)
     row_json = man["source_row"].astype(object).where(man["source_row"].notna(), "null").astype(str).to_numpy(dtype=object)
+    provider = (man["provider"].to_numpy(dtype=object) if "provider" in man.columns
+                else np.full(len(man), None, dtype=object))  # a dataset of many providers: whose file
+    provider_json = np.array([', "provider": ' + dumps(p) if isinstance(p, str) else "" for p in provider], dtype=object)
     lines = ('{"dataset": "' + man["dataset"].to_numpy(dtype=object) + '", "day": "' + man["day"].to_numpy(dtype=object)
-             + '", "source_row": ' + row_json + ', "field": ' + field_json + ', "problem": "' + man["problem"].to_numpy(dtype=object)
+             + '"' + provider_json + ', "source_row": ' + row_json + ', "field": ' + field_json + ', "problem": "' + man["problem"].to_numpy(dtype=object)
              + '", "repairable": ' + np.where(man["repairable"].to_numpy(dtype=bool), "true", "false").astype(object) + "}\n")
     (gt / "manifest.jsonl").write_text("".join(lines.tolist()), encoding="utf-8")
     summary.problems = {k: int(v) for k, v in man["problem"].value_counts().sort_index().items()}

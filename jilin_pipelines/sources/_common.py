@@ -46,8 +46,11 @@ def day_stamp(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
-def delivery_path(root: str | Path, department: str, dataset: str, day: date, ext: str) -> Path:
-    """``<root>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>``, refused if it resolves outside ``root``.
+def delivery_path(root: str | Path, department: str, dataset: str, day: date, ext: str,
+                  provider: str | None = None) -> Path:
+    """``<root>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>`` — with a ``provider`` (one of many delivering the
+    dataset, ``providers.py``) ``<root>/<department>/<dataset>/<provider>/<dataset>_YYYYMMDD.<ext>`` —, refused if
+    it resolves outside ``root``.
 
     Names with separators or ``..`` are refused outright; the built path is then resolved (symlinks
     included) and must still lie under the resolved root.
@@ -58,7 +61,11 @@ def delivery_path(root: str | Path, department: str, dataset: str, day: date, ex
     if not _EXT_RE.match(ext):
         raise DeliveryError(f"refused extension {ext!r}: not a plain extension")
     root_path = Path(root).resolve()
-    path = root_path / department / dataset / f"{dataset}_{day_stamp(day)}.{ext}"
+    folder = root_path / department / dataset
+    if provider is not None:
+        check_name(provider, "provider")
+        folder = folder / provider
+    path = folder / f"{dataset}_{day_stamp(day)}.{ext}"
     ensure_inside(root_path, path)
     return path
 

@@ -145,12 +145,14 @@ class ApiClient:
     # ------------------------------------------------------------------------------------------
 
     def fetch(self, department: str, dataset: str, day: date, columns: Sequence[str] | None,
-              sink: Sink | None = None) -> Delivery:
-        """All items of ``dataset`` for ``day`` as one :class:`Delivery` (see the module docstring). With a
-        ``sink``, the items pass to it a chunk at a time as the pages come, and the delivery's ``table`` is left
-        empty (its counts say what was read)."""
+              sink: Sink | None = None, provider: str | None = None) -> Delivery:
+        """All items of ``dataset`` for ``day`` as one :class:`Delivery` (see the module docstring) — of one
+        ``provider`` of many (``?provider=<code>``). With a ``sink``, the items pass to it a chunk at a time as the
+        pages come, and the delivery's ``table`` is left empty (its counts say what was read)."""
         endpoint = self.endpoint(department, dataset)
-        location = f"{endpoint}?date={day.isoformat()}"
+        if provider is not None:
+            check_name(provider, "provider")
+        location = f"{endpoint}?date={day.isoformat()}" + (f"&provider={quote(provider)}" if provider else "")
         self._deadline_at = time.monotonic() + self.deadline
         name = f"{department}.{dataset}"
         warn = Warnings(location)
@@ -161,7 +163,7 @@ class ApiClient:
         received = 0
         page = 1
         while True:
-            body = self._get_page(endpoint, location, day, page)
+            body = self._get_page(endpoint, location, day, page, provider)
             page_total = body["total"]
             if page_total > MAX_TOTAL:
                 raise DeliveryError(f"{location}: the API announces {page_total} items, more than any delivery "
@@ -214,9 +216,10 @@ class ApiClient:
 
     # ------------------------------------------------------------------------------------------
 
-    def _get_page(self, endpoint: str, location: str, day: date, page: int) -> dict:
-        where = f"{endpoint} (date {day.isoformat()}, page {page})"
-        body = self._request(endpoint, {"date": day.isoformat(), "page": page, "page_size": self.page_size}, where)
+    def _get_page(self, endpoint: str, location: str, day: date, page: int, provider: str | None = None) -> dict:
+        where = f"{endpoint} (date {day.isoformat()}{f', provider {provider}' if provider else ''}, page {page})"
+        params = {"date": day.isoformat(), "page": page, "page_size": self.page_size}
+        body = self._request(endpoint, params | ({"provider": provider} if provider else {}), where)
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise DeliveryError(f"{where}: the answer is not a page (no items list)")
         total = body.get("total")

@@ -3,7 +3,8 @@
 ``GET /api/v1/{department}/{dataset}?date=YYYY-MM-DD&page=N&page_size=M`` with
 ``Authorization: Bearer {token}`` answers
 ``{"date": ..., "page": N, "page_size": M, "total": T, "items": [...]}`` from
-``<root>/{department}/{dataset}/{dataset}_YYYYMMDD.jsonl``:
+``<root>/{department}/{dataset}/{dataset}_YYYYMMDD.jsonl`` — with ``&provider=CODE`` (one of many providers of the
+dataset) from ``<root>/{department}/{dataset}/{CODE}/{dataset}_YYYYMMDD.jsonl``:
 
 * a day without a file: ``total`` 0 and no items; a dataset without a directory: ``404``;
 * ``page`` starts at 1 (a page past the end has no items); ``page_size`` defaults to and is capped
@@ -229,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         page_size = min(page_size, MAX_PAGE_SIZE)
         try:
-            path = delivery_path(state.root, department, dataset, day, "jsonl")
+            provider = _one(query, "provider", "") or None  # one of many providers: its own folder
+            path = delivery_path(state.root, department, dataset, day, "jsonl", provider)
         except DeliveryError:
             self._error(404, "unknown dataset")
             return

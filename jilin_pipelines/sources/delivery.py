@@ -33,6 +33,9 @@ SOURCE_ROW = "_source_row"
 ERROR = "_error"
 RAW = "_raw"
 BOOKKEEPING_COLUMNS = (SOURCE_ROW, ERROR, RAW)
+PROVIDER = "_provider"
+"""Beside the bookkeeping columns, in the raw and standardised partitions of a dataset delivered by many providers
+(``providers.py``): the code of the provider whose delivery each row came from."""
 
 Sink = Callable[[pa.Table], None]
 """Takes a delivery's table a piece at a time, in row order (the raw landing writes each as it comes)."""

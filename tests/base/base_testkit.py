@@ -58,6 +58,7 @@ def standardise(dataset_id: str, raw: pd.DataFrame, day: date, dedupe: bool = Tr
     out[layout.PARTITION] = day
     out[layout.SOURCE_ROW] = raw["source_row"].astype("int64")
     out[layout.SOURCE_SHA256] = fake_sha(dataset_id, day)
+    out[layout.PROVIDER] = raw["provider"] if "provider" in raw.columns else None
     if dedupe and len(out):
         order = [ds.updated_field] if ds.updated_field else []
         out = out.sort_values([*order, layout.SOURCE_ROW], kind="stable").drop_duplicates(list(ds.key), keep="last")

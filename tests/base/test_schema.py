@@ -44,21 +44,21 @@ CONTRACT = {
                                 "contribution_base_total"},
     "commercial_vehicle_risk": {"plate_no", "plate_type", "as_of", "violations_30d", "points_30d",
                                 "unqualified_driver", "risk"},
-    "partition_hold": {"dataset", "partition", "kind", "reason", "source_sha256", "held_rows", "held_at",
+    "partition_hold": {"dataset", "partition", "provider", "kind", "reason", "source_sha256", "held_rows", "held_at",
                        "released_at", "release_reason"},
-    "scenario_held_input": {"scenario", "partition", "dataset", "delivery_partition", "reason"},
+    "scenario_held_input": {"scenario", "partition", "dataset", "delivery_partition", "provider", "reason"},
     "scenario_fairness": {"scenario", "partition", "window", "dimension", "group", "n", "adverse", "adverse_rate",
                           "ratio", "p_value", "flagged", "missing_data_rate", "coverage_explains", "coverage", "drivers"},
-    "delivery": {"id", "dataset", "partition", "sha256", "size_bytes", "delivered_rows", "standardised_rows"},
+    "delivery": {"id", "dataset", "partition", "sha256", "provider", "size_bytes", "delivered_rows", "standardised_rows"},
     "scenario_evidence": {"scenario", "partition", "decision_id", "purpose", "base_table", "base_key",
                           "base_valid_from", "person_id", "dataset", "delivery_partition", "source_row", "sha256"},
 }
 
 
 def test_upgrade_creates_the_contract_tables_and_is_repeatable(db_url):
-    assert upgrade(db_url) == head_revision() == "0010"
-    assert upgrade(db_url) == "0010"  # a second run changes nothing
-    assert current_revision(db_url) == "0010"
+    assert upgrade(db_url) == head_revision() == "0011"
+    assert upgrade(db_url) == "0011"  # a second run changes nothing
+    assert current_revision(db_url) == "0011"
     engine = sa.create_engine(db_url)
     try:
         insp = sa.inspect(engine)
@@ -268,9 +268,37 @@ def test_0010_references_deliveries_and_its_downgrade_writes_them_inline(db_url)
               "sha256": fake_sha("traffic_police.driving_licences", d)}] for d in days]
         assert provenance[0]["attributes"]["name"] == 0 and provenance[0]["attributes"]["birth_date"] is None
 
-        assert upgrade(db_url) == "0010"
+        assert upgrade(db_url) == head_revision()
         after = dump(engine)
         after.pop("base_alembic_version")
         assert after == merged
+    finally:
+        engine.dispose()
+
+
+def test_0011_holds_are_per_provider_and_its_downgrade_keeps_the_datasets_own(db_url):
+    """At head a dataset-day holds one hold per provider held ('' for a dataset of one provider); downgraded to
+    0010, the providers' holds go (nothing could tell them apart) and the dataset's own stays; upgraded again, it
+    is the dataset's ('')."""
+    from jilin_pipelines.quality import holds
+
+    upgrade(db_url)
+    engine = sa.create_engine(db_url)
+    day, ds = date(2025, 6, 2), "traffic_police.violations"
+    try:
+        holds.judge(engine, ds, day, "a", holds.BLOCKED, "3 of 4 rows blocked", 1, provider="220102")
+        holds.judge(engine, ds, day, "b", holds.UNREADABLE, "a missing column", 0, provider="220103")
+        holds.judge(engine, ds, day, "c", holds.BLOCKED, "5 of 6 rows blocked", 1)
+        assert [(h.provider, h.kind) for h in holds.holds(engine)] == [
+            ("", holds.BLOCKED), ("220102", holds.BLOCKED), ("220103", holds.UNREADABLE)]
+        assert holds.release(engine, ds, day, "reviewed", provider="220102").release_reason == "reviewed"
+        assert holds.get(engine, ds, day).active  # the dataset's own hold is another one
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0010")
+        with engine.connect() as conn:
+            assert "provider" not in {c["name"] for c in sa.inspect(conn).get_columns("partition_hold")}
+            assert conn.execute(sa.text("SELECT source_sha256 FROM partition_hold")).scalars().all() == ["c"]
+        assert upgrade(db_url) == head_revision()
+        assert [(h.provider, h.source_sha256) for h in holds.holds(engine)] == [("", "c")]
     finally:
         engine.dispose()
