@@ -113,10 +113,14 @@ def _judge_providers(entry: Entry, day: date, settings: Settings, engine: sa.Eng
     counts move to ``held_rows``), each held provider gets its alert. Returns the holds."""
     stats = outcome.stats
     held: list[holds.Hold] = []
+    judged = {h.provider for h in holds.holds(engine, day, day, datasets=[entry.id], active_only=False)}
     for code, landed in providers.items():
         mine = stats["providers"][code]
         kind, reason = _verdict(entry, landed.get("unreadable"), mine["quarantined_rows"],
                                 mine["delivered_rows"] - mine["exact_duplicates"])
+        if kind is None and code not in judged:  # nothing wrong, nothing to lift: no transaction
+            mine["held"] = False
+            continue
         hold = holds.judge(engine, entry.id, day, landed["source_sha256"], kind, reason, mine["standardised_rows"],
                            provider=code)
         if hold is not None and release_reason and release_provider in (None, "", code) and hold.kind == holds.BLOCKED:

@@ -135,3 +135,32 @@ def test_bench_history_sqlite(tmp_path):
     assert "last day / second day" in text and "2025-06-04" in text
     chart = (tmp_path / "data" / "bench" / "history.svg").read_text(encoding="utf-8")
     assert chart.startswith("<svg") and TITLE in chart and "golden versions started" in chart
+
+
+def test_the_providers_bench_runs_the_same_rows_both_ways(tmp_path):
+    """``bench-providers`` at 4 providers: the one-provider and the many-provider runs merge the same violations
+    (the comparison is fair), and the re-delivery by one provider lands only it and drops exactly its removed row."""
+    import csv
+
+    from jilin_pipelines.bench.providers import ENCODING, FILE, FOLDER, run_providers_bench
+
+    out = io.StringIO()
+    result = run_providers_bench(providers=4, rows_per_provider=30, work=tmp_path, out=out)
+    assert result["exit_codes"] == [0, 0, 0], out.getvalue()
+    assert result["redelivery_relanded_providers"] == 1
+    assert {"overhead_per_provider_ms", "one_provider_seconds", "many_providers_seconds"} <= set(result)
+    assert "overhead per provider:" in out.getvalue()
+
+    def violations(run: str) -> set[str]:
+        engine = sa.create_engine(f"sqlite:///{tmp_path / run / 'base.sqlite'}")
+        try:
+            with engine.connect() as conn:
+                return set(conn.execute(sa.text("SELECT violation_no FROM violation")).scalars())
+        finally:
+            engine.dispose()
+
+    with open(tmp_path / "one" / "sources" / FOLDER / FILE, encoding=ENCODING, newline="") as fh:
+        dropped = list(csv.reader(fh))[1][0]  # the first row: the re-delivering provider's first, left out
+    one, many = violations("one-run"), violations("many-run")
+    assert len(one) > 50 and dropped in one
+    assert many == one - {dropped}

@@ -403,3 +403,25 @@ def test_the_stand_in_serves_a_deeply_nested_record_as_unparseable(tmp_path):
     with ApiServer(root, token=TOKEN) as server:
         delivery = fetch(server.url)
     assert delivery.delivered_rows == 2 and delivery.unparseable_rows == 1
+
+
+def test_a_provider_of_many_is_read_from_its_own_folder(root):
+    """``?provider=CODE``: the provider's own file (``<dataset>/<CODE>/``); another provider's, or the dataset's
+    one-provider file, is not it; a provider code that is no plain name is refused before any request."""
+    mine = root / "transport" / "practitioner_qualifications" / "220102"
+    mine.mkdir()
+    (mine / "practitioner_qualifications_20250601.jsonl").write_text(
+        json.dumps(qualification(7), ensure_ascii=False) + "\n", encoding="utf-8")
+    with ApiServer(root, token=TOKEN) as server:
+        client = ApiClient(server.url, TOKEN, backoff=0.01)
+        try:
+            own = client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS, provider="220102")
+            other = client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS, provider="220103")
+            with pytest.raises(DeliveryError, match="provider"):
+                client.fetch("transport", "practitioner_qualifications", DAY, COLUMNS, provider="../x")
+        finally:
+            client.close()
+    check_invariants(own)
+    assert data_rows(own) == [qualification(7)]
+    assert own.location.endswith("?date=2025-06-01&provider=220102")
+    assert not other.delivered and other.delivered_rows == 0
