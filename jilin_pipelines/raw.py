@@ -33,7 +33,7 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
-from jilin_pipelines.sources._common import ensure_inside
+from jilin_pipelines.sources._common import check_name, ensure_inside
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
 from jilin_pipelines.standards.masking import mask_identifiers
 
@@ -54,15 +54,29 @@ def reads_over_http(entry: Entry, settings: Settings) -> bool:
     return entry.dataset.format.kind == "api" and settings.api_url is not None
 
 
-def _frontdb_url(settings: Settings) -> str:
-    """The front-end database's URL; an SQLite file named inside the sources directory must resolve inside it, as
-    every delivery file must (a symlink out of it is refused, not read)."""
-    url = sa.make_url(settings.social_security_db_url)
+def frontdb_url(settings: Settings, provider: str | None = None) -> str:
+    """The front-end database's URL — one ``provider``'s of many: ``{provider}`` in ``JILIN_SOCIAL_SECURITY_DB_URL``
+    replaced by its code, or, for an SQLite file without it, the provider's own file in a folder named by its code
+    beside it (``<sources>/social_security/<code>/exchange.sqlite``). An SQLite file named inside the sources
+    directory must resolve inside it, as every delivery file must (a symlink out of it is refused, not read)."""
+    text = settings.social_security_db_url
+    if provider is not None:
+        check_name(provider, "provider")
+        if "{provider}" in text:
+            text = text.replace("{provider}", provider)
+        else:
+            url = sa.make_url(text)
+            if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith(("file:", ":memory:")):
+                raise DeliveryError(f"provider {provider}: JILIN_SOCIAL_SECURITY_DB_URL names one database; a "
+                                    "dataset of many providers needs {provider} in it")
+            path = Path(url.database)
+            text = url.set(database=str(path.parent / provider / path.name)).render_as_string(hide_password=False)
+    url = sa.make_url(text)
     if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith(("file:", ":memory:")):
         path = Path(url.database).absolute()
         if path.is_relative_to(Path(settings.sources_dir).absolute()):
             ensure_inside(settings.sources_dir, path)
-    return settings.social_security_db_url
+    return text
 
 
 def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None = None,
@@ -75,7 +89,7 @@ def read_delivery(entry: Entry, day: date, settings: Settings, sink: Sink | None
     common = {"dataset": entry.id, "day": day, "columns": columns}
     if fmt.kind == "frontdb":
         keys = [entry.dataset.field(k).source for k in entry.dataset.key]
-        return read_frontdb(_frontdb_url(settings), table=fmt.table, day_column=fmt.day_column,
+        return read_frontdb(frontdb_url(settings, provider), table=fmt.table, day_column=fmt.day_column,
                             key_columns=keys, sink=sink, **common)
     if reads_over_http(entry, settings):
         with ApiClient(settings.api_url, settings.api_token) as client:
@@ -213,6 +227,8 @@ def _unchanged(entry: Entry, day: date, settings: Settings, provider: str, facts
     return source_fingerprint(entry, day, settings, provider) == facts.get("source_sha256")
 
 
+COMBINE_ROWS = 100_000
+"""The day's partition of many providers is written this many rows at a time (not a row group per provider)."""
 _SUMMED = ("source_size_bytes", "delivered_rows", "landed_rows", "unparseable_rows")
 
 
@@ -228,20 +244,30 @@ def _land_providers(entry: Entry, day: date, settings: Settings, codes: tuple[st
         else:
             providers[code] = _land(entry, day, settings, path, code).summary() | {"relanded": True}
     path = landing_path(entry, day, settings)
+    before = landed_summary(path)
+    if before is not None and list((before.get("providers") or {})) == list(codes) and \
+            not any(f["relanded"] for f in providers.values()):
+        return Landing(path, None, None, before | {"providers": providers})  # every provider as landed: as it was
     paths = [landing_path(entry, day, settings, provider=code) for code in codes]
     names: list[str] = []
     for p in paths:  # every column any provider's delivery has, the bookkeeping ones last
         names += [n for n in pq.read_schema(p).names if n not in names]
     names = [n for n in names if n not in BOOKKEEPING_COLUMNS] + list(BOOKKEEPING_COLUMNS)
     with PartitionWriter(path) as writer:
+        held, rows = [], 0
         for code, p in zip(codes, paths, strict=True):
             table = pq.read_table(p)
             for n in names:
                 if n not in table.column_names:
                     table = table.append_column(pa.field(n, pa.string()), pa.nulls(table.num_rows, pa.string()))
-            table = table.select(names)
-            writer.write(table.append_column(pa.field(PROVIDER, pa.string()),
-                                             pa.array([code] * table.num_rows, pa.string())))
+            held.append(table.select(names).append_column(pa.field(PROVIDER, pa.string()),
+                                                          pa.array([code] * table.num_rows, pa.string())))
+            rows += table.num_rows
+            if rows >= COMBINE_ROWS:  # row groups of a useful size, however many providers
+                writer.write(pa.concat_tables(held))
+                held, rows = [], 0
+        if held:
+            writer.write(pa.concat_tables(held))
         delivered = [c for c in codes if providers[c]["delivered"]]
         facts = {
             "dataset": entry.id,
@@ -350,31 +376,39 @@ def stray_files(settings: Settings, entries: list[Entry]) -> list[Path]:
             if day is None]
 
 
+def _frontdb_days(entry: Entry, text: str) -> set[date]:
+    """The first and last day of the front-end database's handling times (none: no database, table or day)."""
+    fmt = entry.dataset.format
+    url = sa.make_url(text)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        return set()  # no database file (and none is created by looking)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            col = sa.column(fmt.day_column)
+            lo, hi = conn.execute(sa.select(sa.func.min(col), sa.func.max(col)).select_from(sa.table(fmt.table))).one()
+    except sa.exc.SQLAlchemyError:
+        return set()  # no database or no table: nothing delivered that way
+    finally:
+        engine.dispose()
+    found = set()
+    for v in (lo, hi):
+        try:
+            found.add(date.fromisoformat(str(v)[:10]))
+        except ValueError:
+            continue  # a handling time in another layout: not a day to run
+    return found
+
+
 def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
     """The partition days present in the sources: from the delivery file names (a name whose date does not exist
     is skipped: ``stray_files``), and from the range of the front-end database's handling times. Days in between
     without any delivery are included (they materialise as "no delivery")."""
     found: set[date] = set()
     for entry in entries:
-        fmt = entry.dataset.format
-        if fmt.kind == "frontdb":
-            url = sa.make_url(settings.social_security_db_url)
-            if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-                continue  # no database file (and none is created by looking)
-            engine = sa.create_engine(url)
-            try:
-                with engine.connect() as conn:
-                    col = sa.column(fmt.day_column)
-                    lo, hi = conn.execute(sa.select(sa.func.min(col), sa.func.max(col)).select_from(sa.table(fmt.table))).one()
-            except sa.exc.SQLAlchemyError:
-                continue  # no database or no table: nothing delivered that way
-            finally:
-                engine.dispose()
-            for v in (lo, hi):
-                try:
-                    found.add(date.fromisoformat(str(v)[:10]))
-                except ValueError:
-                    continue  # a handling time in another layout: not a day to run
+        if entry.dataset.format.kind == "frontdb":
+            for provider in settings.registry().codes(entry.id) or (None,):
+                found |= _frontdb_days(entry, frontdb_url(settings, provider))
             continue
         found |= {day for _, day in _delivery_files(settings, entry) if day is not None}
     if not found:

@@ -41,7 +41,6 @@ def test_a_valid_registry_loads_with_its_tree_and_datasets(tmp_path):
     ({"parent": "229900"}, "parent 229900 is not registered"),
     ({"division": "220201", "parent": "220100"}, "does not lie in its parent 220100"),
     ({"datasets": ["traffic_police.bicycles"]}, "'traffic_police.bicycles' is not in the catalogue"),
-    ({"datasets": ["social_security.insured_persons"]}, "read from the front-end database"),
     ({"update_time": "25:00"}, "update_time '25:00'"),
     ({"name": ""}, "name is missing"),
     ({"colour": "red"}, "unknown key(s) colour"),
@@ -84,3 +83,48 @@ def test_the_sample_layout_is_the_provinces_9_cities_and_60_counties(tmp_path):
         assert len(registry.codes(dataset)) == 9
     assert registry.providers["220102"].name == "长春市南关区"
     assert [p.level for p in registry.ancestors("220102")] == ["county", "city", "province"]
+
+
+def test_a_front_end_database_per_provider_lands_each_on_its_own(tmp_path):
+    """Of a front-end database dataset delivered by many providers, each provider's database is its own: beside
+    the default one in a folder named by its code, or ``{provider}`` in JILIN_SOCIAL_SECURITY_DB_URL."""
+    import shutil
+    import sqlite3
+    from datetime import date
+
+    from jilin_pipelines.catalogue import catalogue
+    from jilin_pipelines.raw import days_in_sources, frontdb_url, land_day
+    from jilin_pipelines.settings import CHECKOUT, Settings
+    from jilin_pipelines.sources import DeliveryError
+
+    sources = tmp_path / "sources"
+    (sources / "social_security" / "220102").mkdir(parents=True)
+    (sources / "social_security" / "220103").mkdir(parents=True)
+    sample_db = CHECKOUT / "sample_sources" / "social_security" / "exchange.sqlite"
+    shutil.copy(sample_db, sources / "social_security" / "220102" / "exchange.sqlite")
+    empty = sources / "social_security" / "220103" / "exchange.sqlite"
+    shutil.copy(sample_db, empty)
+    with sqlite3.connect(empty) as conn:
+        conn.execute("DELETE FROM SI_EMPLOYER")
+    write(sources, [PROVINCE, CITY, {**COUNTY, "datasets": ["social_security.employers"]},
+                    {**COUNTY, "code": "220103", "division": "220103", "name": "宽城区",
+                     "datasets": ["social_security.employers"]}])
+    settings = Settings.from_env({"JILIN_SOURCES_DIR": str(sources), "JILIN_DATA_DIR": str(tmp_path / "data")})
+    entry = catalogue().entry("social_security.employers")
+    day = date(2025, 6, 2)
+    assert day in days_in_sources(settings, [entry])
+    with sqlite3.connect(sample_db) as conn:
+        expected = conn.execute("SELECT COUNT(*) FROM SI_EMPLOYER WHERE substr(AAE036, 1, 10) = ?",
+                                (day.isoformat(),)).fetchone()[0]
+    facts = land_day(entry, day, settings).summary()
+    assert expected > 0 and facts["delivered_rows"] == expected
+    assert {c: f["delivered_rows"] for c, f in facts["providers"].items()} == {"220102": expected, "220103": 0}
+    assert not facts["providers"]["220103"]["delivered"]
+
+    placeholder = Settings.from_env({"JILIN_SOURCES_DIR": str(sources),
+                                     "JILIN_SOCIAL_SECURITY_DB_URL": "postgresql://db/exchange_{provider}"})
+    assert frontdb_url(placeholder, "220102") == "postgresql://db/exchange_220102"
+    one = Settings.from_env({"JILIN_SOURCES_DIR": str(sources),
+                             "JILIN_SOCIAL_SECURITY_DB_URL": "postgresql://db/exchange"})
+    with pytest.raises(DeliveryError, match=r"needs \{provider\}"):
+        frontdb_url(one, "220102")

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from jilin_pipelines.bench import _preload, machine, ours
+from jilin_pipelines.bench import _preload, machine, ours, partitions_env
 from jilin_pipelines.providers import Provider, write_registry
 
 DAY = date(2025, 6, 2)
@@ -102,6 +102,14 @@ def _relanded(root: Path, name: str) -> int:
 
 def run_providers_bench(providers: int = 1000, rows_per_provider: int = 20, seed: int = 20250602,
                         work: Path | None = None, out: TextIO | None = None) -> dict:
+    """Run the bench (see the module docstring) and return its figures."""
+    covering = partitions_env(1)  # the definitions' daily partitions hold the bench's day
+    with ours.environment(covering, keys=tuple(covering)):
+        return _run_providers_bench(providers, rows_per_provider, seed, work, out)
+
+
+def _run_providers_bench(providers: int, rows_per_provider: int, seed: int, work: Path | None,
+                         out: TextIO | None) -> dict:
     say = (lambda msg: (out.write(msg + "\n"), out.flush())) if out else (lambda _msg: None)
     root = Path(work or tempfile.mkdtemp(prefix="jilin_providers_"))
     root.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,9 @@ def province(tmp_path_factory):
     sources = root / "sources"
     generate(sources, start=DAYS[0], days=len(DAYS), scale=400, providers="counties")
     env = {"JILIN_SOURCES_DIR": str(sources), "JILIN_DATA_DIR": str(root / "data"),
-           "DAGSTER_HOME": str(root / "home")}
+           "DAGSTER_HOME": str(root / "home"),
+           # the committed sample's week, as the other tests of the process have the definitions' partitions
+           "JILIN_PARTITIONS_START": "2025-06-02", "JILIN_PARTITIONS_END": "2025-06-08"}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
