@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from jilin_pipelines.sources.delivery import (
     ERROR,
+    PROVIDER,
     RAW,
     SOURCE_ROW,
     Delivery,
@@ -242,7 +243,7 @@ def assemble(
 ) -> pa.Table:
     """Build the delivery table: ``columns`` as strings (missing ones all null), then bookkeeping."""
     n = len(source_row)
-    clash = [c for c in columns if c in (SOURCE_ROW, ERROR, RAW)]
+    clash = [c for c in columns if c in (SOURCE_ROW, ERROR, RAW, PROVIDER)]
     if clash:
         raise DeliveryError(f"delivered columns {clash} clash with the bookkeeping columns")
     arrays = []

@@ -336,3 +336,11 @@ def test_raw_texts_located_exactly_at_scale(tmp_path):
     assert t.column("号牌号码")[180_001].as_py() == "吉A180002"
     enc = [w for w in d.warnings if "wrong encoding" in w.reason]
     assert len(enc) == 1 and enc[0].row == 180_001
+
+
+def test_a_delivered_column_named_like_the_provider_column_is_refused(tmp_path):
+    """``_provider`` names each row's provider in a dataset of many: a delivery may not bring its own."""
+    text = ",".join(VEHICLE_COLUMNS) + ",_provider\r\n" + ",".join("x" * (len(VEHICLE_COLUMNS) + 1)) + "\r\n"
+    path = write(tmp_path, "motor_vehicles_20250601.csv", text.encode("gbk"))
+    with pytest.raises(DeliveryError, match=r"\['_provider'\] clash with the bookkeeping columns"):
+        read_gbk(path, columns=None)
