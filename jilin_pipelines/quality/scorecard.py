@@ -6,6 +6,7 @@ Pure: no Dagster."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -32,15 +33,19 @@ def write_results(lake_dir: Path, dataset_id: str, day: date, stats: dict, deliv
     return path
 
 
+def day_results(lake_dir: Path, dataset_ids: list[str], day: date) -> Iterator[tuple[str, dict]]:
+    """The day's kept results (``write_results``) of each dataset that has them: ``(dataset_id, document)``."""
+    for dataset_id in dataset_ids:
+        path = results_path(lake_dir, dataset_id, day)
+        if path.exists():
+            yield dataset_id, json.loads(path.read_text(encoding="utf-8"))
+
+
 def scorecard(lake_dir: Path, dataset_ids: list[str], day: date) -> pd.DataFrame:
     """One row per (department, dimension) for the day. Timeliness counts a dataset with no delivery as failed
     (its rows: one per dataset); the other dimensions count rows."""
     records = []
-    for dataset_id in dataset_ids:
-        path = results_path(lake_dir, dataset_id, day)
-        if not path.exists():
-            continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    for dataset_id, doc in day_results(lake_dir, dataset_ids, day):
         department = dataset_id.split(".", 1)[0]
         for dimension, failed in doc["failed_rows_by_dimension"].items():
             records.append((department, dimension, dataset_id, doc["checked_rows"], failed))
@@ -66,11 +71,7 @@ def provider_rollup(lake_dir: Path, dataset_ids: list[str], day: date, registry:
     own and its counties'). Rows checked are the delivered rows but for exact duplicates; the pass rate is the share
     of them not quarantined. Ordered by level from the province down, then by code."""
     records = []
-    for dataset_id in dataset_ids:
-        path = results_path(lake_dir, dataset_id, day)
-        if not path.exists():
-            continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    for dataset_id, doc in day_results(lake_dir, dataset_ids, day):
         for code, n in (doc.get("providers") or {}).items():
             row = (dataset_id, code, n["delivered_rows"], n["delivered_rows"] - n["exact_duplicates"],
                    n["quarantined_rows"], 0 if n.get("held") else n["standardised_rows"],
