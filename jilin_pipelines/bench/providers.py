@@ -101,15 +101,16 @@ def _relanded(root: Path, name: str) -> int:
 
 
 def run_providers_bench(providers: int = 1000, rows_per_provider: int = 20, seed: int = 20250602,
-                        work: Path | None = None, out: TextIO | None = None) -> dict:
-    """Run the bench (see the module docstring) and return its figures."""
+                        work: Path | None = None, out: TextIO | None = None, warm_up: bool = True) -> dict:
+    """Run the bench (see the module docstring) and return its figures; ``warm_up``: a first, untimed run pays the
+    process's first-run costs (without it, the one-provider run pays them: only for checking that it runs)."""
     covering = partitions_env(1)  # the definitions' daily partitions hold the bench's day
     with ours.environment(covering, keys=tuple(covering)):
-        return _run_providers_bench(providers, rows_per_provider, seed, work, out)
+        return _run_providers_bench(providers, rows_per_provider, seed, work, out, warm_up)
 
 
 def _run_providers_bench(providers: int, rows_per_provider: int, seed: int, work: Path | None,
-                         out: TextIO | None) -> dict:
+                         out: TextIO | None, warm_up: bool) -> dict:
     say = (lambda msg: (out.write(msg + "\n"), out.flush())) if out else (lambda _msg: None)
     root = Path(work or tempfile.mkdtemp(prefix="jilin_providers_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -127,7 +128,8 @@ def _run_providers_bench(providers: int, rows_per_provider: int, seed: int, work
         _preload()  # imports paid before any timing
         say(f"{len(rows)} violation rows; one provider, then {providers} providers of about "
             f"{len(rows) / providers:.0f} rows each")
-        _run(one, root, "warm-up")  # first-run costs (Great Expectations' context, plots) paid before timing
+        if warm_up:
+            _run(one, root, "warm-up")  # first-run costs (Great Expectations' context, plots) paid before timing
         single = _run(one, root, "one-run")
         say(f"one provider:   {single.seconds:7.1f} s (exit {single.exit_code})")
         split = _run(many, root, "many-run")

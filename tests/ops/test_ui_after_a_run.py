@@ -104,6 +104,7 @@ def test_the_automation_sensor_runs_by_default(ui, page, shots):
     # sensor's, loaded with it, off by default
     expect(item.locator("input[type=checkbox]").nth(1)).to_be_checked()
     stopped = page.locator("[data-index]").filter(has_text="source_file_arrival")
+    expect(stopped.locator("input[type=checkbox]")).to_have_count(2)  # its switch rendered too
     assert [box.is_checked() for box in stopped.locator("input[type=checkbox]").all()] == [False, False]
     page.screenshot(path=shots / "automation.png")
 
