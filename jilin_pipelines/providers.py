@@ -101,12 +101,6 @@ class Registry:
             p = self.providers.get(p.parent) if p.parent else None
         return chain
 
-    def table(self) -> pd.DataFrame:
-        """One row per provider: code, division, level, name, parent."""
-        return pd.DataFrame([{"code": p.code, "division": p.division, "level": p.level, "name": p.name,
-                              "parent": p.parent} for p in sorted(self.providers.values(), key=lambda p: p.code)],
-                            columns=["code", "division", "level", "name", "parent"])
-
 
 EMPTY = Registry()
 

@@ -221,10 +221,8 @@ def _source_versions(
     v[SOURCE_ROW] = df[layout.SOURCE_ROW].astype("int64")
     sha = canon_string(df[layout.SOURCE_SHA256]).fillna("") if n else _nulls(0, idx)
     if layout.PROVIDER in df.columns and n and df[layout.PROVIDER].notna().any():  # one of many providers' delivery
-        who = canon_string(df[layout.PROVIDER]).fillna("")
-        pairs = sha + "|" + who
-        ids = {f"{h}|{p}": delivery_id(source.dataset, partition, h, p or None)
-               for h, p in zip(sha, who, strict=True)}
+        pairs = sha + "|" + canon_string(df[layout.PROVIDER]).fillna("")
+        ids = {pair: delivery_id(source.dataset, partition, *pair.split("|", 1)) for pair in pairs.unique()}
         v[DELIVERY] = pairs.map(ids).astype("int64")
     else:
         ids = {u: delivery_id(source.dataset, partition, u) for u in sha.unique()}
