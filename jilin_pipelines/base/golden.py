@@ -1,6 +1,7 @@
-"""Pure, column-wise core of the merge: standardised frame -> delivered versions -> golden SCD2 versions.
+"""Pure, column-wise core of the merge: standardised frame -> delivered versions -> golden SCD2 versions (the
+survivorship decision itself is one SQL query, ``survivorship.py``, run by an embedded engine).
 
-No database here. Values travel in one canonical form so that what is computed from a fresh frame and what is
+No serving database here. Values travel in one canonical form so that what is computed from a fresh frame and what is
 read back from SQLite or PostgreSQL compare equal:
 
 | column type | canonical pandas value                                       |
@@ -36,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jilin_pipelines.base import survivorship
 from jilin_pipelines.base.config import SourceSpec, TableSpec
 from jilin_pipelines.base.schema import (
     DATASET,
@@ -375,39 +377,6 @@ def row_hash(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
 
 
-def _first_per_group(group: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For rows sorted by ``group``: (groups, row positions) of the first row of each group where ``mask`` holds."""
-    idx = np.flatnonzero(mask)
-    g = group[idx]
-    first = np.ones(len(idx), dtype=bool)
-    first[1:] = g[1:] != g[:-1]
-    return g[first], idx[first]
-
-
-def _codes(s: pd.Series) -> np.ndarray:
-    """Order-preserving integer codes of a column (null -> -1, i.e. before every value)."""
-    codes, _ = pd.factorize(s, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64)
-
-
-def _starts(*arrays: np.ndarray) -> np.ndarray:
-    """For rows sorted by ``arrays``: True where a new combination begins."""
-    n = len(arrays[0])
-    new = np.zeros(n, dtype=bool)
-    if n:
-        new[0] = True
-        for a in arrays:
-            new[1:] |= a[1:] != a[:-1]
-    return new
-
-
-def _content(values: pd.DataFrame, winning: np.ndarray) -> np.ndarray:
-    """What a golden version means (its values and placeholder flag, ``values``, and per attribute the source that
-    value wins from, ``winning``: ``"<dataset>/<role>"`` or None), as a 64-bit fingerprint per version."""
-    names = pd.DataFrame(winning, columns=[f"_from_{j}" for j in range(winning.shape[1])])
-    return row_hash(pd.concat([values.reset_index(drop=True), names], axis=1))
-
-
 def record_hash(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
     """The record hash of golden versions: key, start, values, placeholder flag and provenance (which names the
     sources the values won from, and a re-merge may re-name one). Not the end of validity: that is the next
@@ -418,74 +387,22 @@ def record_hash(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
 
 
 def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
-    """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key)."""
+    """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key):
+    the survivorship query (``survivorship.golden_sql``, run by the embedded engine), its winners' references
+    formatted as the provenance text and the record hash added."""
     cols = golden_columns(spec)
     if versions.empty:
         return pd.DataFrame(columns=cols)
-    key, attrs = list(spec.key), list(spec.attributes)
-    v = versions.reset_index(drop=True)
-    kid = v.groupby(key, sort=False).ngroup().to_numpy().astype(np.int64)
-    part_codes, part_values = pd.factorize(v[PARTITION], sort=True)
-    pcode = part_codes.astype(np.int64)
-    ucode = _codes(v[UPDATED_AT])
-    dcode, datasets = pd.factorize(v[DATASET], sort=True)
-    rcode = _codes(v[ROLE])
-    srow = v[SOURCE_ROW].to_numpy(dtype=np.int64)
-    # unfold: each version counts on every delivery day of its key from its own partition on
-    pairs = np.unique(kid * len(part_values) + pcode)
-    if len(pairs) == kid.max() + 1:  # one delivery day per key: nothing to unfold
-        rows, day = np.arange(len(v)), pcode
-    else:
-        days = pd.DataFrame({"k": pairs // len(part_values), "d": pairs % len(part_values)})
-        c = days.merge(pd.DataFrame({"k": kid, "r": np.arange(len(v))}), on="k")
-        c = c[pcode[c["r"].to_numpy()] <= c["d"].to_numpy()]
-        rows, day = c["r"].to_numpy(), c["d"].to_numpy()
-    k, d = kid[rows], day
-    # each source's newest version as of each day
-    order = np.lexsort((srow[rows], pcode[rows], ucode[rows], rcode[rows], dcode[rows], d, k))
-    rows, k, d = rows[order], k[order], d[order]
-    last = np.r_[_starts(k, d, dcode[rows], rcode[rows])[1:], True]
-    rows, k, d = rows[last], k[last], d[last]
-    cur = v.iloc[rows].reset_index(drop=True)
-    newgroup = _starts(k, d)
-    group = np.cumsum(newgroup) - 1
-    heads = np.flatnonzero(newgroup)
-    n = len(heads)
-    out = pd.DataFrame({"_kid": k[heads], VALID_FROM: np.asarray(part_values, dtype=object)[d[heads]]})
-    for c_ in key:
-        out[c_] = cur[c_].to_numpy()[heads]
-    out[PLACEHOLDER] = np.logical_and.reduceat(cur[REFERENCE].to_numpy(dtype=bool), heads)
-    ref = cur[REFERENCE].to_numpy(dtype=np.int64)
-    cd, cr, cp, cu, cs = dcode[rows], rcode[rows], pcode[rows], ucode[rows], srow[rows]
-    by_priority: dict[tuple[str, ...], list[str]] = {}
-    for a in attrs:
-        by_priority.setdefault(spec.priority_of(a), []).append(a)
-    winner = np.full((n, len(attrs)), -1, dtype=np.int64)  # per golden version and attribute: its row in ``cur``
-    for priority, group_attrs in by_priority.items():
-        listed = {ds: i for i, ds in enumerate(priority)}
-        rank_of = np.array([listed.get(ds, len(priority)) for ds in datasets], dtype=np.int64)
-        # highest priority, then newest (update time, partition), then dataset, role, highest source row
-        order = np.lexsort((-cs, cr, cd, -cp, -cu, rank_of[cd], ref, group))
-        g_sorted = group[order]
-        for a in group_attrs:
-            values = cur[a].to_numpy()[order]
-            g, pos = _first_per_group(g_sorted, ~pd.isna(values))
-            col = np.full(n, None, dtype=object)
-            col[g] = values[pos]
-            out[a] = CANON[spec.columns[a]](pd.Series(col))
-            winner[g, attrs.index(a)] = order[pos]
-    out[PROVENANCE] = provenance_json(attrs, winner, _source_json(cur).to_numpy(dtype=object))
-    # a version means a change: of a value, of the placeholder flag or of the source (dataset and role) a value
-    # wins from — not a re-delivery of the same values, which stays among the delivered versions only
-    source_of = np.append(np.asarray(datasets, dtype=object)[cd] + "/" + cur[ROLE].to_numpy(dtype=object), None)
-    content = _content(out[[*attrs, PLACEHOLDER]], source_of[winner])  # (winner -1: the None at the end)
-    okid = out["_kid"].to_numpy()
-    if n > len(np.unique(okid)):  # a new version only where something changed
-        keep = _starts(okid, content)
-        out, content, okid = out[keep].reset_index(drop=True), content[keep], okid[keep]
-    last = np.r_[okid[1:] != okid[:-1], True]
-    valid_to = np.r_[out[VALID_FROM].to_numpy(dtype=object)[1:], None]
-    valid_to[last] = None
-    out[VALID_TO] = valid_to
+    attrs = list(spec.attributes)
+    out = survivorship.run_golden(spec, versions)
+    for c in spec.columns:
+        out[c] = CANON[spec.columns[c]](out[c])
+    for c in (VALID_FROM, VALID_TO):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    out[PLACEHOLDER] = out[PLACEHOLDER].to_numpy(dtype=bool)
+    refs = out[[survivorship.src_column(a) for a in attrs]].to_numpy(dtype=object)
+    codes, sources = pd.factorize(refs.ravel(), use_na_sentinel=True)
+    out[PROVENANCE] = provenance_json(attrs, codes.reshape(refs.shape).astype(np.int64),
+                                      np.asarray(sources, dtype=object))
     out[RECORD_HASH] = record_hash(spec, out)
     return out[cols]
