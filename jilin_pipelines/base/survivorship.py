@@ -61,11 +61,11 @@ def _lit(text: str) -> str:
 
 def src_column(attr: str) -> str:
     """The output column holding the reference (``{"delivery", "role", "source_row"}``) of ``attr``'s winner."""
-    return f"{attr}\x1fsrc"
+    return f"src:{attr}"  # a colon: never a column of tables.yaml
 
 
 def _from_column(attr: str) -> str:
-    return f"{attr}\x1ffrom"
+    return f"from:{attr}"
 
 
 def golden_sql(spec: TableSpec) -> str:
