@@ -7,7 +7,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample bench bench-providers bench-standards bench-quality bench-merge fuzz clean
+.PHONY: setup setup-spark run test ui sample bench bench-providers bench-standards bench-quality bench-merge fuzz clean
 
 setup: .venv/.synced
 
@@ -16,10 +16,18 @@ setup: .venv/.synced
 	$(UV) sync --frozen
 	@touch $@
 
+# the tests also run the Spark engine: the spark extra (PySpark, SQLGlot; Java 17 comes from Debian)
+setup-spark: .venv/.synced-spark
+
+.venv/.synced-spark: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --extra spark
+	@touch .venv/.synced $@
+
 run: setup
 	$(UV) run --frozen --no-sync jilin-pipelines run
 
-test: setup
+test: setup-spark
 	$(UV) run --frozen --no-sync pytest
 
 ui: setup

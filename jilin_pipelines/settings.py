@@ -23,6 +23,8 @@ the departments' real endpoints and databases.
 | JILIN_PARTITIONS_START          | the first daily partition: the committed sample's first day, ``2025-06-02``; other sources ``2025-06-01`` |
 | JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
 | JILIN_PROVIDERS                 | ``<sources>/providers.yaml`` when there is one: the provider registry (``providers.py``); none, every dataset its one provider |
+| JILIN_ENGINE                    | ``embedded`` (DuckDB in the process); ``spark``: the merge's set-based core on Apache Spark (``engines.py``) |
+| JILIN_SPARK_MASTER              | ``local[2]``; a cluster's ``spark://…``, ``k8s://…`` or Spark Connect ``sc://…`` URL |
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from jilin_pipelines.engines import ENGINES, Engine, engine_for
 from jilin_pipelines.providers import Registry, registry_for
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -78,6 +81,12 @@ class Settings:
     partitions_start: date = SAMPLE_FIRST_DAY  # JILIN_PARTITIONS_START: the first daily partition
     partitions_end: date | None = None  # JILIN_PARTITIONS_END: the last daily partition; None: up to today
     providers_file: Path | None = None  # JILIN_PROVIDERS: the provider registry; None: <sources>/providers.yaml if any
+    engine: str = "embedded"  # JILIN_ENGINE: where the set-based core runs (engines.py)
+    spark_master: str = "local[2]"  # JILIN_SPARK_MASTER: the Spark master, for JILIN_ENGINE=spark
+
+    def compute(self) -> Engine:
+        """The engine the set-based core runs on (``JILIN_ENGINE``)."""
+        return engine_for(self.engine, self.spark_master)
 
     def registry(self) -> Registry:
         """The provider registry in force (``providers.py``): who delivers which dataset under its own code."""
@@ -117,6 +126,9 @@ class Settings:
         executor = (env.get("JILIN_EXECUTOR") or "in_process").strip().lower()
         if executor not in EXECUTORS:
             raise ValueError(f"JILIN_EXECUTOR={env.get('JILIN_EXECUTOR')!r}: expected one of {', '.join(EXECUTORS)}")
+        engine = (env.get("JILIN_ENGINE") or "embedded").strip().lower()
+        if engine not in ENGINES:
+            raise ValueError(f"JILIN_ENGINE={env.get('JILIN_ENGINE')!r}: expected one of {', '.join(ENGINES)}")
         return cls(
             sources_dir=sources,
             data_dir=data_dir,
@@ -134,6 +146,8 @@ class Settings:
             executor=executor,
             reports_url=(env.get("JILIN_REPORTS_URL") or "http://127.0.0.1:3001").strip().rstrip("/"),
             providers_file=_path(env.get("JILIN_PROVIDERS"), None),
+            engine=engine,
+            spark_master=(env.get("JILIN_SPARK_MASTER") or "local[2]").strip(),
             **_partitions(env, sources),
         )
 

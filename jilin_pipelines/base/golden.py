@@ -54,6 +54,7 @@ from jilin_pipelines.base.schema import (
     VALID_TO,
 )
 from jilin_pipelines.catalogue import Dataset
+from jilin_pipelines.engines import Engine
 from jilin_pipelines.quality import layout
 from jilin_pipelines.standards import validate_plate, validate_resident_id, validate_uscc
 
@@ -386,15 +387,15 @@ def record_hash(spec: TableSpec, golden: pd.DataFrame) -> np.ndarray:
     return row_hash(g[[*spec.key, VALID_FROM, *spec.attributes, PLACEHOLDER, PROVENANCE]])
 
 
-def compute_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
+def compute_golden(spec: TableSpec, versions: pd.DataFrame, engine: Engine | None = None) -> pd.DataFrame:
     """Every golden SCD2 version of every key present in ``versions`` (canonical form, all versions of each key):
-    the survivorship query (``survivorship.golden_sql``, run by the embedded engine), its winners' references
-    formatted as the provenance text and the record hash added."""
+    the survivorship query (``survivorship.golden_sql``, run by ``engine``: the embedded one by default), its
+    winners' references formatted as the provenance text and the record hash added."""
     cols = golden_columns(spec)
     if versions.empty:
         return pd.DataFrame(columns=cols)
     attrs = list(spec.attributes)
-    out = survivorship.run_golden(spec, versions)
+    out = survivorship.run_golden(spec, versions, engine)
     for c in spec.columns:
         out[c] = CANON[spec.columns[c]](out[c])
     for c in (VALID_FROM, VALID_TO):

@@ -69,6 +69,7 @@ from jilin_pipelines.base.schema import (
 )
 from jilin_pipelines.lake import json_metadata, scratch_dir
 from jilin_pipelines.catalogue import catalogue
+from jilin_pipelines.engines import Engine
 from jilin_pipelines.quality import layout
 
 CHUNK_KEYS = 25_000
@@ -165,12 +166,13 @@ def merge_partition(
     config: BaseConfig | None = None,
     chunk_keys: int | None = None,
     incremental: bool = True,
+    compute: Engine | None = None,
 ) -> MergeStats:
     """Merge one standardised partition (``quality/layout.py`` contract: a frame, or the Parquet file) into every
     base table it feeds, or only into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own
     table). :func:`merge_partitions` of that one dataset."""
     return merge_partitions(engine, partition, {dataset_id: rows}, tables=tables, on_step=on_step, config=config,
-                            chunk_keys=chunk_keys, incremental=incremental)
+                            chunk_keys=chunk_keys, incremental=incremental, compute=compute)
 
 
 def merge_partitions(
@@ -183,6 +185,7 @@ def merge_partitions(
     config: BaseConfig | None = None,
     chunk_keys: int | None = None,
     incremental: bool = True,
+    compute: Engine | None = None,
 ) -> MergeStats:
     """Merge the standardised partitions of one day of several datasets (``rows``: dataset id -> the frame or the
     Parquet file) into every base table they feed, or only into ``tables``, in one transaction. Returns per-table
@@ -198,7 +201,8 @@ def merge_partitions(
     step is key-local, so the result is the same for any chunking.
 
     ``incremental=False`` recomputes every touched key's history from all its delivered versions, the daily case
-    too: the same database (the reference the incremental path is tested and benchmarked against).
+    too: the same database (the reference the incremental path is tested and benchmarked against). ``compute``: the
+    engine the survivorship query runs on (``engines.py``; default: the embedded one).
     """
     config = config or base_config()
     partition = _as_date(partition)
@@ -238,7 +242,7 @@ def merge_partitions(
                         for ds in sources for b in batches(ds, spec))
             n_rows = sum(_row_count(rows[ds]) for ds in sources)
             stats.tables[t] = _merge_table(conn, spec, sources, partition, versions, n_rows, on_step, chunk_keys,
-                                           Path(spill) / t, incremental)
+                                           Path(spill) / t, incremental, compute)
         for ds in datasets:
             _forget_deliveries(conn, ds, partition, config.tables_fed_by(ds))
     return stats
@@ -340,6 +344,7 @@ def _merge_table(
     chunk_keys: int,
     spill: Path,
     incremental: bool = True,
+    compute: Engine | None = None,
 ) -> TableStats:
     """``versions``: the ``datasets``' partitions' delivered versions of the table, batch by batch (read only after
     the partitions' old versions are deleted); ``n_rows``: how many rows the partitions have (to size the
@@ -388,10 +393,10 @@ def _merge_table(
         new_keys = row_hash(new[key])  # the day's versions of the touched keys, by path (untouched ones: as merged)
         if (~onward).any():
             rest = np.isin(new_keys, row_hash(touched[key][~onward]))
-            _merge_keys(conn, spec, touched[~onward], new[rest], where_partition, params, stats, step)
+            _merge_keys(conn, spec, touched[~onward], new[rest], where_partition, params, stats, step, compute)
         if onward.any():
             _merge_onward(conn, spec, touched[onward], new[np.isin(new_keys, row_hash(touched[key][onward]))],
-                          partition, stats, step)
+                          partition, stats, step, compute)
     return stats
 
 
@@ -446,7 +451,7 @@ def _replace_newest(conn: sa.Connection, spec: TableSpec, keys_tmp: str, newest:
 
 
 def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new: pd.DataFrame, partition: date,
-                  stats: TableStats, step: Callable[[str], None]) -> None:
+                  stats: TableStats, step: Callable[[str], None], compute: Engine | None = None) -> None:
     """The daily case, incremental: for ``keys`` that this day's versions (``new``) extend in day order, the state
     as of the day is derived from each source's newest version before it and the day's versions (no history read
     back, no history recomputed); where it means a change, the key's open golden version is closed on the day and
@@ -462,7 +467,7 @@ def _merge_onward(conn: sa.Connection, spec: TableSpec, keys: pd.DataFrame, new:
     versions = new[vcols] if newest.empty else pd.concat([newest, new[vcols]], ignore_index=True)
     _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions), known=not newest.empty)
     bulk.drop_stage(conn, keys_tmp)
-    state = compute_golden(spec, versions)
+    state = compute_golden(spec, versions, compute)
     day = partition.isoformat()
     started = state[state[VALID_FROM] == day].reset_index(drop=True)  # at most one per key: a change on the day
     # a key with a version before the day has a golden record, its open version the one the day may close
@@ -545,6 +550,7 @@ def _merge_keys(
     params: dict,
     stats: TableStats,
     step: Callable[[str], None],
+    compute: Engine | None = None,
 ) -> None:
     """Recompute the golden history of the ``touched`` keys (``new``: this partition's versions of them) and write
     the keys whose history changed; adds to ``stats``."""
@@ -565,7 +571,7 @@ def _merge_keys(
     versions = new[vcols] if others.empty else pd.concat([canonical(others, version_types(spec)), new[vcols]],
                                                          ignore_index=True)
     del others
-    golden = compute_golden(spec, versions)
+    golden = compute_golden(spec, versions, compute)
     _replace_newest(conn, spec, keys_tmp, newest_per_source(spec, versions))
     del versions
     old_cols = [*key, VALID_FROM, RECORD_HASH]
@@ -604,7 +610,8 @@ def _merge_keys(
 
 
 def rebuild_golden(conn: sa.Connection, *, tables: Iterable[str] | None = None, config: BaseConfig | None = None,
-                   chunk_keys: int | None = None, only_if: str | None = None) -> dict[str, TableStats]:
+                   chunk_keys: int | None = None, only_if: str | None = None,
+                   compute: Engine | None = None) -> dict[str, TableStats]:
     """Recompute the golden histories of ``tables`` (default: all) from every delivered version and write the keys
     whose history changed, ``chunk_keys`` keys at a time — after a change of the survivorship rules or of the
     form golden rows take. ``only_if``: an SQL condition on the golden table; a table with no row meeting it is
@@ -633,5 +640,5 @@ def rebuild_golden(conn: sa.Connection, *, tables: Iterable[str] | None = None, 
         chunks = max(1, -(-len(keys) // (chunk_keys or CHUNK_KEYS)))
         chunk = _chunk_of(keys[key], chunks)
         for c in range(chunks):  # no partition in memory ("1 = 0"): every version is read back
-            _merge_keys(conn, spec, keys[chunk == c], none, "1 = 0", {}, table_stats, lambda _step: None)
+            _merge_keys(conn, spec, keys[chunk == c], none, "1 = 0", {}, table_stats, lambda _step: None, compute)
     return stats

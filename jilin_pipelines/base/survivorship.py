@@ -1,10 +1,9 @@
 """The survivorship rule as one SQL query generated from ``tables.yaml``: delivered versions in, golden SCD2
-versions out — the merge's set-based core, defined once and run by an engine (DuckDB, embedded and vectorised, by
-default).
+versions out — the merge's set-based core, defined once and run by an engine (``engines.py``: DuckDB, embedded and
+vectorised, by default; Apache Spark with ``JILIN_ENGINE=spark``).
 
 The query is plain SQL — joins, window functions and grouped ``ARG_MIN ... FILTER`` aggregates, nothing of one
-engine's own — so the same text can run on a distributed engine (transpiled to its dialect) from the same
-definition. What stays in Python is formatting, not deciding: the provenance text (the winners' references,
+engine's own — so the same text runs on Spark (transpiled to its dialect by SQLGlot) from the same definition. What stays in Python is formatting, not deciding: the provenance text (the winners' references,
 ``golden.provenance_json``) and the record hash (``golden.record_hash``).
 
 The rule (``golden.py`` states it in words), step by step as the query takes it:
@@ -23,11 +22,11 @@ The rule (``golden.py`` states it in words), step by step as the query takes it:
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from jilin_pipelines.base.config import TableSpec
+from jilin_pipelines.engines import EMBEDDED, Engine
 from jilin_pipelines.base.schema import (
     DATASET,
     DELIVERY,
@@ -134,14 +133,8 @@ def arrow_versions(spec: TableSpec, versions: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(versions[list(types)], schema=schema, preserve_index=False)
 
 
-def run_golden(spec: TableSpec, versions: pd.DataFrame) -> pd.DataFrame:
-    """:func:`golden_sql` over ``versions`` on an embedded DuckDB: the golden versions with their winners'
-    references (not yet formatted: see ``golden.compute_golden``)."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads TO 2")
-        con.register(VERSIONS, arrow_versions(spec, versions))
-        return con.sql(golden_sql(spec)).to_arrow_table().to_pandas()
-    finally:
-        con.close()
-
+def run_golden(spec: TableSpec, versions: pd.DataFrame, engine: Engine | None = None) -> pd.DataFrame:
+    """:func:`golden_sql` over ``versions`` on ``engine`` (default: the embedded one): the golden versions with their
+    winners' references (not yet formatted: see ``golden.compute_golden``)."""
+    table = (engine or EMBEDDED).query(golden_sql(spec), {VERSIONS: arrow_versions(spec, versions)})
+    return table.to_pandas()

@@ -111,7 +111,7 @@ def base_assets() -> dg.AssetsDefinition:
                 paths[dataset_id] = landing_path(entries[dataset_id], day, s, layer=LAYER)
                 if not paths[dataset_id].exists():
                     raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {paths[dataset_id]}")
-            totals = merge_partitions(engine, day, paths, tables=selected).as_dict()["tables"]
+            totals = merge_partitions(engine, day, paths, tables=selected, compute=s.compute()).as_dict()["tables"]
             for table in selected:
                 runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
                 yield dg.MaterializeResult(

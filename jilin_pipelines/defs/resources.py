@@ -20,6 +20,8 @@ class PipelineSettings(dg.ConfigurableResource):
     openlineage_url: str | None = None  # OpenLineage HTTP endpoint; events always go to <data>/lineage/ too
     environment: str = "embedded"  # JILIN_ENV: embedded or production
     pseudonym_key: str | None = None  # JILIN_PSEUDONYM_KEY, a secret: bound as an EnvVar
+    engine: str = "embedded"  # JILIN_ENGINE: where the merge's set-based core runs (embedded or spark)
+    spark_master: str = "local[2]"  # JILIN_SPARK_MASTER
 
     @classmethod
     def from_settings(cls, s: Settings) -> PipelineSettings:
@@ -35,6 +37,8 @@ class PipelineSettings(dg.ConfigurableResource):
             openlineage_url=s.openlineage_url,
             environment=s.environment,
             pseudonym_key=dg.EnvVar("JILIN_PSEUDONYM_KEY") if s.pseudonym_key else None,
+            engine=s.engine,
+            spark_master=s.spark_master,
         )
 
     def base_engine(self):
@@ -57,4 +61,6 @@ class PipelineSettings(dg.ConfigurableResource):
             openlineage_url=self.openlineage_url,
             environment=self.environment,
             pseudonym_key=self.pseudonym_key,
+            engine=self.engine,
+            spark_master=self.spark_master,
         )
