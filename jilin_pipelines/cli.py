@@ -416,6 +416,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
     bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
+    bench.add_argument("--engine", choices=("embedded", "spark"), default=None,
+                       help="where ours runs the merge's set-based core (default: JILIN_ENGINE, else embedded)")
     bench.set_defaults(func=cmd_bench)
 
     lineage = sub.add_parser("lineage", help="where a decision came from, whose data it used, what a scenario reads")

@@ -58,6 +58,7 @@ class Options:
     pg_url: str | None = None
     keep: bool = False
     data_dir: Path | None = None  # where bench/latest.json goes (default: the settings' data directory)
+    engine: str | None = None  # where ours runs the merge's set-based core (None: JILIN_ENGINE, else embedded)
 
 
 def scale_for(rows: int, days: int) -> int:
@@ -173,10 +174,12 @@ def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
             (work / "data").mkdir(parents=True, exist_ok=True)
             db_url = f"sqlite:///{work / 'data' / 'base.sqlite'}"
         _preload()
+        engine = opts.engine or Settings.from_env().engine
+        say(f"engine of the merge's set-based core: {engine}")
 
         say("ours: the pipeline through Dagster (make run) ...")
         with PhasePeak() as mem_ours:
-            mine = ours.run(sources, work / "data", work / "dagster_home", db_url)
+            mine = ours.run(sources, work / "data", work / "dagster_home", db_url, engine)
         say(f"ours: {mine.seconds:.1f} s (exit {mine.exit_code})")
         if mine.exit_code != 0:
             out.write(mine.output)
@@ -214,6 +217,7 @@ def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
                           peer_targets, {"ours": mem_ours, "floor": mem_floor, "peer": mem_peer})
         _merge_figures(result, mine, out_floor, _growth(db_url))
         result["pg_schema"] = pg_schema
+        result["engine"] = engine
     finally:
         if pg_schema is not None and not opts.keep:
             _drop_pg_schema(opts.pg_url or DEFAULT_PG_URL, pg_schema)
@@ -379,7 +383,7 @@ def _mb(n: int | None) -> str:
 def render(r: dict) -> str:
     lines = [
         "",
-        f"bench: {r['rows']:,} records, {r['days']} day(s), {r['db']}, "
+        f"bench: {r['rows']:,} records, {r['days']} day(s), {r['db']}, engine {r.get('engine', 'embedded')}, "
         f"{r['machine']['cpus']} cpus ({r['machine']['cpu_model'] or 'unknown cpu'})",
         f"{'path':<30}{'seconds':>10}{'rows/s':>12}{'peak RSS':>14}{'added':>12}",
         f"{'copy-only floor':<30}{r['floor_seconds']:>10.1f}{r['rows_per_second']['floor']:>12,.0f}"
@@ -438,7 +442,8 @@ def _merge_lines(r: dict) -> list[str]:
 
 def main(args, out: TextIO = sys.stdout) -> int:
     opts = Options(rows=args.rows, db=args.db, days=args.days or 2, history=args.days is not None, seed=args.seed,
-                   work=Path(args.work).resolve() if args.work else None, pg_url=args.pg_url, keep=args.keep)
+                   work=Path(args.work).resolve() if args.work else None, pg_url=args.pg_url, keep=args.keep,
+                   engine=args.engine)
     result = run_bench(opts, out)
     counts = set(result["records_loaded"].values())
     if len(counts) != 1:

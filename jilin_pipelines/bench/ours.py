@@ -61,11 +61,12 @@ def environment(values: dict[str, str], keys: tuple[str, ...] = ENV_KEYS):
                 os.environ[k] = v
 
 
-def run(sources_dir: Path, data_dir: Path, dagster_home: Path, base_db_url: str) -> OursResult:
+def run(sources_dir: Path, data_dir: Path, dagster_home: Path, base_db_url: str,
+        engine: str = "embedded") -> OursResult:
     from jilin_pipelines.runner import run_days
 
     env = {"JILIN_SOURCES_DIR": str(sources_dir), "JILIN_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(dagster_home),
-           "JILIN_BASE_DB_URL": base_db_url}
+           "JILIN_BASE_DB_URL": base_db_url, "JILIN_ENGINE": engine}
     with environment(env):
         out = io.StringIO()
         began = time.perf_counter()
