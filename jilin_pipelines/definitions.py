@@ -29,6 +29,18 @@ def executor_def(name: str) -> dg.ExecutorDefinition:
     return dg.multiprocess_executor if name == "multiprocess" else dg.in_process_executor
 
 
+def _engine_resources(settings: Settings) -> dict:
+    """``JILIN_ENGINE=spark``: the Spark session as a resource (dagster-pyspark, of our Dagster family), on
+    ``JILIN_SPARK_MASTER``."""
+    if settings.engine != "spark":
+        return {}
+    from dagster_pyspark import PySparkResource
+
+    from jilin_pipelines.engines import spark_config
+
+    return {"pyspark": PySparkResource(spark_config=spark_config(settings.spark_master))}
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     entries = catalogue().entries
@@ -36,7 +48,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *(raw_asset(e) for e in entries),
         *(standardised_asset(e) for e in entries),
         scorecard_asset(entries),
-        base_assets(),
+        base_assets(settings.engine),
         *scenario_assets(),
         *fairness_assets(),
     ]) + [source_spec(e) for e in entries]  # the departments' deliveries: external, the roots of the lineage
@@ -51,7 +63,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[main, *scenario_jobs()],
         schedules=build_schedules(catalogue().entries),
         sensors=build_sensors(catalogue().entries),
-        resources={"settings": PipelineSettings.from_settings(settings), "scenario_thresholds": ScenarioThresholds()},
+        resources={"settings": PipelineSettings.from_settings(settings), "scenario_thresholds": ScenarioThresholds(),
+                   **_engine_resources(settings)},
         executor=executor_def(settings.executor),
     )
 

@@ -51,11 +51,12 @@ class Spark:
 
     name = "spark"
 
-    def __init__(self, master: str = "local[2]"):
+    def __init__(self, master: str = "local[2]", session=None):
         self.master = master
+        self._given = session  # a session made elsewhere (dagster-pyspark's resource), or None: our own
 
     def session(self):
-        return _session(self.master)
+        return self._given if self._given is not None else _session(self.master)
 
     def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
         spark = self.session()
@@ -80,14 +81,21 @@ def _session(master: str):
         from pyspark.sql import SparkSession
     except ImportError as e:  # pragma: no cover - the extra not installed
         raise RuntimeError("JILIN_ENGINE=spark needs the spark extra (uv sync --extra spark) and Java 17") from e
-    builder = SparkSession.builder.appName("jilin_pipelines")
-    builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
-    return (builder
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate())
+    builder = SparkSession.builder
+    for key, value in spark_config(master).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def spark_config(master: str) -> dict[str, str]:
+    """The Spark session's configuration: the master (``spark.remote`` for a Spark Connect ``sc://`` URL), no UI,
+    UTC, few shuffle partitions (a merge bucket is thousands of keys, not billions), Arrow transfers."""
+    return {("spark.remote" if master.startswith("sc://") else "spark.master"): master,
+            "spark.app.name": "jilin_pipelines",
+            "spark.ui.enabled": "false",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": "8",
+            "spark.sql.execution.arrow.pyspark.enabled": "true"}
 
 
 def engine_for(name: str = "embedded", spark_master: str = "local[2]") -> Engine:

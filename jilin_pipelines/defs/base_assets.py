@@ -21,6 +21,7 @@ from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.engines import Engine, Spark
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
@@ -77,24 +78,14 @@ def records_as_of(engine, table: str, day: date) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def base_assets() -> dg.AssetsDefinition:
+def base_assets(engine: str = "embedded") -> dg.AssetsDefinition:
+    """The ``base_merge`` multi-asset. ``engine="spark"``: it requires the ``pyspark`` resource (dagster-pyspark's
+    ``PySparkResource``, bound by ``definitions.py``) and runs the survivorship query on its session."""
     tables = list(base_config().tables)
     feeding = sorted({ds for t in tables for ds in lineage()[t].datasets})
     entries = {e.id: e for e in catalogue().entries}
 
-    @dg.multi_asset(
-        name="base_merge",
-        specs=[_spec(t) for t in tables],
-        partitions_def=DAILY,
-        backfill_policy=PER_DAY,
-        pool=POOL,
-        can_subset=True,
-        check_specs=[daily_check(
-            CONSISTENCY_CHECK, asset=base_key("person"),
-            description="GB/T 36344 consistency: every identity-bearing department names a person the same way",
-        )],
-    )
-    def _base(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    def merge_step(context: dg.AssetExecutionContext, settings: PipelineSettings, compute: Engine | None):
         day = date.fromisoformat(context.partition_key)
         release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
@@ -111,7 +102,7 @@ def base_assets() -> dg.AssetsDefinition:
                 paths[dataset_id] = landing_path(entries[dataset_id], day, s, layer=LAYER)
                 if not paths[dataset_id].exists():
                     raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {paths[dataset_id]}")
-            totals = merge_partitions(engine, day, paths, tables=selected, compute=s.compute()).as_dict()["tables"]
+            totals = merge_partitions(engine, day, paths, tables=selected, compute=compute).as_dict()["tables"]
             for table in selected:
                 runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
                 yield dg.MaterializeResult(
@@ -146,4 +137,24 @@ def base_assets() -> dg.AssetsDefinition:
                 },
             )
 
-    return _base
+    if engine == "spark":
+        from dagster_pyspark import PySparkResource
+
+        def _base(context: dg.AssetExecutionContext, settings: PipelineSettings, pyspark: PySparkResource):
+            yield from merge_step(context, settings, Spark(session=pyspark.spark_session))
+    else:
+        def _base(context: dg.AssetExecutionContext, settings: PipelineSettings):
+            yield from merge_step(context, settings, None)
+
+    return dg.multi_asset(
+        name="base_merge",
+        specs=[_spec(t) for t in tables],
+        partitions_def=DAILY,
+        backfill_policy=PER_DAY,
+        pool=POOL,
+        can_subset=True,
+        check_specs=[daily_check(
+            CONSISTENCY_CHECK, asset=base_key("person"),
+            description="GB/T 36344 consistency: every identity-bearing department names a person the same way",
+        )],
+    )(_base)

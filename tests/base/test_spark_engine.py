@@ -50,3 +50,25 @@ def test_the_query_spark_runs_is_the_definition_transpiled():
     text = spark_sql(golden_sql(base_config().table("person")))
     assert "MIN_BY(" in text and "ARG_MIN(" not in text
     assert "`src:name`" in text
+
+
+def test_spark_is_a_dagster_resource_of_the_merge_only_when_chosen():
+    """``JILIN_ENGINE=spark``: the merge step requires dagster-pyspark's resource, on ``JILIN_SPARK_MASTER``; the
+    embedded default neither binds nor requires it."""
+    import dataclasses
+
+    import dagster as dg
+    from dagster_pyspark import PySparkResource
+
+    from jilin_pipelines.definitions import build_definitions
+    from jilin_pipelines.settings import Settings
+
+    chosen = dataclasses.replace(Settings.from_env({}), engine="spark", spark_master="local[1]")
+    defs = build_definitions(chosen)
+    merge = defs.resolve_assets_def(dg.AssetKey(["base", "person"]))
+    assert "pyspark" in merge.required_resource_keys
+    resource = defs.resources["pyspark"]
+    assert isinstance(resource, PySparkResource) and resource.spark_config["spark.master"] == "local[1]"
+    default = build_definitions(dataclasses.replace(chosen, engine="embedded"))
+    assert "pyspark" not in default.resolve_assets_def(dg.AssetKey(["base", "person"])).required_resource_keys
+    assert "pyspark" not in default.resources
