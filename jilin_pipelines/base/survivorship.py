@@ -3,21 +3,22 @@ versions out — the merge's set-based core, defined once and run by an engine (
 vectorised, by default; Apache Spark with ``JILIN_ENGINE=spark``).
 
 The query is plain SQL — joins, window functions and grouped ``ARG_MIN ... FILTER`` aggregates, nothing of one
-engine's own — so the same text runs on Spark (transpiled to its dialect by SQLGlot) from the same definition. What stays in Python is formatting, not deciding: the provenance text (the winners' references,
+engine's own — so the same text runs on Spark (transpiled to its dialect by SQLGlot) from the same definition. What
+stays in Python is formatting, not deciding: the provenance text (the winners' references,
 ``golden.provenance_json``) and the record hash (``golden.record_hash``).
 
 The rule (``golden.py`` states it in words), step by step as the query takes it:
 
-1. ``days``: the delivery days of each key (the partitions among its versions);
-2. ``as_of_day``: each version on every delivery day of its key from its own partition on, and per (key, day, dataset,
-   role) the newest — update time (none oldest), then partition, then source row;
-3. ``cur``: those newest versions with ``tie``, their recency order within (key, day): update time, partition,
-   then dataset, role, source row — the tie-break every attribute shares;
-4. ``state``: per (key, day) and attribute, the winner among the values present by (reference last, the dataset's
-   rank in the attribute's priority list, ``tie``): its value, its reference and the source (dataset and role) it
-   comes from; the placeholder flag when every contribution is a reference;
-5. ``versions_kept``: a day starts a version where a value, the placeholder flag or a value's source changes from the
-   day before; its validity ends where the key's next version starts.
+1. ``ranked``: every version with ``tie``, its recency order among its key's versions — update time (none oldest),
+   partition, then dataset, role, source row — and its reference (``{"delivery", "role", "source_row"}``);
+2. ``days``: the delivery days of each key (the partitions among its versions);
+3. ``cur``: each version on every delivery day of its key from its own partition on; ``newest = 1`` marks, per
+   (key, day, dataset, role), the newest by ``tie`` (update time, partition, source row within one source);
+4. ``state``: per (key, day) and attribute, the winner among the newest values present by (reference last, the
+   dataset's rank in the attribute's priority list, ``tie``): its value, its reference and the source (dataset and
+   role) it comes from; the placeholder flag when every contribution is a reference;
+5. ``marked`` / ``versions_kept``: a day starts a version where a value, the placeholder flag or a value's source
+   changes from the day before; its validity ends where the key's next version starts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import pandas as pd
 import pyarrow as pa
 
 from jilin_pipelines.base.config import TableSpec
-from jilin_pipelines.engines import EMBEDDED, Engine
 from jilin_pipelines.base.schema import (
     DATASET,
     DELIVERY,
@@ -39,6 +39,7 @@ from jilin_pipelines.base.schema import (
     VALID_FROM,
     VALID_TO,
 )
+from jilin_pipelines.engines import EMBEDDED, Engine
 
 VERSIONS = "versions"
 """The relation the query reads: delivered versions (``golden.version_columns``), canonical values."""
