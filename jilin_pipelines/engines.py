@@ -11,6 +11,7 @@ An engine answers one question: ``query(sql, tables)`` — the SQL over the name
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from functools import cache
 from typing import Protocol
@@ -29,21 +30,32 @@ class Engine(Protocol):
 
 
 class Embedded:
-    """DuckDB in the process: a connection per query (nothing shared between threads), two threads."""
+    """DuckDB in the process: one connection per thread (a connection is not shared between threads), two threads
+    of work; each query's tables registered for it alone."""
 
     name = "embedded"
 
-    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
-        import duckdb
+    def __init__(self) -> None:
+        self._local = threading.local()
 
-        con = duckdb.connect()
-        try:
+    def _connection(self):
+        con = getattr(self._local, "con", None)
+        if con is None:
+            import duckdb
+
+            con = self._local.con = duckdb.connect()
             con.execute("SET threads TO 2")
-            for name, table in tables.items():
-                con.register(name, table)
+        return con
+
+    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+        con = self._connection()
+        for name, table in tables.items():
+            con.register(name, table)
+        try:
             return con.sql(sql).to_arrow_table()
         finally:
-            con.close()
+            for name in tables:
+                con.unregister(name)
 
 
 class Spark:

@@ -5,8 +5,10 @@ then partition, then source row) — and nothing else: a re-delivery of the same
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, time, timedelta
 
+import pytest
 import sqlalchemy as sa
 from base_testkit import hand_frame
 from hypothesis import HealthCheck, given, settings
@@ -39,13 +41,21 @@ def expected_history(items: list[tuple[int, str, int]]) -> list[tuple[int, str]]
     return history
 
 
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """An empty base database at the newest revision, migrated once: each example starts from a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "base.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @settings(max_examples=60, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=deliveries(), order=st.randoms(use_true_random=False))
-def test_a_version_starts_only_where_the_newest_name_changes(tmp_path_factory, items, order):
-    url = f"sqlite:///{tmp_path_factory.mktemp('v') / 'base.sqlite'}"
-    upgrade(url)
-    engine = sa.create_engine(url)
+def test_a_version_starts_only_where_the_newest_name_changes(tmp_path_factory, migrated, items, order):
+    path = tmp_path_factory.mktemp("v") / "base.sqlite"
+    shutil.copyfile(migrated, path)
+    engine = sa.create_engine(f"sqlite:///{path}")
     try:
         shuffled = list(items)
         order.shuffle(shuffled)
