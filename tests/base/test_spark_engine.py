@@ -109,3 +109,15 @@ def test_the_merge_step_through_dagster_on_spark_writes_what_the_embedded_step_w
             db.dispose()
     assert len(dumps["embedded"]["person"]) > 100
     assert dumps["spark"] == dumps["embedded"]
+
+
+def test_great_expectations_imports_beside_the_spark_extra_in_a_bare_process():
+    """Great Expectations imports ``pyspark.sql.connect`` when PySpark is installed; without Spark Connect's own
+    dependencies that module ends a process whose ``__main__`` is bare (``python -c``, Dagster's run workers) with
+    exit status 0 — every step of such a run then failed. The extra installs them (``pyspark[connect]``)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import great_expectations; print('imported')"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr[-2000:]
