@@ -8,6 +8,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from jilin_pipelines.engines import ENGINES
+
 
 def _day(text: str) -> date:
     try:
@@ -416,7 +418,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
     bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
     bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
-    bench.add_argument("--engine", choices=("embedded", "spark"), default=None,
+    bench.add_argument("--engine", choices=ENGINES, default=None,
                        help="where ours runs the merge's set-based core (default: JILIN_ENGINE, else embedded)")
     bench.set_defaults(func=cmd_bench)
 

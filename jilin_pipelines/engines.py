@@ -110,13 +110,4 @@ def spark_config(master: str) -> dict[str, str]:
             "spark.sql.execution.arrow.pyspark.enabled": "true"}
 
 
-def engine_for(name: str = "embedded", spark_master: str = "local[2]") -> Engine:
-    """The engine called ``name`` (:data:`ENGINES`)."""
-    if name == "embedded":
-        return EMBEDDED
-    if name == "spark":
-        return Spark(spark_master)
-    raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
-
-
 EMBEDDED = Embedded()

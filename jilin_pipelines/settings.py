@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from jilin_pipelines.engines import ENGINES, Engine, engine_for
+from jilin_pipelines.engines import ENGINES
 from jilin_pipelines.providers import Registry, registry_for
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -83,10 +83,6 @@ class Settings:
     providers_file: Path | None = None  # JILIN_PROVIDERS: the provider registry; None: <sources>/providers.yaml if any
     engine: str = "embedded"  # JILIN_ENGINE: where the set-based core runs (engines.py)
     spark_master: str = "local[2]"  # JILIN_SPARK_MASTER: the Spark master, for JILIN_ENGINE=spark
-
-    def compute(self) -> Engine:
-        """The engine the set-based core runs on (``JILIN_ENGINE``)."""
-        return engine_for(self.engine, self.spark_master)
 
     def registry(self) -> Registry:
         """The provider registry in force (``providers.py``): who delivers which dataset under its own code."""

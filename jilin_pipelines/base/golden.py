@@ -1,8 +1,8 @@
 """Pure, column-wise core of the merge: standardised frame -> delivered versions -> golden SCD2 versions (the
 survivorship decision itself is one SQL query, ``survivorship.py``, run by an embedded engine).
 
-No serving database here. Values travel in one canonical form so that what is computed from a fresh frame and what is
-read back from SQLite or PostgreSQL compare equal:
+No serving database here. Values travel in one canonical form so that what is computed from a fresh frame and what
+is read back from SQLite or PostgreSQL compare equal:
 
 | column type | canonical pandas value                                       |
 |-------------|--------------------------------------------------------------|

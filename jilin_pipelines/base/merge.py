@@ -14,8 +14,8 @@ For every base table the datasets feed (in sorted order):
    partition of the day, not a re-merge: the daily case) are merged incrementally (``_merge_onward``: each source's
    newest version so far, kept in ``<table>_newest``, and the day's versions give the state as of the day; where it
    means a change the key's open version is closed and the new one inserted); for the others, every delivered
-   version is read back, their golden SCD2 history recomputed by the survivorship query (``golden.compute_golden``), compared with
-   the stored history by fingerprint, and only the keys whose history changed are deleted (their keys staged,
+   version is read back, their golden SCD2 history recomputed by the survivorship query
+   (``golden.compute_golden``), compared with the stored history by fingerprint, and only the keys whose history changed are deleted (their keys staged,
    set-based SQL) and re-inserted; either way the keys' rows of ``<table>_newest`` are replaced.
 
 Merging a day's partitions of several datasets together (:func:`merge_partitions`, what the base asset does) gives
