@@ -10,7 +10,7 @@ from jilin_pipelines.defs.base_assets import base_assets
 from jilin_pipelines.defs.fairness_assets import fairness_assets
 from jilin_pipelines.defs.partitions import DAILY
 from jilin_pipelines.defs.raw_assets import raw_asset, source_spec
-from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.resources import EmbeddedCompute, PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_assets, scenario_jobs
 from jilin_pipelines.defs.standardised_assets import scorecard_asset, standardised_asset
 from jilin_pipelines.settings import Settings
@@ -29,16 +29,16 @@ def executor_def(name: str) -> dg.ExecutorDefinition:
     return dg.multiprocess_executor if name == "multiprocess" else dg.in_process_executor
 
 
-def _engine_resources(settings: Settings) -> dict:
-    """``JILIN_ENGINE=spark``: the Spark session as a resource (dagster-pyspark, of our Dagster family), on
-    ``JILIN_SPARK_MASTER``."""
+def _compute_resource(settings: Settings) -> dg.ConfigurableResource:
+    """The ``compute`` resource: with ``JILIN_ENGINE=spark`` the Spark session (dagster-pyspark, of our Dagster
+    family) on ``JILIN_SPARK_MASTER``, else the embedded engine."""
     if settings.engine != "spark":
-        return {}
+        return EmbeddedCompute()
     from dagster_pyspark import PySparkResource
 
     from jilin_pipelines.engines import spark_config
 
-    return {"pyspark": PySparkResource(spark_config=spark_config(settings.spark_master))}
+    return PySparkResource(spark_config=spark_config(settings.spark_master))
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -48,7 +48,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *(raw_asset(e) for e in entries),
         *(standardised_asset(e) for e in entries),
         scorecard_asset(entries),
-        base_assets(settings.engine),
+        base_assets(),
         *scenario_assets(),
         *fairness_assets(),
     ]) + [source_spec(e) for e in entries]  # the departments' deliveries: external, the roots of the lineage
@@ -64,7 +64,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=build_schedules(catalogue().entries),
         sensors=build_sensors(catalogue().entries),
         resources={"settings": PipelineSettings.from_settings(settings), "scenario_thresholds": ScenarioThresholds(),
-                   **_engine_resources(settings)},
+                   "compute": _compute_resource(settings)},
         executor=executor_def(settings.executor),
     )
 

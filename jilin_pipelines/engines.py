@@ -6,7 +6,8 @@
   SQLGlot — no second implementation to keep in step. Installed with ``uv sync --extra spark`` (PySpark, SQLGlot)
   and a Java 17 runtime; the embedded default needs neither.
 
-An engine answers one question: ``query(sql, tables)`` — the SQL over the named Arrow tables, as an Arrow table.
+An engine answers one question: ``query(sql, tables)`` — the SQL over the named Arrow tables, as an Arrow table
+(``queries``: several over the same tables, sent once).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ DIALECT = "duckdb"
 class Engine(Protocol):
     name: str
 
+    def queries(self, sqls: Mapping[str, str], tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]: ...
+
     def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table: ...
+
 
 
 class Embedded:
@@ -47,15 +51,18 @@ class Embedded:
             con.execute("SET threads TO 2")
         return con
 
-    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+    def queries(self, sqls: Mapping[str, str], tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         con = self._connection()
         for name, table in tables.items():
             con.register(name, table)
         try:
-            return con.sql(sql).to_arrow_table()
+            return {key: con.sql(sql).to_arrow_table() for key, sql in sqls.items()}
         finally:
             for name in tables:
                 con.unregister(name)
+
+    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+        return self.queries({"": sql}, tables)[""]
 
 
 class Spark:
@@ -70,11 +77,18 @@ class Spark:
     def session(self):
         return self._given if self._given is not None else _session(self.master)
 
-    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+    def queries(self, sqls: Mapping[str, str], tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         spark = self.session()
         for name, table in tables.items():
             spark.createDataFrame(table).createOrReplaceTempView(name)
-        return spark.sql(spark_sql(sql)).toArrow()
+        try:
+            return {key: spark.sql(spark_sql(sql)).toArrow() for key, sql in sqls.items()}
+        finally:
+            for name in tables:
+                spark.catalog.dropTempView(name)
+
+    def query(self, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+        return self.queries({"": sql}, tables)[""]
 
 
 @cache
@@ -105,6 +119,7 @@ def spark_config(master: str) -> dict[str, str]:
     return {("spark.remote" if master.startswith("sc://") else "spark.master"): master,
             "spark.app.name": "jilin_pipelines",
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": "8",
             "spark.sql.execution.arrow.pyspark.enabled": "true"}

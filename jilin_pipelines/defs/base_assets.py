@@ -19,9 +19,8 @@ from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
-from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
-from jilin_pipelines.engines import Engine, Spark
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
@@ -78,14 +77,14 @@ def records_as_of(engine, table: str, day: date) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def base_assets(engine: str = "embedded") -> dg.AssetsDefinition:
-    """The ``base_merge`` multi-asset. ``engine="spark"``: it requires the ``pyspark`` resource (dagster-pyspark's
-    ``PySparkResource``, bound by ``definitions.py``) and runs the survivorship query on its session."""
+def base_assets() -> dg.AssetsDefinition:
+    """The ``base_merge`` multi-asset; the survivorship query runs where the ``compute`` resource says (the
+    embedded engine, or dagster-pyspark's session: ``definitions.py``)."""
     tables = list(base_config().tables)
     feeding = sorted({ds for t in tables for ds in lineage()[t].datasets})
     entries = {e.id: e for e in catalogue().entries}
 
-    def merge_step(context: dg.AssetExecutionContext, settings: PipelineSettings, compute: Engine | None):
+    def _base(context: dg.AssetExecutionContext, settings: PipelineSettings, compute: dg.ConfigurableResource):
         day = date.fromisoformat(context.partition_key)
         release_unused()  # what earlier steps of this process freed, back to the system first
         s = settings.get()
@@ -102,7 +101,8 @@ def base_assets(engine: str = "embedded") -> dg.AssetsDefinition:
                 paths[dataset_id] = landing_path(entries[dataset_id], day, s, layer=LAYER)
                 if not paths[dataset_id].exists():
                     raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {paths[dataset_id]}")
-            totals = merge_partitions(engine, day, paths, tables=selected, compute=compute).as_dict()["tables"]
+            where = compute_engine(compute)
+            totals = merge_partitions(engine, day, paths, tables=selected, compute=where).as_dict()["tables"]
             for table in selected:
                 runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
                 yield dg.MaterializeResult(
@@ -111,6 +111,7 @@ def base_assets(engine: str = "embedded") -> dg.AssetsDefinition:
                         "dagster/row_count": records_as_of(engine, table, day),
                         **totals[table],
                         "merged_datasets": ", ".join(lineage()[table].datasets),
+                        "engine": where.name,  # where the survivorship query ran (JILIN_ENGINE)
                         "openlineage_run_id": runs[table].run_id,
                     },
                 )
@@ -136,15 +137,6 @@ def base_assets(engine: str = "embedded") -> dg.AssetsDefinition:
                         conflicts, persons=5, mask_id=lambda v: mask_value(v, "resident_id"))),
                 },
             )
-
-    if engine == "spark":
-        from dagster_pyspark import PySparkResource
-
-        def _base(context: dg.AssetExecutionContext, settings: PipelineSettings, pyspark: PySparkResource):
-            yield from merge_step(context, settings, Spark(session=pyspark.spark_session))
-    else:
-        def _base(context: dg.AssetExecutionContext, settings: PipelineSettings):
-            yield from merge_step(context, settings, None)
 
     return dg.multi_asset(
         name="base_merge",

@@ -1,10 +1,23 @@
-"""The pipeline's settings as a Dagster resource, bound once in ``definitions.py`` from the environment."""
+"""The pipeline's settings as a Dagster resource, bound once in ``definitions.py`` from the environment; and
+``compute``, where the set-based core of the merge and the scenarios runs."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from jilin_pipelines.engines import EMBEDDED, Engine, Spark
 from jilin_pipelines.settings import Settings
+
+
+class EmbeddedCompute(dg.ConfigurableResource):
+    """The ``compute`` resource of the embedded engine (``JILIN_ENGINE=embedded``, the default): DuckDB in the
+    step's process, nothing to configure. With ``JILIN_ENGINE=spark`` the resource is dagster-pyspark's
+    ``PySparkResource`` instead (``definitions.py``)."""
+
+
+def compute_engine(resource: dg.ConfigurableResource) -> Engine:
+    """The engine the bound ``compute`` resource stands for: Spark on a PySpark resource's session, else embedded."""
+    return Spark(session=resource.spark_session) if hasattr(type(resource), "spark_session") else EMBEDDED
 
 
 class PipelineSettings(dg.ConfigurableResource):

@@ -21,7 +21,7 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.base_assets import base_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
-from jilin_pipelines.defs.resources import PipelineSettings
+from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
 from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import (
     BASE_NAMESPACE,
@@ -165,7 +165,8 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
         metadata=_spec_metadata(s),
         tags={"layer": "scenario"},
     )
-    def _scenario(context: dg.AssetExecutionContext, settings: PipelineSettings, scenario_thresholds: ScenarioThresholds):
+    def _scenario(context: dg.AssetExecutionContext, settings: PipelineSettings, scenario_thresholds: ScenarioThresholds,
+                  compute: dg.ConfigurableResource):
         day = date.fromisoformat(context.partition_key)
         release_unused()  # what earlier steps of this process freed, back to the system first
         engine = settings.base_engine()
@@ -177,7 +178,9 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 if not path.exists():
                     raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
                 standardised = pq.read_table(path, columns=input_fields(s)).to_pandas()
-            result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id)
+            where = compute_engine(compute)
+            result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id,
+                                  compute=where)
             audit_head = record(engine, [
                 AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
                            fields=s.columns_of(table), record_count=n, run_id=context.run_id)
@@ -197,6 +200,7 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                 "evidence_rows": result.evidence,
                 "outcomes": dg.MetadataValue.json(result.outcomes),
                 "records_read": dg.MetadataValue.json(result.read_counts),
+                "engine": where.name,  # where the rule's set-based core ran (JILIN_ENGINE)
                 # the audit log's head after this read, outside the base database: `audit verify` checks it
                 "audit_head": dg.MetadataValue.json(
                     {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),

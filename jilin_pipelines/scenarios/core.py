@@ -1,5 +1,6 @@
 """What every scenario is: a declaration (name, purpose, the base columns it reads, its output) and a pure rule
-``decide(view, day, thresholds) -> Decisions`` over DataFrames.
+``decide(view, day, thresholds) -> Decisions`` over DataFrames, whose set-based core (the joins, windows and
+aggregations over the base) is SQL run by the view's engine (``BaseView.query``: embedded DuckDB, or Spark).
 
 A scenario partition D decides on the inputs delivered on D against the base databases as of D (DESIGN,
 "Scenario rules"). The :class:`BaseView` hands a rule exactly that: per declared base table the golden records as
@@ -20,6 +21,9 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from jilin_pipelines.engines import EMBEDDED, Engine
 
 # the columns every golden frame of the view carries besides the declared ones
 KEY_META = ("placeholder", "_valid_from")
@@ -59,9 +63,40 @@ class BaseView:
 
     as_of: Mapping[str, pd.DataFrame]
     delivered: pd.DataFrame | None = None
+    compute: Engine = EMBEDDED  # where the rule's set-based core runs (``engines.py``)
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.as_of[table]
+
+    def query(self, sqls: Mapping[str, str], **frames: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """A rule's set-based core: each SQL text (the engines' common dialect, ``engines.DIALECT``) over the
+        named frames, run by the view's engine. A time-zone-aware timestamp travels as its wall-clock time, so
+        ``CAST(t AS DATE)`` is the day where it happened whichever engine runs it."""
+        tables = {name: pa.Table.from_pandas(_wall_clock(frame), preserve_index=False) for name, frame in frames.items()}
+        return {key: table.to_pandas() for key, table in self.compute.queries(sqls, tables).items()}
+
+
+def _wall_clock(frame: pd.DataFrame) -> pd.DataFrame:
+    aware = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    return frame.assign(**{c: frame[c].dt.tz_localize(None) for c in aware}) if aware else frame
+
+
+def literal(value) -> str:
+    """A value as an SQL literal of the rules' queries (text, a day, a number)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return repr(float(value)) if isinstance(value, float | np.floating) else str(int(value))
+    raise TypeError(f"no SQL literal for {value!r}")
+
+
+def in_list(values) -> str:
+    """``(v1, v2, …)`` for ``IN``."""
+    return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from jilin_pipelines.base.bulk import bulk_insert
 from jilin_pipelines.base.golden import delivery_sources
 from jilin_pipelines.base.query import provenance_deliveries_of
 from jilin_pipelines.base.schema import SCENARIO_EVIDENCE, metadata
+from jilin_pipelines.engines import EMBEDDED, Engine
 from jilin_pipelines.lake import scratch_dir
 from jilin_pipelines.scenarios.core import (
     DELIVERY_COLUMNS,
@@ -66,13 +67,15 @@ def input_rows(scenario: Scenario, standardised: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None, *,
-              inputs: pd.DataFrame | None = None, units: pd.DataFrame | None = None, narrow: bool = True) -> BaseView:
+              inputs: pd.DataFrame | None = None, units: pd.DataFrame | None = None, narrow: bool = True,
+              compute: Engine | None = None) -> BaseView:
     """Exactly what the scenario declared, as of the day: golden records per ``table``, one dataset's newest
     delivered versions per ``table@dataset``, and (for a scenario with inputs) its input rows — from
     ``standardised``, the input dataset's standardised partition of the day, or ``inputs``, rows of
     :func:`input_rows` already. ``units`` (a scenario with units): a chunk of the units' records as of the day,
     which the view holds as that read. With ``narrow`` (and a scenario that declares how), only the base records
-    that matter to those inputs or units."""
+    that matter to those inputs or units. ``compute``: the engine the rule's set-based core runs on (default
+    the embedded one)."""
     if inputs is None and standardised is not None:
         inputs = input_rows(scenario, standardised)
     if (scenario.input is None) != (inputs is None):
@@ -94,7 +97,7 @@ def load_view(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd
             frames[name] = newest_delivered(engine, table, dataset, day, columns=columns, only=wanted)
         else:
             frames[name] = as_of(engine, table, day, columns=columns, provenance=False, only=wanted)
-    return BaseView(frames, inputs)
+    return BaseView(frames, inputs, compute or EMBEDDED)
 
 
 def load_units(engine: sa.Engine, scenario: Scenario, day: date) -> pd.DataFrame | None:
@@ -192,11 +195,12 @@ def _outcomes(table: pd.DataFrame) -> Counter:
 
 def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised: pd.DataFrame | None = None,
                  thresholds: Thresholds | None = None, run_id: str | None = None,
-                 chunk_rows: int | None = None) -> ScenarioRun:
+                 chunk_rows: int | None = None, compute: Engine | None = None) -> ScenarioRun:
     """Decide the scenario's partition ``day`` (its inputs: ``standardised``, the input dataset's standardised
     partition of the day) and replace that partition's outputs and evidence, in one transaction. The inputs are
     decided ``chunk_rows`` (default :data:`CHUNK_ROWS`) at a time, each against just the base records that matter
-    to it (``Scenario.narrow``); the result does not depend on the chunk."""
+    to it (``Scenario.narrow``); the result does not depend on the chunk. ``compute``: the engine the rules'
+    set-based core runs on (``engines.py``; default the embedded one)."""
     inputs = None if standardised is None else input_rows(scenario, standardised)
     out = metadata().tables[scenario.output]
     evt = metadata().tables[SCENARIO_EVIDENCE]
@@ -210,7 +214,8 @@ def run_scenario(engine: sa.Engine, scenario: Scenario, day: date, standardised:
         units = load_units(engine, scenario, day)
         rows, by = (units, scenario.units[1]) if units is not None else (inputs, scenario.decision_id)
         for i, part in enumerate(_chunks(rows, by, max(1, chunk_rows or CHUNK_ROWS))):
-            view = load_view(engine, scenario, day, **({"units": part} if units is not None else {"inputs": part}))
+            view = load_view(engine, scenario, day, **({"units": part} if units is not None else {"inputs": part}),
+                             compute=compute)
             for name, frame in view.as_of.items():
                 counts[name.partition("@")[0]] += len(frame)
             decisions = scenario.decide(view, day, thresholds or Thresholds())
