@@ -23,6 +23,7 @@ from jilin_pipelines.scenarios.core import (
     Thresholds,
     concat_evidence,
     evidence,
+    in_list,
 )
 from jilin_pipelines.standards import validate_resident_id
 
@@ -44,36 +45,55 @@ def _budgeted(employers: pd.DataFrame) -> pd.DataFrame:
                      & employers["uscc"].notna()]
 
 
+def core_sql() -> dict[str, str]:
+    """The rule's set-based core, as SQL over the budgeted ``employers`` and the ``insured_person`` rows (with
+    ``id_valid``, the row's ID number checked): ``table`` per USCC its pension headcount and contribution base
+    total, ``by_type`` its paying persons per insurance type, ``paying`` the rows that count (the evidence)."""
+    pension = f"p.insurance_type IN {in_list(PENSION_TYPES)}"
+    paying = f"""
+WITH paying AS (
+  SELECT i.id_number, i.insurance_type, i.employer_no, i.contribution_base, i._valid_from, e.uscc
+  FROM insured_person AS i JOIN employers AS e ON e.employer_no = i.employer_no
+  WHERE i.status = '1' AND i.insurance_type IN {in_list(INSURANCE_TYPES)} AND i.id_valid
+)"""
+    return {
+        "table": paying + f"""
+SELECT u.uscc AS employer_uscc,
+       COUNT(DISTINCT CASE WHEN {pension} THEN p.id_number END) AS pension_headcount,
+       CAST(COALESCE(SUM(CASE WHEN {pension} THEN CAST(p.contribution_base AS DECIMAL(38, 6)) END), 0) AS DOUBLE)
+         AS contribution_base_total
+FROM (SELECT DISTINCT uscc FROM employers) AS u LEFT JOIN paying AS p ON p.uscc = u.uscc
+GROUP BY u.uscc""",
+        "by_type": paying + """
+SELECT uscc, insurance_type, COUNT(DISTINCT id_number) AS persons FROM paying GROUP BY uscc, insurance_type""",
+        "paying": paying + "\nSELECT uscc, id_number, insurance_type, employer_no, _valid_from FROM paying",
+    }
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     employers = _budgeted(view["employer"])
     insured = view["insured_person"]
-    paying = insured[(insured["status"] == "1") & insured["insurance_type"].isin(INSURANCE_TYPES)].merge(
-        employers[["employer_no", "uscc"]], on="employer_no")
     # a row whose ID number is invalid names no one who can be counted (its person is counted by a valid row)
-    paying = paying[validate_resident_id(paying["id_number"].astype("string"), today=day).valid.to_numpy()]
-    pension = paying[paying["insurance_type"].isin(PENSION_TYPES)]
-    heads = pension.groupby("uscc")["id_number"].nunique()
-    base = pension.groupby("uscc")["contribution_base"].sum()
-    by_type = paying.groupby(["uscc", "insurance_type"])["id_number"].nunique()
-    by_type_json = {
-        uscc: json.dumps({k: int(v) for k, v in group.droplevel(0).sort_index().items()})
-        for uscc, group in by_type.groupby(level=0)
-    }
-    usccs = pd.Index(sorted(employers["uscc"].unique()), name="uscc")
+    checked = insured.assign(id_valid=validate_resident_id(insured["id_number"].astype("string"), today=day).valid.to_numpy())
+    core = view.query(core_sql(), employers=employers[["employer_no", "uscc"]], insured_person=checked)
+    by_type = core["by_type"].sort_values(["uscc", "insurance_type"])
+    by_type_json = {uscc: json.dumps({k: int(v) for k, v in zip(group["insurance_type"], group["persons"])})
+                    for uscc, group in by_type.groupby("uscc", sort=False)}
+    table = core["table"].sort_values("employer_uscc").reset_index(drop=True)
     table = pd.DataFrame({
-        "employer_uscc": usccs,
+        "employer_uscc": table["employer_uscc"],
         "as_of": day,
-        "pension_headcount": heads.reindex(usccs, fill_value=0).astype("int64").to_numpy(),
-        "headcount_by_insurance": [by_type_json.get(u, "{}") for u in usccs],
-        "contribution_base_total": base.reindex(usccs, fill_value=0.0).astype("float64").round(2).to_numpy(),
+        "pension_headcount": table["pension_headcount"].astype("int64"),
+        "headcount_by_insurance": [by_type_json.get(u, "{}") for u in table["employer_uscc"]],
+        "contribution_base_total": table["contribution_base_total"].astype("float64").round(2),
     })
+    paying = core["paying"]
     proof = [
         evidence(employers["uscc"], "employer", "employer", employers, ("employer_no",)),
         evidence(paying["uscc"], "headcount", "insured_person", paying, ("id_number", "insurance_type", "employer_no"),
                  person=paying["id_number"]),
     ]
     return Decisions(table, concat_evidence(proof))
-
 
 SCENARIO = Scenario(
     name="budget_staff_basic_info",

@@ -23,6 +23,7 @@ from jilin_pipelines.scenarios.core import (
     concat_evidence,
     evidence,
     joined_id,
+    literal,
 )
 
 IN_SERVICE = "营运"
@@ -57,53 +58,75 @@ def narrow(permits: pd.DataFrame, day: date) -> dict:
             "practitioner_qualification": ("id_number", lambda frames: frames["violation"]["driver_id"])}
 
 
+def core_sql(day: date, t: Thresholds) -> dict[str, str]:
+    """The rule's set-based core, as SQL over the view's three reads: ``table`` the decisions, ``recent`` the
+    window's violations of the vehicles in service, ``held`` the qualifications of the types their permits need
+    held by those violations' drivers (covering the violation's day or not: the evidence either way)."""
+    first = day - timedelta(days=t.vehicle_window_days - 1)
+    scope = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in SCOPE_QUALIFICATION.items())
+    same_vehicle = "{a}.plate_no = {b}.plate_no AND {a}.plate_type = {b}.plate_type"
+    common = f"""
+WITH permits AS (
+  SELECT plate_no, plate_type, CASE scope {scope} END AS qualification_type FROM road_transport_permit
+  WHERE status = {literal(IN_SERVICE)} AND plate_no IS NOT NULL AND plate_type IS NOT NULL
+), vehicles AS (
+  SELECT DISTINCT plate_no, plate_type FROM permits
+), recent AS (
+  SELECT v.violation_no, v.plate_no, v.plate_type, v.points, v.driver_id, v._valid_from,
+         CAST(v.violation_time AS DATE) AS violation_day
+  FROM violation AS v JOIN vehicles AS w ON {same_vehicle.format(a="v", b="w")}
+  WHERE CAST(v.violation_time AS DATE) BETWEEN {literal(first)} AND {literal(day)}
+), held AS (
+  SELECT r.violation_no, r.plate_no, r.plate_type, r.violation_day, q.cert_no, q.id_number, q._valid_from,
+         TRY_CAST(q.issue_date AS DATE) AS issued, TRY_CAST(q.valid_to AS DATE) AS expires
+  FROM recent AS r
+  JOIN permits AS p ON {same_vehicle.format(a="p", b="r")}
+  JOIN practitioner_qualification AS q ON q.id_number = r.driver_id AND q.qualification_type = p.qualification_type
+  WHERE q.status = 'valid'
+)"""
+    return {
+        "table": common + f""", counts AS (
+  SELECT plate_no, plate_type, COUNT(*) AS violations, CAST(COALESCE(SUM(points), 0) AS BIGINT) AS points
+  FROM recent GROUP BY plate_no, plate_type
+), unqualified AS (
+  SELECT DISTINCT plate_no, plate_type FROM recent AS r
+  WHERE r.driver_id IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM held AS h WHERE h.violation_no = r.violation_no
+      AND (h.issued IS NULL OR h.issued <= h.violation_day) AND (h.expires IS NULL OR h.violation_day <= h.expires))
+), decided AS (
+  SELECT w.plate_no, w.plate_type, CAST(COALESCE(c.violations, 0) AS BIGINT) AS violations_30d,
+         COALESCE(c.points, 0) AS points_30d, u.plate_no IS NOT NULL AS unqualified_driver
+  FROM vehicles AS w
+  LEFT JOIN counts AS c ON {same_vehicle.format(a="c", b="w")}
+  LEFT JOIN unqualified AS u ON {same_vehicle.format(a="u", b="w")}
+)
+SELECT plate_no, plate_type, violations_30d, points_30d, unqualified_driver,
+       CASE WHEN violations_30d >= {t.high_risk_violations} OR points_30d >= {t.high_risk_points} OR unqualified_driver
+            THEN 'high' WHEN violations_30d >= 1 THEN 'medium' ELSE 'low' END AS risk
+FROM decided""",
+        "recent": common + "\nSELECT violation_no, plate_no, plate_type, driver_id, _valid_from FROM recent",
+        "held": common + "\nSELECT DISTINCT cert_no, plate_no, plate_type, id_number, _valid_from FROM held",
+    }
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     permits = _in_service(view["road_transport_permit"])
-    vehicles = permits[VEHICLE].drop_duplicates().sort_values(VEHICLE).reset_index(drop=True)
-
-    first = day - timedelta(days=t.vehicle_window_days - 1)
-    violations = view["violation"]
-    when = violations["violation_time"].dt.date
-    recent = violations[(when >= first) & (when <= day)].merge(vehicles, on=VEHICLE)
-    recent["violation_day"] = recent["violation_time"].dt.date
-    counts = recent.groupby(VEHICLE).agg(violations_30d=("violation_no", "size"), points_30d=("points", "sum"))
-
-    # a driver is qualified for a violation when a valid qualification of a type the vehicle's permits need
-    # covers the violation's day
-    need = permits[VEHICLE + ["scope"]].assign(qualification_type=permits["scope"].map(SCOPE_QUALIFICATION))
-    quals = view["practitioner_qualification"]
-    quals = quals[quals["status"] == "valid"]
-    drivers = recent[recent["driver_id"].notna()][["violation_no", "driver_id", "violation_day", *VEHICLE]]
-    held = drivers.merge(need[VEHICLE + ["qualification_type"]], on=VEHICLE).merge(
-        quals, left_on=["driver_id", "qualification_type"], right_on=["id_number", "qualification_type"])
-    issued = pd.to_datetime(held["issue_date"], errors="coerce").dt.date
-    expires = pd.to_datetime(held["valid_to"], errors="coerce").dt.date
-    covering = held[(issued.isna() | (issued <= held["violation_day"])) & (expires.isna() | (held["violation_day"] <= expires))]
-    unqualified = drivers[~drivers["violation_no"].isin(covering["violation_no"])]
-    flagged = unqualified[VEHICLE].drop_duplicates().assign(unqualified_driver=True)
-
-    table = vehicles.join(counts, on=VEHICLE).merge(flagged, on=VEHICLE, how="left")
-    table["violations_30d"] = pd.to_numeric(table["violations_30d"]).fillna(0).astype("int64")
-    table["points_30d"] = pd.to_numeric(table["points_30d"]).fillna(0).astype("int64")
-    table["unqualified_driver"] = table["unqualified_driver"].eq(True)
-    high = ((table["violations_30d"] >= t.high_risk_violations) | (table["points_30d"] >= t.high_risk_points)
-            | table["unqualified_driver"])
-    table["risk"] = np.select([high, table["violations_30d"] >= 1], ["high", "medium"], default="low")
+    core = view.query(core_sql(day, t), road_transport_permit=view["road_transport_permit"],
+                      violation=view["violation"], practitioner_qualification=view["practitioner_qualification"])
+    table = core["table"].sort_values(VEHICLE).reset_index(drop=True)
     table.insert(2, "as_of", day)
-
-    in_service = permits.merge(vehicles, on=VEHICLE)
-    used_quals = held.drop_duplicates(["cert_no"] + VEHICLE)
+    recent, used_quals = core["recent"], core["held"]
     proof = [
-        evidence(joined_id(in_service, tuple(VEHICLE)), "permit", "road_transport_permit", in_service, ("permit_no",),
-                 person=in_service["operator_id"].where(in_service["operator_id_type"] == "A")),
+        evidence(joined_id(permits, tuple(VEHICLE)), "permit", "road_transport_permit", permits, ("permit_no",),
+                 person=permits["operator_id"].where(permits["operator_id_type"] == "A")),
         evidence(joined_id(recent, tuple(VEHICLE)), "violations_30d", "violation", recent, ("violation_no",),
                  person=recent["driver_id"]),
         evidence(joined_id(used_quals, tuple(VEHICLE)), "unqualified_driver", "practitioner_qualification", used_quals,
                  ("cert_no",), person=used_quals["id_number"]),
     ]
     return Decisions(table[["plate_no", "plate_type", "as_of", "violations_30d", "points_30d", "unqualified_driver",
-                            "risk"]], concat_evidence(proof))
-
+                            "risk"]].astype({"violations_30d": "int64", "points_30d": "int64",
+                                             "unqualified_driver": bool}), concat_evidence(proof))
 
 SCENARIO = Scenario(
     name="commercial_vehicle_safety",

@@ -21,6 +21,8 @@ from jilin_pipelines.scenarios.core import (
     Thresholds,
     concat_evidence,
     evidence,
+    in_list,
+    literal,
     reasons_json,
 )
 from jilin_pipelines.standards import validate_resident_id
@@ -76,55 +78,61 @@ def narrow(applications: pd.DataFrame, day: date) -> dict[str, tuple[str, pd.Ser
             **{f"person@{source}": ("id_number", members) for source in IDENTITY_SOURCES}}
 
 
+def core_sql(t: Thresholds) -> dict[str, str]:
+    """The rule's set-based core, as SQL over ``members`` (application, member, valid), ``periods`` (application,
+    period: the full months before it), the base reads and ``known`` (the IDs an identity-bearing dataset
+    delivered): per flag the (application, member) pairs and the records that raise it — the evidence."""
+    def used(records: str, person: str, columns: str) -> str:
+        return f"SELECT m.application_id, m.member, {columns} FROM members AS m JOIN ({records}) AS r ON r.{person} = m.member"
+
+    pension = f"""
+WITH paid AS (
+  SELECT m.application_id, m.member, b.id_number, b.insurance_type, b.period, b._valid_from,
+         CAST(b.amount_yuan AS DECIMAL(38, 6)) AS amount
+  FROM members AS m JOIN periods AS p ON p.application_id = m.application_id
+  JOIN benefit_payment AS b ON b.id_number = m.member AND b.period = p.period
+  WHERE b.insurance_type IN {in_list(PENSION_TYPES)}
+)"""
+    return {
+        OWNS_VEHICLE: used(
+            "SELECT * FROM vehicle WHERE status_code = 'A' AND use_code = 'A' AND plate_type <> '07' AND owner_id_type = 'A'",
+            "owner_id", "r.plate_no, r.plate_type, r._valid_from"),
+        TRANSPORT_BUSINESS: used(f"SELECT * FROM road_transport_permit WHERE status = {literal(IN_SERVICE)}",
+                                 "operator_id", "r.permit_no, r._valid_from"),
+        INCOME: used(f"SELECT * FROM insured_person WHERE status = '1' AND contribution_base > "
+                     f"{literal(t.income_multiple * t.assistance_standard_yuan)}",
+                     "id_number", "r.id_number, r.insurance_type, r.employer_no, r._valid_from"),
+        # the payments of the full months before the application, summed per member, over the standard a month
+        PENSION: pension + f"""
+SELECT application_id, member FROM paid GROUP BY application_id, member
+HAVING SUM(amount) > {literal(t.pension_months * t.assistance_standard_yuan)}""",
+        "paid": pension + "\nSELECT application_id, member, id_number, insurance_type, period, _valid_from FROM paid",
+        # known: an identity-bearing dataset delivered a record naming the member (a mere reference does not count)
+        IDENTITY: "SELECT application_id, member FROM members AS m WHERE NOT m.valid OR NOT EXISTS ("
+                  "SELECT 1 FROM known AS k WHERE k.id_number = m.member)",
+        "identity": used("SELECT * FROM known", "id_number", "r.*"),
+    }
+
+
 def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
     apps = answerable(view.delivered)
     members = household_members(apps, day)
-    hits: dict[str, pd.DataFrame] = {}  # flag -> (application_id, member) that raise it
-    proof: list[pd.DataFrame] = [evidence(apps["application_id"], "input", "assistance_application", apps,
-                                          ("application_id",), person=apps["applicant_id_number"])]
-
-    def flag(name: str, table: str, records: pd.DataFrame, person_column: str, key: tuple[str, ...]) -> None:
-        used = members.merge(records, left_on="member", right_on=person_column)
-        hits[name] = used[["application_id", "member"]]
-        proof.append(evidence(used["application_id"], name, table, used, key, person=used["member"]))
-
-    vehicles = view["vehicle"]
-    flag(OWNS_VEHICLE, "vehicle", vehicles[
-        (vehicles["status_code"] == "A") & (vehicles["use_code"] == "A") & (vehicles["plate_type"] != "07")
-        & (vehicles["owner_id_type"] == "A")
-    ], "owner_id", ("plate_no", "plate_type"))
-    permits = view["road_transport_permit"]
-    flag(TRANSPORT_BUSINESS, "road_transport_permit", permits[permits["status"] == IN_SERVICE], "operator_id",
-         ("permit_no",))
-    insured = view["insured_person"]
-    flag(INCOME, "insured_person", insured[
-        (insured["status"] == "1") & (insured["contribution_base"] > t.income_multiple * t.assistance_standard_yuan)
-    ], "id_number", ("id_number", "insurance_type", "employer_no"))
-
-    # pensions: the payments of the full months before the application, summed per member, divided by the months
     periods = pension_periods(apps["applied_at"], t.pension_months)
     periods["application_id"] = apps["application_id"].to_numpy()[periods["row"].to_numpy()]
-    benefits = view["benefit_payment"]
-    paid = members.merge(periods[["application_id", "period"]], on="application_id").merge(
-        benefits[benefits["insurance_type"].isin(PENSION_TYPES)], left_on=["member", "period"],
-        right_on=["id_number", "period"])
-    monthly = paid.groupby(["application_id", "member"], as_index=False)["amount_yuan"].sum()
-    high = monthly[monthly["amount_yuan"] / t.pension_months > t.assistance_standard_yuan]
-    hits[PENSION] = high[["application_id", "member"]]
-    proof.append(evidence(paid["application_id"], PENSION, "benefit_payment", paid,
-                          ("id_number", "insurance_type", "period"), person=paid["member"]))
-
-    # known: an identity-bearing dataset delivered a record naming the member (a mere reference does not count)
     known = pd.concat([view[f"person@{source}"] for source in IDENTITY_SOURCES], ignore_index=True)
-    found = members.merge(known, left_on="member", right_on="id_number")
-    unverified = members[~members["valid"] | ~members["member"].isin(known["id_number"])]
-    hits[IDENTITY] = unverified[["application_id", "member"]]
-    proof.append(evidence(found["application_id"], "identity", "person", found, ("id_number",), person=found["member"]))
-
-    flags = pd.DataFrame(
-        {name: apps["application_id"].isin(h["application_id"]).to_numpy() for name, h in hits.items()},
-        index=apps.index,
-    )
+    core = view.query(core_sql(t), members=members, periods=periods[["application_id", "period"]], known=known,
+                      **{table: view[table] for table in ("vehicle", "road_transport_permit", "insured_person",
+                                                          "benefit_payment")})
+    proof = [evidence(apps["application_id"], "input", "assistance_application", apps, ("application_id",),
+                      person=apps["applicant_id_number"])]
+    for name, table, key, rows in ((OWNS_VEHICLE, "vehicle", ("plate_no", "plate_type"), core[OWNS_VEHICLE]),
+                                   (TRANSPORT_BUSINESS, "road_transport_permit", ("permit_no",), core[TRANSPORT_BUSINESS]),
+                                   (INCOME, "insured_person", ("id_number", "insurance_type", "employer_no"), core[INCOME]),
+                                   (PENSION, "benefit_payment", ("id_number", "insurance_type", "period"), core["paid"]),
+                                   ("identity", "person", ("id_number",), core["identity"])):
+        proof.append(evidence(rows["application_id"], name, table, rows, key, person=rows["member"]))
+    flags = pd.DataFrame({name: apps["application_id"].isin(core[name]["application_id"]).to_numpy() for name in FLAGS},
+                         index=apps.index)
     decision = pd.Series("eligible", index=apps.index, dtype=object)
     decision[flags[IDENTITY]] = "manual_review"
     decision[flags[list(DISQUALIFYING)].any(axis=1)] = "ineligible"
@@ -133,7 +141,6 @@ def decide(view: BaseView, day: date, t: Thresholds) -> Decisions:
         "reasons": reasons_json(flags[list(FLAGS)]),
     })
     return Decisions(table, concat_evidence(proof))
-
 
 SCENARIO = Scenario(
     name="social_assistance_verification",
