@@ -52,26 +52,29 @@ def test_the_query_spark_runs_is_the_definition_transpiled():
     assert "`src:name`" in text
 
 
-def test_spark_is_a_dagster_resource_of_the_merge_only_when_chosen():
-    """``JILIN_ENGINE=spark``: the merge step requires dagster-pyspark's resource, on ``JILIN_SPARK_MASTER``; the
-    embedded default neither binds nor requires it."""
+def test_spark_is_the_compute_resource_of_the_merge_and_the_scenarios_only_when_chosen():
+    """``JILIN_ENGINE=spark``: the ``compute`` resource the merge and every scenario require is dagster-pyspark's,
+    on ``JILIN_SPARK_MASTER``; the embedded default binds the embedded engine there (and needs no PySpark)."""
     import dataclasses
 
     import dagster as dg
     from dagster_pyspark import PySparkResource
 
     from jilin_pipelines.definitions import build_definitions
+    from jilin_pipelines.defs.resources import EmbeddedCompute, compute_engine
+    from jilin_pipelines.scenarios import SCENARIOS
     from jilin_pipelines.settings import Settings
 
     chosen = dataclasses.replace(Settings.from_env({}), engine="spark", spark_master="local[1]")
     defs = build_definitions(chosen)
-    merge = defs.resolve_assets_def(dg.AssetKey(["base", "person"]))
-    assert "pyspark" in merge.required_resource_keys
-    resource = defs.resources["pyspark"]
+    users = [dg.AssetKey(["base", "person"]), *(dg.AssetKey(["scenario", s.output]) for s in SCENARIOS)]
+    for key in users:
+        assert "compute" in defs.resolve_assets_def(key).required_resource_keys, key
+    resource = defs.resources["compute"]
     assert isinstance(resource, PySparkResource) and resource.spark_config["spark.master"] == "local[1]"
     default = build_definitions(dataclasses.replace(chosen, engine="embedded"))
-    assert "pyspark" not in default.resolve_assets_def(dg.AssetKey(["base", "person"])).required_resource_keys
-    assert "pyspark" not in default.resources
+    assert isinstance(default.resources["compute"], EmbeddedCompute)
+    assert compute_engine(default.resources["compute"]).name == "embedded"
 
 
 def test_the_merge_step_through_dagster_on_spark_writes_what_the_embedded_step_writes(sample_run, tmp_path):
@@ -85,7 +88,7 @@ def test_the_merge_step_through_dagster_on_spark_writes_what_the_embedded_step_w
     from dagster_pyspark import PySparkResource
 
     from jilin_pipelines.defs.base_assets import base_assets
-    from jilin_pipelines.defs.resources import PipelineSettings
+    from jilin_pipelines.defs.resources import EmbeddedCompute, PipelineSettings
     from jilin_pipelines.engines import spark_config
 
     dumps = {}
@@ -95,13 +98,15 @@ def test_the_merge_step_through_dagster_on_spark_writes_what_the_embedded_step_w
         settings = dataclasses.replace(sample_run.settings, data_dir=root / "data", dagster_home=root / "home",
                                        base_db_url=f"sqlite:///{root / 'base.sqlite'}", engine=engine)
         assert settings.lake_dir == root / "data" / "lake"
-        resources = {"settings": PipelineSettings.from_settings(settings)}
-        if engine == "spark":
-            resources["pyspark"] = PySparkResource(spark_config=spark_config("local[2]"))
+        resources = {"settings": PipelineSettings.from_settings(settings),
+                     "compute": PySparkResource(spark_config=spark_config("local[2]")) if engine == "spark"
+                     else EmbeddedCompute()}
         for day in ("2025-06-02", "2025-06-03"):
-            result = dg.materialize([base_assets(engine)], partition_key=day, resources=resources,
-                                    instance=dg.DagsterInstance.ephemeral())
+            instance = dg.DagsterInstance.ephemeral()
+            result = dg.materialize([base_assets()], partition_key=day, resources=resources, instance=instance)
             assert result.success
+            event = instance.get_latest_materialization_event(dg.AssetKey(["base", "person"]))
+            assert event.asset_materialization.metadata["engine"].value == engine
         db = sa.create_engine(settings.base_db_url)
         try:
             dumps[engine] = dump(db)
