@@ -77,45 +77,6 @@ def test_spark_is_the_compute_resource_of_the_merge_and_the_scenarios_only_when_
     assert compute_engine(default.resources["compute"]).name == "embedded"
 
 
-def test_the_merge_step_through_dagster_on_spark_writes_what_the_embedded_step_writes(sample_run, tmp_path):
-    """The ``base_merge`` asset materialised by Dagster for the sample's first two days, once with the embedded
-    engine and once with ``JILIN_ENGINE=spark`` (dagster-pyspark's resource on ``local[2]``), each from a copy of
-    the sample run's standardised lake into a fresh base database: the same database."""
-    import dataclasses
-    import shutil
-
-    import dagster as dg
-    from dagster_pyspark import PySparkResource
-
-    from jilin_pipelines.defs.base_assets import base_assets
-    from jilin_pipelines.defs.resources import EmbeddedCompute, PipelineSettings
-    from jilin_pipelines.engines import spark_config
-
-    dumps = {}
-    for engine in ("embedded", "spark"):
-        root = tmp_path / engine
-        shutil.copytree(sample_run.settings.lake_dir / "standardised", root / "data" / "lake" / "standardised")
-        settings = dataclasses.replace(sample_run.settings, data_dir=root / "data", dagster_home=root / "home",
-                                       base_db_url=f"sqlite:///{root / 'base.sqlite'}", engine=engine)
-        assert settings.lake_dir == root / "data" / "lake"
-        resources = {"settings": PipelineSettings.from_settings(settings),
-                     "compute": PySparkResource(spark_config=spark_config("local[2]")) if engine == "spark"
-                     else EmbeddedCompute()}
-        for day in ("2025-06-02", "2025-06-03"):
-            instance = dg.DagsterInstance.ephemeral()
-            result = dg.materialize([base_assets()], partition_key=day, resources=resources, instance=instance)
-            assert result.success
-            event = instance.get_latest_materialization_event(dg.AssetKey(["base", "person"]))
-            assert event.asset_materialization.metadata["engine"].value == engine
-        db = sa.create_engine(settings.base_db_url)
-        try:
-            dumps[engine] = dump(db)
-        finally:
-            db.dispose()
-    assert len(dumps["embedded"]["person"]) > 100
-    assert dumps["spark"] == dumps["embedded"]
-
-
 def test_great_expectations_imports_beside_the_spark_extra_in_a_bare_process():
     """Great Expectations imports ``pyspark.sql.connect`` when PySpark is installed; without Spark Connect's own
     dependencies that module ends a process whose ``__main__`` is bare (``python -c``, Dagster's run workers) with
