@@ -35,7 +35,7 @@ from jilin_pipelines.sources import (
 )
 from jilin_pipelines.sources._common import check_name, ensure_inside
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
-from jilin_pipelines.standards.masking import mask_identifiers
+from jilin_pipelines.privacy.redaction import mask_free_text
 
 LAYER = "raw"
 META_KEY = b"jilin_delivery"
@@ -211,7 +211,7 @@ def _land(entry: Entry, day: date, settings: Settings, path: Path, provider: str
                 sha256 = None
             delivery = Delivery(entry.id, day, empty_table(list(entry.dataset.source_columns)),
                                 location=str(location or entry.id), sha256=sha256)
-            unreadable = mask_identifiers(str(exc))
+            unreadable = mask_free_text(str(exc))
         if delivery.streamed is None or writer.rows == 0:
             writer.write(delivery.table)
         landing = Landing(path, delivery, unreadable)

@@ -37,7 +37,7 @@ from jilin_pipelines.lake import remove_dead_scratch
 from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, source_fingerprint, stray_files
 from jilin_pipelines.settings import Settings, ensure_dagster_home
 from jilin_pipelines.sources import DeliveryError
-from jilin_pipelines.standards.masking import mask_identifiers
+from jilin_pipelines.privacy.redaction import mask_free_text
 
 # The console shows warnings (bad deliveries) and errors; the full event log is in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -379,7 +379,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
     ensure_dagster_home(settings)
     entries = list(catalogue().entries)
     for stray in stray_files(settings, entries):
-        out.write(mask_identifiers(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n"))
+        out.write(mask_free_text(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n"))
     for table, n, column in unselectable_rows(settings, entries):
         out.write(f"warning: {n} rows of the front-end table {table} have no usable {column} (null, or no day in "
                   f"any known layout): no day selects them — ask the department to correct them\n")
@@ -403,7 +403,7 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                   "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them in\n")
         return 2
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
-    out.write(mask_identifiers(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\n"
+    out.write(mask_free_text(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\n"
                                f"DAGSTER_HOME: {settings.dagster_home}\n"))
     out.write(f"days: {start} … {end} ({len(days)})\n")
     out.flush()

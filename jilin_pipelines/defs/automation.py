@@ -10,8 +10,8 @@ sensor on the sources directory, and the run-failure alert.
   ``<dataset>:<day>:<sha256>:<mtime_ns>``: a file touched without a change is not requested again, a
   re-delivery is, and a file whose content is already landed (by the schedule) is not requested at all.
 - **Run failure**: ``run_failure_alert`` appends one JSON line per failed run to ``<data>/alerts/alerts.jsonl``
-  naming the asset keys of the failed steps, the partition and the reason (the error's first line, with
-  identifiers masked), and logs it.
+  naming the asset keys of the failed steps, the partition and the reason (the error's first line, personal values
+  masked by ``privacy.redaction``), and logs it.
 - **The layers after the raw landing** (standardised, the quality scorecard, base, scenarios): declarative
   automation, ``AFTER_INPUTS`` on every asset but the deliveries and their raw landing (``automate``): an asset's partition of the latest
   day runs once all of its inputs of that day are there (or requested in the same run) and none of them is in
@@ -43,7 +43,7 @@ from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
 from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
 from jilin_pipelines.defs.raw_assets import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
-from jilin_pipelines.standards.masking import mask_identifiers
+from jilin_pipelines.privacy.redaction import mask_free_text
 
 FILE_SENSOR = "source_file_arrival"
 FAILURE_SENSOR = "run_failure_alert"
@@ -359,7 +359,7 @@ def run_failure_record(instance: dg.DagsterInstance, run: dg.DagsterRun, step_fa
         "datasets": sorted(set(datasets)),
         "partition": _partition(run),
         "failed_steps": sorted(failed_steps),
-        "reason": mask_identifiers("; ".join(reasons)),
+        "reason": mask_free_text("; ".join(reasons)),
     }
 
 

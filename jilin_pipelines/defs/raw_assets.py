@@ -14,7 +14,7 @@ from jilin_pipelines.lineage.datasets import raw_ref, source_ref
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.raw import land_day, late_providers, newest_landed_day, provider_counts
 from jilin_pipelines.sources import DeliveryError
-from jilin_pipelines.standards.masking import mask_identifiers
+from jilin_pipelines.privacy.redaction import mask_free_text
 
 MAX_WARNINGS_LOGGED = 20
 FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "xml": "xml", "jsonl": "json", "api": "api", "frontdb": "sql"}
@@ -182,7 +182,7 @@ def raw_asset(entry: Entry) -> dg.AssetsDefinition:
             try:
                 landing = land_day(entry, day, s)
             except DeliveryError as exc:  # a source unavailable: stored and shown masked, like every message
-                raise dg.Failure(mask_identifiers(str(exc))) from None
+                raise dg.Failure(mask_free_text(str(exc))) from None
             facts = landing.summary()
             source = source_ref(entry, s, sha256=facts["source_sha256"])
             run.inputs(source).outputs(raw_ref(entry, rows=facts["landed_rows"], source=source))

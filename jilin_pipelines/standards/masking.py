@@ -1,4 +1,5 @@
-"""Masking for display and logs: the one place that says how much of an identifier may be shown.
+"""Masking for display and logs: the one place that says how much of an identifier may be shown (free text is
+redacted with these rules by ``privacy.redaction``).
 
 Every rule keeps at most ``keep_first`` leading and ``keep_last`` trailing characters and replaces every
 other character by ``*`` (so the length shows). A value too short to hide at least ``min_masked`` characters
@@ -7,7 +8,6 @@ that way is masked entirely. Surrounding whitespace is dropped first; empty valu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,13 +60,3 @@ def mask_value(value: str | None, kind: str) -> str | None:
     masked = mask(pd.Series([value], dtype="string"), kind).iloc[0]
     return None if pd.isna(masked) else masked
 
-
-# Resident ID numbers (18 and 15 digits) and USCCs, delimited by anything but ASCII letters and digits.
-_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-_USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z])")
-
-
-def mask_identifiers(text: str) -> str:
-    """Mask every resident ID number and USCC in a free text (an error message) before it is stored."""
-    text = _RESIDENT_ID.sub(lambda m: mask_value(m[0], "resident_id"), text)
-    return _USCC.sub(lambda m: mask_value(m[0], "uscc"), text)

@@ -23,7 +23,7 @@ from jilin_pipelines.defs.automation import (
     FAILURE_SENSOR,
     FILE_SENSOR,
     load_job_name,
-    mask_identifiers,
+    mask_free_text,
     schedule_name,
 )
 from jilin_pipelines.defs.partitions import DAILY
@@ -344,9 +344,9 @@ def test_the_requested_run_lands_the_delivery(env):
 # Run failure
 
 
-def test_mask_identifiers_hides_id_numbers_and_usccs():
+def test_alerts_mask_id_numbers_and_usccs_with_the_redaction_service():
     text = "row 3: 220102199003071234 and 91220101MA0Y3XXX7L, date 20250602, 15-digit 220102900307123"
-    masked = mask_identifiers(text)
+    masked = mask_free_text(text)
     assert "220102199003071234" not in masked and "220102********1234" in masked
     assert "91220101MA0Y3XXX7L" not in masked and "912201********XX7L" in masked
     assert "220102900307123" not in masked
