@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality import expectations
-from jilin_pipelines.bench.memory import PhasePeak
+from jilin_tools.bench.memory import PhasePeak
 from jilin_pipelines.quality.standardise import CHUNK_ROWS, standardise
 from jilin_pipelines.raw import days_in_sources, land_day
 from jilin_pipelines.settings import CHECKOUT, Settings

@@ -109,14 +109,14 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def _gap(text: str) -> tuple[str, tuple[str, ...]]:
-    from jilin_pipelines.sample.generator import DEFAULT_GAP_DATASETS
+    from jilin_tools.sample.generator import DEFAULT_GAP_DATASETS
 
     county, _, datasets = text.partition(":")
     return county.strip(), tuple(d.strip() for d in datasets.split(",") if d.strip()) or DEFAULT_GAP_DATASETS
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from jilin_pipelines.sample import generate
+    from jilin_tools.sample import generate
 
     started = time.perf_counter()
     kwargs = {"start": args.start, "days": args.days, "seed": args.seed}
@@ -138,7 +138,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_sources(args: argparse.Namespace) -> int:
-    from jilin_pipelines.sources.api_server import serve
+    from jilin_tools.api_server import serve
 
     serve(
         Path(args.root),
@@ -175,13 +175,13 @@ def cmd_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_providers(args: argparse.Namespace) -> int:
-    from jilin_pipelines.bench.providers import main as providers_main
+    from jilin_tools.bench.providers import main as providers_main
 
     return providers_main(args, out=sys.stdout)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jilin_pipelines.bench import main as bench_main
+    from jilin_tools.bench import main as bench_main
 
     return bench_main(args, out=sys.stdout)
 

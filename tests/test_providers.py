@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from jilin_pipelines.providers import LEVELS, RegistryError, load_registry, registry_for
-from jilin_pipelines.sample.providers import CITY_DATASETS, COUNTY_DATASETS, layout_providers, write_layout_registry
+from jilin_tools.sample.providers import CITY_DATASETS, COUNTY_DATASETS, layout_providers, write_layout_registry
 
 PROVINCE = {"code": "220000", "division": "220000", "level": "province", "name": "吉林省"}
 CITY = {"code": "220100", "division": "220100", "level": "city", "name": "长春市", "parent": "220000"}

@@ -1,10 +1,9 @@
-"""Readers for every delivery format, the departments' HTTP API client and stand-in, the front-end
-database reader. Each returns a :class:`~jilin_pipelines.sources.delivery.Delivery`; none knows the
+"""Readers for every delivery format, the departments' HTTP API client, the front-end database reader (the API's
+stand-in is tooling: ``jilin_tools.api_server``). Each returns a :class:`~jilin_pipelines.sources.delivery.Delivery`; none knows the
 catalogue (the caller passes the format parameters) and none imports Dagster."""
 
 from jilin_pipelines.sources._common import delivery_path
 from jilin_pipelines.sources.api_client import ApiClient
-from jilin_pipelines.sources.api_server import ApiServer, serve
 from jilin_pipelines.sources.csv_reader import read_csv
 from jilin_pipelines.sources.delivery import (
     BOOKKEEPING_COLUMNS,
@@ -28,7 +27,6 @@ __all__ = [
     "RAW",
     "SOURCE_ROW",
     "ApiClient",
-    "ApiServer",
     "Delivery",
     "DeliveryError",
     "SourceUnavailable",
@@ -40,5 +38,4 @@ __all__ = [
     "read_jsonl",
     "read_xlsx",
     "read_xml",
-    "serve",
 ]

@@ -49,7 +49,6 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import requests
 
 from jilin_pipelines.sources._common import Warnings, check_name, no_delivery
-from jilin_pipelines.sources.api_server import UNPARSEABLE_KEY
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
 from jilin_pipelines.sources.jsonl_reader import (
     LONE_SURROGATE,
@@ -59,6 +58,8 @@ from jilin_pipelines.sources.jsonl_reader import (
 )
 
 log = logging.getLogger(__name__)
+# a JSON Lines line the API could not parse comes as {UNPARSEABLE_KEY: "<the line>"} (the protocol's own)
+UNPARSEABLE_KEY = "_unparseable"
 
 MAX_PAGE_SIZE = 1000
 #: One delivery (all its pages) must be complete within this many seconds, retries and waits included.

@@ -9,8 +9,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from jilin_pipelines.bench import Options, run_bench
-from jilin_pipelines.bench.chart import TITLE
+from jilin_tools.bench import Options, run_bench
+from jilin_tools.bench.chart import TITLE
 from jilin_pipelines.cli import parser
 
 ROWS = 3000
@@ -107,7 +107,7 @@ def test_cli_parses_bench():
 def test_the_generator_writes_a_long_history_on_request(tmp_path):
     """``sample --state N``: about N records on the first day, then small daily increments of new, changed,
     event and re-delivered records."""
-    from jilin_pipelines.sample import generate
+    from jilin_tools.sample import generate
 
     summary = generate(tmp_path / "src", days=5, state=20_000, daily_share=0.01).as_json()
     per_day: dict[str, int] = {}
@@ -142,7 +142,7 @@ def test_the_providers_bench_runs_the_same_rows_both_ways(tmp_path):
     (the comparison is fair), and the re-delivery by one provider lands only it and drops exactly its removed row."""
     import csv
 
-    from jilin_pipelines.bench.providers import ENCODING, FILE, FOLDER, run_providers_bench
+    from jilin_tools.bench.providers import ENCODING, FILE, FOLDER, run_providers_bench
 
     out = io.StringIO()
     result = run_providers_bench(providers=4, rows_per_provider=30, work=tmp_path, out=out, warm_up=False)

@@ -23,8 +23,8 @@ from base_testkit import sample_partitions  # noqa: E402
 
 from jilin_pipelines.base import merge_partitions, upgrade  # noqa: E402
 from jilin_pipelines.fairness import describe, run_fairness, stored  # noqa: E402
-from jilin_pipelines.sample import generate  # noqa: E402
-from jilin_pipelines.sample.generator import DEFAULT_GAP_DATASETS  # noqa: E402
+from jilin_tools.sample import generate  # noqa: E402
+from jilin_tools.sample.generator import DEFAULT_GAP_DATASETS  # noqa: E402
 from jilin_pipelines.scenarios import scenario  # noqa: E402
 from jilin_pipelines.scenarios.store import run_scenario  # noqa: E402
 from jilin_pipelines.standards import validate_division  # noqa: E402

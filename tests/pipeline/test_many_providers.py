@@ -20,8 +20,8 @@ from jilin_pipelines.providers import load_registry
 from jilin_pipelines.quality import holds
 from jilin_pipelines.raw import landed_summary, landing_path, late_providers
 from jilin_pipelines.runner import run_days
-from jilin_pipelines.sample import generate
-from jilin_pipelines.sample.providers import COUNTY_DATASETS
+from jilin_tools.sample import generate
+from jilin_tools.sample.providers import COUNTY_DATASETS
 from jilin_pipelines.settings import Settings
 
 DAYS = (date(2025, 6, 2), date(2025, 6, 3))

@@ -16,7 +16,8 @@ import pytest
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.raw import days_in_sources, land_day, landed_summary, source_file
-from jilin_pipelines.sources import ERROR, RAW, ApiServer
+from jilin_pipelines.sources import ERROR, RAW
+from jilin_tools.api_server import ApiServer
 from jilin_pipelines.settings import Settings
 
 ENTRIES = catalogue().entries

@@ -33,7 +33,7 @@ class Sample:
 
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory) -> Sample:
-    from jilin_pipelines.sample import generate
+    from jilin_tools.sample import generate
 
     root = tmp_path_factory.mktemp("sample") / "sources"
     messages: list[str] = []

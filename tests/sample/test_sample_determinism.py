@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jilin_pipelines.sample import generate
+from jilin_tools.sample import generate
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -22,7 +22,7 @@ def _digests(root: Path) -> dict[str, str]:
 def test_same_arguments_give_byte_identical_trees(sample, tmp_path):
     """Again, in another process with another string-hash seed (no set-order or hash dependence)."""
     again = tmp_path / "again"
-    code = f"from pathlib import Path; from jilin_pipelines.sample import generate; generate(Path({str(again)!r}))"
+    code = f"from pathlib import Path; from jilin_tools.sample import generate; generate(Path({str(again)!r}))"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONHASHSEED": "12345"})
     first, second = _digests(sample.root), _digests(again)
     assert len(first) > 80

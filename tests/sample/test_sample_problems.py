@@ -213,7 +213,7 @@ def _repair(problem: str, v, dataset: str) -> str:
 
 
 def test_vocabulary_and_classification(sample):
-    from jilin_pipelines.sample import PROBLEMS
+    from jilin_tools.sample import PROBLEMS
 
     assert set(PROBLEMS) == REPAIRABLE | UNREPAIRABLE
     for name, problem in PROBLEMS.items():

@@ -12,7 +12,8 @@ import pytest
 import requests
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import ApiClient, ApiServer, DeliveryError, SourceUnavailable
+from jilin_pipelines.sources import ApiClient, DeliveryError, SourceUnavailable
+from jilin_tools.api_server import ApiServer
 
 TOKEN = "s3cret-token-never-shown"
 COLUMNS = ["certNo", "idNumber", "name", "qualificationType", "issueDate", "validTo", "status", "updatedAt"]
@@ -300,7 +301,7 @@ def test_serve_runs_in_the_foreground_for_the_command(root):
     import subprocess
     import sys
 
-    code = ("import sys; from jilin_pipelines.sources import serve; "
+    code = ("import sys; from jilin_tools.api_server import serve; "
             "serve(sys.argv[1], host='127.0.0.1', port=0, token=sys.argv[2])")
     proc = subprocess.Popen([sys.executable, "-c", code, str(root), TOKEN], stdout=subprocess.PIPE, text=True)
     try:

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import sqlalchemy as sa
 
-from jilin_pipelines.bench.deliveries import Source, table_name
+from jilin_tools.bench.deliveries import Source, table_name
 
 PREFIX = "bench_floor"
 RAW = "_raw"

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from jilin_pipelines.providers import REGISTRY_FILE, Provider, write_registry
-from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.datasets import SPECS
+from jilin_tools.sample import codes
+from jilin_tools.sample.datasets import SPECS
 
 LAYOUTS = ("counties",)
 COUNTY_DATASETS = ("social_security.assistance_applications", "traffic_police.violations")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jilin_pipelines.sample.problems import Field as F
+from jilin_tools.sample.problems import Field as F
 
 
 @dataclass(frozen=True)

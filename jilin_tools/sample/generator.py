@@ -44,26 +44,26 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.datasets import (
+from jilin_tools.sample import codes
+from jilin_tools.sample.datasets import (
     FILE_MISSING_SINGLE_DAY,
     FILE_PROBLEMS,
     SPECS,
     SQLITE_TYPES,
     DatasetSpec,
 )
-from jilin_pipelines.sample.problems import (
+from jilin_tools.sample.problems import (
     PROBLEMS,
     duplicate_positions,
     inject,
     validate_rates,
 )
 from jilin_pipelines.providers import REGISTRY_FILE
-from jilin_pipelines.sample.providers import assign, layout_providers, local_rows, write_layout_registry
-from jilin_pipelines.sample.util import rng_for
-from jilin_pipelines.sample.world import COLUMNS, DATASETS, KEYS, World
+from jilin_tools.sample.providers import assign, layout_providers, local_rows, write_layout_registry
+from jilin_tools.sample.util import rng_for
+from jilin_tools.sample.world import COLUMNS, DATASETS, KEYS, World
 from jilin_pipelines.standards import validate_division
-from jilin_pipelines.sample.writers import (
+from jilin_tools.sample.writers import (
     FrontEndDatabase,
     csv_text,
     jsonl_text,
@@ -146,7 +146,7 @@ def generate(
     * ``scale`` is the mean number of delivered rows per day over all datasets (the first day carries the
       initial state and so more, later days fewer);
     * ``seed``: the same arguments give byte-identical files;
-    * ``rates``: problem name -> rate, overriding :data:`~jilin_pipelines.sample.problems.DEFAULT_RATES`;
+    * ``rates``: problem name -> rate, overriding :data:`~jilin_tools.sample.problems.DEFAULT_RATES`;
     * ``state``: a long history instead — an initial state of about ``state`` records on the first day, then each
       day new and changed register records and event records of about ``daily_share`` of it each (so about
       2 x ``daily_share`` of the keys move a day), plus the unchanged re-deliveries (``rates["redelivery"]``);

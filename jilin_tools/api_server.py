@@ -50,12 +50,12 @@ from jilin_pipelines.sources._common import (
     delivery_path,
     ensure_inside,
 )
+from jilin_pipelines.sources.api_client import UNPARSEABLE_KEY
 from jilin_pipelines.sources.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 1000
-UNPARSEABLE_KEY = "_unparseable"
 _CACHE_ENTRIES = 8
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -7,9 +7,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.ids import make_ids, make_usccs
-from jilin_pipelines.sample.util import concat_text, d64, pick, yyyymmdd
+from jilin_tools.sample import codes
+from jilin_tools.sample.ids import make_ids, make_usccs
+from jilin_tools.sample.util import concat_text, d64, pick, yyyymmdd
 
 PERSON_COLUMNS = ("id", "name", "sex", "birth", "id_code", "home_div", "retired_code", "group")
 

@@ -6,7 +6,7 @@ It is an independent model of the world: it imports nothing else of ``jilin_pipe
 never computes the expectations it is tested against.
 """
 
-from jilin_pipelines.sample.generator import (
+from jilin_tools.sample.generator import (
     DEFAULT_DAYS,
     DEFAULT_SCALE,
     DEFAULT_SEED,
@@ -15,7 +15,7 @@ from jilin_pipelines.sample.generator import (
     GenerationSummary,
     generate,
 )
-from jilin_pipelines.sample.problems import DEFAULT_RATES, PROBLEMS, Problem
+from jilin_tools.sample.problems import DEFAULT_RATES, PROBLEMS, Problem
 
 __all__ = [
     "DEFAULT_DAYS",

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from jilin_pipelines.bench import _preload, machine, ours, partitions_env
+from jilin_tools.bench import _preload, machine, ours, partitions_env
 from jilin_pipelines.providers import Provider, write_registry
 
 DAY = date(2025, 6, 2)
@@ -38,7 +38,7 @@ VIOLATIONS_PER_SCALE = 0.16  # violation rows of a one-day sample per unit of th
 
 def _rows(work: Path, wanted: int, seed: int) -> tuple[list[str], list[list[str]]]:
     """About ``wanted`` violation rows of a one-day sample, with their header."""
-    from jilin_pipelines.sample import generate
+    from jilin_tools.sample import generate
 
     generated = work / "generated"
     generate(generated, start=DAY, days=1, scale=max(200, round(wanted / VIOLATIONS_PER_SCALE)), seed=seed)
@@ -64,7 +64,7 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 def village_registry(n: int) -> list[Provider]:
     """The province, its 60 counties and ``n`` village providers of violations spread over them."""
-    from jilin_pipelines.sample.codes import current_counties
+    from jilin_tools.sample.codes import current_counties
 
     counties = current_counties()
     out = [Provider("220000", "220000", "province", "吉林省")]

@@ -31,9 +31,9 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from jilin_pipelines.bench import floor, ours, output_floor, peer
-from jilin_pipelines.bench.deliveries import sources_of
-from jilin_pipelines.bench.memory import PhasePeak, peak_rss_bytes
+from jilin_tools.bench import floor, ours, output_floor, peer
+from jilin_tools.bench.deliveries import sources_of
+from jilin_tools.bench.memory import PhasePeak, peak_rss_bytes
 
 START = date(2025, 6, 2)
 ROWS_PER_SCALE_DAY = 0.87  # delivered records per unit of the generator's ``scale`` and day (measured)
@@ -229,7 +229,7 @@ def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
     out.write(render(result))
     out.write(f"\nwritten: {target}\n")
     if result.get("history") and result.get("day_seconds"):
-        from jilin_pipelines.bench.chart import history_svg
+        from jilin_tools.bench.chart import history_svg
 
         chart = target.with_name("history.svg")
         chart.write_text(history_svg(result), encoding="utf-8")

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from jilin_pipelines.bench import floor, peer
-from jilin_pipelines.bench.deliveries import Source
+from jilin_tools.bench import floor, peer
+from jilin_tools.bench.deliveries import Source
 
 @dataclass
 class OutputFloor:

@@ -35,8 +35,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.ids import USCC_ALPHABET
+from jilin_tools.sample import codes
+from jilin_tools.sample.ids import USCC_ALPHABET
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,14 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from jilin_pipelines.sample import codes
-from jilin_pipelines.sample.population import (
+from jilin_tools.sample import codes
+from jilin_tools.sample.population import (
     births_for_ages,
     make_entities,
     make_persons,
 )
-from jilin_pipelines.sample.problems import fmt_amounts
-from jilin_pipelines.sample.util import (
+from jilin_tools.sample.problems import fmt_amounts
+from jilin_tools.sample.util import (
     add_years,
     concat_text,
     d64,

@@ -16,7 +16,7 @@ import uuid
 import pandas as pd
 import sqlalchemy as sa
 
-from jilin_pipelines.bench.deliveries import Source, identifier_columns, table_name
+from jilin_tools.bench.deliveries import Source, identifier_columns, table_name
 
 PREFIX = "bench_peer"
 VALID = "ids_valid"
