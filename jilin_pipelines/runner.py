@@ -274,7 +274,7 @@ def unselectable_rows(settings: Settings, entries: list[Entry]) -> list[tuple[st
 def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, int, int, int]]:
     """Per dataset over the days: rows delivered, landed, kept as unparseable, and quarantined so far."""
     from jilin_pipelines.db import base_engine
-    from jilin_pipelines.quality.quarantine import counts
+    from jilin_pipelines.base.quarantine import counts
 
     quarantined = counts(base_engine(settings.base_db_url))
     rows = []

@@ -24,7 +24,7 @@ from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.quality.consistency import conflict_examples, name_conflicts
+from jilin_pipelines.base.consistency import conflict_examples, name_conflicts
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.standards import mask_value
 

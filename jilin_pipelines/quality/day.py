@@ -20,7 +20,7 @@ from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.lake import PartitionWriter, write_parquet_atomically
 from jilin_pipelines.quality import holds
 from jilin_pipelines.quality.layout import DELIVERY_META, PROVIDER, standard_schema
-from jilin_pipelines.quality.quarantine import replace_partition
+from jilin_pipelines.base.quarantine import replace_partition
 from jilin_pipelines.quality.scorecard import write_results
 from jilin_pipelines.quality.standardise import Outcome, standardise
 from jilin_pipelines.raw import landed_summary, landing_path

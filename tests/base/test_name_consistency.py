@@ -7,7 +7,7 @@ import pandas as pd
 
 from base_testkit import SAMPLE_CLEAN, clean_truth
 from jilin_pipelines.base import merge_partition
-from jilin_pipelines.quality.consistency import name_conflicts
+from jilin_pipelines.base.consistency import name_conflicts
 
 
 def test_name_conflicts_are_the_generators_name_mismatches(engine, sample):

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jilin_pipelines.quality.consistency import conflict_examples, contrasted, difference
+from jilin_pipelines.base.consistency import conflict_examples, contrasted, difference
 
 NAMES = st.text(alphabet="刘德华化张三李四王五 ·", min_size=1, max_size=6)
 
