@@ -1,7 +1,7 @@
 """The OpenLineage datasets of the pipeline's layers, built from the catalogue and the base configuration.
 
 Pure (no Dagster): the Dagster assets (``defs/``) hand these to ``defs.openlineage_run.lineage_run``; the
-naming follows :mod:`.openlineage` ("Datasets"). Every builder gives names, types and descriptions of the
+naming follows :mod:`.naming` ("Datasets"). Every builder gives names, types and descriptions of the
 catalogue, never values.
 
 * :func:`source_ref` — a department's delivery before landing: the folder of its daily files, its API, or
@@ -23,12 +23,10 @@ from collections.abc import Iterable, Sequence
 
 from jilin_pipelines.catalogue import Entry, catalogue
 from jilin_pipelines.catalogue.models import Severity, Standard
-from jilin_pipelines.lineage.openlineage import (
+from jilin_pipelines.lineage.events import Assertion, DatasetRef, InputField
+from jilin_pipelines.lineage.naming import (
     BASE_NAMESPACE,
     LAKE_NAMESPACE,
-    Assertion,
-    DatasetRef,
-    InputField,
     api_source_namespace,
     database_source_namespace,
     file_source_namespace,

@@ -3,7 +3,7 @@ lock), and sent through the official OpenLineage Python client's transports — 
 ``HttpTransport``, and whatever the client's own configuration names (``OPENLINEAGE_CONFIG``,
 ``OPENLINEAGE__TRANSPORT__…``: file, Kafka, HTTP). A transport that is down, refuses or hangs is reported (masked,
 without credentials) and left alone for a cooldown; it never fails the asset. The events themselves are built and
-validated in ``openlineage.py``."""
+validated in ``events.py`` and ``validation.py``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from jilin_pipelines.lineage.openlineage import _host_port, mask_free_text
+from jilin_pipelines.lineage.naming import _host_port
+from jilin_pipelines.privacy.redaction import mask_free_text
 
 try:  # POSIX: appends from several processes are serialised with an exclusive lock
     import fcntl

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from jilin_pipelines.lineage.openlineage import (
+from jilin_pipelines.lineage.naming import (
     BASE_NAMESPACE,
     LAKE_NAMESPACE,
     SCENARIO_NAMESPACE,

@@ -108,7 +108,7 @@ def test_an_endpoint_answering_500_does_not_fail_the_caller(tmp_path, endpoint, 
     server = endpoint(500)
     emitter = LineageEmitter(tmp_path / "ol.jsonl", server.url, retries=2, backoff=0.01)
     event = asset_event("scenario", "COMPLETE")
-    with caplog.at_level(logging.WARNING, logger="jilin_pipelines.lineage.openlineage"):
+    with caplog.at_level(logging.WARNING, logger="jilin_pipelines.lineage.emit"):
         result = emitter.emit(event)
     assert (result.delivered, result.attempts) == (False, 3)
     assert result.error.startswith("HTTP 500")

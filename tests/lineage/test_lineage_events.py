@@ -20,7 +20,7 @@ from jilin_pipelines.lineage import (
     run_id_for,
     validate_event,
 )
-from jilin_pipelines.lineage import openlineage as ol
+from jilin_pipelines.lineage import naming as ol
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)

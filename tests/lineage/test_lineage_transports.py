@@ -163,7 +163,7 @@ def test_kafka_without_confluent_kafka_is_reported_when_configured(tmp_path, cap
     pytest.importorskip("openlineage.client.transport.kafka")
     if "confluent_kafka" in sys.modules:
         pytest.skip("confluent-kafka is installed")
-    with caplog.at_level(logging.ERROR, logger="jilin_pipelines.lineage.openlineage"):
+    with caplog.at_level(logging.ERROR, logger="jilin_pipelines.lineage.emit"):
         emitter = LineageEmitter(tmp_path / "ol.jsonl", transports=[
             {"type": "kafka", "topic": "lineage", "config": {"bootstrap.servers": "127.0.0.1:9"}}])
     result = emitter.emit(asset_event("raw", "START"))
