@@ -156,11 +156,11 @@ class Layers:
     scorecard, the base tables, the scenarios (each with its input dataset, if any)."""
 
     def __init__(self, job: dg.JobDefinition, entries: list[Entry]):
-        from jilin_pipelines.defs.base_assets import base_key
-        from jilin_pipelines.defs.fairness_assets import fairness_key
-        from jilin_pipelines.defs.raw_assets import raw_key
-        from jilin_pipelines.defs.scenario_assets import scenario_key
-        from jilin_pipelines.defs.standardised_assets import SCORECARD_KEY, standardised_key
+        from jilin_pipelines.defs.keys import base_key
+        from jilin_pipelines.defs.keys import fairness_key
+        from jilin_pipelines.defs.keys import raw_key
+        from jilin_pipelines.defs.keys import scenario_key
+        from jilin_pipelines.defs.keys import SCORECARD_KEY, standardised_key
         from jilin_pipelines.base import base_config
         from jilin_pipelines.scenarios import SCENARIOS
         from jilin_pipelines.scenarios.store import input_dataset

@@ -1,4 +1,6 @@
-"""The Dagster layer: thin, generated from the catalogue. Nothing outside ``defs/`` imports it."""
+"""The Dagster layer: thin, generated from the catalogue. Nothing outside ``defs/`` imports it but ``runner.py``,
+which drives Dagster runs itself (``jilin-pipelines run``: the definitions, the asset keys of ``keys.py``, the
+run-failure record)."""
 
 import warnings
 

@@ -41,7 +41,7 @@ from jilin_pipelines.alerts import ALERTS_FILE, append_alert, now_utc  # noqa: F
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
 from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
-from jilin_pipelines.defs.raw_assets import raw_key
+from jilin_pipelines.defs.keys import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.privacy.redaction import mask_free_text
 

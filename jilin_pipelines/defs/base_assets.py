@@ -20,7 +20,8 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
-from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.defs.standardised_assets import LAYER
+from jilin_pipelines.defs.keys import base_key, standardised_key
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
@@ -30,10 +31,6 @@ from jilin_pipelines.standards import mask_value
 
 POOL = "base_merge"
 CONSISTENCY_CHECK = "consistency"
-
-
-def base_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["base", table])
 
 
 def previous_day(key: dg.AssetKey) -> dg.AssetDep:

@@ -14,11 +14,12 @@ import dagster as dg
 import pandas as pd
 
 from jilin_pipelines.base.schema import SCENARIO_FAIRNESS, metadata
-from jilin_pipelines.defs.base_assets import base_key
+from jilin_pipelines.defs.keys import base_key, fairness_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings
-from jilin_pipelines.defs.scenario_assets import ScenarioThresholds, scenario_key
+from jilin_pipelines.defs.scenario_assets import ScenarioThresholds
+from jilin_pipelines.defs.keys import scenario_key
 from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
 from jilin_pipelines.fairness.report import write_report
 from jilin_pipelines.fairness.groups import DIMENSIONS
@@ -31,10 +32,6 @@ from jilin_pipelines.scenarios.store import OUTCOME_COLUMNS, day_column
 
 CHECK = "fair_to_every_group"
 CONSUMER = "fairness_audit"  # the platform auditing its own decisions: who reads, in the exchange audit log
-
-
-def fairness_key(s: Scenario) -> dg.AssetKey:
-    return dg.AssetKey(["fairness", s.name])
 
 
 def quality_metrics(rows: pd.DataFrame) -> dict[str, dict[str, float]]:

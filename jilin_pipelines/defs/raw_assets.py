@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from jilin_pipelines.defs.keys import raw_key, source_key
 from jilin_pipelines.catalogue import Entry, catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, TIMEZONE
@@ -18,14 +19,6 @@ from jilin_pipelines.privacy.redaction import mask_free_text
 
 MAX_WARNINGS_LOGGED = 20
 FORMAT_KINDS = {"csv": "csv", "xlsx": "excel", "xml": "xml", "jsonl": "json", "api": "api", "frontdb": "sql"}
-
-
-def raw_key(entry: Entry) -> dg.AssetKey:
-    return dg.AssetKey([entry.department.department, "raw", entry.dataset.name])
-
-
-def source_key(entry: Entry) -> dg.AssetKey:
-    return dg.AssetKey([entry.department.department, "source", entry.dataset.name])
 
 
 def source_spec(entry: Entry) -> dg.AssetSpec:

@@ -18,11 +18,12 @@ import pyarrow.parquet as pq
 from jilin_pipelines.base import base_config, lineage
 from jilin_pipelines.base.schema import metadata
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.defs.base_assets import base_key
+from jilin_pipelines.defs.keys import base_key, scenario_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
-from jilin_pipelines.defs.standardised_assets import LAYER, standardised_key
+from jilin_pipelines.defs.standardised_assets import LAYER
+from jilin_pipelines.defs.keys import standardised_key
 from jilin_pipelines.lineage import (
     BASE_NAMESPACE,
     SCENARIO_NAMESPACE,
@@ -58,10 +59,6 @@ def _thresholds_resource() -> type[dg.ConfigurableResource]:
 
 
 ScenarioThresholds = _thresholds_resource()
-
-
-def scenario_key(s: Scenario) -> dg.AssetKey:
-    return dg.AssetKey(["scenario", s.output])
 
 
 def policy_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

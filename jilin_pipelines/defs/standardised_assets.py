@@ -10,7 +10,7 @@ import pyarrow as pa
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
-from jilin_pipelines.defs.raw_assets import raw_key
+from jilin_pipelines.defs.keys import SCORECARD_KEY, raw_key, standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.lineage.datasets import (
     quality_assertions,
@@ -44,10 +44,6 @@ BLOCKED_SHARE_CHECK = "blocked_share"
 MAX_HELD_LOGGED = 20
 HELD_CHECK = "held"
 TIMELINESS_CHECK = "timeliness"
-
-
-def standardised_key(entry: Entry) -> dg.AssetKey:
-    return dg.AssetKey([entry.department.department, LAYER, entry.dataset.name])
 
 
 def column_lineage(entry: Entry) -> dg.TableColumnLineage:
@@ -224,9 +220,6 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
             )
 
     return _standardised
-
-
-SCORECARD_KEY = dg.AssetKey(["quality", "scorecard"])
 
 
 SCORECARD_TYPES = ("string", "string", "integer", "integer", "integer", "integer", "float")

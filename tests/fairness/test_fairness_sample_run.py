@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from jilin_pipelines.defs.fairness_assets import CHECK, fairness_key
+from jilin_pipelines.defs.fairness_assets import CHECK
+from jilin_pipelines.defs.keys import fairness_key
 from jilin_pipelines.fairness import stored
 from jilin_pipelines.lineage import default_path, validate_event
 from jilin_pipelines.scenarios import SCENARIOS

@@ -27,8 +27,10 @@ from jilin_pipelines.defs.automation import (
     schedule_name,
 )
 from jilin_pipelines.defs.partitions import DAILY
-from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, freshness_policy, raw_key
-from jilin_pipelines.defs.standardised_assets import HELD_CHECK, standardised_key
+from jilin_pipelines.defs.raw_assets import FRESHNESS_GRACE, freshness_policy
+from jilin_pipelines.defs.keys import raw_key
+from jilin_pipelines.defs.standardised_assets import HELD_CHECK
+from jilin_pipelines.defs.keys import standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.settings import CHECKOUT, Settings
 

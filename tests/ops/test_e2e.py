@@ -37,7 +37,8 @@ from stack import Stack, fresh_database, make_stack, snapshot_sample
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.definitions import MAIN_JOB, build_definitions
-from jilin_pipelines.defs.raw_assets import freshness_policy, raw_key
+from jilin_pipelines.defs.raw_assets import freshness_policy
+from jilin_pipelines.defs.keys import raw_key
 from jilin_pipelines.settings import CHECKOUT
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ import pytest
 
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.definitions import MAIN_JOB, build_definitions
-from jilin_pipelines.defs.raw_assets import raw_key
-from jilin_pipelines.defs.standardised_assets import standardised_key
+from jilin_pipelines.defs.keys import raw_key
+from jilin_pipelines.defs.keys import standardised_key
 from jilin_pipelines.settings import CHECKOUT, Settings
 
 DAY = "2025-06-03"

@@ -93,7 +93,7 @@ def test_a_day_whose_run_failed_after_its_landing_is_run_again(small, monkeypatc
 
     # a run of the first day that materialises only the raw landing (as a run dying after it would leave it)
     from jilin_pipelines.definitions import MAIN_JOB, build_definitions
-    from jilin_pipelines.defs.raw_assets import raw_key
+    from jilin_pipelines.defs.keys import raw_key
     import dagster as dg
 
     job = build_definitions(settings).resolve_job_def(MAIN_JOB)

@@ -16,12 +16,8 @@ import sqlalchemy as sa
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
-from jilin_pipelines.defs.standardised_assets import (
-    BLOCKED_SHARE_CHECK,
-    HELD_CHECK,
-    standardised_asset,
-    standardised_key,
-)
+from jilin_pipelines.defs.standardised_assets import BLOCKED_SHARE_CHECK, HELD_CHECK, standardised_asset
+from jilin_pipelines.defs.keys import standardised_key
 from jilin_pipelines.raw import landing_path
 from jilin_pipelines.settings import CHECKOUT, Settings
 
