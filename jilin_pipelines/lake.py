@@ -1,4 +1,6 @@
-"""Writing the lake's Parquet partitions: atomically (a reader never sees half a file), whole or a piece at a time."""
+"""The lake's Parquet partitions: where each one is (``partition_path``, the one owner of the layout), the error of
+one that a step needs and that is missing (``MissingPartition``), and writing them atomically (a reader never sees
+half a file), whole or a piece at a time."""
 
 from __future__ import annotations
 
@@ -7,10 +9,39 @@ import os
 import re
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from jilin_pipelines.catalogue import Entry
+from jilin_pipelines.settings import Settings
+
+RAW = "raw"
+STANDARDISED = "standardised"
+
+
+def partition_path(entry: Entry, day: date, settings: Settings, layer: str = RAW, provider: str | None = None) -> Path:
+    """A partition of the lake: ``<lake>/<layer>/<department>/<dataset>/<day>.parquet``; one provider's own landing
+    (of many providers) ``.../<dataset>/<day>/<provider>.parquet``."""
+    folder = settings.lake_dir / layer / entry.department.department / entry.dataset.name
+    if provider is not None:
+        return folder / day.isoformat() / f"{provider}.parquet"
+    return folder / f"{day.isoformat()}.parquet"
+
+
+class MissingPartition(LookupError):
+    """A partition a step needs is not in the lake: the step of its layer has not run for that day."""
+
+
+def existing_partition(entry: Entry, day: date, settings: Settings, layer: str, needed_by: str) -> Path:
+    """The partition's path, or :class:`MissingPartition` naming who needs it, the dataset, the day and the path."""
+    path = partition_path(entry, day, settings, layer)
+    if not path.exists():
+        raise MissingPartition(f"{needed_by} {day}: no {layer} partition of {entry.id} at {path}; "
+                               f"materialise {entry.id}'s {layer} partition of the day first")
+    return path
 
 
 #: A step's scratch directories and the writers' temporary files carry their process's ID, so that those of a

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.catalogue.models import FILE_EXTENSIONS
-from jilin_pipelines.lake import PartitionWriter, json_metadata
+from jilin_pipelines.lake import RAW, PartitionWriter, json_metadata, partition_path
 from jilin_pipelines.settings import Settings
 from jilin_pipelines.sources import (
     ApiClient,
@@ -37,7 +37,7 @@ from jilin_pipelines.sources._common import check_name, ensure_inside
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
 from jilin_pipelines.privacy.redaction import mask_free_text
 
-LAYER = "raw"
+LAYER = RAW
 META_KEY = b"jilin_delivery"
 
 
@@ -134,13 +134,6 @@ def combined_fingerprint(shas: dict[str, str | None]) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def landing_path(entry: Entry, day: date, settings: Settings, layer: str = LAYER, provider: str | None = None) -> Path:
-    """A partition of the lake: ``<lake>/<layer>/<department>/<dataset>/<day>.parquet``; one provider's own landing
-    (of many providers) ``.../<dataset>/<day>/<provider>.parquet``."""
-    folder = settings.lake_dir / layer / entry.department.department / entry.dataset.name
-    if provider is not None:
-        return folder / day.isoformat() / f"{provider}.parquet"
-    return folder / f"{day.isoformat()}.parquet"
 
 
 @dataclass(frozen=True)
@@ -187,12 +180,12 @@ def land_day(entry: Entry, day: date, settings: Settings) -> Landing:
     cannot be reached (``SourceUnavailable``) raises: no verdict on a delivery nobody could see.
 
     A dataset of many providers (``settings.registry()``): each provider's delivery is landed on its own
-    (``landing_path(..., provider=code)``; a file unchanged since its last landing is not read again), and the
+    (``partition_path(..., provider=code)``; a file unchanged since its last landing is not read again), and the
     day's partition is their rows together, each with its provider's code (:data:`PROVIDER`)."""
     codes = settings.registry().codes(entry.id)
     if codes:
         return _land_providers(entry, day, settings, codes)
-    return _land(entry, day, settings, landing_path(entry, day, settings))
+    return _land(entry, day, settings, partition_path(entry, day, settings))
 
 
 def _land(entry: Entry, day: date, settings: Settings, path: Path, provider: str | None = None) -> Landing:
@@ -237,18 +230,18 @@ def _land_providers(entry: Entry, day: date, settings: Settings, codes: tuple[st
     provider, with :data:`PROVIDER`; the facts summed, each provider's under ``providers``."""
     providers: dict[str, dict] = {}
     for code in codes:
-        path = landing_path(entry, day, settings, provider=code)
+        path = partition_path(entry, day, settings, provider=code)
         before = landed_summary(path)
         if before is not None and _unchanged(entry, day, settings, code, before):
             providers[code] = before | {"relanded": False}
         else:
             providers[code] = _land(entry, day, settings, path, code).summary() | {"relanded": True}
-    path = landing_path(entry, day, settings)
+    path = partition_path(entry, day, settings)
     before = landed_summary(path)
     if before is not None and list((before.get("providers") or {})) == list(codes) and \
             not any(f["relanded"] for f in providers.values()):
         return Landing(path, None, None, before | {"providers": providers})  # every provider as landed: as it was
-    paths = [landing_path(entry, day, settings, provider=code) for code in codes]
+    paths = [partition_path(entry, day, settings, provider=code) for code in codes]
     names: list[str] = []
     for p in paths:  # every column any provider's delivery has, the bookkeeping ones last
         names += [n for n in pq.read_schema(p).names if n not in names]

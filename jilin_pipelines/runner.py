@@ -34,7 +34,8 @@ import dagster as dg
 
 from jilin_pipelines.catalogue import Entry, catalogue
 from jilin_pipelines.lake import remove_dead_scratch
-from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path, source_fingerprint, stray_files
+from jilin_pipelines.raw import days_in_sources, landed_summary, source_fingerprint, stray_files
+from jilin_pipelines.lake import partition_path
 from jilin_pipelines.settings import Settings, ensure_dagster_home
 from jilin_pipelines.sources import DeliveryError
 from jilin_pipelines.privacy.redaction import mask_free_text
@@ -281,7 +282,7 @@ def summary_rows(settings: Settings, days: list[date]) -> list[tuple[str, int, i
     for entry in catalogue().entries:
         delivered = landed = unparseable = 0
         for day in days:
-            facts = landed_summary(landing_path(entry, day, settings)) or {}
+            facts = landed_summary(partition_path(entry, day, settings)) or {}
             delivered += facts.get("delivered_rows", 0)
             landed += facts.get("landed_rows", 0)
             unparseable += facts.get("unparseable_rows", 0)

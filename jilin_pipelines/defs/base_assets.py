@@ -26,7 +26,8 @@ from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.base.consistency import conflict_examples, name_conflicts
-from jilin_pipelines.raw import landing_path
+from jilin_pipelines.defs.failures import refusals_as_failures
+from jilin_pipelines.lake import existing_partition
 from jilin_pipelines.standards import mask_value
 
 POOL = "base_merge"
@@ -95,9 +96,8 @@ def base_assets() -> dg.AssetsDefinition:
             for dataset_id in feeding:
                 if not any(dataset_id in lineage()[t].datasets for t in selected):
                     continue
-                paths[dataset_id] = landing_path(entries[dataset_id], day, s, layer=LAYER)
-                if not paths[dataset_id].exists():
-                    raise dg.Failure(f"{dataset_id} {day}: no standardised partition at {paths[dataset_id]}")
+                with refusals_as_failures():
+                    paths[dataset_id] = existing_partition(entries[dataset_id], day, s, LAYER, needed_by="base_merge")
             where = compute_engine(compute)
             totals = merge_partitions(engine, day, paths, tables=selected, compute=where).as_dict()["tables"]
             for table in selected:

@@ -36,7 +36,8 @@ from jilin_pipelines.memory import release_unused
 from jilin_pipelines.privacy.audit import AuditEntry, record
 from jilin_pipelines.quality import holds
 from jilin_pipelines.privacy.policy import check_reads
-from jilin_pipelines.raw import landing_path
+from jilin_pipelines.defs.failures import refusals_as_failures
+from jilin_pipelines.lake import existing_partition
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
 from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
 from jilin_pipelines.scenarios.store import input_dataset, input_fields, run_scenario
@@ -171,9 +172,8 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
                          purpose=purpose, parent=scenario_parent(context, s.name)) as run:
             standardised = None
             if entry is not None:
-                path = landing_path(entry, day, settings.get(), layer=LAYER)
-                if not path.exists():
-                    raise dg.Failure(f"{s.name} {day}: no standardised partition of {entry.id} at {path}")
+                with refusals_as_failures():
+                    path = existing_partition(entry, day, settings.get(), LAYER, needed_by=s.name)
                 standardised = pq.read_table(path, columns=input_fields(s)).to_pandas()
             where = compute_engine(compute)
             result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id,

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
+from jilin_pipelines.defs.failures import refusals_as_failures
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.keys import SCORECARD_KEY, raw_key, standardised_key
 from jilin_pipelines.defs.resources import PipelineSettings
@@ -24,8 +25,7 @@ from jilin_pipelines.memory import release_unused
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality import holds
-from jilin_pipelines.quality.day import LAYER, MissingLanding, standardise_day
-from jilin_pipelines.quality.holds import ReleaseError
+from jilin_pipelines.quality.day import LAYER, standardise_day
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
 from jilin_pipelines.quality.report import scorecard_dir, write_quality_report
 from jilin_pipelines.quality.scorecard import provider_rollup, render_markdown, scorecard
@@ -120,11 +120,9 @@ def standardised_asset(entry: Entry) -> dg.AssetsDefinition:
         s = settings.get()
         with lineage_run(context, settings, inputs=[raw_ref(entry)],
                          outputs=[standardised_ref(entry), quarantine_ref(), quality_results_ref(entry)]) as run:
-            try:
+            with refusals_as_failures():
                 result = standardise_day(entry, day, s, settings.base_engine(), release_reason=config.release_reason,
                                          release_provider=config.release_provider or None)
-            except (MissingLanding, ReleaseError) as exc:
-                raise dg.Failure(str(exc)) from exc
             outcome, stats, hold = result.outcome, result.outcome.stats, result.hold
             run.outputs(
                 standardised_ref(entry, rows=stats["standardised_rows"], assertions=quality_assertions(

@@ -23,14 +23,11 @@ from jilin_pipelines.quality.layout import DELIVERY_META, PROVIDER, standard_sch
 from jilin_pipelines.base.quarantine import replace_partition
 from jilin_pipelines.quality.scorecard import write_results
 from jilin_pipelines.quality.standardise import Outcome, standardise
-from jilin_pipelines.raw import landed_summary, landing_path
+from jilin_pipelines.raw import landed_summary
+from jilin_pipelines.lake import RAW, STANDARDISED, MissingPartition, existing_partition, partition_path
 from jilin_pipelines.settings import Settings
 
-LAYER = "standardised"
-
-
-class MissingLanding(LookupError):
-    """The raw partition the standardised one is made from was never landed."""
+LAYER = STANDARDISED
 
 
 @dataclass
@@ -76,11 +73,11 @@ def standardise_day(entry: Entry, day: date, settings: Settings, engine: sa.Engi
     A dataset of many providers is judged provider by provider: a held provider's rows are left out of the
     partition, the others' flow; ``release_reason`` releases the held blocked providers (only
     ``release_provider`` when given)."""
-    raw_path = landing_path(entry, day, settings)
+    raw_path = existing_partition(entry, day, settings, RAW, needed_by=f"{entry.id} standardised")
     facts = landed_summary(raw_path)
-    if facts is None:
-        raise MissingLanding(f"{entry.id} {day}: no raw landing at {raw_path}; land the day's delivery first")
-    out = landing_path(entry, day, settings, layer=LAYER)
+    if facts is None:  # a file in the raw partition's place that no landing wrote
+        raise MissingPartition(f"{entry.id} {day}: {raw_path} is not a raw landing (no landing facts); land the day again")
+    out = partition_path(entry, day, settings, layer=LAYER)
     providers = facts.get("providers")
     shas = facts["source_sha256"] if providers is None else {c: f["source_sha256"] for c, f in providers.items()}
     outcome = standardise(entry, raw_path, day, shas, out=out, facts=facts)

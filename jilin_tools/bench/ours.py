@@ -128,7 +128,8 @@ def _timings(result: OursResult) -> None:
 
 def _landed(result: OursResult) -> None:
     from jilin_pipelines.catalogue import catalogue
-    from jilin_pipelines.raw import days_in_sources, landed_summary, landing_path
+    from jilin_pipelines.raw import days_in_sources, landed_summary
+    from jilin_pipelines.lake import partition_path
     from jilin_pipelines.settings import Settings
 
     settings = Settings.from_env()
@@ -137,6 +138,6 @@ def _landed(result: OursResult) -> None:
     for entry in entries:
         n = 0
         for day in days:
-            facts = landed_summary(landing_path(entry, day, settings)) or {}
+            facts = landed_summary(partition_path(entry, day, settings)) or {}
             n += int(facts.get("delivered_rows", 0))
         result.landed_rows[entry.id] = n

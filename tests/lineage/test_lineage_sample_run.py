@@ -20,7 +20,8 @@ from jilin_pipelines.lineage import (
     validate_event,
 )
 from jilin_pipelines.quality.standardise import rules_of
-from jilin_pipelines.raw import landed_summary, landing_path
+from jilin_pipelines.raw import landed_summary
+from jilin_pipelines.lake import partition_path
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_raw_events_name_the_delivery_and_its_checksum(events, sample_run):
         dept, _, name = e["job"]["name"].split("/")
         entry = catalogue().entry(f"{dept}.{name}")
         day = e["run"]["facets"]["nominalTime"]["nominalStartTime"][:10]
-        facts = landed_summary(landing_path(entry, pd.Timestamp(day).date(), sample_run.settings))
+        facts = landed_summary(partition_path(entry, pd.Timestamp(day).date(), sample_run.settings))
         (source,) = e["inputs"]
         (raw,) = e["outputs"]
         assert raw["name"] == f"raw/{dept}/{name}"

@@ -14,7 +14,8 @@ from jilin_pipelines.base import base_config
 from jilin_pipelines.base.schema import newest_table_name, version_table_name
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.quality.day import LAYER
-from jilin_pipelines.raw import landed_summary, landing_path
+from jilin_pipelines.raw import landed_summary
+from jilin_pipelines.lake import partition_path
 
 
 def test_every_merged_delivery_is_listed_once_with_what_its_landing_recorded(sample_run):
@@ -43,11 +44,11 @@ def test_every_merged_delivery_is_listed_once_with_what_its_landing_recorded(sam
     for r in deliveries:
         entry = catalogue().entry(r.dataset)
         day = date.fromisoformat(str(r.partition)[:10])
-        facts = landed_summary(landing_path(entry, day, settings))
+        facts = landed_summary(partition_path(entry, day, settings))
         where = f"{r.dataset} {day}"
         assert facts is not None, where
         assert r.sha256 == facts["source_sha256"], where
         assert r.size_bytes == facts["source_size_bytes"] and r.size_bytes > 0, where
         assert r.delivered_rows == facts["delivered_rows"], where
-        standardised = landing_path(entry, day, settings, layer=LAYER)
+        standardised = partition_path(entry, day, settings, layer=LAYER)
         assert r.standardised_rows == pq.ParquetFile(standardised).metadata.num_rows, where

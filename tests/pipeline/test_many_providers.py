@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.providers import load_registry
 from jilin_pipelines.quality import holds
-from jilin_pipelines.raw import landed_summary, landing_path, late_providers
+from jilin_pipelines.raw import landed_summary, late_providers
+from jilin_pipelines.lake import partition_path
 from jilin_pipelines.runner import run_days
 from jilin_tools.sample import generate
 from jilin_tools.sample.providers import COUNTY_DATASETS
@@ -72,7 +73,7 @@ def test_each_providers_counts_add_up_to_the_datasets_and_name_it(province):
     for dataset, rows in truth.groupby("dataset"):
         entry = catalogue().entry(dataset)
         for day in DAYS:
-            facts = landed_summary(landing_path(entry, day, settings))
+            facts = landed_summary(partition_path(entry, day, settings))
             assert set(facts["providers"]) == set(registry.codes(dataset))
             expected = rows[rows["day"] == day.isoformat()].groupby("provider").size()
             delivered = {c: f["delivered_rows"] for c, f in facts["providers"].items()}
@@ -136,7 +137,7 @@ def test_one_countys_broken_file_is_held_alone_and_its_redelivery_lands_only_tha
         engine.dispose()
     assert [(h.dataset, h.provider, h.kind) for h in held] == [(DATASET, broken, holds.UNREADABLE)]
     assert f"{DATASET} (provider {broken})" in out.getvalue()
-    facts = landed_summary(landing_path(entry, day, settings))
+    facts = landed_summary(partition_path(entry, day, settings))
     assert [c for c, f in facts["providers"].items() if f["relanded"]] == [broken]
     assert facts["providers"][broken]["unreadable"] and "违法编码" in facts["providers"][broken]["unreadable"]
     now = _violations_of(settings, day)
@@ -157,7 +158,7 @@ def test_one_countys_broken_file_is_held_alone_and_its_redelivery_lands_only_tha
     path.write_bytes(good)
     out = io.StringIO()
     assert run_days(start=day, end=day, force=False, out=out) == 0, out.getvalue()
-    facts = landed_summary(landing_path(entry, day, settings))
+    facts = landed_summary(partition_path(entry, day, settings))
     assert [c for c, f in facts["providers"].items() if f["relanded"]] == [broken]
     engine = sa.create_engine(settings.base_db_url)
     try:

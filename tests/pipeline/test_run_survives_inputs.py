@@ -81,12 +81,12 @@ def test_a_day_whose_run_failed_after_its_landing_is_run_again(small, monkeypatc
     # the standardised partition of a day goes missing (a step failed after the raw landing, a lost file): the
     # raw fingerprints are current, yet the day is not
     from jilin_pipelines.catalogue import catalogue
-    from jilin_pipelines.raw import landing_path
+    from jilin_pipelines.lake import partition_path
     from jilin_pipelines.settings import Settings
 
     entry = catalogue().entry("traffic_police.motor_vehicles")
     settings = Settings.from_env()
-    raw = landing_path(entry, date(2025, 6, 2), settings)
+    raw = partition_path(entry, date(2025, 6, 2), settings)
     raw.write_bytes(raw.read_bytes())  # touched: no materialisation changes, nothing runs
     code, out = run()
     assert out.count("unchanged, skipped") == 2, out

@@ -18,7 +18,7 @@ from jilin_pipelines.defs.raw_assets import raw_asset
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.standardised_assets import BLOCKED_SHARE_CHECK, HELD_CHECK, standardised_asset
 from jilin_pipelines.defs.keys import standardised_key
-from jilin_pipelines.raw import landing_path
+from jilin_pipelines.lake import partition_path
 from jilin_pipelines.settings import CHECKOUT, Settings
 
 ENTRY = catalogue().entry("traffic_police.violations")
@@ -77,7 +77,7 @@ def holds_table(settings) -> list[tuple]:
 
 
 def standardised_rows(settings) -> int:
-    return pq.read_metadata(landing_path(ENTRY, date.fromisoformat(DAY), settings, layer="standardised")).num_rows
+    return pq.read_metadata(partition_path(ENTRY, date.fromisoformat(DAY), settings, layer="standardised")).num_rows
 
 
 def test_a_mostly_broken_delivery_is_held_and_the_day_flows_on(tmp_path):

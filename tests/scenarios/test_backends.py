@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from jilin_pipelines.base import merge_partition, upgrade
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.raw import landing_path
+from jilin_pipelines.lake import partition_path
 from jilin_pipelines.scenarios import SCENARIOS
 from jilin_pipelines.scenarios.store import input_dataset, outputs, run_scenario
 
@@ -25,7 +25,7 @@ def decide_all(url: str, settings) -> dict[str, tuple[pd.DataFrame, pd.DataFrame
     engine = sa.create_engine(url)
     try:
         partitions = {
-            (e.id, d): pq.read_table(landing_path(e, d, settings, layer="standardised")).to_pandas()
+            (e.id, d): pq.read_table(partition_path(e, d, settings, layer="standardised")).to_pandas()
             for e in catalogue().entries for d in DAYS
         }
         for (dataset, day), frame in partitions.items():

@@ -24,7 +24,8 @@ from oracle import (
 )
 
 from jilin_pipelines.catalogue import catalogue
-from jilin_pipelines.raw import landed_summary, landing_path
+from jilin_pipelines.raw import landed_summary
+from jilin_pipelines.lake import partition_path
 from jilin_pipelines.scenarios import SCENARIOS, scenario
 from jilin_pipelines.scenarios.core import Thresholds
 from jilin_pipelines.scenarios.store import input_dataset, load_units, load_view, outputs, run_scenario
@@ -171,7 +172,7 @@ def test_evidence_leads_back_to_the_delivery_rows(engine, sample_run):
         assert not missing, f"{s.name}: {len(missing)} decisions without evidence, e.g. {sorted(missing)[:3]}"
     entries = {e.id: e for e in catalogue().entries}
     for row in evidence.drop_duplicates(["dataset", "delivery_partition", "sha256"]).itertuples():
-        landed = landed_summary(landing_path(entries[row.dataset], date.fromisoformat(str(row.delivery_partition)),
+        landed = landed_summary(partition_path(entries[row.dataset], date.fromisoformat(str(row.delivery_partition)),
                                              sample_run.settings))
         assert landed is not None and landed["source_sha256"] == row.sha256, row
 
@@ -189,7 +190,7 @@ def test_a_partition_twice_and_an_earlier_day_after_later_ones(engine, sample_ru
                 before = outputs(engine, s, day)
                 standardised = None
                 if s.input:
-                    path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+                    path = partition_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
                     standardised = pq.read_table(path).to_pandas()
                 first = run_scenario(again, s, day, standardised)
                 second = run_scenario(again, s, day, standardised)
@@ -225,7 +226,7 @@ def test_deciding_in_chunks_gives_the_same_partition(engine, sample_run, tmp_pat
             day = DAYS[2]
             standardised = None
             if s.input:
-                path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+                path = partition_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
                 standardised = pq.read_table(path).to_pandas()
             assert len(standardised if s.input else load_units(again, s, day)) > 3 * chunk_rows, "too few to split"
             run = run_scenario(again, s, day, standardised, chunk_rows=chunk_rows)
@@ -247,7 +248,7 @@ def test_the_narrowed_view_decides_as_the_whole_base(engine, sample_run, name):
     narrower = False
     for day in DAYS:
         if s.input:
-            path = landing_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
+            path = partition_path(entries[input_dataset(s.input)], day, sample_run.settings, layer="standardised")
             standardised = pq.read_table(path).to_pandas()
             whole = load_view(engine, s, day, standardised, narrow=False)
             narrow = load_view(engine, s, day, standardised)
