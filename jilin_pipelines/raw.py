@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,6 @@ from jilin_pipelines.sources import (
     Delivery,
     DeliveryError,
     SourceUnavailable,
-    delivery_path,
     read_csv,
     read_frontdb,
     read_jsonl,
@@ -34,6 +32,7 @@ from jilin_pipelines.sources import (
     read_xml,
 )
 from jilin_pipelines.sources._common import check_name, ensure_inside
+from jilin_pipelines.sources.layout import delivery_day, delivery_path, file_sha256
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
 from jilin_pipelines.privacy.redaction import mask_free_text
 
@@ -117,13 +116,7 @@ def source_fingerprint(entry: Entry, day: date, settings: Settings, provider: st
     if entry.dataset.format.kind == "frontdb" or reads_over_http(entry, settings):
         return read_delivery(entry, day, settings, provider=provider).sha256
     path = source_file(entry, day, settings, provider)
-    if not path.exists():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path) if path.exists() else None
 
 
 def combined_fingerprint(shas: dict[str, str | None]) -> str | None:
@@ -350,17 +343,17 @@ def late_providers(entry: Entry, settings: Settings, now: datetime, grace: timed
 def _delivery_files(settings: Settings, entry: Entry):
     """Each file in the dataset's delivery folder — or its providers' folders — named like a delivery: ``(path,
     day)``, day None when the name's date does not exist (``motor_vehicles_20250631.csv``)."""
-    fmt = entry.dataset.format
+    ext = FILE_EXTENSIONS[entry.dataset.format.kind]
     folder = settings.sources_dir / entry.department.department / entry.dataset.name
     folders = [folder / code for code in settings.registry().codes(entry.id)] or [folder]
-    pattern = re.compile(rf"^{re.escape(entry.dataset.name)}_(\d{{8}})\.{FILE_EXTENSIONS[fmt.kind]}$")
     for f in (f for d in folders if d.is_dir() for f in sorted(d.glob("*"))):
-        m = pattern.match(f.name)
-        if m:
-            try:
-                yield f, date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:]))
-            except ValueError:
-                yield f, None
+        try:
+            day = delivery_day(f.name, entry.dataset.name, ext)
+        except ValueError:
+            yield f, None
+            continue
+        if day is not None:
+            yield f, day
 
 
 def stray_files(settings: Settings, entries: list[Entry]) -> list[Path]:

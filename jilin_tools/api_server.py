@@ -47,9 +47,9 @@ from jilin_pipelines.sources._common import (
     check_name,
     decode_strict,
     decode_tail,
-    delivery_path,
     ensure_inside,
 )
+from jilin_pipelines.sources.layout import delivery_path
 from jilin_pipelines.sources.api_client import UNPARSEABLE_KEY
 from jilin_pipelines.sources.delivery import DeliveryError
 

@@ -25,14 +25,11 @@ Everything is derived from the catalogue entries passed in, so nothing here list
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -44,6 +41,7 @@ from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
 from jilin_pipelines.defs.keys import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.privacy.redaction import mask_free_text
+from jilin_pipelines.sources.layout import delivery_day, file_sha256
 
 FILE_SENSOR = "source_file_arrival"
 FAILURE_SENSOR = "run_failure_alert"
@@ -164,14 +162,6 @@ def build_schedules(entries) -> list:
 # File arrival
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_cursor(cursor: str | None) -> dict[str, list]:
     if not cursor:
         return {}
@@ -201,10 +191,6 @@ def file_sensor(entries) -> dg.SensorDefinition:
         e for e in entries if e.dataset.format.kind in FILE_EXTENSIONS
     ]  # front-end database datasets have no files: the schedule loads them
     jobs = load_jobs(entries)
-    patterns = {
-        e.id: re.compile(rf"^{re.escape(e.dataset.name)}_(\d{{4}})(\d{{2}})(\d{{2}})\.{FILE_EXTENSIONS[e.dataset.format.kind]}$")
-        for e in watched
-    }
     first_day = DAILY.start.date()
 
     @dg.sensor(
@@ -233,8 +219,12 @@ def file_sensor(entries) -> dg.SensorDefinition:
             with os.scandir(folder) as it:
                 files = sorted((f for f in it if f.is_file()), key=lambda f: f.name)
             for f in files:
-                m = patterns[entry.id].match(f.name)
-                if not m:
+                try:
+                    day = delivery_day(f.name, entry.dataset.name, FILE_EXTENSIONS[entry.dataset.format.kind])
+                    invalid = False
+                except ValueError:
+                    day, invalid = None, True
+                if day is None and not invalid:
                     continue
                 rel = f"{entry.department.department}/{entry.dataset.name}/{f.name}"
                 present.add(rel)
@@ -242,9 +232,7 @@ def file_sensor(entries) -> dg.SensorDefinition:
                 previous = seen.get(rel)
                 if previous and previous[0] == st.st_mtime_ns and previous[1] == st.st_size:
                     continue  # unchanged since it was handled
-                try:
-                    day = datetime(int(m[1]), int(m[2]), int(m[3])).date()
-                except ValueError:
+                if invalid:
                     context.log.warning(f"{rel}: the file name holds no valid date; ignored")
                     seen[rel] = [st.st_mtime_ns, st.st_size, None]
                     continue
@@ -257,7 +245,7 @@ def file_sensor(entries) -> dg.SensorDefinition:
                     continue  # the day's partition does not exist yet: left for a later tick
                 if len(requests) >= MAX_REQUESTS_PER_TICK:
                     continue  # not recorded: picked up by the next tick
-                sha = _sha256(Path(f.path))
+                sha = file_sha256(f.path)
                 seen[rel] = [st.st_mtime_ns, st.st_size, sha]
                 if previous and previous[2] == sha:
                     continue  # touched, same content

@@ -2,7 +2,7 @@
 stand-in is tooling: ``jilin_tools.api_server``). Each returns a :class:`~jilin_pipelines.sources.delivery.Delivery`; none knows the
 catalogue (the caller passes the format parameters) and none imports Dagster."""
 
-from jilin_pipelines.sources._common import delivery_path
+from jilin_pipelines.sources.layout import delivery_path
 from jilin_pipelines.sources.api_client import ApiClient
 from jilin_pipelines.sources.csv_reader import read_csv
 from jilin_pipelines.sources.delivery import (

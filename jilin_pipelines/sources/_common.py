@@ -1,4 +1,5 @@
-"""Helpers shared by the readers: paths, digests, decoding, table assembly, warnings.
+"""Helpers shared by the readers: path safety, digests, decoding, table assembly, warnings (the delivery layout is
+``layout.py``).
 
 Nothing here knows the catalogue: callers pass the format parameters.
 """
@@ -31,7 +32,6 @@ from jilin_pipelines.sources.delivery import (
 MAX_ROW_WARNINGS = 20
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_EXT_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def check_name(value: str, what: str) -> str:
@@ -39,36 +39,6 @@ def check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
         raise DeliveryError(f"refused {what} {value!r}: not a plain name")
     return value
-
-
-def day_stamp(day: date) -> str:
-    if not isinstance(day, date):
-        raise TypeError(f"day must be a datetime.date, not {type(day).__name__}")
-    return day.strftime("%Y%m%d")
-
-
-def delivery_path(root: str | Path, department: str, dataset: str, day: date, ext: str,
-                  provider: str | None = None) -> Path:
-    """``<root>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>`` — with a ``provider`` (one of many delivering the
-    dataset, ``providers.py``) ``<root>/<department>/<dataset>/<provider>/<dataset>_YYYYMMDD.<ext>`` —, refused if
-    it resolves outside ``root``.
-
-    Names with separators or ``..`` are refused outright; the built path is then resolved (symlinks
-    included) and must still lie under the resolved root.
-    """
-    check_name(department, "department")
-    check_name(dataset, "dataset")
-    ext = ext.lstrip(".")
-    if not _EXT_RE.match(ext):
-        raise DeliveryError(f"refused extension {ext!r}: not a plain extension")
-    root_path = Path(root).resolve()
-    folder = root_path / department / dataset
-    if provider is not None:
-        check_name(provider, "provider")
-        folder = folder / provider
-    path = folder / f"{dataset}_{day_stamp(day)}.{ext}"
-    ensure_inside(root_path, path)
-    return path
 
 
 def ensure_inside(root: str | Path, path: str | Path) -> Path:
