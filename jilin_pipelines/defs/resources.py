@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from datetime import date
+from pathlib import Path
+
 import dagster as dg
 
 from jilin_pipelines.engines import EMBEDDED, Engine, Spark
@@ -20,39 +25,50 @@ def compute_engine(resource: dg.ConfigurableResource) -> Engine:
     return Spark(session=resource.spark_session) if hasattr(type(resource), "spark_session") else EMBEDDED
 
 
-class PipelineSettings(dg.ConfigurableResource):
-    """Where the sources and the data directory are, and how the departments are reached."""
+#: The settings that are secrets: bound as the environment variables they come from, read at run time and never
+#: stored in the definitions.
+SECRETS = {"api_token": "JILIN_SOURCES_API_TOKEN", "pseudonym_key": "JILIN_PSEUDONYM_KEY",
+           "audit_key": "JILIN_AUDIT_KEY"}
 
-    sources_dir: str
-    data_dir: str
-    social_security_db_url: str
-    base_db_url: str
-    dagster_home: str
-    api_url: str | None = None
-    api_token: str | None = None
-    openlineage_url: str | None = None  # OpenLineage HTTP endpoint; events always go to <data>/lineage/ too
-    environment: str = "embedded"  # JILIN_ENV: embedded or production
-    pseudonym_key: str | None = None  # JILIN_PSEUDONYM_KEY, a secret: bound as an EnvVar
-    engine: str = "embedded"  # JILIN_ENGINE: where the merge's set-based core runs (embedded or spark)
-    spark_master: str = "local[2]"  # JILIN_SPARK_MASTER
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> PipelineSettings:
-        return cls(
-            sources_dir=str(s.sources_dir),
-            data_dir=str(s.data_dir),
-            social_security_db_url=s.social_security_db_url,
-            base_db_url=s.base_db_url,
-            dagster_home=str(s.dagster_home),
-            api_url=s.api_url,
-            # The token is a secret: read from the environment at run time, never stored in the definitions.
-            api_token=dg.EnvVar("JILIN_SOURCES_API_TOKEN") if s.api_token else None,
-            openlineage_url=s.openlineage_url,
-            environment=s.environment,
-            pseudonym_key=dg.EnvVar("JILIN_PSEUDONYM_KEY") if s.pseudonym_key else None,
-            engine=s.engine,
-            spark_master=s.spark_master,
-        )
+def _plain(hint) -> type:
+    """A setting's type without ``None``: ``Path``, ``date`` or ``str``."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def _config_value(value):
+    """A setting as the resource holds it (JSON-safe: text for paths and days)."""
+    return value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, Path) else value
+
+
+def _settings_value(hint, value):
+    if value is None:
+        return None
+    kind = _plain(hint)
+    return Path(value) if kind is Path else date.fromisoformat(value) if kind is date else value
+
+
+def _settings_resource() -> type[dg.ConfigurableResource]:
+    """The ``settings`` resource: every field of :class:`~jilin_pipelines.settings.Settings` (declared there, once),
+    paths and days as text, the secrets as their environment variables (:data:`SECRETS`); ``get()`` the
+    ``Settings``, ``from_settings(s)`` the resource of a ``Settings``."""
+    hints = typing.get_type_hints(Settings)
+    fields = dataclasses.fields(Settings)
+
+    def annotation(f):
+        text = str | None if type(None) in typing.get_args(hints[f.name]) else str
+        return text if _plain(hints[f.name]) in (Path, date, str) else hints[f.name]
+
+    def from_settings(cls, s: Settings):
+        values = {}
+        for f in fields:
+            value = getattr(s, f.name)
+            values[f.name] = (dg.EnvVar(SECRETS[f.name]) if value else None) if f.name in SECRETS else _config_value(value)
+        return cls(**values)
+
+    def get(self) -> Settings:
+        return Settings(**{f.name: _settings_value(hints[f.name], getattr(self, f.name)) for f in fields})
 
     def base_engine(self):
         """The base database, migrated to the newest schema."""
@@ -60,20 +76,11 @@ class PipelineSettings(dg.ConfigurableResource):
 
         return base_engine(self.base_db_url)
 
-    def get(self) -> Settings:
-        from pathlib import Path
+    defaults = {f.name: _config_value(f.default) for f in fields if f.default is not dataclasses.MISSING}
+    namespace = {"__module__": __name__, "__doc__": _settings_resource.__doc__,
+                 "__annotations__": {f.name: annotation(f) for f in fields}, **defaults,
+                 "from_settings": classmethod(from_settings), "get": get, "base_engine": base_engine}
+    return type("PipelineSettings", (dg.ConfigurableResource,), namespace)
 
-        return Settings(
-            sources_dir=Path(self.sources_dir),
-            data_dir=Path(self.data_dir),
-            api_url=self.api_url,
-            api_token=self.api_token,
-            social_security_db_url=self.social_security_db_url,
-            base_db_url=self.base_db_url,
-            dagster_home=Path(self.dagster_home),
-            openlineage_url=self.openlineage_url,
-            environment=self.environment,
-            pseudonym_key=self.pseudonym_key,
-            engine=self.engine,
-            spark_master=self.spark_master,
-        )
+
+PipelineSettings = _settings_resource()
