@@ -13,16 +13,14 @@ import typing
 from datetime import date
 
 import dagster as dg
-import pyarrow.parquet as pq
 
-from jilin_pipelines.base import base_config, lineage
+from jilin_pipelines.base import base_config
 from jilin_pipelines.base.schema import metadata
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.keys import base_key, scenario_key
 from jilin_pipelines.defs.openlineage_run import lineage_run, scenario_parent
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY
 from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
-from jilin_pipelines.defs.standardised_assets import LAYER
 from jilin_pipelines.defs.keys import standardised_key
 from jilin_pipelines.lineage import (
     BASE_NAMESPACE,
@@ -33,14 +31,12 @@ from jilin_pipelines.lineage import (
 )
 from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.privacy.audit import AuditEntry, record
-from jilin_pipelines.quality import holds
 from jilin_pipelines.privacy.policy import check_reads
 from jilin_pipelines.defs.failures import refusals_as_failures
-from jilin_pipelines.lake import existing_partition
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
 from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
-from jilin_pipelines.scenarios.store import input_dataset, input_fields, run_scenario
+from jilin_pipelines.scenarios.day import input_entry, run_day
+from jilin_pipelines.scenarios.store import input_dataset
 
 
 def _thresholds_resource() -> type[dg.ConfigurableResource]:
@@ -145,11 +141,7 @@ def _output_ref(s: Scenario, rows: int | None = None) -> DatasetRef:
 def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
     check_policy(s)
     purpose = Purpose(s.name, s.title, s.legal_basis)
-    entry = None
-    if s.input is not None:  # the inputs delivered on D: the input dataset's standardised partition
-        entry = next(e for e in catalogue().entries if e.id == input_dataset(s.input))
-    # the deliveries its decisions rest on: a hold of any of them up to D is named with the day's decisions
-    feeding = sorted({ds for t in s.tables() for ds in lineage()[t].datasets} | ({entry.id} if entry else set()))
+    entry = input_entry(s)  # the inputs delivered on D: the input dataset's standardised partition
 
     @dg.asset(
         key=scenario_key(s),
@@ -170,23 +162,11 @@ def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
         engine = settings.base_engine()
         with lineage_run(context, settings, inputs=_inputs(s), outputs=[_output_ref(s)],
                          purpose=purpose, parent=scenario_parent(context, s.name)) as run:
-            standardised = None
-            if entry is not None:
-                with refusals_as_failures():
-                    path = existing_partition(entry, day, settings.get(), LAYER, needed_by=s.name)
-                standardised = pq.read_table(path, columns=input_fields(s)).to_pandas()
             where = compute_engine(compute)
-            result = run_scenario(engine, s, day, standardised, scenario_thresholds.get(), run_id=context.run_id,
-                                  compute=where)
-            audit_head = record(engine, [
-                AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"base.{table}",
-                           fields=s.columns_of(table), record_count=n, run_id=context.run_id)
-                for table, n in result.read_counts.items()
-            ] + ([AuditEntry(consumer=s.consumer, purpose=s.purpose, dataset=f"standardised.{entry.id}",
-                             fields=sorted(s.input_columns), record_count=len(standardised), run_id=context.run_id)]
-                 if entry is not None else []))
-            held = holds.holds(engine, end=day, datasets=feeding)
-            holds.record_decided_without(engine, s.name, day, held)
+            with refusals_as_failures():
+                done = run_day(settings.get(), engine, s, day, scenario_thresholds.get(), run_id=context.run_id,
+                               compute=where)
+            result, audit_head, held = done.run, done.audit_head, done.held
             if held:
                 context.log.warning(f"{s.name} {day}: decided without {len(held)} held deliveries: "
                                     + "; ".join(f"{h.label} {h.partition}" for h in held[:10]))

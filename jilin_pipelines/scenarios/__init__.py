@@ -3,7 +3,9 @@ DataFrames (``decide(view, day, thresholds)``), no Dagster.
 
 * :mod:`.core` — the declaration (:class:`Scenario`), :class:`Thresholds`, :class:`BaseView`, evidence rows;
 * :mod:`.store` — loading a scenario's view of the base databases as of a day, and writing its decisions and
-  their record-level provenance (``scenario_evidence``) per partition, in one transaction.
+  their record-level provenance (``scenario_evidence``) per partition, in one transaction;
+* :mod:`.day` — the layer's one call, ``run_day(settings, engine, scenario, day, …)``: the inputs from the lake,
+  the decisions, the audit log's entries for the reads, the held deliveries decided without.
 """
 
 from jilin_pipelines.scenarios import (
