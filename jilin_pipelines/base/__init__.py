@@ -24,6 +24,7 @@ What feeds what, the column mapping and the survivorship priorities live in ``ca
 
 from jilin_pipelines.base.config import BaseConfig, TableLineage, TableSpec, base_config, lineage, load_base_config
 from jilin_pipelines.base.merge import MergeStats, StepHook, TableStats, merge_partition, merge_partitions
+from jilin_pipelines.base.day import merge_day
 from jilin_pipelines.base.migrate import current_revision, head_revision, upgrade
 from jilin_pipelines.base.query import (
     as_of,
@@ -49,6 +50,7 @@ def tables_fed_by(dataset_id: str) -> tuple[str, ...]:
 __all__ = [
     "BaseConfig",
     "MergeStats",
+    "merge_day",
     "StepHook",
     "TableLineage",
     "TableSpec",

@@ -13,21 +13,20 @@ from datetime import date
 import dagster as dg
 import sqlalchemy as sa
 
-from jilin_pipelines.base import base_config, golden_table, lineage, merge_partitions
+from jilin_pipelines.base import base_config, golden_table, lineage
+from jilin_pipelines.base.day import merge_day
 from jilin_pipelines.base.config import column_description
 from jilin_pipelines.base.schema import VALID_FROM, VALID_TO
 from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.defs.openlineage_run import lineage_run
 from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, daily_check
 from jilin_pipelines.defs.resources import PipelineSettings, compute_engine
-from jilin_pipelines.defs.standardised_assets import LAYER
 from jilin_pipelines.defs.keys import base_key, standardised_key
 from jilin_pipelines.lineage import Assertion
 from jilin_pipelines.lineage.datasets import base_inputs, base_ref
 from jilin_pipelines.memory import release_unused
 from jilin_pipelines.base.consistency import conflict_examples, name_conflicts
 from jilin_pipelines.defs.failures import refusals_as_failures
-from jilin_pipelines.lake import existing_partition
 from jilin_pipelines.standards import mask_value
 
 POOL = "base_merge"
@@ -79,8 +78,6 @@ def base_assets() -> dg.AssetsDefinition:
     """The ``base_merge`` multi-asset; the survivorship query runs where the ``compute`` resource says (the
     embedded engine, or dagster-pyspark's session: ``definitions.py``)."""
     tables = list(base_config().tables)
-    feeding = sorted({ds for t in tables for ds in lineage()[t].datasets})
-    entries = {e.id: e for e in catalogue().entries}
 
     def _base(context: dg.AssetExecutionContext, settings: PipelineSettings, compute: dg.ConfigurableResource):
         day = date.fromisoformat(context.partition_key)
@@ -92,14 +89,10 @@ def base_assets() -> dg.AssetsDefinition:
             runs = {t: stack.enter_context(lineage_run(context, settings, asset_key=base_key(t),
                                                        inputs=base_inputs(t), outputs=[base_ref(t)]))
                     for t in selected}
-            paths = {}
-            for dataset_id in feeding:
-                if not any(dataset_id in lineage()[t].datasets for t in selected):
-                    continue
-                with refusals_as_failures():
-                    paths[dataset_id] = existing_partition(entries[dataset_id], day, s, LAYER, needed_by="base_merge")
             where = compute_engine(compute)
-            totals = merge_partitions(engine, day, paths, tables=selected, compute=where).as_dict()["tables"]
+            with refusals_as_failures():
+                merged = merge_day(s, engine, day, selected, compute=where)
+            totals = merged.as_dict()["tables"]
             for table in selected:
                 runs[table].outputs(base_ref(table, rows=totals[table]["inserted"] + totals[table]["updated"]))
                 yield dg.MaterializeResult(
@@ -112,7 +105,7 @@ def base_assets() -> dg.AssetsDefinition:
                         "openlineage_run_id": runs[table].run_id,
                     },
                 )
-            context.log.info(f"merged {len(paths)} standardised partitions of {day} into {', '.join(selected)}")
+            context.log.info(f"merged {len(merged.datasets)} standardised partitions of {day} into {', '.join(selected)}")
             if dg.AssetCheckKey(base_key("person"), CONSISTENCY_CHECK) not in context.selected_asset_check_keys:
                 return
             conflicts = name_conflicts(engine, day)
