@@ -31,10 +31,9 @@ from jilin_pipelines.lineage import (
 )
 from jilin_pipelines.lineage.datasets import base_ref, standardised_name_ref
 from jilin_pipelines.memory import release_unused
-from jilin_pipelines.privacy.policy import check_reads
+from jilin_pipelines.privacy.policy import check_scenario
 from jilin_pipelines.defs.failures import refusals_as_failures
 from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
-from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META
 from jilin_pipelines.scenarios.day import input_entry, run_day
 from jilin_pipelines.scenarios.store import input_dataset
 
@@ -56,32 +55,6 @@ def _thresholds_resource() -> type[dg.ConfigurableResource]:
 
 
 ScenarioThresholds = _thresholds_resource()
-
-
-def policy_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """The scenario's reads in the sharing policy's terms: golden tables with the bookkeeping columns the loader
-    adds; ``table@dataset`` as ``<table>_source_version`` narrowed to that dataset."""
-    reads: dict[str, list[str]] = {}
-    sources: dict[str, list[str]] = {}
-    declared = dict(s.reads)
-    if s.input is not None:  # the inputs: the input dataset's rows of the day
-        declared[f"{s.input}@{input_dataset(s.input)}"] = s.input_columns
-    for name, columns in declared.items():
-        table, _, dataset = name.partition("@")
-        if dataset:
-            key = f"{table}_source_version"
-            reads.setdefault(key, list(DELIVERY_META))
-            sources.setdefault(key, []).append(dataset)
-        else:
-            key = table
-            reads.setdefault(key, list(KEY_META))
-        reads[key] += [c for c in columns if c not in reads[key]]
-    return reads, sources
-
-
-def check_policy(s: Scenario) -> None:
-    reads, sources = policy_reads(s)
-    check_reads(s.name, s.purpose, reads, s.consumer, sources=sources)
 
 
 def _column_dep(s: Scenario, table: str, column: str) -> dg.TableColumnDep:
@@ -139,7 +112,7 @@ def _output_ref(s: Scenario, rows: int | None = None) -> DatasetRef:
 
 
 def scenario_asset(s: Scenario) -> dg.AssetsDefinition:
-    check_policy(s)
+    check_scenario(s)
     purpose = Purpose(s.name, s.title, s.legal_basis)
     entry = input_entry(s)  # the inputs delivered on D: the input dataset's standardised partition
 

@@ -20,7 +20,8 @@ A scenario that reads one dataset's delivered versions of a table declares it as
 contributions from a table otherwise (it filters golden attributes on their ``provenance``) says so with
 ``sources={table: [dataset_id or dataset:role, ...]}``. Reading a column none of the named sources maps is refused.
 
-Pure: no Dagster import. ``check_reads`` is what definition loading calls per scenario.
+Pure: no Dagster import. ``check_scenario`` (``check_reads`` over a scenario's declared reads, in the policy's
+terms: ``scenario_reads``) is what definition loading calls per scenario.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from jilin_pipelines.base.schema import (
 )
 from jilin_pipelines.catalogue import Catalogue, SharingClass, catalogue
 from jilin_pipelines.quality.layout import standard_schema
+from jilin_pipelines.scenarios.core import DELIVERY_META, KEY_META, Scenario
+from jilin_pipelines.scenarios.store import input_dataset
 
 GOLDEN_BOOKKEEPING = (PLACEHOLDER, PROVENANCE, VALID_FROM, VALID_TO, RECORD_HASH)
 _PLAIN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -234,3 +237,31 @@ def personal_fields(pairs: Iterable[tuple[str, str]], cat: Catalogue | None = No
         if any(f.name == field and f.personal for f in ds.fields):  # derived and bookkeeping fields are not personal
             out.append((dataset, field))
     return sorted(set(out))
+
+
+def scenario_reads(s: Scenario) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """A scenario's declared reads in the policy's terms: golden tables with the bookkeeping columns the loader
+    adds; ``table@dataset`` (and the scenario's inputs, the input dataset's rows of the day) as
+    ``<table>_source_version`` narrowed to that dataset. Returns ``(reads, sources)`` for :func:`check_reads`."""
+    reads: dict[str, list[str]] = {}
+    sources: dict[str, list[str]] = {}
+    declared = dict(s.reads)
+    if s.input is not None:
+        declared[f"{s.input}@{input_dataset(s.input)}"] = s.input_columns
+    for name, columns in declared.items():
+        table, _, dataset = name.partition("@")
+        if dataset:
+            key = f"{table}_source_version"
+            reads.setdefault(key, list(DELIVERY_META))
+            sources.setdefault(key, []).append(dataset)
+        else:
+            key = table
+            reads.setdefault(key, list(KEY_META))
+        reads[key] += [c for c in columns if c not in reads[key]]
+    return reads, sources
+
+
+def check_scenario(s: Scenario) -> list[tuple[str, str]]:
+    """:func:`check_reads` of a scenario's declaration (name, purpose, consumer, reads)."""
+    reads, sources = scenario_reads(s)
+    return check_reads(s.name, s.purpose, reads, s.consumer, sources=sources)

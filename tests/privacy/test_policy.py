@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from jilin_pipelines.base import lineage
 from jilin_pipelines.catalogue import Catalogue, Dataset, SharingClass, catalogue
-from jilin_pipelines.defs.scenario_assets import policy_reads
+from jilin_pipelines.privacy.policy import scenario_reads as policy_reads
 from jilin_pipelines.privacy import (
     SharingPolicyError,
     check_reads,
