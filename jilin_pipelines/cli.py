@@ -243,7 +243,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
     import sqlalchemy as sa
 
-    from jilin_pipelines.lineage import mask_free_text, queries
+    from jilin_pipelines.privacy.redaction import mask_free_text
+    from jilin_pipelines.serving import lineage as queries
     from jilin_pipelines.settings import Settings
 
     if args.lineage_command == "graph":
@@ -306,7 +307,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """A scenario's decisions of one day as a pseudonymised Parquet file for a consumer, entered in the audit log."""
     import sqlalchemy as sa
 
-    from jilin_pipelines.privacy.export import ExportRefused, export
+    from jilin_pipelines.serving.export import ExportRefused, export
     from jilin_pipelines.privacy.pseudonym import PseudonymKeyError, pseudonym_key
     from jilin_pipelines.scenarios import scenario
     from jilin_pipelines.settings import Settings

@@ -2,7 +2,7 @@
 
 A column of a scenario's output that carries a personal field of the catalogue one to one (its declared column
 lineage is a single base column, mapped from a field marked ``personal``) is replaced by its HMAC-SHA-256
-pseudonym (:mod:`.pseudonym`): consumers can still join exports on it, but cannot tell whom it names. Every export
+pseudonym (:mod:`jilin_pipelines.privacy.pseudonym`): consumers can still join exports on it, but cannot tell whom it names. Every export
 is entered in the exchange audit log. Pure: no Dagster import.
 """
 
