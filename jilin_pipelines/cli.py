@@ -335,7 +335,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jilin-pipelines", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    _operations(sub)
+    _inquiries(sub)
+    _tooling(sub)
+    return p
 
+
+def _operations(sub) -> None:
+    """Running the pipeline and its operators' commands: run, holds, fairness, release, reports."""
     run = sub.add_parser("run", help="materialise every asset for every day of the sources through Dagster")
     run.add_argument("--start", type=_day, help="first day (default: the first day in the sources)")
     run.add_argument("--end", type=_day, help="last day (default: the last day in the sources)")
@@ -366,63 +373,14 @@ def parser() -> argparse.ArgumentParser:
     rel.add_argument("--wait", type=float, default=6 * 3600, help="seconds to wait for another run")
     rel.set_defaults(func=cmd_release)
 
-    sample = sub.add_parser("sample", help="write a deterministic sample sources directory with known problems")
-    sample.add_argument("--out", required=True, help="the sources directory to write")
-    sample.add_argument("--start", type=_day, default=date(2025, 6, 2), help="first day (default 2025-06-02)")
-    sample.add_argument("--days", type=int, default=7, help="number of days (default 7)")
-    sample.add_argument("--scale", type=int, default=None, help="about this many delivered records per day")
-    sample.add_argument("--seed", type=int, default=20250602, help="random seed (default 20250602)")
-    sample.add_argument("--state", type=int, default=None,
-                        help="a long history: an initial state of about this many records, then daily increments "
-                             "(instead of --scale)")
-    sample.add_argument("--daily-share", type=float, default=0.01,
-                        help="with --state: new and changed records, and event records, a day, each as a share of "
-                             "the state (default 0.01)")
-    sample.add_argument("--gap", type=_gap, default=None, metavar="COUNTY[:DATASET,...]",
-                        help="a data gap: the datasets (default social_security.insured_persons and "
-                             "benefit_payments) deliver nothing about the people of this county (a GB/T 2260 code); "
-                             "the fairness audit should flag it")
-    sample.add_argument("--providers", choices=["counties"], default=None,
-                        help="a multi-provider layout: Jilin's 9 cities and 60 counties deliver the datasets local by "
-                             "nature, each in its own folder, with the registry OUT/providers.yaml")
-    sample.set_defaults(func=cmd_sample)
-
-    serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")
-    serve.add_argument("--root", required=True, help="the sources directory")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--token", required=True, help="the bearer token callers must present")
-    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before answering 429")
-    serve.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered with a 5xx")
-    serve.set_defaults(func=cmd_serve_sources)
-
     rep = sub.add_parser("reports", help="serve the HTML reports (quality, fairness, lineage) at JILIN_REPORTS_URL")
     rep.add_argument("--host", default=None, help="the address to listen on (default: JILIN_REPORTS_URL's host)")
     rep.add_argument("--port", type=int, default=None, help="the port (default: JILIN_REPORTS_URL's, 3001)")
     rep.set_defaults(func=cmd_reports)
 
-    many = sub.add_parser("bench-providers", help="time one day of one dataset delivered by one provider, then by "
-                                                  "many: what a provider costs beyond its rows")
-    many.add_argument("--providers", type=int, default=1000, help="how many providers (default 1000)")
-    many.add_argument("--rows-per-provider", type=int, default=20, help="about this many rows each (default 20)")
-    many.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
-    many.add_argument("--work", default=None, help="scratch directory (default: a temporary one, removed afterwards)")
-    many.set_defaults(func=cmd_bench_providers)
 
-    bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
-    bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")
-    bench.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="the database all three paths load")
-    bench.add_argument("--days", type=int, default=None,
-                       help="a history: an initial state of about --rows records, then days-1 daily increments, each "
-                            "day timed (default: about --rows records over 2 days)")
-    bench.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
-    bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
-    bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
-    bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
-    bench.add_argument("--engine", choices=ENGINES, default=None,
-                       help="where ours runs the merge's set-based core (default: JILIN_ENGINE, else embedded)")
-    bench.set_defaults(func=cmd_bench)
-
+def _inquiries(sub) -> None:
+    """Asking the decisions: lineage, export, audit."""
     lineage = sub.add_parser("lineage", help="where a decision came from, whose data it used, what a scenario reads")
     lsub = lineage.add_subparsers(dest="lineage_command", required=True)
     for name, text in (("decision", "a decision's evidence back to the delivery rows"),
@@ -456,8 +414,61 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--db-url", default=None, help="the base database (default: JILIN_BASE_DB_URL)")
     verify.add_argument("--anchor", default=None, help="an entry_hash known from elsewhere that must be in the chain")
     verify.set_defaults(func=cmd_audit_verify)
-    return p
 
+
+def _tooling(sub) -> None:
+    """The tooling beside the product (``jilin_tools``): sample, serve-sources, bench-providers, bench."""
+    sample = sub.add_parser("sample", help="write a deterministic sample sources directory with known problems")
+    sample.add_argument("--out", required=True, help="the sources directory to write")
+    sample.add_argument("--start", type=_day, default=date(2025, 6, 2), help="first day (default 2025-06-02)")
+    sample.add_argument("--days", type=int, default=7, help="number of days (default 7)")
+    sample.add_argument("--scale", type=int, default=None, help="about this many delivered records per day")
+    sample.add_argument("--seed", type=int, default=20250602, help="random seed (default 20250602)")
+    sample.add_argument("--state", type=int, default=None,
+                        help="a long history: an initial state of about this many records, then daily increments "
+                             "(instead of --scale)")
+    sample.add_argument("--daily-share", type=float, default=0.01,
+                        help="with --state: new and changed records, and event records, a day, each as a share of "
+                             "the state (default 0.01)")
+    sample.add_argument("--gap", type=_gap, default=None, metavar="COUNTY[:DATASET,...]",
+                        help="a data gap: the datasets (default social_security.insured_persons and "
+                             "benefit_payments) deliver nothing about the people of this county (a GB/T 2260 code); "
+                             "the fairness audit should flag it")
+    sample.add_argument("--providers", choices=["counties"], default=None,
+                        help="a multi-provider layout: Jilin's 9 cities and 60 counties deliver the datasets local by "
+                             "nature, each in its own folder, with the registry OUT/providers.yaml")
+    sample.set_defaults(func=cmd_sample)
+
+    serve = sub.add_parser("serve-sources", help="serve a sources directory as the departments' HTTP API (SPEC §6)")
+    serve.add_argument("--root", required=True, help="the sources directory")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--token", required=True, help="the bearer token callers must present")
+    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before answering 429")
+    serve.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered with a 5xx")
+    serve.set_defaults(func=cmd_serve_sources)
+
+    many = sub.add_parser("bench-providers", help="time one day of one dataset delivered by one provider, then by "
+                                                  "many: what a provider costs beyond its rows")
+    many.add_argument("--providers", type=int, default=1000, help="how many providers (default 1000)")
+    many.add_argument("--rows-per-provider", type=int, default=20, help="about this many rows each (default 20)")
+    many.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
+    many.add_argument("--work", default=None, help="scratch directory (default: a temporary one, removed afterwards)")
+    many.set_defaults(func=cmd_bench_providers)
+
+    bench = sub.add_parser("bench", help="time the copy-only floor, a naive peer and our pipeline on about N generated records")
+    bench.add_argument("--rows", type=int, required=True, help="about this many delivered records over all datasets")
+    bench.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="the database all three paths load")
+    bench.add_argument("--days", type=int, default=None,
+                       help="a history: an initial state of about --rows records, then days-1 daily increments, each "
+                            "day timed (default: about --rows records over 2 days)")
+    bench.add_argument("--seed", type=int, default=20250602, help="random seed of the generator")
+    bench.add_argument("--work", default=None, help="scratch directory (default: <data dir>/bench/work, removed afterwards)")
+    bench.add_argument("--pg-url", default=None, help="PostgreSQL server for --db postgresql (a fresh schema is used)")
+    bench.add_argument("--keep", action="store_true", help="keep the scratch directory (and PostgreSQL schema)")
+    bench.add_argument("--engine", choices=ENGINES, default=None,
+                       help="where ours runs the set-based core of the merge and the scenarios (default: JILIN_ENGINE, else embedded)")
+    bench.set_defaults(func=cmd_bench)
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
