@@ -18,6 +18,21 @@ from jilin_pipelines.engines import Spark, spark_sql
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module", autouse=True)
+def spark_stopped_after():
+    """The Spark session these tests start (a JVM of about 1 GiB that keeps a core busy now and then) is stopped
+    with the module, not left to the rest of the suite."""
+    yield
+    from pyspark.sql import SparkSession
+
+    from jilin_pipelines.engines import _session
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    _session.cache_clear()
+
+
 def _merged(url: str, sample, days: list[date], compute) -> dict:
     upgrade(url)
     engine = sa.create_engine(url)
