@@ -175,7 +175,7 @@ def _run_bench(opts: Options, out: TextIO = sys.stdout) -> dict:
             db_url = f"sqlite:///{work / 'data' / 'base.sqlite'}"
         _preload()
         engine = opts.engine or Settings.from_env().engine
-        say(f"engine of the merge's set-based core: {engine}")
+        say(f"engine of the set-based core (merge, scenarios): {engine}")
 
         say("ours: the pipeline through Dagster (make run) ...")
         with PhasePeak() as mem_ours:
