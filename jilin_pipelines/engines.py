@@ -1,4 +1,5 @@
-"""Where the set-based core runs: one SQL definition (``base/survivorship.py``), two engines.
+"""Where the set-based core runs: SQL defined once — the survivorship query (``base/survivorship.py``) and the
+scenarios' rules (``core_sql`` in ``scenarios/``, through ``BaseView.query``) — and two engines.
 
 - ``embedded`` (the default): DuckDB in the process — vectorised, over Arrow tables, nothing to start.
 - ``spark``: Apache Spark (``JILIN_ENGINE=spark``, ``JILIN_SPARK_MASTER``: ``local[2]``, ``spark://…``, ``k8s://…``

@@ -23,7 +23,7 @@ the departments' real endpoints and databases.
 | JILIN_PARTITIONS_START          | the first daily partition: the committed sample's first day, ``2025-06-02``; other sources ``2025-06-01`` |
 | JILIN_PARTITIONS_END            | the committed sample: ``2025-06-08``, its last day; any other sources: unset, up to today |
 | JILIN_PROVIDERS                 | ``<sources>/providers.yaml`` when there is one: the provider registry (``providers.py``); none, every dataset its one provider |
-| JILIN_ENGINE                    | ``embedded`` (DuckDB in the process); ``spark``: the merge's set-based core on Apache Spark (``engines.py``) |
+| JILIN_ENGINE                    | ``embedded`` (DuckDB in the process); ``spark``: the set-based core of the merge and the scenarios on Apache Spark (``engines.py``) |
 | JILIN_SPARK_MASTER              | ``local[2]``; a cluster's ``spark://…``, ``k8s://…`` or Spark Connect ``sc://…`` URL |
 """
 

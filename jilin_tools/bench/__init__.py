@@ -58,7 +58,7 @@ class Options:
     pg_url: str | None = None
     keep: bool = False
     data_dir: Path | None = None  # where bench/latest.json goes (default: the settings' data directory)
-    engine: str | None = None  # where ours runs the merge's set-based core (None: JILIN_ENGINE, else embedded)
+    engine: str | None = None  # where ours runs the set-based core of the merge and the scenarios (None: JILIN_ENGINE, else embedded)
 
 
 def scale_for(rows: int, days: int) -> int:
