@@ -35,6 +35,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from jilin_pipelines.base.config import BaseConfig, TableSpec, base_config
+from jilin_pipelines.catalogue.outputs import Output, outputs
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -300,66 +301,34 @@ def exchange_audit_table(md: sa.MetaData) -> sa.Table:
     )
 
 
-# --- scenario outputs (DESIGN "Scenario rules"): one table per scenario, replaced per partition ---------------
+# --- scenario outputs (DESIGN "Scenario rules"): one table per scenario, replaced per partition, declared in the
+# catalogue (catalogue/scenarios/outputs.yaml); the evidence of every decision ---------------------------------
 SCENARIO_EVIDENCE = "scenario_evidence"
+
+
+#: the column types of ``catalogue/scenarios/outputs.yaml``
+OUTPUT_TYPES = {"text": sa.Text, "day": sa.Date, "count": sa.BigInteger, "number": lambda: sa.Float(precision=53),
+                "flag": sa.Boolean}
+
+
+def output_table(md: sa.MetaData, output: Output) -> sa.Table:
+    """A scenario's output table, as the catalogue declares it: its columns in order, the key, and a check of the
+    values each column may take (named after the column)."""
+    columns = [sa.Column(name, OUTPUT_TYPES[c.type](), nullable=c.nullable, comment=c.comment)
+               for name, c in output.columns.items()]
+    checks = [sa.CheckConstraint(f"{name} IN ({', '.join(_sql_text(v) for v in c.values)})", name=name)
+              for name, c in output.columns.items() if c.values]
+    return sa.Table(output.table, md, *columns, sa.PrimaryKeyConstraint(*output.key), *checks, comment=output.comment)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _scenario_tables(md: sa.MetaData) -> None:
     text, day, count = sa.Text, sa.Date, sa.BigInteger
-
-    def decision(name: str, key: list[sa.Column], *columns: sa.Column, comment: str) -> None:
-        sa.Table(name, md, *key, *columns, sa.PrimaryKeyConstraint(*[c.name for c in key]), comment=comment)
-
-    decision(
-        "social_assistance_decision",
-        [sa.Column("application_id", text(), nullable=False), sa.Column("partition", day(), nullable=False)],
-        sa.Column("decision", text(), nullable=False),
-        sa.Column("reasons", text(), nullable=False, comment="JSON array of flag names, sorted"),
-        sa.CheckConstraint("decision IN ('eligible', 'ineligible', 'manual_review')", name="decision"),
-        comment="social assistance household economic check (社会救助家庭经济状况核对), per application",
-    )
-    decision(
-        "social_security_approval",
-        [sa.Column("partition", day(), nullable=False), sa.Column("source_row", count(), nullable=False)],
-        sa.Column("id_number", text()),
-        sa.Column("insurance_type", text()),
-        sa.Column("employer_no", text()),
-        sa.Column("decision", text(), nullable=False),
-        sa.Column("reasons", text(), nullable=False, comment="JSON array of flag names, sorted"),
-        sa.CheckConstraint("decision IN ('approved', 'rejected')", name="decision"),
-        comment="social-security enrolment approval, per insured row delivered that day",
-    )
-    decision(
-        "certificate_verification",
-        [sa.Column("request_id", text(), nullable=False), sa.Column("partition", day(), nullable=False)],
-        sa.Column("result", text(), nullable=False),
-        sa.CheckConstraint(
-            "result IN ('valid', 'expired', 'suspended', 'revoked', 'holder_mismatch', 'not_found')", name="result"
-        ),
-        comment="e-certificate verification (JiShiBan), per request",
-    )
-    decision(
-        "budget_staff_basic_info",
-        [sa.Column("employer_uscc", text(), nullable=False), sa.Column("as_of", day(), nullable=False)],
-        sa.Column("pension_headcount", count(), nullable=False),
-        sa.Column("headcount_by_insurance", text(), nullable=False, comment="JSON object insurance type -> persons"),
-        sa.Column("contribution_base_total", sa.Float(precision=53), nullable=False),
-        comment="budget preparation basic information (预算编制基础信息), per organ or institution employer",
-    )
-    decision(
-        "commercial_vehicle_risk",
-        [
-            sa.Column("plate_no", text(), nullable=False),
-            sa.Column("plate_type", text(), nullable=False),
-            sa.Column("as_of", day(), nullable=False),
-        ],
-        sa.Column("violations_30d", count(), nullable=False),
-        sa.Column("points_30d", count(), nullable=False),
-        sa.Column("unqualified_driver", sa.Boolean(), nullable=False),
-        sa.Column("risk", text(), nullable=False),
-        sa.CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
-        comment="commercial-vehicle safety risk, per vehicle in service",
-    )
+    for output in outputs().outputs.values():
+        output_table(md, output)
     sa.Table(
         SCENARIO_EVIDENCE,
         md,

@@ -105,8 +105,6 @@ SCENARIO = Scenario(
         "employer": ("employer_no", "uscc", "employer_type"),
         "insured_person": ("id_number", "insurance_type", "employer_no", "status", "contribution_base"),
     },
-    output="budget_staff_basic_info",
-    output_key=("employer_uscc", "as_of"),
     decision_id=("employer_uscc",),
     decide=decide,
     # about the employer: one with no paying pension staff on record gets no pension budget — which rests on
@@ -116,11 +114,5 @@ SCENARIO = Scenario(
                       coverage=(("insured_person", "employer_no"),)),
     units=("employer", ("uscc",)),  # one decision per USCC: an employer's numbers are decided together
     narrow=narrow,
-    columns={
-        "employer_uscc": "the organ or institution employer (type 10 or 30) by its unified social credit code",
-        "pension_headcount": "persons with a paying (AAC008 = 1) pension row (AAE140 110 or 120) at the employer",
-        "headcount_by_insurance": "paying persons per insurance type (AAE140), a JSON object type -> persons",
-        "contribution_base_total": "the sum of the contribution bases (AAE180, yuan) of those paying pension rows",
-    },
     column_lineage={"employer_uscc": ("employer.uscc",), "as_of": (), "pension_headcount": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "headcount_by_insurance": ("insured_person.id_number", "insured_person.insurance_type", "insured_person.status"), "contribution_base_total": ("insured_person.contribution_base", "insured_person.insurance_type", "insured_person.status")},
 )

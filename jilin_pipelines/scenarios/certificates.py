@@ -106,18 +106,9 @@ SCENARIO = Scenario(
     },
     input="verification_request",
     input_columns=("request_id", "cert_type", "cert_no", "holder_id", "holder_id_type", "holder_name", "requested_at"),
-    output="certificate_verification",
-    output_key=("request_id", "partition"),
     decision_id=("request_id",),
     decide=decide,
     narrow=narrow,
-    columns={
-        "request_id": "the JiShiBan verification request (即时办 核验请求) answered",
-        "result": "the first that holds: not_found (no certificate of that type and number in the e-certificate base: "
-                  "a forgery), holder_mismatch (the presented holder ID or name is not the certificate's, after "
-                  "normalisation), revoked (revoked or deregistered), suspended, expired (status expired, or valid-to "
-                  "before the request day); else valid (a completed construction permit is valid)",
-    },
     column_lineage={"request_id": ("verification_request.request_id",), "partition": ()},
     # about the person who presents the certificate (an entity holder has no person groups: counted as unknown);
     # not_found rests on no certificate record: missing data

@@ -141,8 +141,6 @@ SCENARIO = Scenario(
         "practitioner_qualification": ("cert_no", "id_number", "qualification_type", "issue_date", "valid_to",
                                        "status"),
     },
-    output="commercial_vehicle_risk",
-    output_key=("plate_no", "plate_type", "as_of"),
     decision_id=("plate_no", "plate_type"),
     decide=decide,
     # about the vehicle: high risk goes against its operator. An unqualified driver rests on no qualification
@@ -151,15 +149,5 @@ SCENARIO = Scenario(
                       missing_data=("unqualified_driver",), reasons=_reasons),
     units=("road_transport_permit", tuple(VEHICLE)),  # one decision per vehicle: its permits together
     narrow=narrow,
-    columns={
-        "plate_no": "the commercial vehicle (a road transport permit in service, 营运, as of the day): plate number",
-        "plate_type": "its plate type (GA 24.7)",
-        "violations_30d": "its violations (matched on plate number and type) in the 30 days D-29 … D",
-        "points_30d": "the points of those violations",
-        "unqualified_driver": "a violation's driver holds no practitioner qualification that is valid on the "
-                              "violation's day and matches the permit's scope",
-        "risk": "high: 3 or more violations, 12 or more points, or an unqualified driver; medium: at least one "
-                "violation; low: none",
-    },
     column_lineage={"plate_no": ("road_transport_permit.plate_no",), "plate_type": ("road_transport_permit.plate_type",), "as_of": (), "violations_30d": ("violation.violation_no", "violation.violation_time", "violation.plate_no", "violation.plate_type"), "points_30d": ("violation.points", "violation.violation_time"), "unqualified_driver": ("violation.driver_id", "practitioner_qualification.qualification_type", "practitioner_qualification.status", "practitioner_qualification.valid_to", "road_transport_permit.scope")},
 )

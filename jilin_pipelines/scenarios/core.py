@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from jilin_pipelines.catalogue.outputs import outputs
 from jilin_pipelines.engines import EMBEDDED, Engine
 
 # the columns every golden frame of the view carries besides the declared ones
@@ -142,21 +143,14 @@ Narrowing = Callable[[Mapping[str, pd.DataFrame]], pd.Series]
 """The values a read's records must have, from the frames of the reads declared before it."""
 
 
-#: Output columns every scenario that has them means the same way.
-SHARED_COLUMNS = {
-    "partition": "the day decided: the inputs delivered that day, judged against the base as of that day",
-    "as_of": "the day decided: the base as of that day (every version delivered on or before it)",
-    "reasons": "the flags that hold, a sorted JSON array (empty: none); each flag's meaning is in the decision column",
-}
-
-
 @dataclass(frozen=True)
 class Scenario:
     """A scenario's declaration. ``reads``: base table -> the columns the rule reads as of D (keys included;
     ``table@dataset``: only that dataset's newest delivered versions); ``input``: the base table whose rows
     delivered on D are the scenario's inputs, ``input_columns`` the columns read from them (None: the scenario
-    decides per record as of D); ``output``: the table it writes, ``output_key`` its key, ``decision_id`` the columns naming a decision
-    (joined by ``/`` in the evidence and the lineage commands). ``units`` (a scenario without inputs): the read
+    decides per record as of D); ``decision_id`` the columns naming a decision (joined by ``/`` in the evidence and
+    the lineage commands). The output table — its columns, key, allowed values and meanings — is declared under the
+    scenario's name in ``catalogue/scenarios/outputs.yaml``. ``units`` (a scenario without inputs): the read
     whose records as of D it decides on, and the columns that name a decision — its records are decided a chunk at
     a time, records of one decision together. ``narrow``: given the input rows (or a chunk of the units' records)
     and D, per declared read the column and the values a record must have to matter to them (or a function of the
@@ -170,8 +164,6 @@ class Scenario:
     legal_basis: str
     consumer: str
     reads: Mapping[str, tuple[str, ...]]
-    output: str
-    output_key: tuple[str, ...]
     decision_id: tuple[str, ...]
     decide: Callable[[BaseView, date, Thresholds], Decisions]
     input: str | None = None
@@ -182,12 +174,19 @@ class Scenario:
     narrow: Callable[[pd.DataFrame, date], Mapping[str, tuple[str, pd.Series | Narrowing]]] | None = None
     units: tuple[str, tuple[str, ...]] | None = None
     fairness: Fairness | None = None
-    #: output column -> what it means (its outcomes and reasons, in words): the UI's column schema, the docs
-    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def output(self) -> str:
+        """The table the scenario writes (its columns, key and meanings: ``catalogue/scenarios/outputs.yaml``)."""
+        return outputs().of(self.name).table
+
+    @property
+    def output_key(self) -> tuple[str, ...]:
+        return outputs().of(self.name).key
 
     def describe(self, column: str) -> str | None:
-        """What an output column means: the scenario's own words, or the meaning every scenario shares."""
-        return self.columns.get(column) or SHARED_COLUMNS.get(column)
+        """What an output column means (its outcomes and reasons, in words): the UI's column schema, the docs."""
+        return outputs().meaning(self.name, column)
 
     @property
     def group(self) -> str:

@@ -157,21 +157,9 @@ SCENARIO = Scenario(
     },
     input="assistance_application",
     input_columns=("application_id", "applicant_id_number", "household_id_numbers", "applied_at"),
-    output="social_assistance_decision",
-    output_key=("application_id", "partition"),
     decision_id=("application_id",),
     decide=decide,
     narrow=narrow,
-    columns={
-        "application_id": "the assistance application (社会救助申请) decided",
-        "decision": "ineligible: a disqualifying flag holds for a household member — owns_private_vehicle (a vehicle "
-                    "in status A, use A, plate type not 07, owned by the member), operates_transport_business (a road "
-                    "transport permit in service, 营运, operated by the member), income_above_threshold (a paying "
-                    "insured row whose contribution base is over 3 x the monthly assistance standard), "
-                    "pension_above_threshold (pension payments of the three full months before the application, "
-                    "per month, over the standard); manual_review: no such flag but identity_unverified (a member "
-                    "ID invalid or known to no identity-bearing department); eligible: no flag",
-    },
     column_lineage={"application_id": ("assistance_application.application_id",), "partition": ()},
     # about the applicant; a review delays the assistance, so it counts against them too. An unverified identity
     # rests on no dataset naming the member: missing data, not evidence

@@ -123,22 +123,9 @@ SCENARIO = Scenario(
     },
     input="insured_person",
     input_columns=("id_number", "insurance_type", "employer_no", "name", "birth_date"),
-    output="social_security_approval",
-    output_key=("partition", "source_row"),
     decision_id=DECISION_ID,
     decide=decide,
     narrow=narrow,
-    columns={
-        "source_row": "the row of the day's insured-persons delivery decided (1-based)",
-        "id_number": "the insured person's resident ID as delivered (normalised when valid); personal",
-        "insurance_type": "AAE140, the insurance type (110 and 120: pension)",
-        "employer_no": "the employer number the row enrols the person with",
-        "decision": "rejected when any flag holds, else approved. Flags: invalid_id (not a valid GB 11643 ID), "
-                    "birth_date_mismatch (the delivered birth date is not the ID's), name_mismatch (another "
-                    "identity-bearing department names the ID differently, after normalisation), employer_invalid "
-                    "(an unknown employer number, or its USCC invalid), duplicate_enrollment (a paying row for the "
-                    "same ID and insurance type at another employer, as of the day)",
-    },
     column_lineage={"partition": (), "source_row": (), "id_number": ("insured_person.id_number",), "insurance_type": ("insured_person.insurance_type",), "employer_no": ("insured_person.employer_no",)},
     # about the insured person; every flag rests on evidence delivered (an employer number no record names is
     # employer_invalid alike with an invalid USCC, so it is not counted as missing data)
