@@ -31,7 +31,7 @@ from jilin_pipelines.sources import (
     read_xlsx,
     read_xml,
 )
-from jilin_pipelines.sources._common import check_name, ensure_inside
+from jilin_pipelines.sources.paths import check_name, ensure_inside
 from jilin_pipelines.sources.layout import delivery_day, delivery_path, file_sha256
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, PROVIDER, Sink, empty_table
 from jilin_pipelines.privacy.redaction import mask_free_text

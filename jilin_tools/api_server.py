@@ -43,15 +43,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from jilin_pipelines.sources._common import (
-    check_name,
-    decode_strict,
-    decode_tail,
-    ensure_inside,
-)
-from jilin_pipelines.sources.layout import delivery_path
 from jilin_pipelines.sources.api_client import UNPARSEABLE_KEY
+from jilin_pipelines.sources.decoding import decode_strict, decode_tail
 from jilin_pipelines.sources.delivery import DeliveryError
+from jilin_pipelines.sources.layout import delivery_path
+from jilin_pipelines.sources.paths import check_name, ensure_inside
 
 log = logging.getLogger(__name__)
 

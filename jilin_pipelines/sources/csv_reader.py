@@ -1,7 +1,7 @@
 """CSV deliveries: GBK with a Chinese header, or UTF-8 with a BOM; comma separated, ``"`` quoting.
 
 The hot path is vectorised and the file is never whole in memory: it is read twice a block at a time
-(``_common.DECODE_BLOCK``), once for its digest and to find the encoding that decodes it strictly, once to
+(``payload.DECODE_BLOCK``), once for its digest and to find the encoding that decodes it strictly, once to
 decode it with Python's C codec, transcode it to UTF-8 and cut the text into pieces of :data:`PIECE_BYTES` at rows'
 ends (line ends outside quotes, found by the quotes' parity; from a stray quote that the parser reads as a plain
 character on, the rest of the file is one piece: see ``_Pieces``). Each piece is parsed by ``pyarrow.csv`` with every column typed as string (no inference, empty stays
@@ -52,21 +52,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from jilin_pipelines.sources._common import (
+from jilin_pipelines.sources.decoding import (
     ESCAPED_CHAR_PATTERN,
     Decoded,
-    Payload,
-    Warnings,
-    assemble,
     decode_tail,
     detect_encoding,
-    interleave,
-    open_delivery_stream,
-    reconcile_columns,
     unescape_bytes,
     utf8_blocks,
 )
 from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, Sink, empty_table
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.payload import Payload
+from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.tables import assemble, interleave, reconcile_columns
 
 _BLOCK_SIZE = 1 << 24
 _FIRST_ONLY_ROUNDS = 16  # stray quotes repaired one per swallowed record and parse; past that, all lines at once

@@ -49,8 +49,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from jilin_pipelines.sources._common import Warnings, assemble, no_delivery
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.reader import no_delivery
+from jilin_pipelines.sources.tables import assemble
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20_000

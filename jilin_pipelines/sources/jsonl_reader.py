@@ -24,16 +24,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from jilin_pipelines.sources._common import (
-    Warnings,
-    assemble,
-    decode_tail,
-    detect_encoding,
-    open_delivery_stream,
-    unescape_bytes,
-    utf8_blocks,
-)
+from jilin_pipelines.sources.decoding import decode_tail, detect_encoding, unescape_bytes, utf8_blocks
 from jilin_pipelines.sources.delivery import BOOKKEEPING_COLUMNS, Delivery, Sink, empty_table
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.tables import assemble
 
 _ESCAPED = set(range(0xF700, 0xF800))
 

@@ -10,8 +10,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from jilin_pipelines.sources._common import check_name, ensure_inside
 from jilin_pipelines.sources.delivery import DeliveryError
+from jilin_pipelines.sources.paths import check_name, ensure_inside
 
 _EXT_RE = re.compile(r"^[A-Za-z0-9]+$")
 

@@ -38,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from jilin_pipelines.sources._common import open_delivery_stream, reconcile_columns
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
+from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.tables import reconcile_columns
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')

@@ -38,19 +38,19 @@ from datetime import date
 from pathlib import Path
 from xml.parsers import expat
 
-from jilin_pipelines.sources._common import (
+from jilin_pipelines.sources.decoding import (
     BOM,
     ESCAPED_CHAR_PATTERN,
-    Payload,
-    Warnings,
     decode_tail,
     detect_encoding,
-    open_delivery_stream,
     unescape_bytes,
     utf8_blocks,
 )
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
+from jilin_pipelines.sources.delivery_warnings import Warnings
 from jilin_pipelines.sources.jsonl_reader import ColumnCollector
+from jilin_pipelines.sources.payload import Payload
+from jilin_pipelines.sources.reader import open_delivery_stream
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ESCAPED = re.compile(ESCAPED_CHAR_PATTERN)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sources_testkit import DAY
 
-from jilin_pipelines.sources import _common, csv_reader
+from jilin_pipelines.sources import csv_reader, payload as _common
 from jilin_pipelines.sources.csv_reader import read_csv
 from jilin_pipelines.sources.delivery import DeliveryError
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from jilin_pipelines.sources import _common
-from jilin_pipelines.sources._common import BOM, decode_strict
+from jilin_pipelines.sources import payload as _common
+from jilin_pipelines.sources.decoding import BOM, decode_strict
 
 HAN = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF), min_size=1, max_size=6)
 ASCII = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=6)

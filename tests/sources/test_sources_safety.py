@@ -12,7 +12,7 @@ from sources_testkit import DAY, VEHICLE_COLUMNS, csv_text, vehicle_row
 
 from jilin_pipelines.sources import ApiClient, DeliveryError, read_csv, read_jsonl, read_xml
 from jilin_tools.api_server import ApiServer
-from jilin_pipelines.sources._common import open_delivery_file
+from jilin_pipelines.sources.reader import open_delivery_file
 from jilin_pipelines.sources.layout import delivery_path
 
 TOKEN = "another-s3cret-never-shown"

@@ -1,0 +1,90 @@
+"""What every reader shares before its format's own part: the delivery of a day without one, and opening a
+delivery file safely (a path with ``..`` refused; with the sources root, one resolving outside it refused too).
+
+Nothing here knows the catalogue: callers pass the format parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, DeliveryWarning, empty_table
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.paths import ensure_inside
+from jilin_pipelines.sources.payload import Payload
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def no_delivery(dataset: str, day: date, columns: Sequence[str] | None, where: str, reason: str) -> Delivery:
+    """The empty delivery of a day without a file / rows: not an error, ``location=None``."""
+    return Delivery(
+        dataset=dataset,
+        day=day,
+        table=empty_table(list(columns or [])),
+        location=None,
+        warnings=[DeliveryWarning(where, f"no delivery: {reason}")],
+    )
+
+
+def open_delivery_file(
+    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None, *, root: str | Path | None = None
+) -> tuple[bytes | None, Delivery, Warnings]:
+    """Start reading a delivery file: its bytes (None when there is no file), the ``Delivery`` describing it
+    (the "no delivery" one when there is no file; otherwise with the file's SHA-256, size and location, no rows
+    yet) and the warnings collector for it. (:func:`open_delivery_stream` for a reader that never holds the
+    whole file.)"""
+    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns, root=root)
+    if payload is None:
+        return None, delivery, warn
+    data = read_file_bytes(payload.path)
+    if data is None:
+        return None, no_delivery(dataset, day, columns, delivery.location, "the file does not exist"), warn
+    delivery.sha256, delivery.size_bytes = sha256_hex(data), len(data)
+    return data, delivery, warn
+
+
+def open_delivery_stream(
+    path: str | Path, dataset: str, day: date, columns: Sequence[str] | None, *, root: str | Path | None = None
+) -> tuple[Payload | None, Delivery, Warnings]:
+    """Start reading a delivery file a block at a time: its :class:`Payload` (None when there is no file), the
+    ``Delivery`` describing it (the "no delivery" one when there is no file; otherwise with its location, no rows
+    yet: the reader sets the digest and size as it reads) and the warnings collector for it.
+
+    A path with a ``..`` component is refused (:func:`delivery_path` never builds one); with ``root`` (the sources
+    directory) the path must also resolve inside it, symlinks included, and the resolved file is what is read.
+    """
+    location = str(Path(path))
+    if ".." in Path(path).parts:
+        raise DeliveryError(f"refused path {location}: a delivery path may not contain '..'")
+    if root is not None:
+        path = ensure_inside(root, path)
+    path = Path(path)
+    try:
+        with path.open("rb"):
+            payload = Payload(path=path)
+    except FileNotFoundError:
+        return None, no_delivery(dataset, day, columns, location, "the file does not exist"), Warnings(location)
+    except IsADirectoryError as exc:
+        raise DeliveryError(f"{path}: is a directory, not a delivery file") from exc
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    delivery = Delivery(dataset=dataset, day=day, table=empty_table(list(columns or [])), location=location)
+    return payload, delivery, Warnings(location)
+
+
+def read_file_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or None when it does not exist. A directory or unreadable file is an error."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError as exc:
+        raise DeliveryError(f"{path}: is a directory, not a delivery file") from exc
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
