@@ -48,14 +48,10 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, SourceUnavailable, empty_table
 from jilin_pipelines.sources.delivery_warnings import Warnings
-from jilin_pipelines.sources.jsonl_reader import (
-    LONE_SURROGATE,
-    ColumnCollector,
-    compact_json,
-    object_texts,
-)
+from jilin_pipelines.sources.jsonl_reader import LONE_SURROGATE, compact_json, object_texts
 from jilin_pipelines.sources.paths import check_name
 from jilin_pipelines.sources.reader import no_delivery
 

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
-from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 from jilin_pipelines.sources.reader import open_delivery_stream
 from jilin_pipelines.sources.tables import reconcile_columns
 

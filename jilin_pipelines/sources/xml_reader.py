@@ -38,6 +38,7 @@ from datetime import date
 from pathlib import Path
 from xml.parsers import expat
 
+from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.decoding import (
     BOM,
     ESCAPED_CHAR_PATTERN,
@@ -48,7 +49,6 @@ from jilin_pipelines.sources.decoding import (
 )
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.delivery_warnings import Warnings
-from jilin_pipelines.sources.jsonl_reader import ColumnCollector
 from jilin_pipelines.sources.payload import Payload
 from jilin_pipelines.sources.reader import open_delivery_stream
 

@@ -79,7 +79,7 @@ def test_items_pass_to_the_landing_a_chunk_at_a_time(root, tmp_path, monkeypatch
     import pyarrow.parquet as pq
 
     from jilin_pipelines.lake import PartitionWriter
-    from jilin_pipelines.sources import jsonl_reader
+    from jilin_pipelines.sources import collector as jsonl_reader
 
     with ApiServer(root, token=TOKEN) as server:
         whole = fetch(server.url, page_size=500)

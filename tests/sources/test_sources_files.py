@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import DeliveryError, jsonl_reader, read_jsonl, read_xlsx, read_xml
+from jilin_pipelines.sources import DeliveryError, collector as jsonl_reader, read_jsonl, read_xlsx, read_xml
 
 # ------------------------------------------------------------------------------------------------
 # XLSX

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sources_testkit import DAY
 
 from jilin_pipelines.lake import PartitionWriter
-from jilin_pipelines.sources import jsonl_reader, payload as _common
+from jilin_pipelines.sources import collector as jsonl_reader, payload as _common
 from jilin_pipelines.sources.jsonl_reader import read_jsonl
 
 COLUMNS = ["requestId", "certType", "certNo"]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sources_testkit import DAY
 
 from jilin_pipelines.lake import PartitionWriter
-from jilin_pipelines.sources import jsonl_reader, payload as _common
+from jilin_pipelines.sources import collector as jsonl_reader, payload as _common
 from jilin_pipelines.sources.delivery import DeliveryError
 from jilin_pipelines.sources.xml_reader import read_xml
 
