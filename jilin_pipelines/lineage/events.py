@@ -269,6 +269,30 @@ def run_event(
     their ``jilin_purpose`` and ``parent`` facets; when both are given and the parent is a scenario job,
     they must name the same scenario.
     """
+    _check_run(event_type, job_name, job_namespace, purpose, parent, error)
+    run_facets = _run_facets(purpose, parent, partition_day, error, stack_trace)
+    run: dict[str, Any] = {"runId": _uuid(run_id, "run_id")}
+    if run_facets:
+        run["facets"] = run_facets
+    return {
+        "eventType": event_type,
+        "eventTime": _time(event_time if event_time is not None else datetime.now(timezone.utc)),
+        "producer": PRODUCER,
+        "schemaURL": RUN_EVENT_SCHEMA_URL,
+        "run": run,
+        "job": {
+            "namespace": job_namespace,
+            "name": job_name,
+            "facets": {"jobType": _facet("jobType", processingType="BATCH", integration="DAGSTER", jobType=job_type)},
+        },
+        "inputs": [_dataset(d, "input") for d in inputs],
+        "outputs": [_dataset(d, "output") for d in outputs],
+    }
+
+
+def _check_run(event_type: str, job_name: str, job_namespace: str, purpose: Purpose | None, parent: ParentRun | None,
+               error: str | BaseException | None) -> None:
+    """Refuse what :func:`run_event` cannot describe (its docstring says what is allowed)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"event_type must be one of {', '.join(EVENT_TYPES)}, got {event_type!r}")
     if event_type == "FAIL" and error is None:
@@ -281,6 +305,10 @@ def run_event(
         if parent.job_name != scenario_job_name(purpose.scenario):
             raise ValueError(f"the purpose's scenario {purpose.scenario!r} is not the parent job {parent.job_name!r}")
 
+
+def _run_facets(purpose: Purpose | None, parent: ParentRun | None, partition_day: date | None,
+                error: str | BaseException | None, stack_trace: str | None) -> dict[str, Any]:
+    """The run's facets: ``parent``, ``jilin_purpose``, ``nominalTime`` and ``errorMessage``, those that apply."""
     run_facets: dict[str, Any] = {}
     if parent is not None:
         run_facets["parent"] = _facet(
@@ -308,21 +336,4 @@ def run_event(
             programmingLanguage="python",
             stackTrace=mask_optional(stack_trace),
         )
-
-    run: dict[str, Any] = {"runId": _uuid(run_id, "run_id")}
-    if run_facets:
-        run["facets"] = run_facets
-    return {
-        "eventType": event_type,
-        "eventTime": _time(event_time if event_time is not None else datetime.now(timezone.utc)),
-        "producer": PRODUCER,
-        "schemaURL": RUN_EVENT_SCHEMA_URL,
-        "run": run,
-        "job": {
-            "namespace": job_namespace,
-            "name": job_name,
-            "facets": {"jobType": _facet("jobType", processingType="BATCH", integration="DAGSTER", jobType=job_type)},
-        },
-        "inputs": [_dataset(d, "input") for d in inputs],
-        "outputs": [_dataset(d, "output") for d in outputs],
-    }
+    return run_facets

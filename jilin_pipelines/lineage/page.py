@@ -241,50 +241,14 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_Box = tuple[float, float, float, float]  # x, y, width, height
+
+
 def _svg(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], _Job]) -> str:
-    e = html.escape
-    n_layers = len(LAYERS)
-    last_job_column = max([j.layer for j in jobs.values()] + [n_layers - 1])
-    # columns: dataset layer i at 2*i, the jobs before it at 2*i - 1; jobs after the last layer at the far right
-    columns: dict[int, list[tuple[str, Any]]] = {}
-    for d in datasets.values():
-        columns.setdefault(2 * LAYERS.index(d.layer), []).append(("ds", d))
-    for j in jobs.values():
-        columns.setdefault(2 * j.layer - 1, []).append(("job", j))
-    n_columns = max(2 * (n_layers - 1), 2 * last_job_column - 1) + 1
-    xs, x = [], 20
-    for c in range(n_columns):
-        xs.append(x)
-        x += (_DS_W if c % 2 == 0 else _JOB_W) + _COL_GAP
-    width = x - _COL_GAP + 20
-
-    # order each column by the mean position of its neighbours placed before it (fewer crossings), then by name
-    position: dict[str, float] = {}
-    neighbours: dict[str, list[str]] = {}
-    for j in jobs.values():
-        for d in [*j.inputs, *j.outputs]:
-            neighbours.setdefault(j.id, []).append(datasets[d].id)
-            neighbours.setdefault(datasets[d].id, []).append(j.id)
-    placed: dict[str, tuple[float, float, float, float]] = {}  # id -> x, y, w, h
-    height = _TOP
-    for c in range(n_columns):
-        items = columns.get(c, [])
-
-        def order(item: tuple[str, Any]) -> tuple[float, str, str]:
-            node = item[1]
-            seen = [position[n] for n in neighbours.get(node.id, []) if n in position]
-            return (sum(seen) / len(seen) if seen else float("inf"), node.name, node.namespace)
-
-        items.sort(key=order)
-        w, h = (_DS_W, _DS_H) if c % 2 == 0 else (_JOB_W, _JOB_H)
-        y = _TOP
-        for rank, (_, node) in enumerate(items):
-            placed[node.id] = (xs[c], y, w, h)
-            position[node.id] = rank
-            y += h + _GAP
-        height = max(height, y)
-    height += 10
-
+    """The graph: datasets by layer in columns, the jobs between the layers they read and write, edges between."""
+    columns, n_columns = _columns(datasets, jobs)
+    xs, width = _column_xs(n_columns)
+    placed, height = _place(columns, xs, _neighbours(datasets, jobs))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="lineage graph: datasets and jobs by layer">',
@@ -292,14 +256,78 @@ def _svg(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], 
         'orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="#8a94a6"/></marker></defs>',
     ]
     for c in range(0, n_columns, 2):
-        label = LAYERS[c // 2] if c // 2 < n_layers else ""
-        parts.append(f'<text class="layer" x="{xs[c]}" y="22">{e(label)}</text>')
+        label = LAYERS[c // 2] if c // 2 < len(LAYERS) else ""
+        parts.append(f'<text class="layer" x="{xs[c]}" y="22">{html.escape(label)}</text>')
+    parts += _edges(datasets, jobs, placed)
+    parts += _nodes(datasets, jobs, placed)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _columns(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], _Job],
+             ) -> tuple[dict[int, list[_Dataset | _Job]], int]:
+    """The nodes of each column and how many columns: dataset layer i at 2*i, the jobs before it at 2*i - 1; jobs
+    after the last layer at the far right."""
+    n_layers = len(LAYERS)
+    last_job_column = max([j.layer for j in jobs.values()] + [n_layers - 1])
+    columns: dict[int, list[_Dataset | _Job]] = {}
+    for d in datasets.values():
+        columns.setdefault(2 * LAYERS.index(d.layer), []).append(d)
+    for j in jobs.values():
+        columns.setdefault(2 * j.layer - 1, []).append(j)
+    return columns, max(2 * (n_layers - 1), 2 * last_job_column - 1) + 1
+
+
+def _column_xs(n_columns: int) -> tuple[list[int], int]:
+    """Each column's left edge (datasets' columns are wider than jobs'), and the graph's width."""
+    xs, x = [], 20
+    for c in range(n_columns):
+        xs.append(x)
+        x += (_DS_W if c % 2 == 0 else _JOB_W) + _COL_GAP
+    return xs, x - _COL_GAP + 20
+
+
+def _neighbours(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], _Job]) -> dict[str, list[str]]:
+    """Node id -> the ids of the nodes an edge joins it to."""
+    neighbours: dict[str, list[str]] = {}
+    for j in jobs.values():
+        for d in [*j.inputs, *j.outputs]:
+            neighbours.setdefault(j.id, []).append(datasets[d].id)
+            neighbours.setdefault(datasets[d].id, []).append(j.id)
+    return neighbours
+
+
+def _place(columns: dict[int, list[_Dataset | _Job]], xs: list[int], neighbours: dict[str, list[str]],
+           ) -> tuple[dict[str, _Box], int]:
+    """Every node's box, and the graph's height. Each column is ordered by the mean position of its neighbours
+    placed before it (fewer crossings), then by name."""
+    position: dict[str, float] = {}
+    placed: dict[str, _Box] = {}
+    height = _TOP
+
+    def order(node: _Dataset | _Job) -> tuple[float, str, str]:
+        seen = [position[n] for n in neighbours.get(node.id, []) if n in position]
+        return (sum(seen) / len(seen) if seen else float("inf"), node.name, node.namespace)
+
+    for c, x in enumerate(xs):
+        w, h = (_DS_W, _DS_H) if c % 2 == 0 else (_JOB_W, _JOB_H)
+        y = _TOP
+        for rank, node in enumerate(sorted(columns.get(c, []), key=order)):
+            placed[node.id] = (x, y, w, h)
+            position[node.id] = rank
+            y += h + _GAP
+        height = max(height, y)
+    return placed, height + 10
+
+
+def _edges(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], _Job],
+           placed: dict[str, _Box]) -> list[str]:
+    """A curve per input (dataset to job) and output (job to dataset), side to side."""
     edges = []
     for j in jobs.values():
-        for d in j.inputs:
-            edges.append((datasets[d].id, j.id, "in"))
-        for d in j.outputs:
-            edges.append((j.id, datasets[d].id, "out"))
+        edges += [(datasets[d].id, j.id, "in") for d in j.inputs]
+        edges += [(j.id, datasets[d].id, "out") for d in j.outputs]
+    parts = []
     for src, dst, kind in sorted(edges):
         sx, sy, sw, sh = placed[src]
         dx, dy, dw, dh = placed[dst]
@@ -313,6 +341,15 @@ def _svg(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], 
             f'<path class="edge {kind}" data-from="{src}" data-to="{dst}" '
             f'd="M{x1},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2},{y2:.1f}" marker-end="url(#arrow)"/>'
         )
+    return parts
+
+
+def _nodes(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], _Job],
+           placed: dict[str, _Box]) -> list[str]:
+    """A box per dataset (namespace and name) and per job (name, its newest event's status), each a link to its
+    section of the page."""
+    e = html.escape
+    parts = []
     for d in sorted(datasets.values(), key=lambda d: d.id):
         x, y, w, h = placed[d.id]
         parts.append(
@@ -331,8 +368,7 @@ def _svg(datasets: dict[tuple[str, str], _Dataset], jobs: dict[tuple[str, str], 
             f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="12"/>'
             f'<text class="name" x="{x + 10}" y="{y + 18}">{e(_short(j.name, 42))}</text></a>'
         )
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts
 
 
 # --- the sections --------------------------------------------------------------------------------------------

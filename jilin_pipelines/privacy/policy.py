@@ -151,6 +151,24 @@ def check_reads(
     """
     cat = cat or catalogue()
     config = config or base_config()
+    _check_names(scenario, purpose, consumer, reads)
+    sources = dict(sources or {})
+    violations = [Violation(table, None, None, None, "sources are named for a table the scenario does not read")
+                  for table in sources if table not in reads]
+    pairs: set[tuple[str, str]] = set()
+    for table, columns in reads.items():
+        violations += _check_table(scenario, table, columns, sources, purpose, consumer, cat, config, pairs)
+    if violations:
+        lines = "\n".join(f"  - {v.describe()}" for v in violations)
+        who = f", consumer {consumer}" if consumer else ""
+        raise SharingPolicyError(
+            f"scenario {scenario} (purpose {purpose}{who}) may not read what it declares:\n{lines}", violations
+        )
+    return sorted(pairs)
+
+
+def _check_names(scenario: str, purpose: str, consumer: str | None, reads: Mapping[str, Sequence[str]]) -> None:
+    """The scenario, its purpose and consumer must be plain names, and it must declare reads."""
     for label, value in (("scenario", scenario), ("purpose", purpose)):
         if not isinstance(value, str) or not _PLAIN.match(value):
             raise SharingPolicyError(f"scenario {scenario!r}: {label} {value!r} is not a plain name")
@@ -159,65 +177,51 @@ def check_reads(
     if not reads:
         raise SharingPolicyError(f"scenario {scenario}: declares no reads")
 
-    violations: list[Violation] = []
-    pairs: set[tuple[str, str]] = set()
-    sources = dict(sources or {})
-    for table in sources:
-        if table not in reads:
-            violations.append(
-                Violation(table, None, None, None, "sources are named for a table the scenario does not read")
-            )
-    for table, columns in reads.items():
-        name, _, only = table.partition("@")
-        base = name.removesuffix(VERSION_SUFFIX)
-        spec = config.tables.get(base)
-        if spec is None:
-            known = ", ".join(config.tables)
-            violations.append(Violation(table, None, None, None, f"unknown base table (known: {known})"))
-            continue
-        if isinstance(columns, str):
-            raise SharingPolicyError(
-                f"scenario {scenario}: the columns of {table} must be a list, not the string {columns!r}"
-            )
-        versions = name != base or bool(only)
-        bookkeeping = set(VERSION_META if versions else GOLDEN_BOOKKEEPING)
-        chosen = list(spec.sources)
-        wanted: list[str] = []
-        if only and table in sources:
-            violations.append(Violation(table, None, None, None, "names its source twice (@dataset and sources)"))
-        if only or table in sources:
-            wanted = [only] if only else list(sources[table])
-            names = {s.dataset for s in spec.sources} | {s.name for s in spec.sources}
-            for w in wanted:
-                if w not in names:
-                    violations.append(Violation(table, None, w, None, f"{w} is not a source of {base}"))
-            chosen = [s for s in spec.sources if s.dataset in wanted or s.name in wanted]
-        if not columns:
-            violations.append(Violation(table, None, None, None, "no columns declared"))
-        for column in columns:
-            is_bookkeeping = column in bookkeeping
-            if not is_bookkeeping and column not in spec.columns:
-                violations.append(Violation(table, column, None, None, f"unknown column of {base} "
-                                            f"(columns: {', '.join([*spec.columns, *sorted(bookkeeping)])})"))
-                continue
-            backing = _backing(chosen, column, is_bookkeeping)
-            if not backing:
-                violations.append(Violation(table, column, None, None,
-                                            f"none of the named sources {wanted} supplies it"))
-                continue
-            for b in backing:
-                why = _rule_broken(cat, b.dataset, b.field, purpose, consumer)
-                if why is not None:
-                    violations.append(Violation(table, column, b.dataset, b.field, why))
-                elif b.field is not None:
-                    pairs.add((b.dataset, b.field))
-    if violations:
-        lines = "\n".join(f"  - {v.describe()}" for v in violations)
-        who = f", consumer {consumer}" if consumer else ""
+
+def _check_table(scenario: str, table: str, columns: Sequence[str], sources: Mapping[str, Sequence[str]],
+                 purpose: str, consumer: str | None, cat: Catalogue, config: BaseConfig,
+                 pairs: set[tuple[str, str]]) -> list[Violation]:
+    """The violations of one declared read (``table``, ``table_source_version`` or ``table@dataset`` and its
+    columns); the (dataset, field) pairs it may read are added to ``pairs``."""
+    name, _, only = table.partition("@")
+    base = name.removesuffix(VERSION_SUFFIX)
+    spec = config.tables.get(base)
+    if spec is None:
+        return [Violation(table, None, None, None, f"unknown base table (known: {', '.join(config.tables)})")]
+    if isinstance(columns, str):
         raise SharingPolicyError(
-            f"scenario {scenario} (purpose {purpose}{who}) may not read what it declares:\n{lines}", violations
+            f"scenario {scenario}: the columns of {table} must be a list, not the string {columns!r}"
         )
-    return sorted(pairs)
+    violations: list[Violation] = []
+    bookkeeping = set(VERSION_META if name != base or only else GOLDEN_BOOKKEEPING)
+    chosen, wanted = list(spec.sources), []
+    if only and table in sources:
+        violations.append(Violation(table, None, None, None, "names its source twice (@dataset and sources)"))
+    if only or table in sources:
+        wanted = [only] if only else list(sources[table])
+        names = {s.dataset for s in spec.sources} | {s.name for s in spec.sources}
+        violations += [Violation(table, None, w, None, f"{w} is not a source of {base}")
+                       for w in wanted if w not in names]
+        chosen = [s for s in spec.sources if s.dataset in wanted or s.name in wanted]
+    if not columns:
+        violations.append(Violation(table, None, None, None, "no columns declared"))
+    for column in columns:
+        is_bookkeeping = column in bookkeeping
+        if not is_bookkeeping and column not in spec.columns:
+            violations.append(Violation(table, column, None, None, f"unknown column of {base} "
+                                        f"(columns: {', '.join([*spec.columns, *sorted(bookkeeping)])})"))
+            continue
+        backing = _backing(chosen, column, is_bookkeeping)
+        if not backing:
+            violations.append(Violation(table, column, None, None, f"none of the named sources {wanted} supplies it"))
+            continue
+        for b in backing:
+            why = _rule_broken(cat, b.dataset, b.field, purpose, consumer)
+            if why is not None:
+                violations.append(Violation(table, column, b.dataset, b.field, why))
+            elif b.field is not None:
+                pairs.add((b.dataset, b.field))
+    return violations
 
 
 def fields_by_dataset(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
