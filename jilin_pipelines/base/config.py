@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from jilin_pipelines.catalogue import Catalogue, catalogue
 from jilin_pipelines.catalogue.loader import CATALOGUE_DIR
+from jilin_pipelines.catalogue.models import Strict
 from jilin_pipelines.quality.layout import standard_schema
 
 TABLES_YAML = CATALOGUE_DIR / "base" / "tables.yaml"
@@ -29,25 +30,21 @@ class BaseConfigError(ValueError):
     """``tables.yaml`` cannot be loaded; the message names the table and the source."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FieldMap(_Strict):
+class FieldMap(Strict):
     """A column taken from a standard field, optionally through a value map (values outside it become null)."""
 
     field: str
     map: dict[str, str] | None = None
 
 
-class Const(_Strict):
+class Const(Strict):
     const: str
 
 
 ColumnMap = Annotated[str, Field(min_length=1)] | FieldMap | Const
 
 
-class SourceSpec(_Strict):
+class SourceSpec(Strict):
     dataset: str
     role: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*)?$")] = ""
     reference: bool = False
@@ -77,7 +74,7 @@ class SourceSpec(_Strict):
         return used
 
 
-class TableSpec(_Strict):
+class TableSpec(Strict):
     name: str = ""
     title: str
     key: tuple[str, ...]
@@ -129,7 +126,7 @@ class TableSpec(_Strict):
         return self.attribute_priority.get(column, self.priority)
 
 
-class BaseConfig(_Strict):
+class BaseConfig(Strict):
     tables: dict[Annotated[str, Field(pattern=NAME)], TableSpec]
 
     def table(self, name: str) -> TableSpec:

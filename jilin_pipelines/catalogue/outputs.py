@@ -11,9 +11,10 @@ from functools import cache
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from jilin_pipelines.catalogue.loader import CATALOGUE_DIR
+from jilin_pipelines.catalogue.models import Strict
 
 OUTPUTS_YAML = CATALOGUE_DIR / "scenarios" / "outputs.yaml"
 OutputType = Literal["text", "day", "count", "number", "flag"]
@@ -23,11 +24,7 @@ class OutputsError(ValueError):
     """``outputs.yaml`` cannot be loaded; the message names the scenario and the column."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OutputColumn(_Strict):
+class OutputColumn(Strict):
     type: OutputType
     nullable: bool = False
     values: tuple[str, ...] = ()  # the values the column may take (none: any)
@@ -35,7 +32,7 @@ class OutputColumn(_Strict):
     meaning: str | None = None  # what the column means, in words (shared columns: ``Outputs.meanings``)
 
 
-class Output(_Strict):
+class Output(Strict):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     comment: str
     key: tuple[str, ...] = Field(min_length=1)
@@ -52,7 +49,7 @@ class Output(_Strict):
         return self
 
 
-class Outputs(_Strict):
+class Outputs(Strict):
     meanings: dict[str, str] = Field(default_factory=dict)  # column -> meaning, for every scenario that has it
     outputs: dict[str, Output]  # scenario name -> its output
 
