@@ -5,10 +5,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._columns import Column, Verdicts, as_strings, to_numpy_bool
+from ._columns import Column
 from .divisions import division_last_years
 from .result import Reason, StandardResult
-from .text import clean_code
+from .text import digit_codes
 
 
 def validate_device_id(values: Column) -> StandardResult:
@@ -20,13 +20,7 @@ def validate_device_id(values: Column) -> StandardResult:
 
     Returns a :class:`StandardResult` whose ``value`` is the 20-digit ID.
     """
-    strings, index = as_strings(values)
-    verdicts = Verdicts(len(strings))
-    ids = clean_code(strings, verdicts)
-    length = pc.binary_length(ids)
-    verdicts.reject_empty(ids)
-    well_formed = to_numpy_bool(pc.and_(pc.equal(length, 20), pc.ascii_is_decimal(ids)))
-    verdicts.reject(~well_formed, Reason.FORMAT)
+    index, verdicts, ids, well_formed = digit_codes(values, 20)
     divisions = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pa.array(well_formed), ids, "0"), 0, 6), pa.int64())
     verdicts.reject(division_last_years(divisions.to_numpy(False)) == 0, Reason.DIVISION_UNKNOWN)
     return verdicts.result(ids, index)

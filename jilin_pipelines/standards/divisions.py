@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from stdnum import numdb
 
-from ._columns import Column, Verdicts, as_strings, labels, string_series, to_numpy_bool
+from ._columns import Column, labels, string_series
 from .result import Reason, Repair, StandardResult
-from .text import clean_code
+from .text import digit_codes
 
 OPEN = 9999  # the last year of a code still in force
 _PERIOD = re.compile(r"^(?:\[(?P<first>\d*)-(?P<last>\d*)\])?(?P<name>.+)$")
@@ -207,13 +207,7 @@ def validate_division(
     Returns a :class:`StandardResult` whose ``value`` is the code (its successor with ``to_current``) and whose
     ``derived`` column ``name`` is that code's latest name.
     """
-    strings, index = as_strings(values)
-    verdicts = Verdicts(len(strings))
-    codes = clean_code(strings, verdicts)
-    length = pc.binary_length(codes)
-    verdicts.reject_empty(codes)
-    six_digits = to_numpy_bool(pc.and_(pc.equal(length, 6), pc.ascii_is_decimal(codes)))
-    verdicts.reject(~six_digits, Reason.FORMAT)
+    index, verdicts, codes, six_digits = digit_codes(values, 6)
     table = _table()
     code_values = pc.cast(pc.if_else(pa.array(six_digits), codes, "0"), pa.int64()).to_numpy(False)
     rows = table.rows(code_values)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._columns import STRING, Column, Verdicts, as_strings, to_numpy_bool
-from .result import Repair, StandardResult
+from .result import Reason, Repair, StandardResult
 
 MIDDLE_DOT = "\u00b7"  # · the separator in transcribed minority and foreign names (阿卜杜拉·买买提)
 
@@ -73,6 +73,19 @@ def clean_code(values: pa.Array, verdicts: Verdicts) -> pa.Array:
     upper = pc.utf8_upper(values)
     verdicts.repaired(_changed(values, upper), Repair.CASE)
     return upper
+
+
+def digit_codes(values: Column, length: int) -> tuple[pd.Index, Verdicts, pa.Array, np.ndarray]:
+    """The prologue of a standard whose codes are ``length`` decimal digits: the values as cleaned codes
+    (:func:`clean_code`), their index and verdicts with the empty ones rejected and those not of ``length`` digits
+    rejected as ``format``, and which codes are well formed."""
+    strings, index = as_strings(values)
+    verdicts = Verdicts(len(strings))
+    codes = clean_code(strings, verdicts)
+    verdicts.reject_empty(codes)
+    well_formed = to_numpy_bool(pc.and_(pc.equal(pc.binary_length(codes), length), pc.ascii_is_decimal(codes)))
+    verdicts.reject(~well_formed, Reason.FORMAT)
+    return index, verdicts, codes, well_formed
 
 
 def clean_text(values: pa.Array, verdicts: Verdicts) -> pa.Array:
