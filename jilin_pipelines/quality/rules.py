@@ -1,10 +1,15 @@
-"""The quality rules of a dataset, generated from its catalogue entry, and the column-wise standardisation
+"""The quality rules of a dataset, declared from its catalogue entry, and the column-wise standardisation
 that evaluates them.
 
 Every rule checks one column of a *check frame* (one row per delivered row) with one Great Expectations
 expectation: natively where GX can say it (a value is present, in its code list, matches a pattern, lies in
 a range), and as "this verdict column is true" where the verdict comes from a national standard implemented
-in ``standards/`` (check characters, GB/T 2260 history, dates that exist). Pure: no Dagster, no GX import.
+in ``standards/`` (check characters, GB/T 2260 history, dates that exist).
+
+Declaration and evaluation are apart: :func:`declare` lists a dataset's rules from the catalogue alone (the
+Dagster layer declares its checks from it when it loads), :func:`check` standardises a delivery and computes the
+column each declared rule reads — and refuses a delivery's evaluation that judged other rules than those declared.
+Pure: no Dagster, no GX import.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ class Rule:
     id: str  # "<field>.<check>": stable, the asset check's name is built from it
     field: str
     source: str  # the field's name in the delivery
-    check: str  # required | code_list | pattern | range | standard | format | not_future | consistency
+    check: str  # required | code_list | pattern | range | standard | length | format | not_future | in_jilin
+    #             | matches_id
     dimension: Dimension
     severity: Severity
     description: str
@@ -80,10 +86,118 @@ class Checked:
     repairs: Counter  # "<field>.<repair>" -> number of values repaired
 
 
+# -- the declaration: which rules a dataset has, from its catalogue entry alone ----------------------------------
+
+#: What a field of each standard that validates text is said to be, in its ``standard`` rule's description.
+STANDARD_LABELS = {
+    Standard.resident_id: "resident ID number (GB 11643)",
+    Standard.uscc: "unified social credit code (GB 32100)",
+    Standard.party_id: "resident ID number or unified social credit code",
+    Standard.division_code: "current GB/T 2260 division code",
+    Standard.plate: "plate number (GA 36)",
+    Standard.device_id: "GB/T 28181 device ID",
+}
+
+#: The standards of free text: normalised, never refused, but bounded in length.
+FREE_TEXT = (None, Standard.text, Standard.person_name)
+
+#: The rules whose expectation reads the field itself: its standardised value, or (``required``) its normalised
+#: text, present even where the value failed to parse. Every other rule reads a column the evaluation computes.
+READS_FIELD = {"required": "text", "code_list": "value", "pattern": "value", "range": "value"}
+
+
 def _severity(dataset: Dataset, f: FieldSpec) -> Severity:
     # Scenario inputs are never quarantined: each gets an answer, its problems become the scenario's reasons.
     return Severity.warn if dataset.scenario_input else f.severity
 
+
+def _rule_id(f: FieldSpec, check: str) -> str:
+    """``<field>.<check>``: the same in the declaration and the evaluation."""
+    return f"{f.name}.{check}"
+
+
+def _rule(dataset: Dataset, f: FieldSpec, check: str, dimension: Dimension, description: str, expectation: str,
+          severity: Severity | None = None, **kwargs) -> Rule:
+    """One rule of field ``f``: its id and check-frame column follow from the field's name and the check."""
+    rule_id = _rule_id(f, check)
+    return Rule(rule_id, f.name, f.source, check, dimension, severity or _severity(dataset, f), description,
+                rule_id.replace(".", "__"), expectation, kwargs)
+
+
+def _length_limit(f: FieldSpec) -> int | None:
+    """The most characters a value of ``f`` may have: free text and names are bounded (``max_length``, default
+    ``DEFAULT_MAX_LENGTH``); codes and identifiers (None) by their own standards."""
+    if f.standard not in FREE_TEXT or f.codes:
+        return None
+    return f.max_length or DEFAULT_MAX_LENGTH
+
+
+def _text_rules(dataset: Dataset, f: FieldSpec) -> list[Rule]:
+    """A text field's own rule: its length for free text and names, else the verdict of its national standard."""
+    if f.standard in FREE_TEXT:
+        limit = _length_limit(f)
+        if limit is None:
+            return []
+        return [_rule(dataset, f, "length", Dimension.normativity, f"{f.source} has at most {limit} characters",
+                      "true")]
+    if f.standard not in STANDARD_LABELS:
+        raise ValueError(f"{dataset.name}.{f.name}: standard {f.standard} does not apply to text")
+    return [_rule(dataset, f, "standard", Dimension.normativity, f"{f.source} is a valid {STANDARD_LABELS[f.standard]}",
+                  "true")]
+
+
+def _type_rules(dataset: Dataset, f: FieldSpec) -> list[Rule]:
+    """The rules a field's type (and its standard) brings, before the catalogue's own expectations."""
+    if f.type is FieldType.json_list:
+        return [_rule(dataset, f, "standard", Dimension.normativity, f"{f.source} lists valid resident ID numbers",
+                      "true")]
+    if f.type in (FieldType.date, FieldType.datetime):
+        rules = [_rule(dataset, f, "format", Dimension.normativity, f"{f.source} is a real date", "true")]
+        if not f.future_allowed:
+            rules.append(_rule(dataset, f, "not_future", Dimension.accuracy,
+                               f"{f.source} does not lie after the delivery day", "true"))
+        return rules
+    if f.type in (FieldType.integer, FieldType.decimal):
+        rules = [_rule(dataset, f, "format", Dimension.normativity, f"{f.source} is a number", "true")]
+        if f.standard in (Standard.longitude, Standard.latitude):
+            low, high = JILIN_LONGITUDE if f.standard is Standard.longitude else JILIN_LATITUDE
+            rules.append(_rule(dataset, f, "in_jilin", Dimension.accuracy, f"{f.source} lies in Jilin ({low}–{high})",
+                               "between", min_value=low, max_value=high))
+        return rules
+    return _text_rules(dataset, f)
+
+
+def _catalogued_rules(dataset: Dataset, f: FieldSpec) -> list[Rule]:
+    """The expectations the catalogue states for a field: present, in its code list, matching its pattern, in
+    its range."""
+    rules = []
+    if f.required:
+        rules.append(_rule(dataset, f, "required", Dimension.completeness, f"{f.source} is present", "not_null"))
+    if f.codes:
+        rules.append(_rule(dataset, f, "code_list", Dimension.normativity, f"{f.source} is in its code list",
+                           "in_set", value_set=list(f.codes)))
+    if f.pattern:
+        rules.append(_rule(dataset, f, "pattern", Dimension.normativity, f"{f.source} matches {f.pattern}",
+                           "match_regex", regex=f.pattern))
+    if f.minimum is not None or f.maximum is not None:
+        rules.append(_rule(dataset, f, "range", Dimension.accuracy, f"{f.source} lies in [{f.minimum}, {f.maximum}]",
+                           "between", min_value=f.minimum, max_value=f.maximum))
+    return rules
+
+
+def declare(dataset: Dataset) -> list[Rule]:
+    """The dataset's rules, in the order its check frame and its expectation results follow: per field those of
+    its type and standard, then the catalogue's; last, the consistency of sex and birth date with an ID number
+    (a warning). From the catalogue entry alone: no delivery, nothing evaluated, so the Dagster layer can declare
+    its checks when it loads."""
+    rules = [r for f in dataset.fields for r in (*_type_rules(dataset, f), *_catalogued_rules(dataset, f))]
+    rules += [_rule(dataset, f, "matches_id", Dimension.consistency, f"{f.source} agrees with {f.matches_id_of}",
+                    "true", severity=Severity.warn)
+              for f in dataset.fields if f.matches_id_of]
+    return rules
+
+
+# -- the evaluation: a delivery standardised, and the columns its rules read ---------------------------------
 
 def _text(raw: pd.Series) -> pd.Series:
     """Free text normalised (full-width, whitespace); empty becomes null."""
@@ -107,32 +221,28 @@ def _verdict(result: StandardResult, present: pd.Series) -> tuple[pd.Series, pd.
 
 
 class _Builder:
-    """Accumulates the values, check columns and rules of one dataset's standardisation."""
+    """Accumulates the values, computed check columns and repairs of one dataset's standardisation."""
 
     def __init__(self, dataset: Dataset, raw: pd.DataFrame, day: date):
         self.dataset, self.raw, self.day = dataset, raw, day
         self.values: dict[str, pd.Series] = {}
-        self.frame: dict[str, pd.Series] = {}
-        self.rules: list[Rule] = []
+        self.fields: dict[str, dict[str, pd.Series]] = {}  # field -> its "value" and "text", as READS_FIELD reads them
+        self.columns: dict[str, pd.Series] = {}  # rule id -> the column it reads, for the rules not in READS_FIELD
         self.reasons: dict[str, pd.Series] = {}
         self.repairs: Counter = Counter()
         self.derived: dict[str, pd.DataFrame] = {}
 
-    def rule(self, f: FieldSpec, check: str, dimension: Dimension, description: str, column: pd.Series,
-             expectation: str, reasons: pd.Series | None = None, severity: Severity | None = None, **kwargs) -> None:
-        rule_id = f"{f.name}.{check}"
-        self.frame[rule_id.replace(".", "__")] = column
-        self.rules.append(
-            Rule(rule_id, f.name, f.source, check, dimension, severity or _severity(self.dataset, f), description,
-                 rule_id.replace(".", "__"), expectation, kwargs)
-        )
+    def judged(self, f: FieldSpec, check: str, column: pd.Series, reasons: pd.Series | None = None) -> None:
+        """The column rule ``<f>.<check>`` reads (most often a verdict) and, per failing row, why it fails."""
+        rule_id = _rule_id(f, check)
+        self.columns[rule_id] = column
         if reasons is not None:
             self.reasons[rule_id] = reasons
 
-    def standard(self, f: FieldSpec, result: StandardResult, present: pd.Series, label: str) -> None:
+    def standard(self, f: FieldSpec, result: StandardResult, present: pd.Series) -> None:
         _count_repairs(self.repairs, f.name, result)
         ok, reasons = _verdict(result, present)
-        self.rule(f, "standard", Dimension.normativity, f"{f.source} is a valid {label}", ok, "true", reasons)
+        self.judged(f, "standard", ok, reasons)
 
     # -- one method per kind of field -------------------------------------------------------------
     def add(self, f: FieldSpec) -> None:
@@ -148,30 +258,19 @@ class _Builder:
             value = self._length(f, value)
             text = value
         self.values[f.name] = value
-        if f.required:
-            self.rule(f, "required", Dimension.completeness, f"{f.source} is present", text, "not_null")
-        if f.codes:
-            self.rule(f, "code_list", Dimension.normativity, f"{f.source} is in its code list", value, "in_set",
-                      value_set=list(f.codes))
-        if f.pattern:
-            self.rule(f, "pattern", Dimension.normativity, f"{f.source} matches {f.pattern}", value, "match_regex",
-                      regex=f.pattern)
-        if f.minimum is not None or f.maximum is not None:
-            self.rule(f, "range", Dimension.accuracy, f"{f.source} lies in [{f.minimum}, {f.maximum}]", value,
-                      "between", min_value=f.minimum, max_value=f.maximum)
+        self.fields[f.name] = {"value": value, "text": text}
 
     def _length(self, f: FieldSpec, value: pd.Series) -> pd.Series:
         """Free text and names are bounded (``max_length``, default ``DEFAULT_MAX_LENGTH``): a longer value fails
         the rule and is dropped from the standardised values (the delivery keeps it, in the raw landing and the
         quarantine), so it never reaches the base. Codes and identifiers are bounded by their own standards."""
-        if f.standard not in (None, Standard.text, Standard.person_name) or f.codes:
+        limit = _length_limit(f)
+        if limit is None:
             return value
-        limit = f.max_length or DEFAULT_MAX_LENGTH
         length = value.str.len()
         too_long = (length > limit).fillna(False).astype(bool)
         ok = (~too_long).astype("boolean").where(value.notna(), pd.NA)
-        self.rule(f, "length", Dimension.normativity, f"{f.source} has at most {limit} characters", ok, "true",
-                  pd.Series("too_long", index=value.index, dtype="string").where(too_long))
+        self.judged(f, "length", ok, pd.Series("too_long", index=value.index, dtype="string").where(too_long))
         return value.where(~too_long) if too_long.any() else value
 
     def _string(self, f: FieldSpec, raw: pd.Series) -> pd.Series:
@@ -187,22 +286,22 @@ class _Builder:
         if f.standard is Standard.resident_id:
             result = standards.validate_resident_id(raw, today=self.day)
             self.derived[f.name] = result.derived
-            self.standard(f, result, present, "resident ID number (GB 11643)")
+            self.standard(f, result, present)
         elif f.standard is Standard.uscc:
             result = standards.validate_uscc(raw)
-            self.standard(f, result, present, "unified social credit code (GB 32100)")
+            self.standard(f, result, present)
         elif f.standard is Standard.party_id:
             result = self._party(f, raw, present)
         elif f.standard is Standard.division_code:
             result = standards.validate_division(raw, to_current=True)
-            self.standard(f, result, present, "current GB/T 2260 division code")
+            self.standard(f, result, present)
         elif f.standard is Standard.plate:
             types = self.raw[self.dataset.field("plate_type").source] if "plate_type" in self._names else None
             result = standards.validate_plate(raw, types)
-            self.standard(f, result, present, "plate number (GA 36)")
+            self.standard(f, result, present)
         elif f.standard is Standard.device_id:
             result = standards.validate_device_id(raw)
-            self.standard(f, result, present, "GB/T 28181 device ID")
+            self.standard(f, result, present)
         else:
             raise ValueError(f"{self.dataset.name}.{f.name}: standard {f.standard} does not apply to text")
         return result.value
@@ -234,7 +333,7 @@ class _Builder:
         )
         self.derived[f.name] = as_id.derived.where(pd.Series(is_id, index=raw.index), axis=0)
         known_kind = kind.isin([RESIDENT_ID, USCC]).fillna(False).to_numpy(bool)
-        self.standard(f, merged, present & known_kind, "resident ID number or unified social credit code")
+        self.standard(f, merged, present & known_kind)
         return merged
 
     def _date(self, f: FieldSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -246,12 +345,10 @@ class _Builder:
         future = (result.reason == Reason.FUTURE).fillna(False).to_numpy(bool)
         wrong = present.to_numpy(bool) & ~result.valid.to_numpy(bool) & ~future
         fmt_ok = pd.Series(~wrong, index=raw.index, dtype="boolean").where(present, pd.NA)
-        self.rule(f, "format", Dimension.normativity, f"{f.source} is a real date", fmt_ok, "true",
-                  result.reason.where(pd.Series(wrong, index=raw.index)))
+        self.judged(f, "format", fmt_ok, result.reason.where(pd.Series(wrong, index=raw.index)))
         if not f.future_allowed:
             not_future = pd.Series(~future, index=raw.index, dtype="boolean").where(present, pd.NA)
-            self.rule(f, "not_future", Dimension.accuracy, f"{f.source} does not lie after the delivery day",
-                      not_future, "true", result.reason.where(pd.Series(future, index=raw.index)))
+            self.judged(f, "not_future", not_future, result.reason.where(pd.Series(future, index=raw.index)))
         value = result.value.where(result.valid.to_numpy(bool) | future)
         if f.type is FieldType.date:
             value = value.dt.date.astype("object").where(value.notna(), None)
@@ -265,13 +362,11 @@ class _Builder:
             ok &= (number.round() == number).fillna(False)
         present = text.notna()
         fmt_ok = ok.astype("boolean").where(present, pd.NA)
-        self.rule(f, "format", Dimension.normativity, f"{f.source} is a number", fmt_ok, "true",
-                  pd.Series(Reason.FORMAT.value, index=raw.index, dtype="string").where(present & ~ok))
+        self.judged(f, "format", fmt_ok,
+                    pd.Series(Reason.FORMAT.value, index=raw.index, dtype="string").where(present & ~ok))
         value = number.where(ok)
         if f.standard in (Standard.longitude, Standard.latitude):
-            low, high = JILIN_LONGITUDE if f.standard is Standard.longitude else JILIN_LATITUDE
-            self.rule(f, "in_jilin", Dimension.accuracy, f"{f.source} lies in Jilin ({low}–{high})", value,
-                      "between", min_value=low, max_value=high)
+            self.judged(f, "in_jilin", value)  # the declared rule holds Jilin's extent
         if f.type is FieldType.integer:
             value = value.astype("Int64")
         return value, text
@@ -292,8 +387,7 @@ class _Builder:
         value = ('["' + joined + '"]').where(joined != "", "[]").reindex(raw.index).astype("string").where(shaped)
         ok = (shaped & all_valid).astype("boolean").where(present, pd.NA)
         reasons = first_reason.astype("string").where(shaped, Reason.FORMAT.value).where(present & ~ok.fillna(True))
-        self.rule(f, "standard", Dimension.normativity, f"{f.source} lists valid resident ID numbers", ok, "true",
-                  reasons)
+        self.judged(f, "standard", ok, reasons)
         return value, text
 
     def consistency(self, f: FieldSpec) -> None:
@@ -309,13 +403,30 @@ class _Builder:
         comparable = declared.notna() & from_id.notna()
         agree = pd.Series(declared.astype("object") == from_id.astype("object"), index=declared.index)
         ok = agree.astype("boolean").where(comparable, pd.NA)
-        self.rule(f, "matches_id", Dimension.consistency, f"{f.source} agrees with {f.matches_id_of}", ok, "true",
-                  pd.Series("disagrees_with_id", index=ok.index, dtype="string").where(~ok.fillna(True)),
-                  severity=Severity.warn)
+        self.judged(f, "matches_id", ok,
+                    pd.Series("disagrees_with_id", index=ok.index, dtype="string").where(~ok.fillna(True)))
+
+
+def _check_frame(dataset: Dataset, rules: list[Rule], builder: _Builder, index: pd.Index) -> pd.DataFrame:
+    """One column per declared rule, in rule order: the field's own value or text for the rules of
+    :data:`READS_FIELD`, the column the evaluation computed for every other. The evaluation must have computed
+    exactly those: else declaration and evaluation have drifted apart, and the checks the Dagster layer declared
+    would not be the ones run."""
+    declared = {r.id for r in rules if r.check not in READS_FIELD}
+    if declared != builder.columns.keys():
+        raise RuntimeError(f"{dataset.name}: the rules declared ({sorted(declared)}) are not the rules evaluated "
+                           f"({sorted(builder.columns)})")
+    return pd.DataFrame(
+        {r.column: builder.fields[r.field][READS_FIELD[r.check]] if r.check in READS_FIELD else builder.columns[r.id]
+         for r in rules},
+        index=index,
+    )
 
 
 def check(dataset: Dataset, raw: pd.DataFrame, day: date) -> Checked:
-    """Standardise one delivery (its parsed rows, source columns as text, any index) and build its check frame."""
+    """Standardise one delivery (its parsed rows, source columns as text, any index) and build the check frame of
+    the dataset's declared rules."""
+    rules = declare(dataset)
     builder = _Builder(dataset, raw, day)
     for f in dataset.fields:
         builder.add(f)
@@ -323,8 +434,7 @@ def check(dataset: Dataset, raw: pd.DataFrame, day: date) -> Checked:
         if f.matches_id_of:
             builder.consistency(f)
     values = pd.DataFrame(builder.values, index=raw.index)
-    frame = pd.DataFrame(builder.frame, index=raw.index)
-    return Checked(values, frame, builder.rules, builder.reasons, builder.repairs)
+    return Checked(values, _check_frame(dataset, rules, builder, raw.index), rules, builder.reasons, builder.repairs)
 
 
 def describe(rule: Rule, reason: str | None) -> str:
