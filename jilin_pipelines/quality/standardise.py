@@ -316,6 +316,173 @@ def _chunks_of(parts: Iterator[pa.Table], chunk_rows: int) -> Iterator[pa.Table]
         yield empty
 
 
+def _parsed_rows(raw_parts: Callable[[], Iterator[pa.Table]]) -> Callable[[], Iterator[pa.Table]]:
+    """The rows of the raw parts the reader could parse, a part at a time, as often as asked for."""
+    def parts() -> Iterator[pa.Table]:
+        for part in raw_parts():
+            yield part.filter(pc.is_null(part[ERROR]))
+    return parts
+
+
+@dataclass
+class _Survey:
+    """What a first pass over the raw rows learns, before any is standardised."""
+
+    delivered: int
+    unparseable: pd.DataFrame  # the rows the reader could not parse: straight to the quarantine
+    duplicate: np.ndarray  # per parsed row: an exact duplicate of an earlier one (dropped, counted)
+    delivered_by: Counter  # a dataset of many providers: the rows each delivered...
+    parsed_by: list[np.ndarray]  # ... and, a part at a time, the provider of each parsed row
+
+
+def _survey(raw_parts: Callable[[], Iterator[pa.Table]], dup_columns: list[str], chunk_rows: int,
+            many: bool) -> _Survey:
+    """One pass over the raw rows: how many, the unparseable ones, and the parsed rows' fingerprints, from which
+    the exact duplicates over ``dup_columns`` are found. ``many``: a dataset of many providers."""
+    delivered = 0
+    unparseable_parts: list[pd.DataFrame] = []
+    hashes = []
+    delivered_by, parsed_by = Counter(), []
+    for part in raw_parts():
+        delivered += part.num_rows
+        failed = pc.is_valid(part[ERROR])
+        unparseable_parts.append(_to_pandas(part.filter(failed)))
+        hashes.append(_fingerprints(part.filter(pc.invert(failed)), dup_columns))
+        if many:
+            delivered_by.update(part[PROVIDER].to_pylist())
+            parsed_by.append(part.filter(pc.invert(failed))[PROVIDER].to_numpy(zero_copy_only=False))
+    unparseable = pd.concat(unparseable_parts, ignore_index=True)
+    del unparseable_parts
+    duplicate = _exact_duplicates(np.concatenate(hashes), _parsed_rows(raw_parts), dup_columns, chunk_rows)
+    return _Survey(delivered, unparseable, duplicate, delivered_by, parsed_by)
+
+
+def _unique_rows(parsed_parts: Callable[[], Iterator[pa.Table]], duplicate: np.ndarray) -> Iterator[pa.Table]:
+    """The parsed rows but the exact duplicates, a part at a time."""
+    at = 0
+    for part in parsed_parts():
+        yield part.filter(pa.array(~duplicate[at : at + part.num_rows]))
+        at += part.num_rows
+
+
+@dataclass
+class _Checks:
+    """The chunks of the unique rows, standardised and checked (their standardised rows spooled)."""
+
+    chunks: list[_Chunk]
+    offsets: list[int]  # each chunk's first row among the checked rows
+    rows: int  # the rows checked
+
+
+def _check_chunks(entry: Entry, chunks: Iterator[pa.Table], day: date, sha256: str | None | dict[str, str | None],
+                  spool: _Spool, examples: dict[str, list[dict]]) -> _Checks:
+    """Each chunk standardised and checked: its standardised rows written to ``spool`` (closed at the end), only
+    its results, quarantine and failures kept; ``examples`` gathers the first failing rows of each rule."""
+    done: list[_Chunk] = []
+    offsets: list[int] = []
+    checked = 0
+    for rows in chunks:
+        chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)
+        offsets.append(checked)
+        checked += rows.num_rows
+        spool.write(chunk.values)
+        chunk.values = None  # spooled: only the chunk's results, quarantine and failures are kept
+        done.append(chunk)
+    spool.close()
+    return _Checks(done, offsets, checked)
+
+
+@dataclass
+class _Kept:
+    """The standardised rows that flow on: the newest version of each key."""
+
+    table: pa.Table | None  # None when written to a file
+    rows: int
+    superseded: int  # older versions of a key in the same delivery, dropped
+    by_provider: Counter | None  # a dataset of many providers: the rows kept of each
+
+
+def _keep_newest(entry: Entry, spool: _Spool, chunk_rows: int, out: Path | None, metadata: dict,
+                 many: bool) -> _Kept:
+    """The spooled rows holding the newest version of their key, as a table or (``out``) written to that Parquet
+    file with the delivery's ``metadata``."""
+    ds = entry.dataset
+    keys = spool.columns([*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW, PROVIDER])
+    keep, superseded = _newest_rows(keys, entry)
+    by_provider = Counter(keys[PROVIDER].filter(pa.array(keep)).to_pylist()) if many else None
+    del keys
+    kept = (b.filter(pa.array(keep[at : at + b.num_rows])) for b, at in _positioned(spool.batches(chunk_rows)))
+    table = None
+    if out is None:
+        table = pa.concat_tables(list(kept)).combine_chunks()
+    else:
+        with PartitionWriter(out) as writer:
+            for piece in kept:
+                writer.write(piece)
+            writer.commit(layout.delivery_metadata(metadata))
+    return _Kept(table, int(keep.sum()), superseded, by_provider)
+
+
+def _results(checks: _Checks) -> list[expectations.RuleResult]:
+    """Each rule's expectation result over every chunk, as if validated at once."""
+    chunks = checks.chunks
+    if len(chunks) == 1:
+        return chunks[0].results
+    return [expectations.combine([c.results[i] for c in chunks], checks.offsets) for i in range(len(chunks[0].results))]
+
+
+def _all_quarantine(entry: Entry, day: date, unparseable: pd.DataFrame, checks: _Checks) -> pd.DataFrame:
+    """The unparseable rows, then each chunk's blocked rows."""
+    return pd.concat(
+        [_quarantine(entry, day, unparseable, pd.Series(UNPARSEABLE_RULE, index=unparseable.index),
+                     unparseable[ERROR], pd.Series(Dimension.accessibility.value, index=unparseable.index),
+                     Severity.block.value, [RAW, ERROR]),
+         *(c.quarantine for c in checks.chunks)],
+        ignore_index=True,
+    )
+
+
+def _failed_rows_by_dimension(checks: _Checks) -> dict[str, int]:
+    """How many checked rows fail a rule of each of the dataset's dimensions."""
+    chunks = checks.chunks
+    failures = [c.failures.assign(pos=c.failures["pos"] + off) for c, off in zip(chunks, checks.offsets, strict=True)
+                if len(c.failures)]
+    failures = pd.concat(failures, ignore_index=True) if failures else chunks[0].failures
+    by_dimension = failures.groupby("dimension")["pos"].nunique() if len(failures) else pd.Series(dtype=int)
+    return {d: int(by_dimension.get(d, 0)) for d in chunks[0].dimensions}
+
+
+def _stats(survey: _Survey, checks: _Checks, kept: _Kept, quarantine: pd.DataFrame) -> dict:
+    """The delivery's counts, from delivered to standardised, and the repairs by field."""
+    repairs: Counter = Counter()
+    for c in checks.chunks:
+        repairs.update(c.repairs)
+    return {
+        "checked_rows": int(checks.rows),
+        "failed_rows_by_dimension": _failed_rows_by_dimension(checks),
+        "delivered_rows": int(survey.delivered),
+        "unparseable_rows": int(len(survey.unparseable)),
+        "exact_duplicates": int(survey.duplicate.sum()),
+        "superseded_in_delivery": kept.superseded,
+        "quarantined_rows": int(len(quarantine)),
+        "standardised_rows": kept.rows,
+        "warned_rows": sum(c.warned_rows for c in checks.chunks),
+        "repairs": dict(sorted((k, int(v)) for k, v in repairs.items())),
+    }
+
+
+def _provider_stats(survey: _Survey, kept: _Kept, quarantine: pd.DataFrame, providers: list[str]) -> dict:
+    """Each provider's delivered, exactly duplicated, quarantined and standardised rows."""
+    parsed = np.concatenate(survey.parsed_by) if survey.parsed_by else np.zeros(0, dtype=object)
+    duplicated_by = Counter(parsed[survey.duplicate].tolist())
+    quarantined_by = Counter(quarantine["provider"].tolist())
+    return {code: {"delivered_rows": int(survey.delivered_by[code]),
+                   "exact_duplicates": int(duplicated_by[code]),
+                   "quarantined_rows": int(quarantined_by[code]),
+                   "standardised_rows": int(kept.by_provider[code])}
+            for code in providers}
+
+
 def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None | dict[str, str | None],
                 chunk_rows: int | None = None, out: Path | None = None, facts: dict | None = None) -> Outcome:
     """The standardised rows, the quarantine and the expectations' results of one delivery (``raw``: the raw
@@ -332,110 +499,25 @@ def standardise(entry: Entry, raw: Raw, day: date, sha256: str | None | dict[str
     A dataset of many providers (the raw rows name theirs, ``PROVIDER``): ``sha256`` maps each provider's code to its
     delivery's SHA-256; each provider's file is its own delivery (exact duplicates are counted within it), and
     ``stats["providers"]`` gives each provider's delivered, exactly duplicated, quarantined and standardised rows."""
-    ds = entry.dataset
-    columns = ds.source_columns
+    columns = entry.dataset.source_columns
     chunk_rows = max(1, chunk_rows or CHUNK_ROWS)
     raw_parts = _raw_parts(raw, columns, chunk_rows)
-    def parsed_parts() -> Iterator[pa.Table]:
-        for part in raw_parts():
-            yield part.filter(pc.is_null(part[ERROR]))
-
-    delivered = 0
-    unparseable_parts: list[pd.DataFrame] = []
-    hashes = []
     many = isinstance(sha256, dict)
     dup_columns = [*columns, PROVIDER] if many else columns  # a provider's file is its own delivery
-    delivered_by, parsed_by = Counter(), []
-    for part in raw_parts():  # one pass: the unparseable rows, and the parsed rows' fingerprints
-        delivered += part.num_rows
-        failed = pc.is_valid(part[ERROR])
-        unparseable_parts.append(_to_pandas(part.filter(failed)))
-        hashes.append(_fingerprints(part.filter(pc.invert(failed)), dup_columns))
-        if many:
-            delivered_by.update(part[PROVIDER].to_pylist())
-            parsed_by.append(part.filter(pc.invert(failed))[PROVIDER].to_numpy(zero_copy_only=False))
-    unparseable = pd.concat(unparseable_parts, ignore_index=True)
-    del unparseable_parts
-    duplicate = _exact_duplicates(np.concatenate(hashes), parsed_parts, dup_columns, chunk_rows)
-    del hashes
-
-    def unique_parts() -> Iterator[pa.Table]:
-        at = 0
-        for part in parsed_parts():
-            yield part.filter(pa.array(~duplicate[at : at + part.num_rows]))
-            at += part.num_rows
+    survey = _survey(raw_parts, dup_columns, chunk_rows, many)
 
     examples: dict[str, list[dict]] = {}
-    chunks: list[_Chunk] = []
-    offsets: list[int] = []
-    checked = 0
-    key_columns = [*ds.key, *([ds.updated_field] if ds.updated_field else []), SOURCE_ROW, PROVIDER]
     with scratch_dir("standardise") as spool_dir:
         spool = _Spool(Path(spool_dir) / "values.parquet", chunk_rows)
-        for rows in _chunks_of(unique_parts(), chunk_rows):
-            chunk = _standardise_chunk(entry, _to_pandas(rows), day, sha256, examples)
-            offsets.append(checked)
-            checked += rows.num_rows
-            spool.write(chunk.values)
-            chunk.values = None  # spooled: only the chunk's results, quarantine and failures are kept
-            chunks.append(chunk)
-        spool.close()
-        keys = spool.columns(key_columns)
-        keep, superseded = _newest_rows(keys, entry)
-        standardised_by = Counter(keys[PROVIDER].filter(pa.array(keep)).to_pylist()) if many else None
-        del keys
-        kept = (b.filter(pa.array(keep[at : at + b.num_rows])) for b, at in _positioned(spool.batches(chunk_rows)))
-        table = None
-        if out is None:
-            table = pa.concat_tables(list(kept)).combine_chunks()
-        else:
-            with PartitionWriter(out) as writer:
-                for piece in kept:
-                    writer.write(piece)
-                writer.commit(layout.delivery_metadata(facts or {"source_sha256": sha256}))
-        standardised_rows = int(keep.sum())
+        unique = _unique_rows(_parsed_rows(raw_parts), survey.duplicate)
+        checks = _check_chunks(entry, _chunks_of(unique, chunk_rows), day, sha256, spool, examples)
+        kept = _keep_newest(entry, spool, chunk_rows, out, facts or {"source_sha256": sha256}, many)
 
-    if len(chunks) == 1:
-        results = chunks[0].results
-    else:
-        results = [expectations.combine([c.results[i] for c in chunks], offsets) for i in range(len(chunks[0].results))]
-    quarantine = pd.concat(
-        [_quarantine(entry, day, unparseable, pd.Series(UNPARSEABLE_RULE, index=unparseable.index),
-                     unparseable[ERROR], pd.Series(Dimension.accessibility.value, index=unparseable.index),
-                     Severity.block.value, [RAW, ERROR]),
-         *(c.quarantine for c in chunks)],
-        ignore_index=True,
-    )
-
-    failures = [c.failures.assign(pos=c.failures["pos"] + off) for c, off in zip(chunks, offsets, strict=True)
-                if len(c.failures)]
-    failures = pd.concat(failures, ignore_index=True) if failures else chunks[0].failures
-    repairs: Counter = Counter()
-    for c in chunks:
-        repairs.update(c.repairs)
-    by_dimension = failures.groupby("dimension")["pos"].nunique() if len(failures) else pd.Series(dtype=int)
-    stats = {
-        "checked_rows": int(checked),
-        "failed_rows_by_dimension": {d: int(by_dimension.get(d, 0)) for d in chunks[0].dimensions},
-        "delivered_rows": int(delivered),
-        "unparseable_rows": int(len(unparseable)),
-        "exact_duplicates": int(duplicate.sum()),
-        "superseded_in_delivery": superseded,
-        "quarantined_rows": int(len(quarantine)),
-        "standardised_rows": standardised_rows,
-        "warned_rows": sum(c.warned_rows for c in chunks),
-        "repairs": dict(sorted((k, int(v)) for k, v in repairs.items())),
-    }
+    quarantine = _all_quarantine(entry, day, survey.unparseable, checks)
+    stats = _stats(survey, checks, kept, quarantine)
     if many:
-        parsed = np.concatenate(parsed_by) if parsed_by else np.zeros(0, dtype=object)
-        duplicated_by = Counter(parsed[duplicate].tolist())
-        quarantined_by = Counter(quarantine["provider"].tolist())
-        stats["providers"] = {code: {"delivered_rows": int(delivered_by[code]),
-                                     "exact_duplicates": int(duplicated_by[code]),
-                                     "quarantined_rows": int(quarantined_by[code]),
-                                     "standardised_rows": int(standardised_by[code])}
-                              for code in sorted(sha256)}
-    return Outcome(table, quarantine, results, examples, stats)
+        stats["providers"] = _provider_stats(survey, kept, quarantine, sorted(sha256))
+    return Outcome(kept.table, quarantine, _results(checks), examples, stats)
 
 
 def _positioned(tables: Iterator[pa.Table]) -> Iterator[tuple[pa.Table, int]]:
