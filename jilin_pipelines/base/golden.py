@@ -40,18 +40,8 @@ import pyarrow.compute as pc
 from jilin_pipelines.base import survivorship
 from jilin_pipelines.base.config import SourceSpec, TableSpec
 from jilin_pipelines.base.schema import (
-    DATASET,
-    DELIVERY,
-    PARTITION,
-    PLACEHOLDER,
-    PROVENANCE,
-    RECORD_HASH,
-    REFERENCE,
-    ROLE,
-    SOURCE_ROW,
-    UPDATED_AT,
-    VALID_FROM,
-    VALID_TO,
+    DATASET, DELIVERY, PARTITION, PLACEHOLDER, PROVENANCE, RECORD_HASH, REFERENCE, ROLE, SOURCE_ROW, UPDATED_AT,
+    VALID_FROM, VALID_TO,
 )
 from jilin_pipelines.catalogue import Dataset
 from jilin_pipelines.engines import Engine

@@ -28,16 +28,7 @@ import pyarrow as pa
 
 from jilin_pipelines.base.config import TableSpec
 from jilin_pipelines.base.schema import (
-    DATASET,
-    DELIVERY,
-    PARTITION,
-    PLACEHOLDER,
-    REFERENCE,
-    ROLE,
-    SOURCE_ROW,
-    UPDATED_AT,
-    VALID_FROM,
-    VALID_TO,
+    DATASET, DELIVERY, PARTITION, PLACEHOLDER, REFERENCE, ROLE, SOURCE_ROW, UPDATED_AT, VALID_FROM, VALID_TO,
 )
 from jilin_pipelines.engines import EMBEDDED, Engine
 

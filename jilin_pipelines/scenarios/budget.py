@@ -16,14 +16,7 @@ import numpy as np
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
-    BaseView,
-    Decisions,
-    Fairness,
-    Scenario,
-    Thresholds,
-    concat_evidence,
-    evidence,
-    in_list,
+    BaseView, Decisions, Fairness, Scenario, Thresholds, concat_evidence, evidence, in_list,
 )
 from jilin_pipelines.standards import validate_resident_id
 

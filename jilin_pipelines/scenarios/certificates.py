@@ -15,19 +15,9 @@ import numpy as np
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
-    BaseView,
-    Decisions,
-    Fairness,
-    Scenario,
-    Thresholds,
-    concat_evidence,
-    evidence,
+    BaseView, Decisions, Fairness, Scenario, Thresholds, concat_evidence, evidence,
 )
-from jilin_pipelines.standards import (
-    normalise_name,
-    validate_resident_id,
-    validate_uscc,
-)
+from jilin_pipelines.standards import normalise_name, validate_resident_id, validate_uscc
 
 RESULTS = ("not_found", "holder_mismatch", "revoked", "suspended", "expired", "valid")
 KEY = ["cert_type", "cert_no"]

@@ -15,15 +15,7 @@ import numpy as np
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
-    BaseView,
-    Decisions,
-    Fairness,
-    Scenario,
-    Thresholds,
-    concat_evidence,
-    evidence,
-    joined_id,
-    literal,
+    BaseView, Decisions, Fairness, Scenario, Thresholds, concat_evidence, evidence, joined_id, literal,
 )
 
 IN_SERVICE = "营运"

@@ -14,16 +14,7 @@ from datetime import date
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
-    BaseView,
-    Decisions,
-    Fairness,
-    Scenario,
-    Thresholds,
-    concat_evidence,
-    evidence,
-    in_list,
-    literal,
-    reasons_json,
+    BaseView, Decisions, Fairness, Scenario, Thresholds, concat_evidence, evidence, in_list, literal, reasons_json,
 )
 from jilin_pipelines.standards import validate_resident_id
 

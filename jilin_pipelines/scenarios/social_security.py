@@ -14,21 +14,9 @@ from datetime import date
 import pandas as pd
 
 from jilin_pipelines.scenarios.core import (
-    BaseView,
-    Decisions,
-    Fairness,
-    Scenario,
-    Thresholds,
-    concat_evidence,
-    evidence,
-    joined_id,
-    reasons_json,
+    BaseView, Decisions, Fairness, Scenario, Thresholds, concat_evidence, evidence, joined_id, reasons_json,
 )
-from jilin_pipelines.standards import (
-    normalise_name,
-    validate_resident_id,
-    validate_uscc,
-)
+from jilin_pipelines.standards import normalise_name, validate_resident_id, validate_uscc
 
 INVALID_ID = "invalid_id"
 BIRTH_DATE = "birth_date_mismatch"
