@@ -155,24 +155,13 @@ def _check_frame(dataset_id: str, partition: date, frame: pd.DataFrame) -> None:
             raise ValueError(f"{dataset_id}: the frame's {layout.PARTITION} is {sorted(days)}, not {partition}")
 
 
-def merge_partition(
-    engine: sa.Engine,
-    dataset_id: str,
-    partition: date | str,
-    rows: Partition,
-    *,
-    tables: Iterable[str] | None = None,
-    on_step: StepHook | None = None,
-    config: BaseConfig | None = None,
-    chunk_keys: int | None = None,
-    incremental: bool = True,
-    compute: Engine | None = None,
-) -> MergeStats:
+def merge_partition(engine: sa.Engine, dataset_id: str, partition: date | str, rows: Partition,
+                    **options) -> MergeStats:
     """Merge one standardised partition (``quality/layout.py`` contract: a frame, or the Parquet file) into every
-    base table it feeds, or only into ``tables`` (so that a per-table asset ``base/<table>`` can merge just its own
-    table). :func:`merge_partitions` of that one dataset."""
-    return merge_partitions(engine, partition, {dataset_id: rows}, tables=tables, on_step=on_step, config=config,
-                            chunk_keys=chunk_keys, incremental=incremental, compute=compute)
+    base table it feeds: :func:`merge_partitions` of that one dataset, with the same keyword options (``tables``,
+    so that a per-table asset ``base/<table>`` can merge just its own table, ``on_step``, ``config``, ``chunk_keys``,
+    ``incremental``, ``compute``)."""
+    return merge_partitions(engine, partition, {dataset_id: rows}, **options)
 
 
 def merge_partitions(
