@@ -38,12 +38,11 @@ located by ``\\n`` line ends.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -63,7 +62,7 @@ from jilin_pipelines.sources.decoding import (
 from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, Sink, empty_table
 from jilin_pipelines.sources.delivery_warnings import Warnings
 from jilin_pipelines.sources.payload import Payload
-from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.reader import FileReader
 from jilin_pipelines.sources.tables import assemble, interleave, reconcile_columns
 
 _BLOCK_SIZE = 1 << 24
@@ -89,18 +88,9 @@ end, so what a delivery takes in memory does not grow with its size (when nothin
 :func:`read_csv` still returns the whole table)."""
 
 
-def read_csv(
-    path: str | Path,
-    *,
-    dataset: str,
-    day: date,
-    encoding: str,
-    columns: Sequence[str] | None,
-    delimiter: str = ",",
-    quote_char: str = '"',
-    sink: Sink | None = None,
-    piece_bytes: int | None = None,
-) -> Delivery:
+def read_csv(path: str | Path, *, dataset: str, day: date, encoding: str, columns: Sequence[str] | None,
+             delimiter: str = ",", quote_char: str = '"', sink: Sink | None = None,
+             piece_bytes: int | None = None) -> Delivery:
     """Read one CSV delivery; see the module docstring for the behaviour on bad input.
 
     ``columns`` are the expected source columns (None: take the header as it is). ``sha256`` and
@@ -112,79 +102,71 @@ def read_csv(
     is left empty (its counts say what was read); without, the pieces make up ``table``. Either way the rows and
     warnings do not depend on the piece size.
     """
-    path = Path(path)
-    location = str(path)
-    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
-    if payload is None:
-        return delivery
-    facts = _scan(payload)
-    delivery.sha256, delivery.size_bytes = facts.sha256, payload.size
-    if facts.blank:
-        warn.file("the file is empty: not even a header row")
-        delivery.warnings = warn.done()
-        return delivery
-
-    dec = detect_encoding(payload, encoding)
-    text = _Pieces(utf8_blocks(payload, dec), piece_bytes or PIECE_BYTES, quote_char, delimiter)
-    first = text.next()
-    raw_header, header_text = _parse_header(first, delimiter, quote_char, location)
-    header = [h.strip().lstrip("\ufeff").strip() for h in raw_header]
-    ordered, extra = reconcile_columns(location, header, columns)
-    if extra:
-        warn.file(f"unexpected columns {extra} kept as delivered")
-
-    reader = _PieceReader(location, dec, raw_header, header, ordered, delimiter, quote_char, warn,
-                          header_lines=header_text.count(b"\n") or 1, line_end=header_text.endswith((b"\n", b"\r")))
-    body = first[len(header_text):]
-    if text.done and not dec.truncated_tail and \
-            _NOT_LINE_END.search(_drop_trailing_blank_lines(first), len(header_text)) is None:
-        reader.encoding_warning(None)
-        warn.file("the file is empty but for its header")
-        delivery.table = empty_table(ordered)
-        delivery.warnings = warn.done()
-        return delivery
-
-    pieces: list[pa.Table] = []
-    delivered = unparseable = 0
-    while True:
-        table = reader.read(body, last=text.done)
-        if table is None:
-            body += text.next()
-            continue
-        delivered += table.num_rows
-        unparseable += table.num_rows - table.column(ERROR).null_count
-        if sink is None:
-            pieces.append(table)
-        elif table.num_rows:
-            sink(table)
-        del table
-        if text.done:
-            break
-        body = text.next()
-    reader.finish()
-    if sink is None:
-        delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
-    else:
-        delivery.table = empty_table(ordered)
-        delivery.streamed = (delivered, unparseable)
-    delivery.warnings = warn.done()
-    return delivery
+    return _CsvFile(encoding, columns, delimiter, quote_char, sink, piece_bytes).read(path, dataset=dataset, day=day)
 
 
-@dataclass
-class _Facts:
-    sha256: str
-    blank: bool  # nothing but white space (or nothing at all)
+class _CsvFile(FileReader):
+    """A CSV delivery's own part of reading it: its header, then its body a piece at a time (:class:`_PieceReader`)."""
 
+    blank_file = "the file is empty: not even a header row"
 
-def _scan(payload: Payload) -> _Facts:
-    """The file's digest, and whether it is blank, in one pass over its blocks."""
-    digest = hashlib.sha256()
-    blank = True
-    for block in payload.blocks():
-        digest.update(block)
-        blank = blank and bytes(block).isspace()
-    return _Facts(digest.hexdigest(), blank)
+    def __init__(self, encoding: str, columns: Sequence[str] | None, delimiter: str, quote_char: str,
+                 sink: Sink | None, piece_bytes: int | None):
+        super().__init__(columns, sink)
+        self.encoding, self.delimiter, self.quote_char = encoding, delimiter, quote_char
+        self.piece_bytes = piece_bytes or PIECE_BYTES
+
+    def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
+        dec = detect_encoding(payload, self.encoding)
+        text = _Pieces(utf8_blocks(payload, dec), self.piece_bytes, self.quote_char, self.delimiter)
+        first = text.next()
+        reader, header_text = self._header(first, dec, delivery.location, warn)
+        if text.done and not dec.truncated_tail and \
+                _NOT_LINE_END.search(_drop_trailing_blank_lines(first), len(header_text)) is None:
+            reader.encoding_warning(None)
+            warn.file("the file is empty but for its header")
+            delivery.table = empty_table(reader.ordered)
+            return
+        self._read_body(reader, text, first[len(header_text):], delivery)
+
+    def _header(self, first: bytes, dec: Decoded, location: str, warn: Warnings) -> tuple[_PieceReader, bytes]:
+        """The reader of the body after the header that ``first`` begins with, and the header's bytes; the header
+        reconciled with the expected columns (extra ones kept, with a warning)."""
+        raw_header, header_text = _parse_header(first, self.delimiter, self.quote_char, location)
+        header = [h.strip().lstrip("\ufeff").strip() for h in raw_header]
+        ordered, extra = reconcile_columns(location, header, self.columns)
+        if extra:
+            warn.file(f"unexpected columns {extra} kept as delivered")
+        reader = _PieceReader(location, dec, raw_header, header, ordered, self.delimiter, self.quote_char, warn,
+                              header_lines=header_text.count(b"\n") or 1,
+                              line_end=header_text.endswith((b"\n", b"\r")))
+        return reader, header_text
+
+    def _read_body(self, reader: _PieceReader, text: _Pieces, body: bytes, delivery: Delivery) -> None:
+        """The body's rows, a piece at a time, to the sink or into the delivery's table."""
+        pieces: list[pa.Table] = []
+        delivered = unparseable = 0
+        while True:
+            table = reader.read(body, last=text.done)
+            if table is None:
+                body += text.next()
+                continue
+            delivered += table.num_rows
+            unparseable += table.num_rows - table.column(ERROR).null_count
+            if self.sink is None:
+                pieces.append(table)
+            elif table.num_rows:
+                self.sink(table)
+            del table
+            if text.done:
+                break
+            body = text.next()
+        reader.finish()
+        if self.sink is None:
+            delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        else:
+            delivery.table = empty_table(reader.ordered)
+            delivery.streamed = (delivered, unparseable)
 
 
 class _Pieces:
@@ -295,21 +277,40 @@ class _PieceReader:
         self.cut_row: int | None = None
         self.line_end = line_end  # the text so far ends with a line end
 
-    def read(self, utf8: bytes, *, last: bool) -> pa.Table | None:  # noqa: C901 - one branch per SPEC §7 problem
+    def read(self, utf8: bytes, *, last: bool) -> pa.Table | None:
         """The rows of one piece (``last``: the file's last), numbered after the pieces before it; None when a quote
         runs past a line end in it and it is not the last: the pieces cut by the quotes' parity then no longer end
         at rows' ends, and the piece must be read again with the next one."""
-        dec, offset = self.dec, self.rows
         line_end = utf8.endswith((b"\n", b"\r")) if utf8 else self.line_end
         lines_in_piece = utf8.count(b"\n")
         lines_spanned = lines_in_piece + (0 if utf8.endswith(b"\n") else 1)
         if last:  # blank lines at the very end are no rows (a piece starts at a line start: all blank, all gone)
             utf8 = _drop_trailing_blank_lines(utf8) if utf8.strip(_BLANK) else b""
             line_end = utf8.endswith((b"\n", b"\r")) if utf8 else line_end  # (white space after it is no row)
-        ends_with_line_end = not (last and dec.truncated_tail) and line_end
-        has_rows = bool(utf8)  # a blank line between rows is a row (an unparseable one)
+        ends_with_line_end = not (last and self.dec.truncated_tail) and line_end
 
         repairs: dict[int, _Repair] = {}  # piece line (1-based) -> how a quote that ran past it was repaired
+        rows = self._parse_repairing(utf8, last, repairs)
+        if rows is None:
+            return None  # where the piece ends may be no row's end once the quote is repaired: read on
+        repaired_rows = self._apply_repairs(rows, repairs)
+        self._demote_undecodable(rows)
+        self._demote_blank_lines(rows)
+        cut_row = self._cut_off(rows, ends_with_line_end) if last else None
+        table = self._table(rows, repaired_rows, cut_row)
+
+        self._find_encoding_failure(rows.lines, lines_spanned)
+        if cut_row is not None:
+            self.cut_row = cut_row + self.rows
+        self.rows += rows.total
+        self.lines += lines_in_piece
+        self.line_end = line_end
+        return table
+
+    def _parse_repairing(self, utf8: bytes, last: bool, repairs: dict[int, _Repair]) -> _PieceRows | None:
+        """The piece parsed, again after each round of stray-quote repairs (``repairs`` collects them) until none is
+        left; None when a repair is due in a piece that is not the last."""
+        has_rows = bool(utf8)  # a blank line between rows is a row (an unparseable one)
         for rounds in itertools.count():
             parsed, bad_numbers, bad_found, bad_texts = self._parse(utf8, has_rows)
             found = _stray_quotes(utf8, parsed, bad_numbers, bad_texts, len(self.header), self.delimiter,
@@ -317,13 +318,16 @@ class _PieceReader:
             if not found:
                 break
             if not last:
-                return None  # where the piece ends may be no row's end once the quote is repaired: read on
+                return None
             repairs.update(found)
             utf8 = _rewrite_lines(utf8, found)
+        return self._rows(utf8, parsed, bad_numbers, bad_found, bad_texts)
 
+    def _rows(self, utf8: bytes, parsed: pa.Table, bad_numbers: list[int], bad_found: list[int],
+              bad_texts: list[str]) -> _PieceRows:
+        """The piece's rows as parsed: the unparseable ones' numbers checked, their errors and texts."""
         n_cols = len(self.header)
-        n_good = parsed.num_rows
-        total = n_good + len(bad_numbers)
+        total = parsed.num_rows + len(bad_numbers)
         bad_rows = np.asarray(bad_numbers, dtype=np.int64)  # no header in the piece: pyarrow counts rows from 1
         if len(bad_rows) and (bad_rows.min() < 1 or bad_rows.max() > total or len(np.unique(bad_rows)) != len(bad_rows)):
             raise DeliveryError(f"{self.location}: inconsistent row numbering while parsing (a reader bug)")
@@ -332,108 +336,110 @@ class _PieceReader:
         good_rows = np.flatnonzero(~is_bad[1:]) + 1
 
         bad_errors = [f"expected {n_cols} fields, found {k}" for k in bad_found]
-        if dec.escaped:
+        if self.dec.escaped:
             bad_texts = [unescape_bytes(t) for t in bad_texts]
-
         lines = _RecordLines(utf8, 0, total, parsed, good_rows, bad_rows, bad_texts)
+        return _PieceRows(utf8, parsed, good_rows, bad_rows, bad_errors, bad_texts, is_bad, total, lines)
+
+    def _apply_repairs(self, rows: _PieceRows, repairs: dict[int, _Repair]) -> dict[int, tuple[str, str]]:
+        """The rows of the repaired lines: unparseable with their text as delivered when no repair gives them their
+        fields; otherwise kept, returned (record -> (warning, field)) to be warned of."""
         repaired_rows: dict[int, tuple[str, str]] = {}  # record -> (warning, field): kept, a stray quote dropped
         if repairs:
-            bad_at = {int(r): i for i, r in enumerate(bad_rows)}
+            bad_at = {int(r): i for i, r in enumerate(rows.bad_rows)}
             for line, fix in repairs.items():
-                record = lines.record_of_line(line)
+                record = rows.lines.record_of_line(line)
                 if fix.field is None:  # no repair gives the row its fields: unparseable, with the text as delivered
                     i = bad_at[record]
-                    bad_errors[i] = "a quote opened in this row is not closed on its line"
-                    bad_texts[i] = unescape_bytes(fix.text) if dec.escaped else fix.text
+                    rows.bad_errors[i] = "a quote opened in this row is not closed on its line"
+                    rows.bad_texts[i] = unescape_bytes(fix.text) if self.dec.escaped else fix.text
                 else:
                     repaired_rows[record] = ("a quote opening the field is not closed on its line: the quote was "
                                              "dropped and the row kept", self.header[fix.field])
-        demote: dict[int, tuple[str, str]] = {}  # index into parsed -> (error, raw)
+        return repaired_rows
 
-        # rows holding bytes that no encoding decodes
-        if dec.escaped and n_good:
+    def _demote_undecodable(self, rows: _PieceRows) -> None:
+        """Rows holding bytes that no encoding decodes are unparseable."""
+        dec = self.dec
+        if dec.escaped and rows.parsed.num_rows:
             mask = None
-            for col in parsed.columns:
+            for col in rows.parsed.columns:
                 hit = pc.match_substring_regex(col, ESCAPED_CHAR_PATTERN)
                 mask = hit if mask is None else pc.or_(mask, hit)
             for idx in np.flatnonzero(mask.to_numpy(zero_copy_only=False)):
-                raw = unescape_bytes(lines.text(int(good_rows[idx])))
-                demote[int(idx)] = (f"holds bytes that are not {dec.declared} (nor UTF-8 / GB18030)", raw)
+                raw = unescape_bytes(rows.lines.text(int(rows.good_rows[idx])))
+                rows.demote[int(idx)] = (f"holds bytes that are not {dec.declared} (nor UTF-8 / GB18030)", raw)
         if dec.escaped:
-            for i, t in enumerate(bad_texts):
+            for i, t in enumerate(rows.bad_texts):
                 if "\\x" in t:
-                    bad_errors[i] += f"; holds bytes that are not {dec.declared}"
+                    rows.bad_errors[i] += f"; holds bytes that are not {dec.declared}"
 
-        # blank lines between rows parse as all-empty rows: tell them from ",,,," by their text
-        if n_good and n_cols > 1:
+    def _demote_blank_lines(self, rows: _PieceRows) -> None:
+        """Blank lines between rows parse as all-empty rows: told from ",,,," by their text, they are unparseable."""
+        if rows.parsed.num_rows and len(self.header) > 1:
             empty = None
-            for col in parsed.columns:
+            for col in rows.parsed.columns:
                 hit = pc.equal(pc.binary_length(col), 0)
                 empty = hit if empty is None else pc.and_(empty, hit)
             for idx in np.flatnonzero(empty.to_numpy(zero_copy_only=False)):
-                if lines.text(int(good_rows[idx])).strip() == "":
-                    demote[int(idx)] = ("blank line", "")
+                if rows.lines.text(int(rows.good_rows[idx])).strip() == "":
+                    rows.demote[int(idx)] = ("blank line", "")
 
-        # a file that does not end with a line end was cut off in its last record
-        cut_row = None
-        if last:
-            tail = decode_tail(dec.truncated_tail)
-            if dec.truncated_tail and (utf8.endswith((b"\n", b"\r")) if utf8 else self.line_end):
-                # cut inside a character right after a line end: the tail is a row of its own
-                total += 1
-                cut_row = total
-                bad_rows = np.append(bad_rows, cut_row)
-                bad_errors.append("the file ends inside this row (cut off)")
-                bad_texts.append(tail)
-            elif not ends_with_line_end and (total or offset):
-                if not total:  # the cut-off row is the previous piece's last (a piece of nothing but a cut tail)
-                    raise DeliveryError(f"{self.location}: a piece without rows after a row's end (a reader bug)")
-                cut_row = total
-                if is_bad[total]:
-                    i = int(np.flatnonzero(bad_rows == total)[0])
-                    bad_errors[i] = f"the file ends inside this row (cut off): {bad_errors[i]}"
-                    bad_texts[i] += tail
-                else:
-                    raw = lines.text(total) + tail
-                    if dec.escaped:
-                        raw = unescape_bytes(raw)
-                    demote[n_good - 1] = ("the file ends inside this row (cut off): no line end after it", raw)
+    def _cut_off(self, rows: _PieceRows, ends_with_line_end: bool) -> int | None:
+        """In the file's last piece: a file that does not end with a line end was cut off in its last record, which is
+        unparseable with its text as delivered; the number of that record (None: the file is whole)."""
+        dec = self.dec
+        tail = decode_tail(dec.truncated_tail)
+        if dec.truncated_tail and (rows.utf8.endswith((b"\n", b"\r")) if rows.utf8 else self.line_end):
+            # cut inside a character right after a line end: the tail is a row of its own
+            rows.total += 1
+            rows.bad_rows = np.append(rows.bad_rows, rows.total)
+            rows.bad_errors.append("the file ends inside this row (cut off)")
+            rows.bad_texts.append(tail)
+            return rows.total
+        if ends_with_line_end or not (rows.total or self.rows):
+            return None
+        if not rows.total:  # the cut-off row is the previous piece's last (a piece of nothing but a cut tail)
+            raise DeliveryError(f"{self.location}: a piece without rows after a row's end (a reader bug)")
+        if rows.is_bad[rows.total]:
+            i = int(np.flatnonzero(rows.bad_rows == rows.total)[0])
+            rows.bad_errors[i] = f"the file ends inside this row (cut off): {rows.bad_errors[i]}"
+            rows.bad_texts[i] += tail
+        else:
+            raw = rows.lines.text(rows.total) + tail
+            if dec.escaped:
+                raw = unescape_bytes(raw)
+            rows.demote[rows.parsed.num_rows - 1] = ("the file ends inside this row (cut off): no line end after it",
+                                                     raw)
+        return rows.total
 
-        # assemble
-        if demote:
-            idxs = np.fromiter(sorted(demote), dtype=np.int64)
-            keep = np.ones(n_good, dtype=bool)
-            keep[idxs] = False
-            bad_rows = np.concatenate([bad_rows, good_rows[idxs]])
-            bad_errors += [demote[int(i)][0] for i in idxs]
-            bad_texts += [demote[int(i)][1] for i in idxs]
-            parsed = parsed.filter(pa.array(keep))
-            good_rows = good_rows[keep]
-
-        good = assemble(self.ordered, {c: parsed.column(c) for c in self.header}, good_rows + offset)
+    def _table(self, rows: _PieceRows, repaired_rows: dict[int, tuple[str, str]], cut_row: int | None) -> pa.Table:
+        """The piece's table, its rows numbered after the pieces before it, and the warnings of its rows in row order
+        (the cut-off row's is the file's)."""
+        offset = self.rows
+        rows.demote_marked()
+        good = assemble(self.ordered, {c: rows.parsed.column(c) for c in self.header}, rows.good_rows + offset)
         notes = dict(repaired_rows)
-        if len(bad_rows):
-            bad = assemble(self.ordered, {}, bad_rows + offset, error=pa.array(bad_errors, pa.string()),
-                           raw=pa.array(bad_texts, pa.string()))
+        if len(rows.bad_rows):
+            bad = assemble(self.ordered, {}, rows.bad_rows + offset, error=pa.array(rows.bad_errors, pa.string()),
+                           raw=pa.array(rows.bad_texts, pa.string()))
             table = interleave(good, bad)
-            notes.update((int(r), (f"unparseable: {e}", None)) for r, e in zip(bad_rows, bad_errors)
+            notes.update((int(r), (f"unparseable: {e}", None)) for r, e in zip(rows.bad_rows, rows.bad_errors)
                          if int(r) != cut_row)
         else:
             table = good
         for row in sorted(notes):
             reason, name = notes[row]
             self.warn.row(row + offset, reason, field=name)
+        return table
 
+    def _find_encoding_failure(self, lines: _RecordLines, lines_spanned: int) -> None:
+        """The row where the declared encoding first failed, once the piece holding its line is read."""
+        dec = self.dec
         if dec.wrong_encoding and dec.fail_line is not None and self.fail_row is None \
                 and self.lines < dec.fail_line <= self.lines + lines_spanned:
             row = lines.record_of_line(dec.fail_line - self.lines)
-            self.fail_row = row + offset if row else None
-        if cut_row is not None:
-            self.cut_row = cut_row + offset
-        self.rows += total
-        self.lines += lines_in_piece
-        self.line_end = line_end
-        return table
+            self.fail_row = row + self.rows if row else None
 
     def _parse(self, utf8: bytes, has_rows: bool) -> tuple[pa.Table, list[int], list[int], list[str]]:
         """The piece's parsed rows, and its unparseable records' numbers, field counts and texts."""
@@ -480,6 +486,37 @@ class _PieceReader:
                 f"the file decodes as {dec.used} and was read as {dec.used}",
                 row=row,
             )
+
+
+@dataclass
+class _PieceRows:
+    """One piece's rows as :class:`_PieceReader` works them out, numbered from 1 within the piece: the parsed ones
+    (``parsed``, their numbers ``good_rows``), the unparseable ones (``bad_rows``, with their errors and texts), and
+    the parsed ones found unparseable after all (``demote``: index into ``parsed`` -> (error, raw text))."""
+
+    utf8: bytes
+    parsed: pa.Table
+    good_rows: np.ndarray
+    bad_rows: np.ndarray
+    bad_errors: list[str]
+    bad_texts: list[str]
+    is_bad: np.ndarray  # by row number: unparseable as parsed
+    total: int
+    lines: _RecordLines
+    demote: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def demote_marked(self) -> None:
+        """Move the parsed rows marked in ``demote`` to the unparseable ones."""
+        if not self.demote:
+            return
+        idxs = np.fromiter(sorted(self.demote), dtype=np.int64)
+        keep = np.ones(self.parsed.num_rows, dtype=bool)
+        keep[idxs] = False
+        self.bad_rows = np.concatenate([self.bad_rows, self.good_rows[idxs]])
+        self.bad_errors += [self.demote[int(i)][0] for i in idxs]
+        self.bad_texts += [self.demote[int(i)][1] for i in idxs]
+        self.parsed = self.parsed.filter(pa.array(keep))
+        self.good_rows = self.good_rows[keep]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""What every reader shares before its format's own part: the delivery of a day without one, and opening a
-delivery file safely (a path with ``..`` refused; with the sources root, one resolving outside it refused too).
+"""What every reader shares around its format's own part: the delivery of a day without one, opening a delivery file
+safely (a path with ``..`` refused; with the sources root, one resolving outside it refused too), and the skeleton of
+a file reader (:class:`FileReader`): the prologue and epilogue every file format repeats, done once, with each format
+filling in only what is its own.
 
 Nothing here knows the catalogue: callers pass the format parameters.
 """
@@ -7,11 +9,12 @@ Nothing here knows the catalogue: callers pass the format parameters.
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from jilin_pipelines.sources.delivery import Delivery, DeliveryError, DeliveryWarning, empty_table
+from jilin_pipelines.sources.delivery import Delivery, DeliveryError, DeliveryWarning, Sink, empty_table
 from jilin_pipelines.sources.delivery_warnings import Warnings
 from jilin_pipelines.sources.paths import ensure_inside
 from jilin_pipelines.sources.payload import Payload
@@ -88,3 +91,58 @@ def read_file_bytes(path: Path) -> bytes | None:
         raise DeliveryError(f"{path}: is a directory, not a delivery file") from exc
     except OSError as exc:
         raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+class FileReader(ABC):
+    """The reading of one delivery file, in the spirit of the Singer SDK's streams: :meth:`read` is the skeleton every
+    file format shares, and a format declares what is its own.
+
+    The skeleton opens the file (no file: the "no delivery" result), takes its SHA-256 and size in one pass over its
+    blocks, says what a blank file is (:attr:`blank_file`) or leaves the rest to the format (:meth:`read_rows`), and
+    closes the warnings. A format sets :attr:`blank_file`, may look at each block of the digest's pass
+    (:meth:`inspect`), and implements :meth:`read_rows`. A reader object reads one delivery: the public ``read_*``
+    functions make one per call, with the format's parameters.
+    """
+
+    #: the warning a file of nothing but white space (or nothing at all) is read as, with no rows; None: such a file
+    #: is read like any other
+    blank_file: str | None = None
+
+    def __init__(self, columns: Sequence[str] | None, sink: Sink | None):
+        self.columns = columns
+        self.sink = sink
+
+    def read(self, path: str | Path, *, dataset: str, day: date) -> Delivery:
+        """The delivery of the file at ``path``: ``sha256`` and ``size_bytes`` are those of its bytes, ``location``
+        is the path. With a ``sink``, the rows go to it as they are read and the delivery's ``table`` is left empty
+        (its counts say what was read)."""
+        payload, delivery, warn = open_delivery_stream(path, dataset, day, self.columns)
+        if payload is None:
+            return delivery
+        blank = self._digest(payload, delivery)
+        if blank and self.blank_file is not None:
+            warn.file(self.blank_file)
+        else:
+            self.read_rows(payload, delivery, warn)
+        delivery.warnings = warn.done()
+        return delivery
+
+    def _digest(self, payload: Payload, delivery: Delivery) -> bool:
+        """Set the delivery's SHA-256 and size, in one pass over the file's blocks (each shown to :meth:`inspect`);
+        whether the file is blank (nothing but white space, or nothing at all)."""
+        digest = hashlib.sha256()
+        blank = True
+        for block in payload.blocks():
+            digest.update(block)
+            blank = blank and bytes(block).isspace()
+            self.inspect(block)
+        delivery.sha256, delivery.size_bytes = digest.hexdigest(), payload.size
+        return blank
+
+    def inspect(self, block: bytes | memoryview) -> None:
+        """Look at the next block of the file's bytes as the digest is taken (by default: nothing to look for)."""
+
+    @abstractmethod
+    def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
+        """The format's own part: the rows of ``payload`` into ``delivery`` (its ``table``, or the sink and its
+        ``streamed`` counts), the header reconciled with the expected columns, and the warnings into ``warn``."""
