@@ -22,9 +22,11 @@ from datetime import date
 from pathlib import Path
 
 from jilin_pipelines.sources.collector import ColumnCollector
-from jilin_pipelines.sources.decoding import decode_tail, detect_encoding, unescape_bytes, utf8_blocks
+from jilin_pipelines.sources.decoding import Decoded, decode_tail, detect_encoding, unescape_bytes, utf8_blocks
 from jilin_pipelines.sources.delivery import Delivery, Sink
-from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.payload import Payload
+from jilin_pipelines.sources.reader import FileReader
 
 _ESCAPED = set(range(0xF700, 0xF800))
 
@@ -135,72 +137,92 @@ def _lines(blocks: Iterator[bytes], tail: str) -> Iterator[tuple[int, str, bool]
         yield number + 1, carry[:-1] if carry.endswith("\r") else carry, True
 
 
-def read_jsonl(
-    path: str | Path,
-    *,
-    dataset: str,
-    day: date,
-    columns: Sequence[str] | None,
-    encoding: str = "utf-8",
-    sink: Sink | None = None,
-) -> Delivery:
+def read_jsonl(path: str | Path, *, dataset: str, day: date, columns: Sequence[str] | None, encoding: str = "utf-8",
+               sink: Sink | None = None) -> Delivery:
     """Read one JSON Lines delivery; ``sha256``/``size_bytes`` are the file's bytes'.
 
     The file is read twice a block at a time (its digest and encoding, then its lines), never whole, and its
     objects collected a chunk at a time (:class:`ColumnCollector`): with a ``sink``, each chunk goes to it as the
     next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
-    path = Path(path)
-    location = str(path)
-    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
-    if payload is None:
-        return delivery
-    delivery.sha256, delivery.size_bytes = payload.sha256(), payload.size
-    dec = detect_encoding(payload, encoding)
-    if dec.wrong_encoding:
-        warn.file(
-            f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
-            + ("lines holding undecodable bytes are unparseable" if dec.escaped else f"read as {dec.used}"),
-            row=dec.fail_line,
-        )
-    collector = ColumnCollector(location, columns, warn, sink=sink)
+    return _JsonlFile(encoding, columns, sink).read(path, dataset=dataset, day=day)
 
-    def take(number: int, line: str, cut_off: bool) -> None:
-        if dec.escaped and any(ord(ch) in _ESCAPED for ch in line):
-            collector.add_unparseable(number, f"holds bytes that are not {dec.declared}", unescape_bytes(line))
-        else:
-            _parse_line(number, line, collector, cut_off)
 
-    # each line is taken once the next non-blank one is seen: only then is it known not to be the file's last
+class _JsonlFile(FileReader):
+    """A JSON Lines delivery's own part of reading it: its lines, each an object or an unparseable row."""
+
+    def __init__(self, encoding: str, columns: Sequence[str] | None, sink: Sink | None):
+        super().__init__(columns, sink)
+        self.encoding = encoding
+
+    def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
+        dec = detect_encoding(payload, self.encoding)
+        if dec.wrong_encoding:
+            warn.file(
+                f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
+                + ("lines holding undecodable bytes are unparseable" if dec.escaped else f"read as {dec.used}"),
+                row=dec.fail_line,
+            )
+        collector = ColumnCollector(delivery.location, self.columns, warn, sink=self.sink)
+        blanks = _BlankLines()
+        last = _take_lines(payload, dec, collector, blanks)
+        cut_off = last is not None and last[1]
+        last_unparseable = collector.n > 0 and collector.errors[-1] is not None  # (the last row is kept until the end)
+        collector.deliver(delivery, quiet_rows=[last[0]] if cut_off else [])
+        if blanks.count:
+            warn.file(f"{blanks.count} blank lines skipped (lines {blanks.numbers})")
+        if cut_off and last_unparseable:
+            warn.file(f"the file is cut off: its last line {last[0]} is incomplete, kept as unparseable", row=last[0])
+        if collector.n == 0:
+            warn.file("the file holds no JSON lines")
+
+
+class _BlankLines:
+    """The blank lines between rows (no rows: their numbers are simply absent), counted and the first 20 named; blank
+    lines after the last row are not counted."""
+
+    def __init__(self):
+        self.count = 0
+        self.numbers: list[int] = []
+        self._since: list[int] = []  # since the last row (the first 20, and how many)
+        self._count_since = 0
+
+    def blank(self, number: int) -> None:
+        self._count_since += 1
+        if len(self._since) < 20:
+            self._since.append(number)
+
+    def row(self) -> None:
+        """A non-blank line: the blank lines before it are between rows."""
+        self.count += self._count_since
+        self.numbers += self._since[: 20 - len(self.numbers)]
+        self._since, self._count_since = [], 0
+
+
+def _take_lines(payload: Payload, dec: Decoded, collector: ColumnCollector,
+                blanks: _BlankLines) -> tuple[int, bool] | None:
+    """Each non-blank line into the collector, taken once the next non-blank one is seen: only then is it known not to
+    be the file's last. The last one's number and whether the file ends inside it (None: no line but blank ones)."""
     held: tuple[int, str] | None = None
-    interior_blank: list[int] = []  # blank lines before the last non-blank one (the first 20, and how many)
-    n_interior = 0
-    blank_since: list[int] = []
-    n_blank_since = 0
     ends_inside = False
     for number, line, last in _lines(utf8_blocks(payload, dec), decode_tail(dec.truncated_tail)):
         ends_inside = last
         if not line.strip():
-            n_blank_since += 1
-            if len(blank_since) < 20:
-                blank_since.append(number)
+            blanks.blank(number)
             continue
         if held is not None:
-            take(*held, False)
+            _take_line(*held, False, collector, dec)
         held = (number, line)
-        n_interior += n_blank_since
-        interior_blank += blank_since[: 20 - len(interior_blank)]
-        blank_since, n_blank_since = [], 0
-    cut_off = held is not None and (ends_inside or bool(dec.truncated_tail))
-    if held is not None:
-        take(*held, cut_off)
-    last_unparseable = collector.n > 0 and collector.errors[-1] is not None  # (the last row is kept until the end)
-    quiet = [held[0]] if cut_off else []
-    collector.deliver(delivery, quiet_rows=quiet)
-    if n_interior:
-        warn.file(f"{n_interior} blank lines skipped (lines {interior_blank})")
-    if cut_off and last_unparseable:
-        warn.file(f"the file is cut off: its last line {held[0]} is incomplete, kept as unparseable", row=held[0])
-    if collector.n == 0:
-        warn.file("the file holds no JSON lines")
-    delivery.warnings = warn.done()
-    return delivery
+        blanks.row()
+    if held is None:
+        return None
+    cut_off = ends_inside or bool(dec.truncated_tail)
+    _take_line(*held, cut_off, collector, dec)
+    return held[0], cut_off
+
+
+def _take_line(number: int, line: str, cut_off: bool, collector: ColumnCollector, dec: Decoded) -> None:
+    """One line into the collector; a line holding undecodable bytes is unparseable."""
+    if dec.escaped and any(ord(ch) in _ESCAPED for ch in line):
+        collector.add_unparseable(number, f"holds bytes that are not {dec.declared}", unescape_bytes(line))
+    else:
+        _parse_line(number, line, collector, cut_off)
