@@ -28,7 +28,9 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -41,6 +43,7 @@ from jilin_pipelines.defs.partitions import DAILY, TIMEZONE
 from jilin_pipelines.defs.keys import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.privacy.redaction import mask_free_text
+from jilin_pipelines.settings import Settings
 from jilin_pipelines.sources.layout import delivery_day, file_sha256
 
 FILE_SENSOR = "source_file_arrival"
@@ -186,12 +189,87 @@ def _landed_sha256(instance: dg.DagsterInstance, key: dg.AssetKey, partition: st
     return getattr(value, "value", None)
 
 
+@dataclass(frozen=True)
+class DeliveryFile:
+    """A file named as a delivery of a watched dataset: ``day`` its delivery day, None when the name holds no valid
+    date."""
+
+    entry: Entry
+    file: os.DirEntry
+    day: date | None
+
+    @property
+    def rel(self) -> str:
+        """Its path under the sources directory: the key of the sensor's cursor."""
+        return f"{self.entry.department.department}/{self.entry.dataset.name}/{self.file.name}"
+
+
+def _delivery_files(s: Settings, watched: list[Entry]) -> Iterator[DeliveryFile]:
+    """The files named as deliveries in the watched datasets' folders of the sources directory, by name; a dataset
+    delivered over HTTP (an API with ``api_url`` set) has none."""
+    for entry in watched:
+        if entry.dataset.format.kind == "api" and s.api_url:
+            continue  # delivered over HTTP, not as files
+        folder = s.sources_dir / entry.department.department / entry.dataset.name
+        if not folder.is_dir():
+            continue
+        with os.scandir(folder) as it:
+            files = sorted((f for f in it if f.is_file()), key=lambda f: f.name)
+        for f in files:
+            try:
+                day = delivery_day(f.name, entry.dataset.name, FILE_EXTENSIONS[entry.dataset.format.kind])
+            except ValueError:
+                yield DeliveryFile(entry, f, None)
+                continue
+            if day is not None:
+                yield DeliveryFile(entry, f, day)
+
+
+def _arrival(context: dg.SensorEvaluationContext, found: DeliveryFile, seen: dict[str, list],
+             last_key: str | None, room: bool) -> dg.RunRequest | None:
+    """The run request for a delivery file that is new or changed (None: nothing to request now), recording the
+    file in the cursor's ``seen`` once handled. A file whose day has no partition yet, or that finds no ``room`` in
+    this tick, is left unrecorded for a later tick."""
+    rel = found.rel
+    st = found.file.stat()
+    previous = seen.get(rel)
+    if previous and previous[0] == st.st_mtime_ns and previous[1] == st.st_size:
+        return None  # unchanged since it was handled
+    if found.day is None:
+        context.log.warning(f"{rel}: the file name holds no valid date; ignored")
+        seen[rel] = [st.st_mtime_ns, st.st_size, None]
+        return None
+    partition, first_day = found.day.isoformat(), DAILY.start.date()
+    if found.day < first_day:
+        context.log.warning(f"{rel}: {partition} is before the first partition {first_day}; ignored")
+        seen[rel] = [st.st_mtime_ns, st.st_size, None]
+        return None
+    if last_key is None or partition > last_key:
+        return None  # the day's partition does not exist yet: left for a later tick
+    if not room:
+        return None  # not recorded: picked up by the next tick
+    sha = file_sha256(found.file.path)
+    seen[rel] = [st.st_mtime_ns, st.st_size, sha]
+    if previous and previous[2] == sha:
+        return None  # touched, same content
+    key = raw_key(found.entry)
+    if _landed_sha256(context.instance, key, partition) == sha:
+        return None  # already landed with this very content (e.g. by the daily schedule)
+    return dg.RunRequest(
+        # The content and its delivery time: a touched file is no new request, a re-delivery is.
+        run_key=f"{found.entry.id}:{partition}:{sha}:{st.st_mtime_ns}",
+        job_name=load_job_name(found.entry.department.department),
+        partition_key=partition,
+        asset_selection=[key],
+        tags={"trigger": "file_arrival", "source_file": rel, "source_sha256": sha},
+    )
+
+
 def file_sensor(entries) -> dg.SensorDefinition:
-    watched = [
-        e for e in entries if e.dataset.format.kind in FILE_EXTENSIONS
-    ]  # front-end database datasets have no files: the schedule loads them
+    """The file-arrival sensor over the catalogue's file datasets (front-end database datasets have no files: the
+    schedule loads them): a run request per new or changed delivery file, at most ``MAX_REQUESTS_PER_TICK``."""
+    watched = [e for e in entries if e.dataset.format.kind in FILE_EXTENSIONS]
     jobs = load_jobs(entries)
-    first_day = DAILY.start.date()
 
     @dg.sensor(
         name=FILE_SENSOR,
@@ -210,58 +288,11 @@ def file_sensor(entries) -> dg.SensorDefinition:
         last_key = DAILY.get_last_partition_key()
         requests: list[dg.RunRequest] = []
         present: set[str] = set()
-        for entry in watched:
-            if entry.dataset.format.kind == "api" and s.api_url:
-                continue  # delivered over HTTP, not as files
-            folder = s.sources_dir / entry.department.department / entry.dataset.name
-            if not folder.is_dir():
-                continue
-            with os.scandir(folder) as it:
-                files = sorted((f for f in it if f.is_file()), key=lambda f: f.name)
-            for f in files:
-                try:
-                    day = delivery_day(f.name, entry.dataset.name, FILE_EXTENSIONS[entry.dataset.format.kind])
-                    invalid = False
-                except ValueError:
-                    day, invalid = None, True
-                if day is None and not invalid:
-                    continue
-                rel = f"{entry.department.department}/{entry.dataset.name}/{f.name}"
-                present.add(rel)
-                st = f.stat()
-                previous = seen.get(rel)
-                if previous and previous[0] == st.st_mtime_ns and previous[1] == st.st_size:
-                    continue  # unchanged since it was handled
-                if invalid:
-                    context.log.warning(f"{rel}: the file name holds no valid date; ignored")
-                    seen[rel] = [st.st_mtime_ns, st.st_size, None]
-                    continue
-                partition = day.isoformat()
-                if day < first_day:
-                    context.log.warning(f"{rel}: {partition} is before the first partition {first_day}; ignored")
-                    seen[rel] = [st.st_mtime_ns, st.st_size, None]
-                    continue
-                if last_key is None or partition > last_key:
-                    continue  # the day's partition does not exist yet: left for a later tick
-                if len(requests) >= MAX_REQUESTS_PER_TICK:
-                    continue  # not recorded: picked up by the next tick
-                sha = file_sha256(f.path)
-                seen[rel] = [st.st_mtime_ns, st.st_size, sha]
-                if previous and previous[2] == sha:
-                    continue  # touched, same content
-                key = raw_key(entry)
-                if _landed_sha256(context.instance, key, partition) == sha:
-                    continue  # already landed with this very content (e.g. by the daily schedule)
-                requests.append(
-                    dg.RunRequest(
-                        # The content and its delivery time: a touched file is no new request, a re-delivery is.
-                        run_key=f"{entry.id}:{partition}:{sha}:{st.st_mtime_ns}",
-                        job_name=load_job_name(entry.department.department),
-                        partition_key=partition,
-                        asset_selection=[key],
-                        tags={"trigger": "file_arrival", "source_file": rel, "source_sha256": sha},
-                    )
-                )
+        for found in _delivery_files(s, watched):
+            present.add(found.rel)
+            request = _arrival(context, found, seen, last_key, room=len(requests) < MAX_REQUESTS_PER_TICK)
+            if request is not None:
+                requests.append(request)
         # Forget files that are gone, so the cursor stays the size of the sources directory.
         seen = {rel: v for rel, v in seen.items() if rel in present}
         if not requests:
