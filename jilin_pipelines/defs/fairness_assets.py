@@ -1,5 +1,5 @@
 """The fairness audit as Dagster assets: ``fairness/<scenario>`` per scenario (daily partitions, in the scenario's
-group, after its decisions), generated from the declarations; the work is ``fairness.run_fairness``.
+group, after its decisions), generated from the declarations; the work is ``fairness.day.audit_day``.
 
 Each materialisation replaces the partition's rows of ``scenario_fairness``, records its reads in the exchange audit
 log, emits its OpenLineage run (the per-group figures as ``dataQualityMetrics``) and answers the warning check
@@ -20,18 +20,16 @@ from jilin_pipelines.defs.partitions import DAILY, PER_DAY, DayCheckResult, dail
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.defs.scenario_assets import ScenarioThresholds
 from jilin_pipelines.defs.keys import scenario_key
-from jilin_pipelines.fairness import PROVINCE, describe, run_fairness
-from jilin_pipelines.fairness.report import write_report
+from jilin_pipelines.fairness import PROVINCE, describe
+from jilin_pipelines.fairness.day import FairnessDay, audit_day
 from jilin_pipelines.fairness.groups import DIMENSIONS
 from jilin_pipelines.fairness.stats import rolling_window
 from jilin_pipelines.fairness.store import SUBJECT_RECORDS
 from jilin_pipelines.lineage import BASE_NAMESPACE, SCENARIO_NAMESPACE, Assertion, DatasetRef, Purpose
-from jilin_pipelines.privacy.audit import AuditEntry, record
-from jilin_pipelines.scenarios import SCENARIOS, Scenario
+from jilin_pipelines.scenarios import SCENARIOS, Scenario, Thresholds
 from jilin_pipelines.scenarios.store import OUTCOME_COLUMNS, day_column
 
 CHECK = "fair_to_every_group"
-CONSUMER = "fairness_audit"  # the platform auditing its own decisions: who reads, in the exchange audit log
 
 
 def quality_metrics(rows: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -94,6 +92,8 @@ def _spec_metadata(s: Scenario) -> dict:
 
 
 def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
+    """The scenario's fairness audit as an asset: each partition is the fairness layer's day (``audit_day``),
+    reported as the materialisation's metadata, the check ``fair_to_every_group`` and its OpenLineage run."""
     key = fairness_key(s)
     dimensions = ", ".join(DIMENSIONS[s.fairness.subject])
 
@@ -126,15 +126,9 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
         with lineage_run(context, settings, inputs=inputs, outputs=[output],
                          purpose=Purpose(s.name, s.title, s.legal_basis),
                          parent=scenario_parent(context, s.name)) as run:
-            result = run_fairness(engine, s, day, t, progress=context.log.info)
-            report = write_report(s.name, result.rows, day, settings.get().reports_dir, s.title, t.fairness_ratio)
-            audit_head = record(engine, [
-                AuditEntry(consumer=f"{CONSUMER}/{s.name}", purpose=CONSUMER, dataset=dataset,
-                           fields=result.read_fields[dataset], record_count=n, run_id=context.run_id)
-                for dataset, n in sorted(result.read_counts.items())
-            ])
-            rows = result.rows
-            flagged = result.flagged
+            done = audit_day(engine, s, day, t, settings.get().reports_dir, run_id=context.run_id,
+                             progress=context.log.info)
+            rows, flagged = done.run.rows, done.run.flagged
             messages = [describe(r) for _, r in flagged.iterrows()]
             run.outputs(DatasetRef(SCENARIO_NAMESPACE, output.name, row_count=len(rows),
                                    quality_metrics=quality_metrics(rows)))
@@ -145,36 +139,46 @@ def fairness_asset(s: Scenario) -> dg.AssetsDefinition:
             ))
             for message in messages:
                 context.log.warning(f"{s.name} {day}: flagged {message}")
-            groups = rows[rows["dimension"] != PROVINCE]
-            ratios = pd.to_numeric(groups["ratio"], errors="coerce")
-            yield dg.MaterializeResult(
-                metadata={
-                    "dagster/row_count": len(rows),
-                    "flagged_groups": len(flagged),
-                    **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
-                    "decisions_in_window": rolling_window(rows).n,
-                    "groups": dg.MetadataValue.md(_table_markdown(rows)),
-                    "report": dg.MetadataValue.url(settings.get().report_url(f"{report.name}#{s.name}")),
-                    "report_file": dg.MetadataValue.path(str(report)),
-                    "audit_head": dg.MetadataValue.json(
-                        {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
-                    "openlineage_run_id": run.run_id,
-                },
-            )
-            yield DayCheckResult(
-                check_name=CHECK,
-                asset_key=key,
-                passed=flagged.empty,
-                severity=dg.AssetCheckSeverity.WARN,
-                description="; ".join(messages[:5]) or "no group flagged",
-                metadata={
-                    "flagged": dg.MetadataValue.json(messages),
-                    "threshold": t.fairness_ratio, "alpha": t.fairness_alpha,
-                    "min_support": t.fairness_min_support, "k": t.fairness_k,
-                },
-            )
+            report_url = settings.get().report_url(f"{done.report.name}#{s.name}")
+            yield dg.MaterializeResult(metadata=_materialisation_metadata(done, report_url, run.run_id))
+            yield _check_result(key, flagged, messages, t)
 
     return _fairness
+
+
+def _materialisation_metadata(done: FairnessDay, report_url: str, run_id: str) -> dict:
+    """The materialisation's metadata: the groups flagged, the lowest ratio, the groups as a table, the report and
+    the audit log's head after the audit's reads."""
+    rows, audit_head = done.run.rows, done.audit_head
+    ratios = pd.to_numeric(rows[rows["dimension"] != PROVINCE]["ratio"], errors="coerce")
+    return {
+        "dagster/row_count": len(rows),
+        "flagged_groups": len(done.run.flagged),
+        **({"lowest_ratio": float(ratios.min())} if ratios.notna().any() else {}),
+        "decisions_in_window": rolling_window(rows).n,
+        "groups": dg.MetadataValue.md(_table_markdown(rows)),
+        "report": dg.MetadataValue.url(report_url),
+        "report_file": dg.MetadataValue.path(str(done.report)),
+        "audit_head": dg.MetadataValue.json(
+            {"id": audit_head[0], "entry_hash": audit_head[1]} if audit_head else {}),
+        "openlineage_run_id": run_id,
+    }
+
+
+def _check_result(key: dg.AssetKey, flagged: pd.DataFrame, messages: list[str], t: Thresholds) -> DayCheckResult:
+    """The warning check ``fair_to_every_group``: failed when a group is flagged, naming the first five."""
+    return DayCheckResult(
+        check_name=CHECK,
+        asset_key=key,
+        passed=flagged.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(messages[:5]) or "no group flagged",
+        metadata={
+            "flagged": dg.MetadataValue.json(messages),
+            "threshold": t.fairness_ratio, "alpha": t.fairness_alpha,
+            "min_support": t.fairness_min_support, "k": t.fairness_k,
+        },
+    )
 
 
 def fairness_assets() -> list[dg.AssetsDefinition]:
