@@ -372,100 +372,171 @@ class Progress:
             self.out.flush()
 
 
-def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
-             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> int:
-    from jilin_pipelines.definitions import MAIN_JOB, build_definitions
+class NothingToRun(Exception):
+    """Why a run cannot start on the days asked for: the message for the console, and the command's exit code."""
 
-    settings = Settings.from_env()
-    ensure_dagster_home(settings)
-    entries = list(catalogue().entries)
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _dates(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included."""
+    return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """The days a run brings current: ``start`` to ``end`` as asked, checked from ``first`` (the sources' first day,
+    when earlier: the days the range depends on)."""
+
+    first: date
+    start: date
+    end: date
+
+    @property
+    def days(self) -> list[date]:
+        """The days asked for."""
+        return _dates(self.start, self.end)
+
+    @property
+    def checked(self) -> list[date]:
+        """The days checked, in order: the earlier days the range depends on, then the days asked for."""
+        return _dates(self.first, self.end)
+
+
+def day_span(start: date | None, end: date | None, found: list[date], settings: Settings) -> DaySpan:
+    """The days to run: ``start`` and ``end`` default to the first and last day of the deliveries ``found`` in the
+    sources. :class:`NothingToRun` when there is none, the range is reversed, or a day is no partition."""
+    from jilin_pipelines.defs.partitions import DAILY
+
+    if not found and (start is None or end is None):
+        raise NothingToRun(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway", 1)
+    start = start or found[0]
+    end = end or found[-1]
+    if end < start:
+        raise NothingToRun(f"--end {end} is before --start {start}", 2)
+    first = min(start, found[0]) if found else start  # the earlier days the range depends on
+    last = DAILY.get_last_partition_key()  # the end's day, or yesterday (a day is a partition once it is over)
+    lowest, highest = DAILY.start.date(), date.fromisoformat(last) if last else None
+    outside = [d for d in dict.fromkeys((first, end)) if d < lowest or highest is None or d > highest]
+    if outside:
+        raise NothingToRun(f"{', '.join(map(str, outside))}: outside the daily partitions ({lowest} … {highest}): set "
+                           "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them "
+                           "in", 2)
+    return DaySpan(first, start, end)
+
+
+def _warn_of_sources(settings: Settings, entries: list[Entry], out: TextIO) -> None:
+    """Say what of the sources no day will take: files whose name holds no real date, and front-end database rows
+    without a usable day."""
     for stray in stray_files(settings, entries):
         out.write(mask_free_text(f"skipped {stray}: its name holds no real date (not a delivery of any day)\n"))
     for table, n, column in unselectable_rows(settings, entries):
         out.write(f"warning: {n} rows of the front-end table {table} have no usable {column} (null, or no day in "
                   f"any known layout): no day selects them — ask the department to correct them\n")
-    found = days_in_sources(settings, entries)
-    if not found and (start is None or end is None):
-        out.write(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway\n")
-        return 1
-    start = start or found[0]
-    end = end or found[-1]
-    if end < start:
-        out.write(f"--end {end} is before --start {start}\n")
-        return 2
-    first = min(start, found[0]) if found else start  # the earlier days the range depends on
-    from jilin_pipelines.defs.partitions import DAILY
 
-    last = DAILY.get_last_partition_key()  # the end's day, or yesterday (a day is a partition once it is over)
-    lowest, highest = DAILY.start.date(), date.fromisoformat(last) if last else None
-    outside = [d for d in dict.fromkeys((first, end)) if d < lowest or highest is None or d > highest]
-    if outside:
-        out.write(f"{', '.join(map(str, outside))}: outside the daily partitions ({lowest} … {highest}): set "
-                  "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them in\n")
-        return 2
-    days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+
+def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
+             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> int:
+    """Bring the days from ``start`` to ``end`` (default: the sources' days) current, the earlier days they depend
+    on first, under the data directory's run lock, then print the summary. The exit code: 0; 1 when no delivery
+    is found or a day failed; 2 when the days are not partitions; 3 when the lock stayed held by another run."""
+    settings = Settings.from_env()
+    ensure_dagster_home(settings)
+    entries = list(catalogue().entries)
+    _warn_of_sources(settings, entries, out)
+    try:
+        span = day_span(start, end, days_in_sources(settings, entries), settings)
+    except NothingToRun as refused:
+        out.write(f"{refused}\n")
+        return refused.exit_code
     out.write(mask_free_text(f"sources: {settings.sources_dir}\ndata: {settings.data_dir}\n"
                                f"DAGSTER_HOME: {settings.dagster_home}\n"))
-    out.write(f"days: {start} … {end} ({len(days)})\n")
+    out.write(f"days: {span.start} … {span.end} ({len(span.days)})\n")
     out.flush()
-
-    failed: list[str] = []
-    unreachable: list[str] = []
     with run_lock(settings, out, wait_seconds) as locked:
         if not locked:
             return 3
-        job = build_definitions(settings).resolve_job_def(MAIN_JOB)
-        layers = Layers(job, entries)
-        from jilin_pipelines.db import base_engine
-        from jilin_pipelines.quality.holds import holds
+        failed, unreachable = _bring_current(settings, entries, span, force, out)
+    _write_summary(settings, span.days, unreachable, out)
+    _write_pages(settings, out)
+    if failed:
+        out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
+        return 1
+    return 0
 
-        engine = base_engine(settings.base_db_url)
-        with dg.DagsterInstance.get() as instance:
-            recover(instance, settings, out)
-            base_before = 0
-            checked = [date.fromordinal(o) for o in range(first.toordinal(), end.toordinal() + 1)]
-            for day in checked:
-                earlier = day < start
-                prefix = f"[{days.index(day) + 1}/{len(days)}] {day}" if not earlier else f"[earlier] {day}"
-                held = Counter(h.dataset for h in holds(engine, day, day))
-                state = day_state(instance, layers, day, settings, force and not earlier, base_before, held)
-                if state.unreachable:
-                    unreachable.append(day.isoformat())
-                    for problem in state.unreachable:
-                        out.write(f"{prefix}: source unreachable, day not checked — {problem}\n")
-                    if not state.stale:
-                        base_before = max(base_before, state.base_stamp)
-                        continue
-                if not state.stale:
-                    if not earlier:
-                        out.write(f"{prefix}: unchanged, skipped\n")
-                    base_before = max(base_before, state.base_stamp)
-                    out.flush()
-                    continue
-                what = "all" if state.stale >= layers.all else f"{len(state.stale)} of {len(layers.all)} assets"
-                why = f" ({'; '.join(dict.fromkeys(state.why))})" if state.why else ""
-                out.write(f"{prefix}: running {what}{why} …\n")
-                out.flush()
-                began = time.perf_counter()
-                run_id = str(uuid.uuid4())  # known before the run starts: its events are followed as they come
-                instance.add_event_listener(run_id, Progress(out, prefix, len(state.stale & layers.all)))
-                result = job.execute_in_process(
-                    run_id=run_id,
-                    partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET,
-                    asset_selection=None if state.stale >= layers.all else sorted(state.stale, key=lambda k: k.path),
-                    tags={RUNNER_TAG: "run"},
-                )
-                took = time.perf_counter() - began
-                if result.success:
-                    out.write(f"{prefix}: run {result.run_id[:8]} succeeded in {took:.1f} s\n")
-                else:
-                    failed.append(day.isoformat())
-                    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-                    out.write(f"{prefix}: run {result.run_id[:8]} FAILED ({', '.join(steps) or 'see the run in the UI'})\n")
-                    _alert_failed_run(instance, result, settings)
-                base_before = max(base_before, day_state_base(instance, layers, day))
-                out.flush()
 
+def _bring_current(settings: Settings, entries: list[Entry], span: DaySpan, force: bool,
+                   out: TextIO) -> tuple[list[str], list[str]]:
+    """Under the run lock: recover what dead runs left, then check the days in order and run what of each is stale
+    (``force``: every asset of the days asked for). Returns the days that failed and those with a source
+    unreachable."""
+    from jilin_pipelines.db import base_engine
+    from jilin_pipelines.definitions import MAIN_JOB, build_definitions
+    from jilin_pipelines.quality.holds import holds
+
+    job = build_definitions(settings).resolve_job_def(MAIN_JOB)
+    layers = Layers(job, entries)
+    engine = base_engine(settings.base_db_url)
+    days = span.days
+    failed: list[str] = []
+    unreachable: list[str] = []
+    with dg.DagsterInstance.get() as instance:
+        recover(instance, settings, out)
+        base_before = 0
+        for day in span.checked:
+            earlier = day < span.start
+            prefix = f"[{days.index(day) + 1}/{len(days)}] {day}" if not earlier else f"[earlier] {day}"
+            held = Counter(h.dataset for h in holds(engine, day, day))
+            state = day_state(instance, layers, day, settings, force and not earlier, base_before, held)
+            if state.unreachable:
+                unreachable.append(day.isoformat())
+                for problem in state.unreachable:
+                    out.write(f"{prefix}: source unreachable, day not checked — {problem}\n")
+            if not state.stale:
+                if not earlier and not state.unreachable:
+                    out.write(f"{prefix}: unchanged, skipped\n")
+                base_before = max(base_before, state.base_stamp)
+                out.flush()
+                continue
+            if not _run_day(instance, job, layers, state, day, prefix, settings, out):
+                failed.append(day.isoformat())
+            base_before = max(base_before, day_state_base(instance, layers, day))
+            out.flush()
+    return failed, unreachable
+
+
+def _run_day(instance: dg.DagsterInstance, job: dg.JobDefinition, layers: Layers, state: DayState, day: date,
+             prefix: str, settings: Settings, out: TextIO) -> bool:
+    """Run the day's stale assets in one run (the whole job when every asset is stale), a line per finished step,
+    and say how it went; a failed run's alert is written. Whether it succeeded."""
+    what = "all" if state.stale >= layers.all else f"{len(state.stale)} of {len(layers.all)} assets"
+    why = f" ({'; '.join(dict.fromkeys(state.why))})" if state.why else ""
+    out.write(f"{prefix}: running {what}{why} …\n")
+    out.flush()
+    began = time.perf_counter()
+    run_id = str(uuid.uuid4())  # known before the run starts: its events are followed as they come
+    instance.add_event_listener(run_id, Progress(out, prefix, len(state.stale & layers.all)))
+    result = job.execute_in_process(
+        run_id=run_id,
+        partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET,
+        asset_selection=None if state.stale >= layers.all else sorted(state.stale, key=lambda k: k.path),
+        tags={RUNNER_TAG: "run"},
+    )
+    took = time.perf_counter() - began
+    if result.success:
+        out.write(f"{prefix}: run {result.run_id[:8]} succeeded in {took:.1f} s\n")
+    else:
+        steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        out.write(f"{prefix}: run {result.run_id[:8]} FAILED ({', '.join(steps) or 'see the run in the UI'})\n")
+        _alert_failed_run(instance, result, settings)
+    return result.success
+
+
+def _write_summary(settings: Settings, days: list[date], unreachable: list[str], out: TextIO) -> None:
+    """The summary of the days: per dataset its rows, the partitions still held, the scenarios' decisions, the
+    groups the fairness audit flagged on the last day; what ends a hold, and the days not checked."""
     out.write("\n{:<44}{:>11}{:>9}{:>13}{:>13}\n".format("dataset", "delivered", "landed", "unparseable", "quarantined"))
     for name, delivered, landed, unparseable, quarantined in summary_rows(settings, days):
         out.write(f"{name:<44}{delivered:>11}{landed:>9}{unparseable:>13}{quarantined:>13}\n")
@@ -486,18 +557,18 @@ def run_days(start: date | None, end: date | None, force: bool, out: TextIO,
                   "\"Held partitions\").\n")
     if unreachable:
         out.write(f"\nnot checked, a source unreachable: {', '.join(unreachable)} — run again when it is back\n")
+
+
+def _write_pages(settings: Settings, out: TextIO) -> None:
+    """The runs' OpenLineage events as a page beside the day's reports, the reports' index, and where to look next."""
     from jilin_pipelines.lineage import write_lineage_page
     from jilin_pipelines.reports import write_index
 
-    write_lineage_page(settings.data_dir)  # the runs' OpenLineage events as a page, beside the day's reports
+    write_lineage_page(settings.data_dir)
     index = write_index(settings.reports_dir)
     out.write("\nnext: `make ui` → http://127.0.0.1:3000 (the runs, each day's checks, held partitions) and "
               f"{settings.reports_url}/ (the reports: quality by day, fairness, lineage; also {index}); "
               "`jilin-pipelines holds`, `jilin-pipelines lineage decision SCENARIO ID`\n")
-    if failed:
-        out.write(f"\n{len(failed)} day(s) failed: {', '.join(failed)} — open the runs in the UI (make ui)\n")
-        return 1
-    return 0
 
 
 def day_state_base(instance: dg.DagsterInstance, layers: Layers, day: date) -> int:
