@@ -32,7 +32,8 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, closing
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -40,8 +41,11 @@ import numpy as np
 
 from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
-from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.delivery_warnings import Warnings
+from jilin_pipelines.sources.payload import Payload
+from jilin_pipelines.sources.reader import FileReader
 from jilin_pipelines.sources.tables import reconcile_columns
+from jilin_pipelines.sources.values import plain_text
 
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -95,14 +99,6 @@ def number_text(value: float) -> str:
 
 def cell_text(value, number_format: str | None = None) -> str | None:
     """One cell's value as text (see the module docstring)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, float):
         return number_text(value)
     if isinstance(value, datetime):
@@ -113,37 +109,102 @@ def cell_text(value, number_format: str | None = None) -> str | None:
         if value.time() == time(0) and not _format_shows_time(number_format):
             return value.date().isoformat()
         return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
+    return plain_text(value, true="TRUE", false="FALSE")
 
 
-def read_xlsx(
-    path: str | Path,
-    *,
-    dataset: str,
-    day: date,
-    sheet: str,
-    columns: Sequence[str] | None,
-    sink: Sink | None = None,
-) -> Delivery:
+def read_xlsx(path: str | Path, *, dataset: str, day: date, sheet: str, columns: Sequence[str] | None,
+              sink: Sink | None = None) -> Delivery:
     """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'. The sheet's rows are
     read as openpyxl streams them and collected a chunk at a time: with a ``sink``, each chunk goes to it as the
     next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
+    return _XlsxFile(sheet, columns, sink).read(path, dataset=dataset, day=day)
+
+
+class _XlsxFile(FileReader):
+    """An XLSX delivery's own part of reading it: its sheet's header, then its rows as openpyxl streams them."""
+
+    def __init__(self, sheet: str, columns: Sequence[str] | None, sink: Sink | None):
+        super().__init__(columns, sink)
+        self.sheet = sheet
+
+    def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
+        location, sheet = delivery.location, self.sheet
+        with ExitStack() as books:  # each workbook opened is closed, however the reading ends
+            workbook = books.enter_context(closing(_open_workbook(payload.path, location)))
+            if sheet not in workbook.sheetnames:
+                raise DeliveryError(
+                    f"{location}: has no sheet {sheet!r} (sheets: {', '.join(map(repr, workbook.sheetnames))})"
+                )
+            worksheet = workbook[sheet]
+            try:
+                rows = self._read_sheet(payload.path, worksheet, books, location, warn)
+            except DeliveryError:
+                raise
+            except Exception as exc:
+                raise DeliveryError(
+                    f"{location}, sheet {sheet!r}: cannot be read: {type(exc).__name__}: {exc}"
+                ) from exc
+        if rows is None:
+            return
+        collector, blank_rows = rows
+        last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
+        collector.deliver(delivery, what=None)  # the unparseable rows warned of first, as they were collected
+        interior_blank = [r for r in blank_rows if r < last]
+        if interior_blank:
+            warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {_first_20(interior_blank)})")
+        if collector.n == 0:
+            warn.file(f"sheet {sheet!r} is empty but for its header")
+
+    def _read_sheet(self, path: Path, worksheet, books: ExitStack, location: str,
+                    warn: Warnings) -> tuple[ColumnCollector, list[int]] | None:
+        """The sheet's rows into a collector, and the numbers of the wholly empty ones (None: the sheet is empty, not
+        even a header row). The workbook with the formulas, opened when the sheet holds any, joins ``books``."""
+        rows = worksheet.iter_rows()
+        header_cells = next(rows, None)
+        if header_cells is None:
+            warn.file(f"sheet {self.sheet!r} is empty: not even a header row")
+            return None
+        header, ordered = self._header(header_cells, location, warn)
+        collector = ColumnCollector(location, ordered, warn, sink=self.sink)  # a chunk of rows at a time into Arrow
+        merged_ranges, has_formulas = _sheet_facts(path, getattr(worksheet, "_worksheet_path", None))
+        merged = _MergedCells(merged_ranges, header)
+        formula_rows = _formula_rows(path, self.sheet, books) if has_formulas else None
+        blank_rows: list[int] = []
+        for number, cells in enumerate(rows, start=1):
+            texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
+            merged.fill(number, texts)
+            if formula_rows is not None:
+                _warn_of_formulas(next(formula_rows, ()), texts, header, number, warn)
+            if all(t is None for t in texts):
+                blank_rows.append(number)
+            else:
+                _take_row(number, texts, header, collector)
+        merged.warn_of_filled(warn)
+        return collector, blank_rows
+
+    def _header(self, cells, location: str, warn: Warnings) -> tuple[list[str], list[str]]:
+        """The header's names (trailing empty cells dropped; an empty one before them is an error) and the columns in
+        the expected order (extra ones kept, with a warning)."""
+        header = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
+        while header and (header[-1] is None or header[-1].strip() == ""):
+            header.pop()
+        if any(h is None or h.strip() == "" for h in header):
+            blank = [i + 1 for i, h in enumerate(header) if h is None or h.strip() == ""]
+            raise DeliveryError(f"{location}, sheet {self.sheet!r}: header cells in columns {blank} are empty")
+        header = [h.strip() for h in header]
+        ordered, extra = reconcile_columns(f"{location}, sheet {self.sheet!r}", header, self.columns)
+        if extra:
+            warn.file(f"unexpected columns {extra} kept as delivered")
+        return header, ordered
+
+
+def _open_workbook(path: Path, location: str):
+    """The workbook in openpyxl's read-only mode, with the cached values of its formulas (``data_only``). A file that
+    is no readable workbook is a :class:`DeliveryError`."""
     from openpyxl import load_workbook  # imported lazily: openpyxl is slow to import
 
-    path = Path(path)
-    location = str(path)
-    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
-    if payload is None:
-        return delivery
-    delivery.sha256, delivery.size_bytes = payload.sha256(), payload.size
     try:
-        workbook = load_workbook(payload.path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise DeliveryError(
             f"{location}: not a readable XLSX workbook (cut off, corrupt or another format): "
@@ -151,98 +212,75 @@ def read_xlsx(
         ) from exc
     except Exception as exc:  # openpyxl raises a variety of its own errors on broken files
         raise DeliveryError(f"{location}: not a readable XLSX workbook: {type(exc).__name__}: {exc}") from exc
-    formulas_book = None  # a second view of the sheet, with its formulas, when it holds any
-    try:
-        if sheet not in workbook.sheetnames:
-            raise DeliveryError(
-                f"{location}: has no sheet {sheet!r} (sheets: {', '.join(map(repr, workbook.sheetnames))})"
-            )
-        worksheet = workbook[sheet]
-        try:
-            rows = worksheet.iter_rows()
-            header_cells = next(rows, None)
-            if header_cells is None:
-                warn.file(f"sheet {sheet!r} is empty: not even a header row")
-                delivery.warnings = warn.done()
-                return delivery
-            header = [cell_text(c.value, getattr(c, "number_format", None)) for c in header_cells]
-            while header and (header[-1] is None or header[-1].strip() == ""):
-                header.pop()
-            if any(h is None or h.strip() == "" for h in header):
-                blank = [i + 1 for i, h in enumerate(header) if h is None or h.strip() == ""]
-                raise DeliveryError(f"{location}, sheet {sheet!r}: header cells in columns {blank} are empty")
-            header = [h.strip() for h in header]
-            ordered, extra = reconcile_columns(f"{location}, sheet {sheet!r}", header, columns)
-            if extra:
-                warn.file(f"unexpected columns {extra} kept as delivered")
 
-            n = len(header)
-            collector = ColumnCollector(location, ordered, warn, sink=sink)  # a chunk of rows at a time into Arrow
-            blank_rows: list[int] = []
-            merged, has_formulas = _sheet_facts(payload.path, getattr(worksheet, "_worksheet_path", None))
-            covered: dict[int, list[tuple[int, tuple[int, int]]]] = {}  # sheet row -> (column, its top-left cell)
-            for r1, c1, r2, c2 in merged:
-                for r in range(r1, r2 + 1):
-                    covered.setdefault(r, []).extend((c, (r1, c1)) for c in range(c1, c2 + 1) if (r, c) != (r1, c1))
-            anchors: dict[int, list[int]] = {}  # sheet row -> the columns of the top-left cells in it
-            for r1, c1, _, _ in merged:
-                anchors.setdefault(r1, []).append(c1)
-            anchor_text: dict[tuple[int, int], str | None] = {}
-            filled: dict[str, list[int]] = {}
-            formula_rows = None
-            if has_formulas:  # the formulas themselves, in step with the values
-                formulas_book = load_workbook(payload.path, read_only=True, data_only=False)
-                formula_rows = formulas_book[sheet].iter_rows()
-                next(formula_rows, None)
-            for number, cells in enumerate(rows, start=1):
-                texts = [cell_text(c.value, getattr(c, "number_format", None)) for c in cells]
-                sheet_row = number + 1
-                if merged:
-                    for c1 in anchors.get(sheet_row, ()):
-                        anchor_text[(sheet_row, c1)] = texts[c1 - 1] if c1 <= len(texts) else None
-                    for c, top_left in covered.get(sheet_row, ()):
-                        if anchor_text.get(top_left) is not None and c <= n:
-                            texts.extend([None] * (c - len(texts)))
-                            if texts[c - 1] is None:
-                                texts[c - 1] = anchor_text[top_left]
-                                filled.setdefault(header[c - 1], []).append(number)
-                if formula_rows is not None:
-                    raw = next(formula_rows, ())
-                    for i, cell in enumerate(raw):
-                        value = cell.value
-                        if i < n and isinstance(value, str) and value.startswith("=") and (
-                                i >= len(texts) or texts[i] is None):
-                            warn.row(number, f"a formula without a value in the file ({value[:60]}): kept null",
-                                     field=header[i])
-                if all(t is None for t in texts):
-                    blank_rows.append(number)
-                    continue
-                if len(texts) > n and any(t is not None for t in texts[n:]):
-                    beyond = [i + 1 for i in range(n, len(texts)) if texts[i] is not None]
-                    collector.add_unparseable(number, f"values in columns {beyond}, which have no header",
-                                              json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
-                    continue
-                collector.add(number, dict(zip(header, texts)))  # cells beyond the last are absent: null
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            raise DeliveryError(f"{location}, sheet {sheet!r}: cannot be read: {type(exc).__name__}: {exc}") from exc
-    finally:
-        workbook.close()
-        if formulas_book is not None:
-            formulas_book.close()
-    for name, numbers in filled.items():
-        shown = ", ".join(map(str, numbers[:20])) + (" ..." if len(numbers) > 20 else "")
-        warn.file(f"field {name}: {len(numbers)} cells of merged ranges filled with the value of their top-left "
-                  f"cell (rows {shown})")
 
-    last = collector.rows[-1] if collector.rows else 0  # (the collector keeps its last row until the end)
-    collector.deliver(delivery, what=None)  # the unparseable rows warned of first, as they were collected
-    interior_blank = [r for r in blank_rows if r < last]
-    if interior_blank:
-        shown = ", ".join(map(str, interior_blank[:20])) + (" ..." if len(interior_blank) > 20 else "")
-        warn.file(f"{len(interior_blank)} empty rows between data rows skipped (rows {shown})")
-    if collector.n == 0:
-        warn.file(f"sheet {sheet!r} is empty but for its header")
-    delivery.warnings = warn.done()
-    return delivery
+def _formula_rows(path: Path, sheet: str, books: ExitStack) -> Iterator:
+    """The rows of ``sheet`` after its header, with their formulas rather than their values: a second view of the
+    workbook, read in step with the values' and closed with ``books``."""
+    from openpyxl import load_workbook  # imported lazily: openpyxl is slow to import
+
+    formulas_book = books.enter_context(closing(load_workbook(path, read_only=True, data_only=False)))
+    rows = formulas_book[sheet].iter_rows()
+    next(rows, None)
+    return rows
+
+
+def _take_row(number: int, texts: list[str | None], header: list[str], collector: ColumnCollector) -> None:
+    """One row into the collector: unparseable when a column without a header holds a value (its cells as a JSON
+    array in ``_raw``); cells beyond the row's last are absent: null."""
+    n = len(header)
+    if len(texts) > n and any(t is not None for t in texts[n:]):
+        beyond = [i + 1 for i in range(n, len(texts)) if texts[i] is not None]
+        collector.add_unparseable(number, f"values in columns {beyond}, which have no header",
+                                  json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
+        return
+    collector.add(number, dict(zip(header, texts)))
+
+
+def _warn_of_formulas(cells, texts: list[str | None], header: list[str], number: int, warn: Warnings) -> None:
+    """A warning for each formula of the row (``cells``: its formulas' view) whose value the file does not hold: the
+    cell stays null."""
+    for i, cell in enumerate(cells):
+        value = cell.value
+        if i < len(header) and isinstance(value, str) and value.startswith("=") and (
+                i >= len(texts) or texts[i] is None):
+            warn.row(number, f"a formula without a value in the file ({value[:60]}): kept null", field=header[i])
+
+
+class _MergedCells:
+    """The sheet's merged ranges, filled in as the rows stream by: a range's value, which the file keeps in its
+    top-left cell only, goes into every empty cell the range covers (within the header's columns), and the filled
+    cells are counted per field for one warning each."""
+
+    def __init__(self, ranges: list[tuple[int, int, int, int]], header: list[str]):
+        self.header = header
+        self.covered: dict[int, list[tuple[int, tuple[int, int]]]] = {}  # sheet row -> (column, its top-left cell)
+        self.anchors: dict[int, list[int]] = {}  # sheet row -> the columns of the top-left cells in it
+        for r1, c1, r2, c2 in ranges:
+            for r in range(r1, r2 + 1):
+                self.covered.setdefault(r, []).extend((c, (r1, c1)) for c in range(c1, c2 + 1) if (r, c) != (r1, c1))
+            self.anchors.setdefault(r1, []).append(c1)
+        self.anchor_text: dict[tuple[int, int], str | None] = {}
+        self.filled: dict[str, list[int]] = {}  # field -> the rows where it was filled
+
+    def fill(self, number: int, texts: list[str | None]) -> None:
+        """Fill the cells of data row ``number`` that a merged range covers, in place."""
+        sheet_row = number + 1
+        for c1 in self.anchors.get(sheet_row, ()):
+            self.anchor_text[(sheet_row, c1)] = texts[c1 - 1] if c1 <= len(texts) else None
+        for c, top_left in self.covered.get(sheet_row, ()):
+            if self.anchor_text.get(top_left) is not None and c <= len(self.header):
+                texts.extend([None] * (c - len(texts)))
+                if texts[c - 1] is None:
+                    texts[c - 1] = self.anchor_text[top_left]
+                    self.filled.setdefault(self.header[c - 1], []).append(number)
+
+    def warn_of_filled(self, warn: Warnings) -> None:
+        for name, numbers in self.filled.items():
+            warn.file(f"field {name}: {len(numbers)} cells of merged ranges filled with the value of their top-left "
+                      f"cell (rows {_first_20(numbers)})")
+
+
+def _first_20(numbers: list[int]) -> str:
+    """Row numbers as a warning names them: the first 20, then ``...`` when there are more."""
+    return ", ".join(map(str, numbers[:20])) + (" ..." if len(numbers) > 20 else "")
