@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +55,7 @@ from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink, Sour
 from jilin_pipelines.sources.delivery_warnings import Warnings
 from jilin_pipelines.sources.reader import no_delivery
 from jilin_pipelines.sources.tables import assemble
+from jilin_pipelines.sources.values import plain_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK_ROWS = 20_000
@@ -148,87 +151,109 @@ def _select(conn, table: str, schema: str | None, day_column: str, key_columns: 
     return tbl, mapping, wanted, types, day_col, order_by
 
 
-def read_frontdb(
-    url: str | sa.URL | sa.Engine,
-    *,
-    dataset: str,
-    day: date,
-    table: str,
-    day_column: str = "AAE036",
-    key_columns: Sequence[str],
-    columns: Sequence[str] | None,
-    schema: str | None = None,
-    sink: Sink | None = None,
-) -> Delivery:
+def read_frontdb(url: str | sa.URL | sa.Engine, *, dataset: str, day: date, table: str, day_column: str = "AAE036",
+                 key_columns: Sequence[str], columns: Sequence[str] | None, schema: str | None = None,
+                 sink: Sink | None = None) -> Delivery:
     """The rows of ``table`` handled on ``day`` (see the module docstring for query, order and text), rendered
     and digested :data:`CHUNK_ROWS` at a time: with a ``sink``, each chunk goes to it as it is read and the
     delivery's ``table`` is left empty (its counts say what was read)."""
     engine, owned = _engine(url)
     location = f"{table}@{masked_url(engine.url)}"
-    elsewhere = 0
     try:
-        try:
-            with engine.connect() as conn:
-                tbl, mapping, wanted, types, day_col, order_by = _select(
-                    conn, table, schema, day_column, key_columns, columns, location
-                )
-                start, end, kind = _day_bounds(types[day_col.name], day, conn.dialect.name)
-                if kind == "text" and conn.dialect.name == "postgresql":
-                    day_expr = sa.collate(day_col, "C")
-                else:
-                    day_expr = day_col
-                in_day = sa.and_(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
-                other = _other_layouts(day_col, day) if kind == "text" else None
-                stmt = (
-                    sa.select(*[tbl.c[mapping[c]].label(f"c{i}") for i, c in enumerate(wanted)])
-                    .where(in_day if other is None else sa.or_(in_day, other))
-                    .order_by(*order_by)
-                )
-                if other is not None:
-                    count = sa.select(sa.func.count()).select_from(tbl).where(other)
-                    elsewhere = int(conn.execute(count).scalar_one())
-                # streamed (a server-side cursor on PostgreSQL) and rendered CHUNK_ROWS rows at a time
-                result = conn.execution_options(stream_results=True).execute(stmt, {"start": start, "end": end})
-                digest = CanonicalDigest(wanted)
-                pieces: list[pa.Table] = []
-                n = 0
-                while rows := result.fetchmany(CHUNK_ROWS):
-                    values = {c: render_column(col) for c, col in zip(wanted, zip(*rows), strict=True)}
-                    piece = assemble(wanted, values, np.arange(n + 1, n + len(rows) + 1, dtype=np.int64))
-                    n += len(rows)
-                    digest.add(piece)
-                    if sink is None:
-                        pieces.append(piece)
-                    else:
-                        sink(piece)
-        except sa.exc.OperationalError as exc:  # locked, gone away: the source, not the delivery
-            if _NOT_UTF8.search(str(exc.orig)):  # SQLite's word for a TEXT value that is no UTF-8 (value not quoted)
-                raise DeliveryError(f"{location}: a text value is not UTF-8 (column "
-                                    f"{_NOT_UTF8.search(str(exc.orig))[1]}); the database is damaged or was written "
-                                    f"in another encoding") from exc
-            raise SourceUnavailable(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
-        except sa.exc.SQLAlchemyError as exc:
-            raise DeliveryError(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
-        except UnicodeDecodeError as exc:  # a TEXT value whose bytes are no UTF-8 (a damaged database file)
-            raise DeliveryError(f"{location}: a text value is not UTF-8 ({exc.reason}); the database is damaged "
-                                f"or was written in another encoding") from exc
+        with _database_errors(location), engine.connect() as conn:
+            query = _day_query(conn, table, schema, day_column, key_columns, columns, day, location)
+            elsewhere = 0 if query.other_layouts is None else int(conn.execute(query.other_layouts).scalar_one())
+            # streamed (a server-side cursor on PostgreSQL) and rendered CHUNK_ROWS rows at a time
+            result = conn.execution_options(stream_results=True).execute(query.select, query.params)
+            digest, pieces, n = _render(result, query.wanted, sink)
     finally:
         if owned:
             engine.dispose()
 
     if not n:
-        return no_delivery(dataset, day, wanted, location, f"no rows with {day_column} on {day.isoformat()}")
+        return no_delivery(dataset, day, query.wanted, location, f"no rows with {day_column} on {day.isoformat()}")
     warn = Warnings(location)
     if elsewhere:
         warn.file(f"{elsewhere} rows write {day_column} in another layout than YYYY-MM-DD (e.g. 2025/06/02, "
                   f"20250602): selected for {day.isoformat()} all the same")
-    delivery = Delivery(dataset=dataset, day=day, table=empty_table(wanted), location=location,
+    delivery = Delivery(dataset=dataset, day=day, table=empty_table(query.wanted), location=location,
                         sha256=digest.hexdigest(), size_bytes=digest.size, warnings=warn.done())
     if sink is None:
         delivery.table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
     else:
         delivery.streamed = (n, 0)
     return delivery
+
+
+@contextmanager
+def _database_errors(location: str) -> Iterator[None]:
+    """Database errors as the reader's: the source unavailable (locked, gone away) or the delivery unreadable (a text
+    value that is no UTF-8, any other database error), named after ``location`` and the driver's first line."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:  # locked, gone away: the source, not the delivery
+        if _NOT_UTF8.search(str(exc.orig)):  # SQLite's word for a TEXT value that is no UTF-8 (value not quoted)
+            raise DeliveryError(f"{location}: a text value is not UTF-8 (column "
+                                f"{_NOT_UTF8.search(str(exc.orig))[1]}); the database is damaged or was written "
+                                f"in another encoding") from exc
+        raise SourceUnavailable(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise DeliveryError(f"{location}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    except UnicodeDecodeError as exc:  # a TEXT value whose bytes are no UTF-8 (a damaged database file)
+        raise DeliveryError(f"{location}: a text value is not UTF-8 ({exc.reason}); the database is damaged "
+                            f"or was written in another encoding") from exc
+
+
+@dataclass
+class _DayQuery:
+    """The query of one day's rows: ``select`` with its bounds ``params``, the columns it selects in order
+    (``wanted``), and the count of the rows it selects for their day written in another layout than ``YYYY-MM-DD``
+    (``other_layouts``; None for a day column that is no text)."""
+
+    select: sa.Select
+    params: dict[str, object]
+    wanted: list[str]
+    other_layouts: sa.Select | None
+
+
+def _day_query(conn, table: str, schema: str | None, day_column: str, key_columns: Sequence[str],
+               columns: Sequence[str] | None, day: date, location: str) -> _DayQuery:
+    """The query of the rows of ``table`` handled on ``day``, in the order that defines ``_source_row``."""
+    tbl, mapping, wanted, types, day_col, order_by = _select(
+        conn, table, schema, day_column, key_columns, columns, location
+    )
+    start, end, kind = _day_bounds(types[day_col.name], day, conn.dialect.name)
+    if kind == "text" and conn.dialect.name == "postgresql":
+        day_expr = sa.collate(day_col, "C")
+    else:
+        day_expr = day_col
+    in_day = sa.and_(day_expr >= sa.bindparam("start"), day_expr < sa.bindparam("end"))
+    other = _other_layouts(day_col, day) if kind == "text" else None
+    stmt = (
+        sa.select(*[tbl.c[mapping[c]].label(f"c{i}") for i, c in enumerate(wanted)])
+        .where(in_day if other is None else sa.or_(in_day, other))
+        .order_by(*order_by)
+    )
+    count = sa.select(sa.func.count()).select_from(tbl).where(other) if other is not None else None
+    return _DayQuery(stmt, {"start": start, "end": end}, wanted, count)
+
+
+def _render(result, wanted: list[str], sink: Sink | None) -> tuple[CanonicalDigest, list[pa.Table], int]:
+    """The rows of ``result`` rendered as text and digested :data:`CHUNK_ROWS` at a time, each chunk passed to
+    ``sink`` (or, without one, kept: the pieces returned); with the digest and how many rows there were."""
+    digest = CanonicalDigest(wanted)
+    pieces: list[pa.Table] = []
+    n = 0
+    while rows := result.fetchmany(CHUNK_ROWS):
+        values = {c: render_column(col) for c, col in zip(wanted, zip(*rows), strict=True)}
+        piece = assemble(wanted, values, np.arange(n + 1, n + len(rows) + 1, dtype=np.int64))
+        n += len(rows)
+        digest.add(piece)
+        if sink is None:
+            pieces.append(piece)
+        else:
+            sink(piece)
+    return digest, pieces, n
 
 
 _LAYOUT = re.compile(r"^(\d{4})(?:[/.-](\d{1,2})[/.-](\d{1,2})|(\d{2})(\d{2})|年(\d{1,2})月(\d{1,2})日)(?:[ T].*)?$")
@@ -326,31 +351,19 @@ def _number_text(value) -> str:
 
 def value_text(value) -> str | None:
     """One database value as text (see the module docstring)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, (float, Decimal)):
         return _number_text(value)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(SHANGHAI).replace(tzinfo=None)
         return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             return raw.hex()
-    return str(value)
+    return plain_text(value, true="true", false="false")
 
 
 def render_column(values: Sequence) -> pa.Array:
