@@ -411,19 +411,20 @@ def day_span(start: date | None, end: date | None, found: list[date], settings: 
     from jilin_pipelines.defs.partitions import DAILY
 
     if not found and (start is None or end is None):
-        raise NothingToRun(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway", 1)
+        raise NothingToRun(f"no deliveries found in {settings.sources_dir}; give --start and --end to run anyway",
+                           exit_code=1)
     start = start or found[0]
     end = end or found[-1]
     if end < start:
-        raise NothingToRun(f"--end {end} is before --start {start}", 2)
+        raise NothingToRun(f"--end {end} is before --start {start}", exit_code=2)
     first = min(start, found[0]) if found else start  # the earlier days the range depends on
     last = DAILY.get_last_partition_key()  # the end's day, or yesterday (a day is a partition once it is over)
     lowest, highest = DAILY.start.date(), date.fromisoformat(last) if last else None
     outside = [d for d in dict.fromkeys((first, end)) if d < lowest or highest is None or d > highest]
     if outside:
         raise NothingToRun(f"{', '.join(map(str, outside))}: outside the daily partitions ({lowest} … {highest}): set "
-                           "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them "
-                           "in", 2)
+                           "JILIN_PARTITIONS_START / JILIN_PARTITIONS_END (README, \"Configuration\") to take them in",
+                           exit_code=2)
     return DaySpan(first, start, end)
 
 
