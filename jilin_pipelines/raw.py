@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -340,9 +341,10 @@ def late_providers(entry: Entry, settings: Settings, now: datetime, grace: timed
     return late
 
 
-def _delivery_files(settings: Settings, entry: Entry):
-    """Each file in the dataset's delivery folder — or its providers' folders — named like a delivery: ``(path,
-    day)``, day None when the name's date does not exist (``motor_vehicles_20250631.csv``)."""
+def delivery_files(settings: Settings, entry: Entry) -> Iterator[tuple[Path, date | None]]:
+    """Each file in the dataset's delivery folder — or its providers' folders — named like a delivery, by name:
+    ``(path, day)``, day None when the name's date does not exist (``motor_vehicles_20250631.csv``). The runner's
+    days, the stray files and the file-arrival sensor all look through here."""
     ext = FILE_EXTENSIONS[entry.dataset.format.kind]
     folder = settings.sources_dir / entry.department.department / entry.dataset.name
     folders = [folder / code for code in settings.registry().codes(entry.id)] or [folder]
@@ -358,7 +360,7 @@ def _delivery_files(settings: Settings, entry: Entry):
 
 def stray_files(settings: Settings, entries: list[Entry]) -> list[Path]:
     """Files named like a delivery whose date does not exist: reported and skipped, never a partition."""
-    return [f for e in entries if e.dataset.format.kind != "frontdb" for f, day in _delivery_files(settings, e)
+    return [f for e in entries if e.dataset.format.kind != "frontdb" for f, day in delivery_files(settings, e)
             if day is None]
 
 
@@ -396,7 +398,7 @@ def days_in_sources(settings: Settings, entries: list[Entry]) -> list[date]:
             for provider in settings.registry().codes(entry.id) or (None,):
                 found |= _frontdb_days(entry, frontdb_url(settings, provider))
             continue
-        found |= {day for _, day in _delivery_files(settings, entry) if day is not None}
+        found |= {day for _, day in delivery_files(settings, entry) if day is not None}
     if not found:
         return []
     first, last = min(found), max(found)

@@ -26,10 +26,10 @@ Everything is derived from the catalogue entries passed in, so nothing here list
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -44,7 +44,8 @@ from jilin_pipelines.defs.keys import raw_key
 from jilin_pipelines.defs.resources import PipelineSettings
 from jilin_pipelines.privacy.redaction import mask_free_text
 from jilin_pipelines.settings import Settings
-from jilin_pipelines.sources.layout import delivery_day, file_sha256
+from jilin_pipelines.raw import delivery_files, reads_over_http
+from jilin_pipelines.sources.layout import file_sha256
 
 FILE_SENSOR = "source_file_arrival"
 FAILURE_SENSOR = "run_failure_alert"
@@ -192,37 +193,22 @@ def _landed_sha256(instance: dg.DagsterInstance, key: dg.AssetKey, partition: st
 @dataclass(frozen=True)
 class DeliveryFile:
     """A file named as a delivery of a watched dataset: ``day`` its delivery day, None when the name holds no valid
-    date."""
+    date; ``rel`` its path under the sources directory, the key of the sensor's cursor."""
 
     entry: Entry
-    file: os.DirEntry
+    file: Path
     day: date | None
-
-    @property
-    def rel(self) -> str:
-        """Its path under the sources directory: the key of the sensor's cursor."""
-        return f"{self.entry.department.department}/{self.entry.dataset.name}/{self.file.name}"
+    rel: str
 
 
 def _delivery_files(s: Settings, watched: list[Entry]) -> Iterator[DeliveryFile]:
-    """The files named as deliveries in the watched datasets' folders of the sources directory, by name; a dataset
-    delivered over HTTP (an API with ``api_url`` set) has none."""
+    """The files named as deliveries in the watched datasets' folders (and their providers' folders) of the sources
+    directory, by name (``raw.delivery_files``); a dataset delivered over HTTP has none."""
     for entry in watched:
-        if entry.dataset.format.kind == "api" and s.api_url:
-            continue  # delivered over HTTP, not as files
-        folder = s.sources_dir / entry.department.department / entry.dataset.name
-        if not folder.is_dir():
+        if reads_over_http(entry, s):
             continue
-        with os.scandir(folder) as it:
-            files = sorted((f for f in it if f.is_file()), key=lambda f: f.name)
-        for f in files:
-            try:
-                day = delivery_day(f.name, entry.dataset.name, FILE_EXTENSIONS[entry.dataset.format.kind])
-            except ValueError:
-                yield DeliveryFile(entry, f, None)
-                continue
-            if day is not None:
-                yield DeliveryFile(entry, f, day)
+        for path, day in delivery_files(s, entry):
+            yield DeliveryFile(entry, path, day, path.relative_to(s.sources_dir).as_posix())
 
 
 def _arrival(context: dg.SensorEvaluationContext, found: DeliveryFile, seen: dict[str, list],
@@ -248,7 +234,7 @@ def _arrival(context: dg.SensorEvaluationContext, found: DeliveryFile, seen: dic
         return None  # the day's partition does not exist yet: left for a later tick
     if not room:
         return None  # not recorded: picked up by the next tick
-    sha = file_sha256(found.file.path)
+    sha = file_sha256(found.file)
     seen[rel] = [st.st_mtime_ns, st.st_size, sha]
     if previous and previous[2] == sha:
         return None  # touched, same content
@@ -278,7 +264,7 @@ def file_sensor(entries) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=(
             "Requests the raw partition of a delivery when its file appears (or changes) under the sources "
-            "directory: <sources>/<department>/<dataset>/<dataset>_YYYYMMDD.<ext>. Stopped by default: on its "
+            "directory: <sources>/<department>/<dataset>/[<provider>/]<dataset>_YYYYMMDD.<ext>. Stopped by default: on its "
             "first tick it requests every file not landed yet with the same content."
         ),
     )

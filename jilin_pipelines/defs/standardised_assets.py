@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
-import pyarrow as pa
 
 from jilin_pipelines.catalogue import Entry
 from jilin_pipelines.defs.openlineage_run import lineage_run
@@ -27,12 +26,10 @@ from jilin_pipelines.memory import release_unused
 from jilin_pipelines.quality.layout import standard_schema
 from jilin_pipelines.quality.masking import shown
 from jilin_pipelines.quality import holds
-from jilin_pipelines.quality.day import LAYER, StandardisedDay, standardise_day
+from jilin_pipelines.quality.day import LAYER, StandardisedDay, score_day, standardise_day
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
-from jilin_pipelines.quality.report import scorecard_dir, write_quality_report
-from jilin_pipelines.quality.scorecard import provider_rollup, render_markdown, scorecard
+from jilin_pipelines.quality.scorecard import render_markdown
 from jilin_pipelines.quality.standardise import rules_of
-from jilin_pipelines.lake import write_parquet_atomically
 
 
 class ReleaseConfig(dg.Config):
@@ -295,14 +292,8 @@ def scorecard_asset(entries: list[Entry]) -> dg.AssetsDefinition:
         s = settings.get()
         with lineage_run(context, settings, inputs=[quality_results_ref(e) for e in entries],
                          outputs=[scorecard_ref(entries)]) as run:
-            card = scorecard(s.lake_dir, [e.id for e in entries], day)
-            write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
-                                     scorecard_dir(s.lake_dir) / f"{day.isoformat()}.parquet")
-            by_provider = provider_rollup(s.lake_dir, [e.id for e in entries], day, s.registry())
-            if len(by_provider):
-                write_parquet_atomically(pa.Table.from_pandas(by_provider, preserve_index=False),
-                                         scorecard_dir(s.lake_dir) / "providers" / f"{day.isoformat()}.parquet")
-            report = write_quality_report(card, s.lake_dir, s.reports_dir, day, by_provider)
+            scored = score_day([e.id for e in entries], day, s)
+            card, by_provider, report = scored.card, scored.by_provider, scored.report
             run.outputs(scorecard_ref(entries, rows=len(card)))
             return dg.MaterializeResult(metadata={
                 "dagster/row_count": len(card),

@@ -1,5 +1,6 @@
 """The standardised layer of one (dataset, day) in one call: the raw landing in; the standardised partition, its
-quarantine, its quality results and its verdict (flows, or held: ``holds.py``) out.
+quarantine, its quality results and its verdict (flows, or held: ``holds.py``) out. Then, once a day, the scorecard
+over every dataset and its report (:func:`score_day`).
 
 Pure: no Dagster import. The Dagster standardised assets translate the result into metadata and check results.
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -21,7 +23,8 @@ from jilin_pipelines.lake import PartitionWriter, write_parquet_atomically
 from jilin_pipelines.quality import holds
 from jilin_pipelines.quality.layout import DELIVERY_META, PROVIDER, standard_schema
 from jilin_pipelines.base.quarantine import replace_partition
-from jilin_pipelines.quality.scorecard import write_results
+from jilin_pipelines.quality.report import scorecard_dir, write_quality_report
+from jilin_pipelines.quality.scorecard import provider_rollup, scorecard, write_results
 from jilin_pipelines.quality.standardise import Outcome, standardise
 from jilin_pipelines.raw import landed_summary
 from jilin_pipelines.lake import RAW, STANDARDISED, MissingPartition, existing_partition, partition_path
@@ -139,3 +142,29 @@ def _judge_providers(entry: Entry, day: date, settings: Settings, engine: sa.Eng
         stats["held_rows"] = sum(stats["providers"][c]["standardised_rows"] for c in codes)
         stats["standardised_rows"] -= stats["held_rows"]
     return held
+
+
+@dataclass
+class ScoredDay:
+    """The day's quality scorecard over every standardised dataset: ``card`` per department and dimension,
+    ``by_provider`` per provider level (empty: no dataset of many providers delivered), ``report`` the HTML page."""
+
+    card: pd.DataFrame
+    by_provider: pd.DataFrame
+    report: Path
+
+
+def score_day(dataset_ids: list[str], day: date, settings: Settings) -> ScoredDay:
+    """The quality layer's second call of a day, once every dataset's results are in: the scorecard and the
+    providers' roll-up written to the lake (``quality/scorecard/<day>.parquet``, ``…/providers/<day>.parquet``)
+    and the day's quality report."""
+    lake_dir = settings.lake_dir
+    card = scorecard(lake_dir, dataset_ids, day)
+    write_parquet_atomically(pa.Table.from_pandas(card, preserve_index=False),
+                             scorecard_dir(lake_dir) / f"{day.isoformat()}.parquet")
+    by_provider = provider_rollup(lake_dir, dataset_ids, day, settings.registry())
+    if len(by_provider):
+        write_parquet_atomically(pa.Table.from_pandas(by_provider, preserve_index=False),
+                                 scorecard_dir(lake_dir) / "providers" / f"{day.isoformat()}.parquet")
+    report = write_quality_report(card, lake_dir, settings.reports_dir, day, by_provider)
+    return ScoredDay(card, by_provider, report)

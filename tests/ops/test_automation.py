@@ -327,6 +327,31 @@ def test_a_file_already_landed_with_the_same_content_is_not_requested(env):
     assert sorted(r.partition_key for r in requested) == ["2025-06-02", "2025-06-03"]
 
 
+def test_a_providers_delivery_file_is_requested(tmp_path):
+    """A dataset of many providers: each delivers into its own folder below the dataset's; a new file there is a
+    delivery of the dataset's day like any other."""
+    sources = tmp_path / "sources"
+    county = {"code": "220102", "division": "220102", "level": "county", "name": "南关区", "parent": "220100",
+              "datasets": ["traffic_police.motor_vehicles"]}
+    registry = [{"code": "220000", "division": "220000", "level": "province", "name": "吉林省"},
+                {"code": "220100", "division": "220100", "level": "city", "name": "长春市", "parent": "220000"}, county]
+    sources.mkdir()
+    (sources / "providers.yaml").write_text(json.dumps({"providers": registry}, ensure_ascii=False), encoding="utf-8")
+    settings = _settings(sources, tmp_path / "data", tmp_path / "home")
+    folder = sources / "traffic_police" / "motor_vehicles" / "220102"
+    folder.mkdir(parents=True)
+    shutil.copyfile(SAMPLE / "traffic_police" / "motor_vehicles" / "motor_vehicles_20250603.csv",
+                    folder / "motor_vehicles_20250603.csv")
+    (tmp_path / "instance").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "instance")) as instance:
+        env = {"defs": build_definitions(settings), "instance": instance,
+               "resource": PipelineSettings.from_settings(settings)}
+        result = tick(env, None)
+    assert [(r.run_key.split(":")[0], r.partition_key) for r in result.run_requests] == [
+        ("traffic_police.motor_vehicles", "2025-06-03")]
+    assert result.run_requests[0].tags["source_file"] == "traffic_police/motor_vehicles/220102/motor_vehicles_20250603.csv"
+
+
 def test_the_requested_run_lands_the_delivery(env):
     deliver(env["sources"], *VEHICLES, "2025-06-05")
     (request,) = tick(env, None).run_requests
