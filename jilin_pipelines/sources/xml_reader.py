@@ -30,10 +30,8 @@ readers: a file that does not decode in it is read in the encoding that does, wi
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from xml.parsers import expat
@@ -42,6 +40,7 @@ from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.decoding import (
     BOM,
     ESCAPED_CHAR_PATTERN,
+    Decoded,
     decode_tail,
     detect_encoding,
     unescape_bytes,
@@ -50,11 +49,10 @@ from jilin_pipelines.sources.decoding import (
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.delivery_warnings import Warnings
 from jilin_pipelines.sources.payload import Payload
-from jilin_pipelines.sources.reader import open_delivery_stream
+from jilin_pipelines.sources.reader import FileReader
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ESCAPED = re.compile(ESCAPED_CHAR_PATTERN)
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CUT_OFF_ERRORS = {
     expat.errors.codes[m]
     for m in (
@@ -200,15 +198,8 @@ class _Parser:
             self.close()
 
 
-def read_xml(
-    path: str | Path,
-    *,
-    dataset: str,
-    day: date,
-    record_tag: str,
-    columns: Sequence[str] | None,
-    sink: Sink | None = None,
-) -> Delivery:
+def read_xml(path: str | Path, *, dataset: str, day: date, record_tag: str, columns: Sequence[str] | None,
+             sink: Sink | None = None) -> Delivery:
     """Read one XML delivery; see the module docstring for attributes, refusals and broken files.
 
     The file is never whole in memory: it is read a block at a time for its digest (and any ``<!DOCTYPE`` /
@@ -216,41 +207,97 @@ def read_xml(
     at a time (:class:`ColumnCollector`) — with a ``sink``, each chunk goes to it as the next begins and the
     delivery's ``table`` is left empty (its counts say what was read). Only a broken document's tail, from the
     fault on, is held whole, to be split up by hand."""
-    path = Path(path)
-    location = str(path)
-    payload, delivery, warn = open_delivery_stream(path, dataset, day, columns)
-    if payload is None:
-        return delivery
-    facts = _scan(payload)
-    delivery.sha256, delivery.size_bytes = facts.sha256, payload.size
-    if facts.blank:
-        warn.file("the file is empty: no XML document at all")
-        delivery.warnings = warn.done()
-        return delivery
+    return _XmlFile(record_tag, columns, sink).read(path, dataset=dataset, day=day)
 
+
+class _XmlFile(FileReader):
+    """An XML delivery's own part of reading it: declarations refused, its records fed through expat, a broken tail
+    split up by hand."""
+
+    blank_file = "the file is empty: no XML document at all"
+
+    def __init__(self, record_tag: str, columns: Sequence[str] | None, sink: Sink | None):
+        super().__init__(columns, sink)
+        self.record_tag = record_tag
+        self._declarations = _DeclarationScan()  # fed the file's blocks as its digest is taken
+
+    def inspect(self, block: bytes | memoryview) -> None:
+        self._declarations.feed(block)
+
+    def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
+        location = delivery.location
+        dec = _decoding(payload, location)
+        if dec.wrong_encoding:
+            warn.file(
+                f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
+                + ("undecodable bytes are shown as \\xNN" if dec.escaped else f"read as {dec.used}"),
+            )
+        declaration = self._declarations.first()
+        if declaration is not None:  # anywhere, even where expat would stop first (after a fault, in a broken tail)
+            line, kind = declaration
+            raise DeliveryError(
+                f"{location}: line {line} holds a {kind} declaration (<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
+            )
+
+        rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
+        records = _Records(ColumnCollector(location, self.columns, rows, sink=self.sink), dec)
+        parser = _Parser(self.record_tag, records.take)
+        blocks = utf8_blocks(payload, dec)
+        error = _feed(parser, blocks, location)
+        if error is not None:
+            _land_after_fault(error, parser, blocks, records, warn)
+        elif dec.truncated_tail:
+            records.add_cut_tail()
+            warn.file("the file is cut off inside a character after the document's end")
+
+        # columns: the expected ones first, then attributes and unexpected elements in order of appearance
+        records.collector.deliver(delivery, what=None)
+        self._warn_of_columns(records.collector, parser, warn)
+        warn.items += rows.done()
+        if not records.collector.n:
+            warn.file(f"the document holds no <{self.record_tag}> elements")
+
+    def _warn_of_columns(self, collector: ColumnCollector, parser: _Parser, warn: Warnings) -> None:
+        """Warn of unexpected elements, expected ones in no record, and elements flattened or ignored."""
+        tag = self.record_tag
+        expected = list(self.columns) if self.columns is not None else []
+        expected_set = set(expected)
+        extra = [c for c in collector.names if c not in expected_set]
+        unexpected = [c for c in extra if "@" not in c or c.split("@", 1)[0] not in expected_set | {tag}]
+        if self.columns is not None and unexpected:
+            warn.file(f"unexpected elements {unexpected} kept as delivered")
+        if self.columns is not None and collector.n > collector.unparseable:
+            absent = [c for c in expected if not collector.nonnull.get(c)]  # a present one is text
+            if absent:
+                warn.file(f"expected elements {absent} occur in no <{tag}> element (all null)")
+        if parser.flattened:
+            warn.file(f"elements nested inside {sorted(parser.flattened)} were flattened to their text")
+        if parser.outside:
+            warn.file(f"elements outside <{tag}> records ignored: {parser.outside}")
+
+
+def _decoding(payload: Payload, location: str) -> Decoded:
+    """How the file decodes, checked strictly in the encoding its XML declaration names (UTF-8 without one)."""
     head = payload.head(4096)
     m = _DECLARED_ENCODING.match(head[len(BOM):] if head.startswith(BOM) else head)
     declared = m.group(1).decode("ascii") if m else "utf-8"
     try:
-        dec = detect_encoding(payload, declared)
+        return detect_encoding(payload, declared)
     except DeliveryError as exc:  # an unknown declared encoding: say which file declares it
         raise DeliveryError(f"{location}: the XML declaration names an encoding that cannot be used: {exc}") from None
-    if dec.wrong_encoding:
-        warn.file(
-            f"wrong encoding: declared {dec.declared} first failed at line {dec.fail_line} ({dec.fail_reason}); "
-            + ("undecodable bytes are shown as \\xNN" if dec.escaped else f"read as {dec.used}"),
-        )
-    if facts.declaration is not None:  # anywhere, even where expat would stop first (after a fault, in a broken tail)
-        line, kind = facts.declaration
-        raise DeliveryError(
-            f"{location}: line {line} holds a {kind} declaration (<!DOCTYPE/<!ENTITY): DTDs and entities are refused"
-        )
 
-    rows = Warnings(location)  # the unparseable rows, named after what is said of the whole file
-    collector = ColumnCollector(location, columns, rows, sink=sink)
 
-    def take(values: dict[str, str], why: str | None, raw) -> None:
-        """One record, as it ends: into the collector (which turns a chunk of them at a time into Arrow)."""
+class _Records:
+    """Where the document's records go as they end: into the collector (which turns a chunk of them at a time into
+    Arrow), a record holding bytes that the declared encoding does not decode as unparseable."""
+
+    def __init__(self, collector: ColumnCollector, dec: Decoded):
+        self.collector = collector
+        self.dec = dec
+
+    def take(self, values: dict[str, str], why: str | None, raw) -> None:
+        """One record (``why``: why it is unparseable, or None; ``raw``: a function giving its bytes)."""
+        collector, dec = self.collector, self.dec
         if why is None and dec.escaped and any(v and _ESCAPED.search(v) for v in values.values()):
             why = f"holds bytes that are not {dec.declared}"
         if why is None:
@@ -258,8 +305,15 @@ def read_xml(
         else:
             collector.add_unparseable(collector.n + 1, why, unescape_bytes(raw().decode("utf-8", "replace")))
 
-    parser = _Parser(record_tag, take)
-    blocks = utf8_blocks(payload, dec)
+    def add_cut_tail(self) -> None:
+        """The character cut off at the very end of the file, as an unparseable row of its own."""
+        self.collector.add_unparseable(self.collector.n + 1, "the file ends inside this element (cut off)",
+                                       decode_tail(self.dec.truncated_tail))
+
+
+def _feed(parser: _Parser, blocks: Iterator[bytes], location: str) -> expat.ExpatError | None:
+    """Feed the text to expat a block at a time; the fault that stopped it (None: well-formed to its end). A
+    declaration expat meets is refused."""
     error = None
     try:
         for block in blocks:
@@ -271,69 +325,42 @@ def read_xml(
         raise DeliveryError(f"{location}: {exc}") from None
     finally:
         parser.close()
+    return error
 
-    cut_off = bool(dec.truncated_tail)
-    tail = decode_tail(dec.truncated_tail)
-    if error is not None:
-        if parser.root is None:
-            raise DeliveryError(
-                f"{location}: not well-formed XML before the root element "
-                f"(line {error.lineno}, column {error.offset}: {expat.errors.messages[error.code]})"
-            )
-        cut_off = cut_off or error.code in _CUT_OFF_ERRORS
-        broken = parser.text_from(parser.rec_start if parser.in_record else parser.last_end) + b"".join(blocks)
-        before = collector.n
-        broken_before = collector.unparseable
-        try:
-            _recover(broken, record_tag, parser.root, take)
-        except _Refused as exc:
-            raise DeliveryError(f"{location}: {exc}") from None
-        del broken
-        if dec.truncated_tail:
-            if collector.n > before and collector.errors[-1] is not None:
-                collector.raws[-1] += tail
-            else:
-                collector.add_unparseable(collector.n + 1, "the file ends inside this element (cut off)", tail)
-        recovered = collector.n - before
-        broken = collector.unparseable - broken_before
-        what = "the file is cut off" if cut_off else "the document is not well-formed"
-        warn.file(
-            f"{what} at line {error.lineno}, column {error.offset} ({expat.errors.messages[error.code]}): "
-            f"{before} complete <{record_tag}> elements before it landed; the rest was split into "
-            f"{recovered} pieces, {recovered - broken} parsed as records and {broken} kept as unparseable rows"
+
+def _land_after_fault(error: expat.ExpatError, parser: _Parser, rest: Iterator[bytes], records: _Records,
+                      warn: Warnings) -> None:
+    """A document that stops being well-formed: the complete records before the fault have landed; the text from
+    the record the fault is in (or the end of the last one) on, with the ``rest`` not fed yet, is split up by hand
+    (:func:`_recover`), and a warning says what became of it."""
+    location, tag, collector, dec = warn.location, parser.tag, records.collector, records.dec
+    if parser.root is None:
+        raise DeliveryError(
+            f"{location}: not well-formed XML before the root element "
+            f"(line {error.lineno}, column {error.offset}: {expat.errors.messages[error.code]})"
         )
-    elif dec.truncated_tail:
-        collector.add_unparseable(collector.n + 1, "the file ends inside this element (cut off)", tail)
-        warn.file("the file is cut off inside a character after the document's end")
-
-    # columns: the expected ones first, then attributes and unexpected elements in order of appearance
-    collector.deliver(delivery, what=None)
-    expected = list(columns) if columns is not None else []
-    expected_set = set(expected)
-    extra = [c for c in collector.names if c not in expected_set]
-    unexpected = [c for c in extra if "@" not in c or c.split("@", 1)[0] not in expected_set | {record_tag}]
-    if columns is not None and unexpected:
-        warn.file(f"unexpected elements {unexpected} kept as delivered")
-    if columns is not None and collector.n > collector.unparseable:
-        absent = [c for c in expected if not collector.nonnull.get(c)]  # a present one is text
-        if absent:
-            warn.file(f"expected elements {absent} occur in no <{record_tag}> element (all null)")
-    if parser.flattened:
-        warn.file(f"elements nested inside {sorted(parser.flattened)} were flattened to their text")
-    if parser.outside:
-        warn.file(f"elements outside <{record_tag}> records ignored: {parser.outside}")
-    warn.items += rows.done()
-    if not collector.n:
-        warn.file(f"the document holds no <{record_tag}> elements")
-    delivery.warnings = warn.done()
-    return delivery
-
-
-@dataclass
-class _Facts:
-    sha256: str
-    blank: bool  # nothing but white space (or nothing at all)
-    declaration: tuple[int, str] | None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
+    cut_off = bool(dec.truncated_tail) or error.code in _CUT_OFF_ERRORS
+    broken = parser.text_from(parser.rec_start if parser.in_record else parser.last_end) + b"".join(rest)
+    before = collector.n
+    broken_before = collector.unparseable
+    try:
+        _recover(broken, tag, parser.root, records.take)
+    except _Refused as exc:
+        raise DeliveryError(f"{location}: {exc}") from None
+    del broken
+    if dec.truncated_tail:
+        if collector.n > before and collector.errors[-1] is not None:
+            collector.raws[-1] += decode_tail(dec.truncated_tail)
+        else:
+            records.add_cut_tail()
+    recovered = collector.n - before
+    unparseable = collector.unparseable - broken_before
+    what = "the file is cut off" if cut_off else "the document is not well-formed"
+    warn.file(
+        f"{what} at line {error.lineno}, column {error.offset} ({expat.errors.messages[error.code]}): "
+        f"{before} complete <{tag}> elements before it landed; the rest was split into {recovered} pieces, "
+        f"{recovered - unparseable} parsed as records and {unparseable} kept as unparseable rows"
+    )
 
 
 #: bytes of a block kept before the next, so that a marker across two blocks is still found
@@ -344,44 +371,45 @@ _MARKS = re.compile(rb"<!--|-->|<!\[CDATA\[|\]\]>|<!\s*(DOCTYPE|ENTITY)", re.IGN
 _CLOSES = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
 
 
-def _scan(payload: Payload) -> _Facts:
-    """The file's digest, whether it is blank, and where its first ``<!DOCTYPE`` / ``<!ENTITY`` outside comments
-    and CDATA sections is, in one pass over its blocks (ASCII: the same bytes in UTF-8, GBK and GB18030 text, and
-    the same line ends)."""
-    digest = hashlib.sha256()
-    blank = True
-    declaration = None
-    inside: bytes | None = None  # the closing marker of the comment or CDATA section the scan is in
-    lines = 0  # line ends before ``prev``
-    prev = b""
-    blocks = iter(payload.blocks())
-    block = next(blocks, None)
-    while block is not None:
-        digest.update(block)
-        data = bytes(block)
-        blank = blank and data.isspace()
-        block = next(blocks, None)
-        if declaration is not None:
-            continue
-        text = prev + data
-        limit = len(text) if block is None else max(0, len(text) - _OVERLAP)  # a marker may continue in the next
+class _DeclarationScan:
+    """Where the file's first ``<!DOCTYPE`` / ``<!ENTITY`` outside comments and CDATA sections is, found as its
+    blocks are fed (:meth:`feed`) in the digest's pass over them (ASCII: the same bytes in UTF-8, GBK and GB18030
+    text, and the same line ends)."""
+
+    def __init__(self):
+        self.found: tuple[int, str] | None = None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
+        self._inside: bytes | None = None  # the closing marker of the comment or CDATA section the scan is in
+        self._lines = 0  # line ends before ``_held``
+        self._held = b""  # the end of the text fed so far, where a marker may go on in the next block
+
+    def feed(self, block: bytes | memoryview) -> None:
+        if self.found is None:
+            self._scan(self._held + bytes(block), last=False)
+
+    def first(self) -> tuple[int, str] | None:
+        """The line and kind of the first declaration, once the whole file was fed (None: there is none)."""
+        if self.found is None:
+            self._scan(self._held, last=True)
+        return self.found
+
+    def _scan(self, text: bytes, *, last: bool) -> None:
+        limit = len(text) if last else max(0, len(text) - _OVERLAP)  # a marker may continue in the next block
         cut = limit
         for m in _MARKS.finditer(text):
             if m.start() >= limit:
                 break
             token = m.group(0)
             cut = max(limit, m.end())
-            if inside is not None:
-                if token == inside:
-                    inside = None
+            if self._inside is not None:
+                if token == self._inside:
+                    self._inside = None
             elif token in _CLOSES:
-                inside = _CLOSES[token]
+                self._inside = _CLOSES[token]
             elif m.group(1):
-                declaration = (lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
-                break
-        lines += text.count(b"\n", 0, cut)
-        prev = text[cut:]
-    return _Facts(digest.hexdigest(), blank, declaration)
+                self.found = (self._lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
+                return
+        self._lines += text.count(b"\n", 0, cut)
+        self._held = text[cut:]
 
 
 def _recover(tail: bytes, tag: str, root: str, take) -> None:
