@@ -1,6 +1,13 @@
 """Readers for every delivery format, the departments' HTTP API client, the front-end database reader (the API's
 stand-in is tooling: ``jilin_tools.api_server``). Each returns a :class:`~jilin_pipelines.sources.delivery.Delivery`; none knows the
-catalogue (the caller passes the format parameters) and none imports Dagster."""
+catalogue (the caller passes the format parameters) and none imports Dagster.
+
+What the readers share has one home each: ``reader`` (the no-delivery result, opening a delivery file, and
+``FileReader``, the skeleton each file format fills in with its own part), ``payload`` (a delivery's bytes a block at
+a time), ``decoding`` (the encoding checked strictly, the text as UTF-8), ``tables`` (the delivered columns
+reconciled, the delivery table assembled), ``collector`` (rows into string columns a chunk at a time), ``values``
+(values every reader writes down alike), ``delivery_warnings`` (the capped warnings), ``paths`` (name and path safety),
+``layout`` (where a day's delivery lies) and ``delivery`` (what every reader returns)."""
 
 from jilin_pipelines.sources.layout import delivery_path
 from jilin_pipelines.sources.api_client import ApiClient

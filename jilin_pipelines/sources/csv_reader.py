@@ -102,19 +102,21 @@ def read_csv(path: str | Path, *, dataset: str, day: date, encoding: str, column
     is left empty (its counts say what was read); without, the pieces make up ``table``. Either way the rows and
     warnings do not depend on the piece size.
     """
-    return _CsvFile(encoding, columns, delimiter, quote_char, sink, piece_bytes).read(path, dataset=dataset, day=day)
+    reader = _CsvFile(columns=columns, sink=sink, encoding=encoding, delimiter=delimiter, quote_char=quote_char,
+                      piece_bytes=piece_bytes or PIECE_BYTES)
+    return reader.read(path, dataset=dataset, day=day)
 
 
+@dataclass(kw_only=True)
 class _CsvFile(FileReader):
     """A CSV delivery's own part of reading it: its header, then its body a piece at a time (:class:`_PieceReader`)."""
 
     blank_file = "the file is empty: not even a header row"
 
-    def __init__(self, encoding: str, columns: Sequence[str] | None, delimiter: str, quote_char: str,
-                 sink: Sink | None, piece_bytes: int | None):
-        super().__init__(columns, sink)
-        self.encoding, self.delimiter, self.quote_char = encoding, delimiter, quote_char
-        self.piece_bytes = piece_bytes or PIECE_BYTES
+    encoding: str
+    delimiter: str
+    quote_char: str
+    piece_bytes: int
 
     def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
         dec = detect_encoding(payload, self.encoding)

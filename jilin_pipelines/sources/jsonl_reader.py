@@ -18,6 +18,7 @@ import codecs
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -144,15 +145,14 @@ def read_jsonl(path: str | Path, *, dataset: str, day: date, columns: Sequence[s
     The file is read twice a block at a time (its digest and encoding, then its lines), never whole, and its
     objects collected a chunk at a time (:class:`ColumnCollector`): with a ``sink``, each chunk goes to it as the
     next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
-    return _JsonlFile(encoding, columns, sink).read(path, dataset=dataset, day=day)
+    return _JsonlFile(columns=columns, sink=sink, encoding=encoding).read(path, dataset=dataset, day=day)
 
 
+@dataclass(kw_only=True)
 class _JsonlFile(FileReader):
     """A JSON Lines delivery's own part of reading it: its lines, each an object or an unparseable row."""
 
-    def __init__(self, encoding: str, columns: Sequence[str] | None, sink: Sink | None):
-        super().__init__(columns, sink)
-        self.encoding = encoding
+    encoding: str
 
     def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
         dec = detect_encoding(payload, self.encoding)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, DeliveryWarning, Sink, empty_table
 from jilin_pipelines.sources.delivery_warnings import Warnings
@@ -93,24 +95,25 @@ def read_file_bytes(path: Path) -> bytes | None:
         raise DeliveryError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
+@dataclass(kw_only=True)
 class FileReader(ABC):
     """The reading of one delivery file, in the spirit of the Singer SDK's streams: :meth:`read` is the skeleton every
     file format shares, and a format declares what is its own.
 
     The skeleton opens the file (no file: the "no delivery" result), takes its SHA-256 and size in one pass over its
     blocks, says what a blank file is (:attr:`blank_file`) or leaves the rest to the format (:meth:`read_rows`), and
-    closes the warnings. A format sets :attr:`blank_file`, may look at each block of the digest's pass
-    (:meth:`inspect`), and implements :meth:`read_rows`. A reader object reads one delivery: the public ``read_*``
-    functions make one per call, with the format's parameters.
+    closes the warnings. A format declares its own parameters as fields beside ``columns`` (the expected source
+    columns; None: the delivered ones as they are) and ``sink``, sets :attr:`blank_file`, may look at each block of
+    the digest's pass (:meth:`inspect`), and implements :meth:`read_rows`. A reader object reads one delivery: the
+    public ``read_*`` functions make one per call, with the format's parameters.
     """
 
     #: the warning a file of nothing but white space (or nothing at all) is read as, with no rows; None: such a file
     #: is read like any other
-    blank_file: str | None = None
+    blank_file: ClassVar[str | None] = None
 
-    def __init__(self, columns: Sequence[str] | None, sink: Sink | None):
-        self.columns = columns
-        self.sink = sink
+    columns: Sequence[str] | None
+    sink: Sink | None = None
 
     def read(self, path: str | Path, *, dataset: str, day: date) -> Delivery:
         """The delivery of the file at ``path``: ``sha256`` and ``size_bytes`` are those of its bytes, ``location``

@@ -34,6 +34,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, closing
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -117,15 +118,14 @@ def read_xlsx(path: str | Path, *, dataset: str, day: date, sheet: str, columns:
     """Read one XLSX delivery from ``sheet``; ``sha256``/``size_bytes`` are the file's bytes'. The sheet's rows are
     read as openpyxl streams them and collected a chunk at a time: with a ``sink``, each chunk goes to it as the
     next begins and the delivery's ``table`` is left empty (its counts say what was read)."""
-    return _XlsxFile(sheet, columns, sink).read(path, dataset=dataset, day=day)
+    return _XlsxFile(columns=columns, sink=sink, sheet=sheet).read(path, dataset=dataset, day=day)
 
 
+@dataclass(kw_only=True)
 class _XlsxFile(FileReader):
     """An XLSX delivery's own part of reading it: its sheet's header, then its rows as openpyxl streams them."""
 
-    def __init__(self, sheet: str, columns: Sequence[str] | None, sink: Sink | None):
-        super().__init__(columns, sink)
-        self.sheet = sheet
+    sheet: str
 
     def read_rows(self, payload: Payload, delivery: Delivery, warn: Warnings) -> None:
         location, sheet = delivery.location, self.sheet

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from xml.parsers import expat
@@ -198,6 +199,55 @@ class _Parser:
             self.close()
 
 
+#: bytes of a block kept before the next, so that a marker across two blocks is still found
+_OVERLAP = 1 << 10
+#: what the scan looks for: comments and CDATA sections (a ``<!DOCTYPE`` written inside them is text, not a
+#: declaration), and the declarations themselves
+_MARKS = re.compile(rb"<!--|-->|<!\[CDATA\[|\]\]>|<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_CLOSES = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
+
+
+class _DeclarationScan:
+    """Where the file's first ``<!DOCTYPE`` / ``<!ENTITY`` outside comments and CDATA sections is, found as its
+    blocks are fed (:meth:`feed`) in the digest's pass over them (ASCII: the same bytes in UTF-8, GBK and GB18030
+    text, and the same line ends)."""
+
+    def __init__(self):
+        self.found: tuple[int, str] | None = None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
+        self._inside: bytes | None = None  # the closing marker of the comment or CDATA section the scan is in
+        self._lines = 0  # line ends before ``_held``
+        self._held = b""  # the end of the text fed so far, where a marker may go on in the next block
+
+    def feed(self, block: bytes | memoryview) -> None:
+        if self.found is None:
+            self._scan(self._held + bytes(block), last=False)
+
+    def first(self) -> tuple[int, str] | None:
+        """The line and kind of the first declaration, once the whole file was fed (None: there is none)."""
+        if self.found is None:
+            self._scan(self._held, last=True)
+        return self.found
+
+    def _scan(self, text: bytes, *, last: bool) -> None:
+        limit = len(text) if last else max(0, len(text) - _OVERLAP)  # a marker may continue in the next block
+        cut = limit
+        for m in _MARKS.finditer(text):
+            if m.start() >= limit:
+                break
+            token = m.group(0)
+            cut = max(limit, m.end())
+            if self._inside is not None:
+                if token == self._inside:
+                    self._inside = None
+            elif token in _CLOSES:
+                self._inside = _CLOSES[token]
+            elif m.group(1):
+                self.found = (self._lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
+                return
+        self._lines += text.count(b"\n", 0, cut)
+        self._held = text[cut:]
+
+
 def read_xml(path: str | Path, *, dataset: str, day: date, record_tag: str, columns: Sequence[str] | None,
              sink: Sink | None = None) -> Delivery:
     """Read one XML delivery; see the module docstring for attributes, refusals and broken files.
@@ -207,19 +257,19 @@ def read_xml(path: str | Path, *, dataset: str, day: date, record_tag: str, colu
     at a time (:class:`ColumnCollector`) — with a ``sink``, each chunk goes to it as the next begins and the
     delivery's ``table`` is left empty (its counts say what was read). Only a broken document's tail, from the
     fault on, is held whole, to be split up by hand."""
-    return _XmlFile(record_tag, columns, sink).read(path, dataset=dataset, day=day)
+    return _XmlFile(columns=columns, sink=sink, record_tag=record_tag).read(path, dataset=dataset, day=day)
 
 
+@dataclass(kw_only=True)
 class _XmlFile(FileReader):
     """An XML delivery's own part of reading it: declarations refused, its records fed through expat, a broken tail
     split up by hand."""
 
     blank_file = "the file is empty: no XML document at all"
 
-    def __init__(self, record_tag: str, columns: Sequence[str] | None, sink: Sink | None):
-        super().__init__(columns, sink)
-        self.record_tag = record_tag
-        self._declarations = _DeclarationScan()  # fed the file's blocks as its digest is taken
+    record_tag: str
+    #: fed the file's blocks as its digest is taken
+    _declarations: _DeclarationScan = field(default_factory=_DeclarationScan, init=False)
 
     def inspect(self, block: bytes | memoryview) -> None:
         self._declarations.feed(block)
@@ -361,55 +411,6 @@ def _land_after_fault(error: expat.ExpatError, parser: _Parser, rest: Iterator[b
         f"{before} complete <{tag}> elements before it landed; the rest was split into {recovered} pieces, "
         f"{recovered - unparseable} parsed as records and {unparseable} kept as unparseable rows"
     )
-
-
-#: bytes of a block kept before the next, so that a marker across two blocks is still found
-_OVERLAP = 1 << 10
-#: what the scan looks for: comments and CDATA sections (a ``<!DOCTYPE`` written inside them is text, not a
-#: declaration), and the declarations themselves
-_MARKS = re.compile(rb"<!--|-->|<!\[CDATA\[|\]\]>|<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_CLOSES = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
-
-
-class _DeclarationScan:
-    """Where the file's first ``<!DOCTYPE`` / ``<!ENTITY`` outside comments and CDATA sections is, found as its
-    blocks are fed (:meth:`feed`) in the digest's pass over them (ASCII: the same bytes in UTF-8, GBK and GB18030
-    text, and the same line ends)."""
-
-    def __init__(self):
-        self.found: tuple[int, str] | None = None  # the line and kind (DOCTYPE or ENTITY) of the first declaration
-        self._inside: bytes | None = None  # the closing marker of the comment or CDATA section the scan is in
-        self._lines = 0  # line ends before ``_held``
-        self._held = b""  # the end of the text fed so far, where a marker may go on in the next block
-
-    def feed(self, block: bytes | memoryview) -> None:
-        if self.found is None:
-            self._scan(self._held + bytes(block), last=False)
-
-    def first(self) -> tuple[int, str] | None:
-        """The line and kind of the first declaration, once the whole file was fed (None: there is none)."""
-        if self.found is None:
-            self._scan(self._held, last=True)
-        return self.found
-
-    def _scan(self, text: bytes, *, last: bool) -> None:
-        limit = len(text) if last else max(0, len(text) - _OVERLAP)  # a marker may continue in the next block
-        cut = limit
-        for m in _MARKS.finditer(text):
-            if m.start() >= limit:
-                break
-            token = m.group(0)
-            cut = max(limit, m.end())
-            if self._inside is not None:
-                if token == self._inside:
-                    self._inside = None
-            elif token in _CLOSES:
-                self._inside = _CLOSES[token]
-            elif m.group(1):
-                self.found = (self._lines + text.count(b"\n", 0, m.start()) + 1, m.group(1).decode("ascii").upper())
-                return
-        self._lines += text.count(b"\n", 0, cut)
-        self._held = text[cut:]
 
 
 def _recover(tail: bytes, tag: str, root: str, take) -> None:
