@@ -79,11 +79,11 @@ def test_items_pass_to_the_landing_a_chunk_at_a_time(root, tmp_path, monkeypatch
     import pyarrow.parquet as pq
 
     from jilin_pipelines.lake import PartitionWriter
-    from jilin_pipelines.sources import collector as jsonl_reader
+    from jilin_pipelines.sources import collector
 
     with ApiServer(root, token=TOKEN) as server:
         whole = fetch(server.url, page_size=500)
-        monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", 97)
+        monkeypatch.setattr(collector, "CHUNK_ROWS", 97)
         landed = tmp_path / "landed.parquet"
         client = ApiClient(server.url, TOKEN, page_size=500, backoff=0.01)
         try:

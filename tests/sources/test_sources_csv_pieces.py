@@ -1,5 +1,5 @@
 """A CSV delivery read a piece at a time (``csv_reader.PIECE_BYTES`` of text, each cut at a line end; the file read a
-``_common.DECODE_BLOCK`` at a time) is the delivery read whole: the same rows, the same row numbers, the same
+``payload.DECODE_BLOCK`` at a time) is the delivery read whole: the same rows, the same row numbers, the same
 unparseable rows with the same texts and the same warnings — whatever the piece and block sizes, over files with the
 problems of SPEC §7 (bad rows, blank lines, wrong encodings, undecodable bytes, a cut-off end, trailing blank lines,
 CRLF, quoted fields with delimiters, doubled quotes and line ends, stray quotes; not bare CRs, whose rows are parsed but whose texts are located by LF line ends, see ``csv_reader``). With a sink, the pieces come out in row order and make up the same table."""
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sources_testkit import DAY
 
-from jilin_pipelines.sources import csv_reader, payload as _common
+from jilin_pipelines.sources import csv_reader, payload
 from jilin_pipelines.sources.csv_reader import read_csv
 from jilin_pipelines.sources.delivery import DeliveryError
 
@@ -54,7 +54,7 @@ def deliveries(draw) -> tuple[bytes, str]:
 
 def _read(path: Path, declared: str, piece_bytes: int, block: int, sink=None):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", block)
+        mp.setattr(payload, "DECODE_BLOCK", block)
         try:
             return read_csv(path, dataset="traffic_police.motor_vehicles", day=DAY, encoding=declared,
                             columns=HEADER, sink=sink, piece_bytes=piece_bytes)

@@ -1,4 +1,4 @@
-"""Decoding a delivery a block at a time (``_common.DECODE_BLOCK``) is decoding it whole: the same text, the same
+"""Decoding a delivery a block at a time (``payload.DECODE_BLOCK``) is decoding it whole: the same text, the same
 verdict on the encoding, the same offset of the first failure, the same cut-off tail, wherever the blocks end
 (inside a GBK or UTF-8 character included)."""
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from jilin_pipelines.sources import payload as _common
+from jilin_pipelines.sources import payload
 from jilin_pipelines.sources.decoding import BOM, decode_strict
 
 HAN = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF), min_size=1, max_size=6)
@@ -27,7 +27,7 @@ PAYLOADS = st.tuples(st.booleans(), st.lists(PIECES, max_size=25)).map(lambda t:
 
 def _whole(data: bytes, declared: str) -> dict:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", 1 << 30)
+        mp.setattr(payload, "DECODE_BLOCK", 1 << 30)
         return asdict(decode_strict(data, declared))
 
 
@@ -36,7 +36,7 @@ def _whole(data: bytes, declared: str) -> dict:
 def test_decoding_in_blocks_is_decoding_whole(data, declared, block):
     whole = _whole(data, declared)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", block)
+        mp.setattr(payload, "DECODE_BLOCK", block)
         assert asdict(decode_strict(data, declared)) == whole
 
 
@@ -49,7 +49,7 @@ def test_gbk_text_in_blocks_comes_out_as_its_utf8(text, block):
     except UnicodeDecodeError:
         pass
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", block)
+        mp.setattr(payload, "DECODE_BLOCK", block)
         dec = decode_strict(data, "gbk")
     assert dec.utf8 == text.encode("utf-8")
     assert not dec.wrong_encoding and dec.truncated_tail == b""

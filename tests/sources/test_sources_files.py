@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sources_testkit import DAY, check_invariants, data_rows
 
-from jilin_pipelines.sources import DeliveryError, collector as jsonl_reader, read_jsonl, read_xlsx, read_xml
+from jilin_pipelines.sources import DeliveryError, collector, read_jsonl, read_xlsx, read_xml
 
 # ------------------------------------------------------------------------------------------------
 # XLSX
@@ -311,7 +311,7 @@ def test_jsonl_chunked_collection_reads_the_same(tmp_path, monkeypatch, chunk_ro
     path = tmp_path / "verification_requests_20250601.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     whole = read_requests(path)
-    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(collector, "CHUNK_ROWS", chunk_rows)
     chunked = read_requests(path)
     assert chunked.table.equals(whole.table)
     assert [str(w) for w in chunked.warnings] == [str(w) for w in whole.warnings]
@@ -359,7 +359,7 @@ def test_xml_and_xlsx_deliveries_read_the_same_in_any_chunks(tmp_path, monkeypat
     reads.append(lambda: read_permits(book))
     whole = [read() for read in reads]
     assert whole[-2].unparseable_rows and whole[-1].unparseable_rows  # the broken ones are among them
-    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(collector, "CHUNK_ROWS", chunk_rows)
     for read, w in zip(reads, whole):
         chunked = read()
         check_invariants(chunked)
@@ -379,7 +379,7 @@ def test_xlsx_read_into_the_landing_a_chunk_at_a_time(tmp_path, monkeypatch, chu
     book = permit_workbook(tmp_path / "p.xlsx", [[f"吉{i}"] * 10 for i in range(9)] + [[None] * 10]
                            + [["x"] * 11, ["y"] * 10, [None] * 10])
     whole = read_permits(book)
-    monkeypatch.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(collector, "CHUNK_ROWS", chunk_rows)
     landed = tmp_path / "landed.parquet"
     with PartitionWriter(landed) as writer:
         streamed = read_xlsx(book, dataset="transport.road_transport_permits", day=DAY, sheet=PERMIT_SHEET,

@@ -1,5 +1,5 @@
-"""A JSON Lines delivery read a block at a time (``_common.DECODE_BLOCK``) and collected a chunk at a time
-(``jsonl_reader.CHUNK_ROWS``), its chunks passed to a sink as the raw landing does, is the delivery read whole: the
+"""A JSON Lines delivery read a block at a time (``payload.DECODE_BLOCK``) and collected a chunk at a time
+(``collector.CHUNK_ROWS``), its chunks passed to a sink as the raw landing does, is the delivery read whole: the
 same rows, numbers, unparseable rows and warnings — over lines that are objects, bad JSON, arrays, blank, CRLF,
 with keys first seen late, a cut-off end, a wrong encoding and undecodable bytes. The sunk pieces, widened as the
 raw landing's writer widens them, make up the same table."""
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sources_testkit import DAY
 
 from jilin_pipelines.lake import PartitionWriter
-from jilin_pipelines.sources import collector as jsonl_reader, payload as _common
+from jilin_pipelines.sources import collector, payload
 from jilin_pipelines.sources.jsonl_reader import read_jsonl
 
 COLUMNS = ["requestId", "certType", "certNo"]
@@ -43,8 +43,8 @@ def deliveries(draw) -> tuple[bytes, str]:
 
 def _read(path: Path, declared: str, chunk_rows: int, block: int, sink=None):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", block)
-        mp.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+        mp.setattr(payload, "DECODE_BLOCK", block)
+        mp.setattr(collector, "CHUNK_ROWS", chunk_rows)
         return read_jsonl(path, dataset="jishiban.verification_requests", day=DAY, columns=COLUMNS,
                           encoding=declared, sink=sink)
 

@@ -1,5 +1,5 @@
-"""An XML delivery decoded and fed to expat a block at a time (``_common.DECODE_BLOCK``), its records collected a
-chunk at a time (``jsonl_reader.CHUNK_ROWS``) and passed to a sink as the raw landing does, is the delivery read
+"""An XML delivery decoded and fed to expat a block at a time (``payload.DECODE_BLOCK``), its records collected a
+chunk at a time (``collector.CHUNK_ROWS``) and passed to a sink as the raw landing does, is the delivery read
 whole: the same rows, numbers, unparseable records with their raw text, and warnings — over records with
 attributes, a repeated child, elements nested deeper, a stray ``&`` (not well-formed), a cut-off end, another
 encoding and undecodable bytes. And a ``<!DOCTYPE`` is refused wherever it sits, also across two blocks."""
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sources_testkit import DAY
 
 from jilin_pipelines.lake import PartitionWriter
-from jilin_pipelines.sources import collector as jsonl_reader, payload as _common
+from jilin_pipelines.sources import collector, payload
 from jilin_pipelines.sources.delivery import DeliveryError
 from jilin_pipelines.sources.xml_reader import read_xml
 
@@ -48,8 +48,8 @@ def deliveries(draw) -> bytes:
 
 def _read(path: Path, chunk_rows: int, block: int, sink=None):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_common, "DECODE_BLOCK", block)
-        mp.setattr(jsonl_reader, "CHUNK_ROWS", chunk_rows)
+        mp.setattr(payload, "DECODE_BLOCK", block)
+        mp.setattr(collector, "CHUNK_ROWS", chunk_rows)
         try:
             return read_xml(path, dataset="municipal.construction_permits", day=DAY, record_tag="Permit",
                             columns=COLUMNS, sink=sink)
