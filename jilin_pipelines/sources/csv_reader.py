@@ -52,12 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from jilin_pipelines.sources.decoding import (
-    ESCAPED_CHAR_PATTERN,
-    Decoded,
-    decode_tail,
-    detect_encoding,
-    unescape_bytes,
-    utf8_blocks,
+    ESCAPED_CHAR_PATTERN, Decoded, decode_tail, detect_encoding, unescape_bytes, utf8_blocks,
 )
 from jilin_pipelines.sources.delivery import ERROR, Delivery, DeliveryError, Sink, empty_table
 from jilin_pipelines.sources.delivery_warnings import Warnings

@@ -39,13 +39,7 @@ from xml.parsers import expat
 
 from jilin_pipelines.sources.collector import ColumnCollector
 from jilin_pipelines.sources.decoding import (
-    BOM,
-    ESCAPED_CHAR_PATTERN,
-    Decoded,
-    decode_tail,
-    detect_encoding,
-    unescape_bytes,
-    utf8_blocks,
+    BOM, ESCAPED_CHAR_PATTERN, Decoded, decode_tail, detect_encoding, unescape_bytes, utf8_blocks,
 )
 from jilin_pipelines.sources.delivery import Delivery, DeliveryError, Sink
 from jilin_pipelines.sources.delivery_warnings import Warnings
