@@ -29,7 +29,7 @@ from jilin_pipelines.quality import holds
 from jilin_pipelines.quality.day import LAYER, StandardisedDay, score_day, standardise_day
 from jilin_pipelines.quality.scorecard import COLUMNS as SCORECARD_COLUMNS
 from jilin_pipelines.quality.scorecard import render_markdown
-from jilin_pipelines.quality.standardise import rules_of
+from jilin_pipelines.quality.rules import declare
 
 
 class ReleaseConfig(dg.Config):
@@ -66,7 +66,7 @@ def table_schema(entry: Entry) -> dg.TableSchema:
 def dimension_checks(entry: Entry) -> dict[str, list]:
     """The dataset's quality rules grouped by GB/T 36344 dimension: one asset check per dimension."""
     grouped: dict[str, list] = {}
-    for rule in rules_of(entry):
+    for rule in declare(entry.dataset):
         grouped.setdefault(rule.dimension.value, []).append(rule)
     return grouped
 

@@ -27,7 +27,7 @@ from jilin_pipelines.lake import PartitionWriter, scratch_dir
 from jilin_pipelines.quality import expectations
 from jilin_pipelines.quality import layout
 from jilin_pipelines.quality.layout import PARTITION, PROVIDER, SOURCE_ROW, SOURCE_SHA256, WARNINGS, standard_schema
-from jilin_pipelines.quality.rules import Rule, check, declare, describe
+from jilin_pipelines.quality.rules import check, describe
 from jilin_pipelines.sources import ERROR, RAW
 
 QUARANTINE_COLUMNS = ["dataset", "partition", "provider", "source_row", "rule", "reason", "dimension", "severity",
@@ -526,8 +526,3 @@ def _positioned(tables: Iterator[pa.Table]) -> Iterator[tuple[pa.Table, int]]:
     for table in tables:
         yield table, at
         at += table.num_rows
-
-
-def rules_of(entry: Entry) -> list[Rule]:
-    """The dataset's rules, as the Dagster layer declares its checks: from the catalogue entry, no delivery."""
-    return declare(entry.dataset)

@@ -18,7 +18,7 @@ from jilin_pipelines.lineage.datasets import (
     source_ref,
     standardised_ref,
 )
-from jilin_pipelines.quality.standardise import rules_of
+from jilin_pipelines.quality.rules import declare
 from jilin_pipelines.settings import Settings
 
 
@@ -58,7 +58,7 @@ def test_every_datasets_raw_and_standardised_events_validate(entry, spec_dir):
     s = settings()
     source = source_ref(entry, s, sha256="0" * 64)
     results = [SimpleNamespace(rule=r, success=i % 2 == 0, unexpected_count=i, element_count=10)
-               for i, r in enumerate(rules_of(entry))]
+               for i, r in enumerate(declare(entry.dataset))]
     assertions = quality_assertions(entry, results, blocked_share=0.25, delivered=False)
     assert [a.name for a in assertions][-2:] == ["blocked_share", "timeliness"]
     assert assertions[-1].success is False

@@ -19,7 +19,7 @@ from jilin_pipelines.lineage import (
     run_id_for,
     validate_event,
 )
-from jilin_pipelines.quality.standardise import rules_of
+from jilin_pipelines.quality.rules import declare
 from jilin_pipelines.raw import landed_summary
 from jilin_pipelines.lake import partition_path
 
@@ -131,7 +131,7 @@ def test_standardised_events_carry_schema_column_lineage_and_the_quality_results
             (first, *_) = out["facets"]["columnLineage"]["fields"][f.name]["inputFields"]
             assert (first["name"], first["field"]) == (f"raw/{dept}/{name}", f.source)
         assertions = out["facets"]["dataQualityAssertions"]["assertions"]
-        assert {a["name"] for a in assertions} == {r.id for r in rules_of(entry)} | {"blocked_share", "timeliness"}
+        assert {a["name"] for a in assertions} == {r.id for r in declare(entry.dataset)} | {"blocked_share", "timeliness"}
         failed_somewhere |= not all(a["success"] for a in assertions)
         assert out["outputFacets"]["outputStatistics"]["rowCount"] >= 0
     assert failed_somewhere, "the sample has defects: some assertion must fail"

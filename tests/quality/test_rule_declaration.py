@@ -14,7 +14,6 @@ from jilin_pipelines.catalogue import catalogue
 from jilin_pipelines.catalogue.models import Dimension, Severity
 from jilin_pipelines.quality import expectations, rules
 from jilin_pipelines.quality.rules import check, declare
-from jilin_pipelines.quality.standardise import rules_of
 from jilin_pipelines.raw import days_in_sources, land_day
 from jilin_pipelines.settings import CHECKOUT, Settings
 from jilin_pipelines.sources import ERROR
@@ -52,7 +51,6 @@ def test_every_dataset_declares_the_rules_its_evaluation_checks(deliveries):
         checked = check(entry.dataset, rows, day)
         results = expectations.validate(entry.id, checked)
         assert declared, entry.id
-        assert [_facts(r) for r in rules_of(entry)] == [_facts(r) for r in declared], entry.id
         assert [_facts(r) for r in checked.rules] == [_facts(r) for r in declared], entry.id
         assert list(checked.frame.columns) == [r.column for r in declared], entry.id
         assert len(checked.frame) == len(rows) > 0
@@ -68,7 +66,7 @@ def test_declaring_evaluates_nothing(monkeypatch):
     monkeypatch.setattr(rules, "_Builder", no_evaluation)
     monkeypatch.setattr(rules, "check", no_evaluation)
     for entry in catalogue().entries:
-        assert rules_of(entry) == declare(entry.dataset) != []
+        assert declare(entry.dataset) != []
 
 
 def test_an_evaluation_that_drifts_from_the_declaration_is_refused(deliveries, monkeypatch):
@@ -82,7 +80,7 @@ def test_an_evaluation_that_drifts_from_the_declaration_is_refused(deliveries, m
 
 def test_known_rules_of_the_catalogue():
     def rule(dataset_id: str, rule_id: str) -> rules.Rule:
-        return next(r for r in rules_of(catalogue().entry(dataset_id)) if r.id == rule_id)
+        return next(r for r in declare(catalogue().entry(dataset_id).dataset) if r.id == rule_id)
 
     plate_type = rule("traffic_police.motor_vehicles", "plate_type.code_list")
     assert (plate_type.column, plate_type.expectation, plate_type.kwargs) == \
@@ -102,6 +100,6 @@ def test_known_rules_of_the_catalogue():
 
     base = rule("social_security.insured_persons", "contribution_base.range")  # a scenario input: warnings only
     assert base.kwargs == {"min_value": 0.0, "max_value": 200000.0} and base.severity is Severity.warn
-    order = [r.id for r in rules_of(catalogue().entry("traffic_police.motor_vehicles"))]
+    order = [r.id for r in declare(catalogue().entry("traffic_police.motor_vehicles").dataset)]
     assert order.index("first_registration_date.format") + 1 == order.index("first_registration_date.not_future")
 
